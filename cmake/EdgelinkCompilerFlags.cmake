@@ -1,0 +1,38 @@
+# Warnings, sanitizers and static linking, applied through an interface target that every
+# EdgeLink target links (`edgelink_build_flags`), so third-party headers are not affected.
+add_library(edgelink_build_flags INTERFACE)
+target_compile_options(edgelink_build_flags INTERFACE
+  -Wall -Wextra -Wshadow -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
+  -Wformat=2 -Wimplicit-fallthrough)
+if(EDGELINK_WERROR)
+  target_compile_options(edgelink_build_flags INTERFACE -Werror)
+endif()
+
+if(EDGELINK_SANITIZE)
+  string(REPLACE "," ";" _edgelink_sanitizers "${EDGELINK_SANITIZE}")
+  foreach(_s IN LISTS _edgelink_sanitizers)
+    if(NOT _s MATCHES "^(address|undefined|thread|leak)$")
+      message(FATAL_ERROR "EDGELINK_SANITIZE: unknown sanitizer '${_s}'")
+    endif()
+  endforeach()
+  target_compile_options(edgelink_build_flags INTERFACE
+    -fsanitize=${EDGELINK_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+  target_link_options(edgelink_build_flags INTERFACE -fsanitize=${EDGELINK_SANITIZE})
+endif()
+
+if(EDGELINK_STATIC)
+  # A fully static executable: no glibc version requirements on the board.
+  target_link_options(edgelink_build_flags INTERFACE -static)
+endif()
+
+# edgelink_add_library(name SOURCES...): a static library with EdgeLink's flags.
+function(edgelink_add_library name)
+  add_library(${name} STATIC ${ARGN})
+  target_link_libraries(${name} PUBLIC edgelink_build_flags)
+endfunction()
+
+# edgelink_add_executable(name SOURCES...): an executable with EdgeLink's flags.
+function(edgelink_add_executable name)
+  add_executable(${name} ${ARGN})
+  target_link_libraries(${name} PRIVATE edgelink_build_flags)
+endfunction()

@@ -1,0 +1,44 @@
+# Every dependency comes from Debian's archive (scripts/bootstrap installs them).
+# Nothing is downloaded at build time.
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+# RapidJSON: header-only. JSON Schema "pattern" uses its internal regex engine, which is its
+# default: do not define RAPIDJSON_SCHEMA_USE_INTERNALREGEX (1.1.0 inverts it when defined).
+find_package(RapidJSON REQUIRED)
+add_library(edgelink_rapidjson INTERFACE)
+target_include_directories(edgelink_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIRS})
+target_compile_definitions(edgelink_rapidjson INTERFACE
+  RAPIDJSON_HAS_STDSTRING=1)
+
+# spdlog: the shared library natively; header-only (with header-only fmt) for static builds,
+# since Debian ships no static spdlog/fmt archives.
+add_library(edgelink_spdlog INTERFACE)
+if(EDGELINK_STATIC)
+  find_path(SPDLOG_INCLUDE_DIR spdlog/spdlog.h REQUIRED)
+  find_path(FMT_INCLUDE_DIR fmt/format.h REQUIRED)
+  target_include_directories(edgelink_spdlog SYSTEM INTERFACE ${SPDLOG_INCLUDE_DIR} ${FMT_INCLUDE_DIR})
+  target_compile_definitions(edgelink_spdlog INTERFACE SPDLOG_FMT_EXTERNAL FMT_HEADER_ONLY)
+else()
+  find_package(spdlog REQUIRED)
+  target_link_libraries(edgelink_spdlog INTERFACE spdlog::spdlog)
+endif()
+
+find_package(CLI11 REQUIRED)
+
+# librdkafka has no CMake config in Debian: pkg-config.
+if(EDGELINK_STATIC)
+  pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka-static)
+else()
+  pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka)
+endif()
+
+if(EDGELINK_BUILD_DISPATCHER)
+  pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET GLOBAL libpqxx libpq)
+endif()
+
+if(EDGELINK_BUILD_TESTS)
+  find_package(Catch2 REQUIRED)
+  include(CTest)
+  include(Catch)
+endif()
