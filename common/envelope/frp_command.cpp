@@ -1,0 +1,150 @@
+#include "envelope/frp_command.h"
+
+#include "envelope/json_util.h"
+#include "envelope/types.h"
+
+namespace edgelink::envelope {
+namespace {
+
+VoidResult addService(FrpCommand& cmd, const std::string& name, int64_t port,
+                      const std::string& field) {
+  for (const auto& [other, p] : cmd.services) {
+    if (p == port) {
+      return Error(Status::kBadRequest,
+                   "port " + std::to_string(port) + " is given to both " + other + " and " + name,
+                   field);
+    }
+  }
+  cmd.services[name] = static_cast<uint16_t>(port);
+  return {};
+}
+
+}  // namespace
+
+bool isFrpCommandType(const std::string& type) {
+  return type == request_type::kChangeFrpClientConfig || type == request_type::kFrpStart ||
+         type == request_type::kFrpStop;
+}
+
+Result<FrpCommand> readFrpCommand(const Envelope& request) {
+  const auto& body = request.body();
+  FrpCommand cmd;
+  if (request.type == request_type::kFrpStop) {
+    cmd.action = FrpAction::kStop;
+    return cmd;
+  }
+  if (request.type == request_type::kFrpStart) {
+    const auto* services = json::member(body, "services");
+    if (services == nullptr || !services->IsObject()) {
+      return Error(Status::kBadRequest, "required field missing", "request.body.services");
+    }
+    for (const auto& m : services->GetObject()) {
+      std::string name = m.name.GetString();
+      if (!m.value.IsInt64()) {
+        return Error(Status::kBadRequest, "expected TCP port number 1-65535",
+                     "request.body.services." + name);
+      }
+      auto r = addService(cmd, name, m.value.GetInt64(), "request.body.services." + name);
+      if (!r) {
+        return r.error();
+      }
+    }
+    if (const auto* a = json::member(body, "auto_stop_seconds"); a && a->IsInt64()) {
+      cmd.autoStopSeconds = a->GetInt64();
+    }
+    if (cmd.services.empty()) {
+      return Error(Status::kBadRequest, "a start needs at least one service",
+                   "request.body.services");
+    }
+    return cmd;
+  }
+  if (request.type != request_type::kChangeFrpClientConfig) {
+    return Error(Status::kBadRequest, "not an frp start/stop request type: " + request.type,
+                 "request.type");
+  }
+  const auto* actions = json::member(body, "actions");
+  const char* name = nullptr;
+  if (actions && actions->IsArray() && actions->Size() == 1 && (*actions)[0].IsObject()) {
+    name = json::getString((*actions)[0], "name");
+  }
+  if (name == nullptr) {
+    return Error(Status::kBadRequest,
+                 std::string("expected [{\"name\": \"") + legacy::kActionStart + "\"}] or " +
+                     legacy::kActionStop,
+                 "request.body.actions");
+  }
+  if (std::string(name) == legacy::kActionStop) {
+    cmd.action = FrpAction::kStop;
+    return cmd;
+  }
+  std::string missing;
+  for (const auto& f : legacy::kPortFields) {
+    if (const auto* p = json::member(body, f.field); p && p->IsInt64()) {
+      auto r = addService(cmd, f.service, p->GetInt64(), std::string("request.body.") + f.field);
+      if (!r) {
+        return r.error();
+      }
+    }
+    missing += std::string(missing.empty() ? "" : ", ") + f.field;
+  }
+  if (cmd.services.empty()) {
+    return Error(Status::kBadRequest, "a start needs at least one of " + missing, "request.body");
+  }
+  if (const auto* a = json::member(body, legacy::kAutoStopField); a && a->IsInt64()) {
+    cmd.autoStopSeconds = a->GetInt64();
+  }
+  return cmd;
+}
+
+VoidResult writeLegacyFrpBody(Envelope& request, const FrpCommand& command) {
+  auto& alloc = request.allocator();
+  request.body().SetObject();
+  if (command.action == FrpAction::kStart) {
+    for (const auto& [service, port] : command.services) {
+      const char* field = nullptr;
+      for (const auto& f : legacy::kPortFields) {
+        if (service == f.service) {
+          field = f.field;
+        }
+      }
+      if (field == nullptr) {
+        return Error(Status::kBadRequest,
+                     "service '" + service +
+                         "' has no field in the legacy format (ssh, fcc_web, camera_admin)",
+                     "services");
+      }
+      request.set(field, static_cast<int64_t>(port));
+    }
+    if (command.autoStopSeconds) {
+      request.set(legacy::kAutoStopField, *command.autoStopSeconds);
+    }
+  }
+  rapidjson::Value action(rapidjson::kObjectType);
+  action.AddMember(
+      "name",
+      json::str(command.action == FrpAction::kStart ? legacy::kActionStart : legacy::kActionStop,
+                alloc),
+      alloc);
+  rapidjson::Value actions(rapidjson::kArrayType);
+  actions.PushBack(action, alloc);
+  request.set("actions", std::move(actions));
+  return {};
+}
+
+void writeCanonicalFrpBody(Envelope& request, const FrpCommand& command) {
+  auto& alloc = request.allocator();
+  request.body().SetObject();
+  if (command.action == FrpAction::kStop) {
+    return;
+  }
+  rapidjson::Value services(rapidjson::kObjectType);
+  for (const auto& [service, port] : command.services) {
+    services.AddMember(json::str(service, alloc), rapidjson::Value(static_cast<int>(port)), alloc);
+  }
+  request.set("services", std::move(services));
+  if (command.autoStopSeconds) {
+    request.set("auto_stop_seconds", *command.autoStopSeconds);
+  }
+}
+
+}  // namespace edgelink::envelope
