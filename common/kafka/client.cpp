@@ -1,0 +1,404 @@
+#include "kafka/client.h"
+
+#include "core/logging.h"
+
+namespace edgelink::kafka {
+namespace {
+
+PartitionListPtr toList(const std::vector<TopicPartitionOffset>& parts) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(parts.size())));
+  for (const auto& p : parts) {
+    rd_kafka_topic_partition_list_add(list.get(), p.topic.c_str(), p.partition)->offset = p.offset;
+  }
+  return list;
+}
+
+std::vector<TopicPartitionOffset> fromList(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<TopicPartitionOffset> out;
+  for (int i = 0; list && i < list->cnt; ++i) {
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  }
+  return out;
+}
+
+Result<HandlePtr> newHandle(rd_kafka_type_t type, ConfPtr conf) {
+  char err[512];
+  // rd_kafka_new takes ownership of conf only on success.
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), err, sizeof err);
+  if (rk == nullptr) {
+    return Error(Status::kBadRequest, std::string("cannot create Kafka client: ") + err);
+  }
+  (void)conf.release();
+  return HandlePtr(rk);
+}
+
+}  // namespace
+
+Error toError(rd_kafka_resp_err_t err, const std::string& context) {
+  Status s = Status::kInternal;
+  switch (err) {
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+      s = Status::kTimeout;
+      break;
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+    case RD_KAFKA_RESP_ERR__RESOLVE:
+    case RD_KAFKA_RESP_ERR__QUEUE_FULL:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+      s = Status::kUnavailable;
+      break;
+    case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+    case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
+      s = Status::kNotFound;
+      break;
+    case RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE:
+      s = Status::kTooLarge;
+      break;
+    case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
+      s = Status::kConflict;
+      break;
+    default:
+      break;
+  }
+  return Error(s, context + ": " + rd_kafka_err2str(err) + " (" + rd_kafka_err2name(err) + ")");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message
+
+std::string Message::errorText() const {
+  return std::string(rd_kafka_err2name(m_->err)) + ": " + rd_kafka_message_errstr(m_.get());
+}
+
+int64_t Message::timestampMs() const {
+  rd_kafka_timestamp_type_t type;
+  return rd_kafka_message_timestamp(m_.get(), &type);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+Result<std::unique_ptr<Producer>> Producer::create(const Config& config,
+                                                   DeliveryCallback onDelivery) {
+  auto conf = config.build();
+  if (!conf) {
+    return conf.error();
+  }
+  std::unique_ptr<Producer> p(new Producer(std::move(onDelivery)));
+  rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::deliveryThunk);
+  rd_kafka_conf_set_opaque(conf->get(), p.get());
+  auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) {
+    return rk.error();
+  }
+  p->rk_ = std::move(*rk);
+  p->mainQueue_.reset(rd_kafka_queue_get_main(p->rk_.get()));
+  return p;
+}
+
+Producer::~Producer() {
+  mainQueue_.reset();
+  rk_.reset();  // rd_kafka_destroy: outstanding messages fail with __DESTROY (no callbacks)
+}
+
+void Producer::deliveryThunk(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m,
+                             void* opaque) noexcept {
+  auto* self = static_cast<Producer*>(opaque);
+  if (self == nullptr || !self->onDelivery_) {
+    return;
+  }
+  try {
+    DeliveryReport r;
+    r.opaque = reinterpret_cast<uint64_t>(m->_private);
+    r.err = m->err;
+    r.topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
+    r.partition = m->partition;
+    r.offset = m->offset;
+    self->onDelivery_(r);
+  } catch (const std::exception& e) {
+    log::get("kafka")->error("delivery callback threw: {}", e.what());
+  } catch (...) {
+    log::get("kafka")->error("delivery callback threw");
+  }
+}
+
+// librdkafka's RD_KAFKA_V_* macros expand to C casts.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+VoidResult Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
+                             uint64_t opaque, int32_t partition) {
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_PARTITION(partition),
+                        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(opaque)), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "produce to " + topic);
+  }
+  return {};
+}
+#pragma GCC diagnostic pop
+
+int Producer::poll(int timeoutMs) {
+  return rd_kafka_poll(rk_.get(), timeoutMs);
+}
+
+VoidResult Producer::flush(int timeoutMs) {
+  rd_kafka_resp_err_t err = rd_kafka_flush(rk_.get(), timeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "flush (" + std::to_string(outstanding()) + " messages outstanding)");
+  }
+  return {};
+}
+
+void Producer::enableIoEvent(int fd) {
+  static const char kByte = 'p';
+  rd_kafka_queue_io_event_enable(mainQueue_.get(), fd, &kByte, 1);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer
+
+Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config) {
+  auto conf = config.build();
+  if (!conf) {
+    return conf.error();
+  }
+  auto rk = newHandle(RD_KAFKA_CONSUMER, std::move(*conf));
+  if (!rk) {
+    return rk.error();
+  }
+  std::unique_ptr<Consumer> c(new Consumer());
+  c->rk_ = std::move(*rk);
+  rd_kafka_poll_set_consumer(c->rk_.get());
+  c->queue_.reset(rd_kafka_queue_get_consumer(c->rk_.get()));
+  return c;
+}
+
+Consumer::~Consumer() {
+  close();
+  queue_.reset();
+  rk_.reset();
+}
+
+VoidResult Consumer::subscribe(const std::vector<std::string>& topics) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(topics.size())));
+  for (const auto& t : topics) {
+    rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
+  }
+  auto err = rd_kafka_subscribe(rk_.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "subscribe");
+  }
+  return {};
+}
+
+VoidResult Consumer::assign(const std::vector<TopicPartitionOffset>& partitions) {
+  auto list = toList(partitions);
+  auto err = rd_kafka_assign(rk_.get(), list.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "assign");
+  }
+  return {};
+}
+
+std::optional<Message> Consumer::poll(int timeoutMs) {
+  rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_.get(), timeoutMs);
+  if (m == nullptr) {
+    return std::nullopt;
+  }
+  return Message(MessagePtr(m));
+}
+
+std::vector<Message> Consumer::pollBatch(size_t max, int timeoutMs) {
+  std::vector<rd_kafka_message_t*> raw(max);
+  ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), timeoutMs, raw.data(), max);
+  std::vector<Message> out;
+  for (ssize_t i = 0; i < n; ++i) {
+    out.emplace_back(MessagePtr(raw[static_cast<size_t>(i)]));
+  }
+  return out;
+}
+
+VoidResult Consumer::commit(const std::vector<TopicPartitionOffset>& offsets, bool async) {
+  if (offsets.empty()) {
+    return {};
+  }
+  auto list = toList(offsets);
+  auto err = rd_kafka_commit(rk_.get(), list.get(), async ? 1 : 0);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "commit");
+  }
+  return {};
+}
+
+Result<std::vector<TopicPartitionOffset>> Consumer::committed(
+    std::vector<TopicPartitionOffset> parts, int timeoutMs) {
+  auto list = toList(parts);
+  auto err = rd_kafka_committed(rk_.get(), list.get(), timeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "committed offsets");
+  }
+  return fromList(list.get());
+}
+
+Result<std::vector<TopicPartitionOffset>> Consumer::assignment() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  auto err = rd_kafka_assignment(rk_.get(), &raw);
+  PartitionListPtr list(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "assignment");
+  }
+  return fromList(list.get());
+}
+
+Result<int> Consumer::partitionCount(const std::string& topic, int timeoutMs) {
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* raw = nullptr;
+  auto err = rd_kafka_metadata(rk_.get(), 0, rkt, &raw, timeoutMs);
+  rd_kafka_topic_destroy(rkt);
+  MetadataPtr md(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "metadata for " + topic);
+  }
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (topic == t.topic) {
+      if (t.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return toError(t.err, "topic " + topic);
+      }
+      if (t.partition_cnt == 0) {
+        return Error(Status::kNotFound, "topic " + topic + " has no partitions yet");
+      }
+      return t.partition_cnt;
+    }
+  }
+  return Error(Status::kNotFound, "topic " + topic + " is unknown to the broker");
+}
+
+Result<std::pair<int64_t, int64_t>> Consumer::watermarks(const std::string& topic,
+                                                         int32_t partition, int timeoutMs) {
+  int64_t lo = -1, hi = -1;
+  auto err =
+      rd_kafka_query_watermark_offsets(rk_.get(), topic.c_str(), partition, &lo, &hi, timeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "watermarks of " + topic + "[" + std::to_string(partition) + "]");
+  }
+  return std::make_pair(lo, hi);
+}
+
+Result<std::optional<int64_t>> Consumer::offsetForTime(const std::string& topic, int32_t partition,
+                                                       int64_t tsMs, int timeoutMs) {
+  auto list = toList({{topic, partition, tsMs}});
+  auto err = rd_kafka_offsets_for_times(rk_.get(), list.get(), timeoutMs);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "offsets for time on " + topic);
+  }
+  const auto& e = list->elems[0];
+  if (e.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(e.err, "offsets for time on " + topic);
+  }
+  if (e.offset < 0) {
+    return std::optional<int64_t>();
+  }
+  return std::optional<int64_t>(e.offset);
+}
+
+void Consumer::enableIoEvent(int fd) {
+  static const char kByte = 'c';
+  rd_kafka_queue_io_event_enable(queue_.get(), fd, &kByte, 1);
+}
+
+void Consumer::close() {
+  if (!closed_ && rk_) {
+    closed_ = true;
+    rd_kafka_consumer_close(rk_.get());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Admin and metadata
+
+Result<std::vector<std::string>> listTopics(rd_kafka_t* rk, const std::string& prefix,
+                                            int timeoutMs) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  auto err = rd_kafka_metadata(rk, 1, nullptr, &raw, timeoutMs);
+  MetadataPtr md(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(err, "list topics");
+  }
+  std::vector<std::string> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    std::string name = md->topics[i].topic;
+    if (name.compare(0, prefix.size(), prefix) == 0) {
+      out.push_back(name);
+    }
+  }
+  return out;
+}
+
+VoidResult createTopic(const Config& config, const std::string& topic, int partitions,
+                       int replicationFactor, const std::map<std::string, std::string>& configs,
+                       int timeoutMs) {
+  auto conf = config.build();
+  if (!conf) {
+    return conf.error();
+  }
+  auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) {
+    return rk.error();
+  }
+  char err[512];
+  rd_kafka_NewTopic_t* nt =
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, replicationFactor, err, sizeof err);
+  if (nt == nullptr) {
+    return Error(Status::kBadRequest, "topic " + topic + ": " + err);
+  }
+  std::unique_ptr<rd_kafka_NewTopic_t, decltype(&rd_kafka_NewTopic_destroy)> ntGuard(
+      nt, &rd_kafka_NewTopic_destroy);
+  for (const auto& [k, v] : configs) {
+    auto e = rd_kafka_NewTopic_set_config(nt, k.c_str(), v.c_str());
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return toError(e, "topic config " + k);
+    }
+  }
+  QueuePtr queue(rd_kafka_queue_new(rk->get()));
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> opts(
+      rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_CREATETOPICS),
+      &rd_kafka_AdminOptions_destroy);
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeoutMs, err, sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeoutMs, err, sizeof err);
+  rd_kafka_CreateTopics(rk->get(), &nt, 1, opts.get(), queue.get());
+  // The admin request itself times out by request_timeout; wait a little longer than that.
+  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue.get(), timeoutMs + 2000);
+  if (ev == nullptr) {
+    return Error(Status::kTimeout, "CreateTopics for " + topic + " got no answer within " +
+                                       std::to_string(timeoutMs) + " ms");
+  }
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> evGuard(
+      ev, &rd_kafka_event_destroy);
+  if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(rd_kafka_event_error(ev), "CreateTopics for " + topic);
+  }
+  const rd_kafka_CreateTopics_result_t* res = rd_kafka_event_CreateTopics_result(ev);
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(res, &n);
+  for (size_t i = 0; i < n; ++i) {
+    auto e = rd_kafka_topic_result_error(results[i]);
+    if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      const char* msg = rd_kafka_topic_result_error_string(results[i]);
+      Error out = toError(e, "CreateTopics for " + topic);
+      if (msg != nullptr) {
+        out.message += ": " + std::string(msg);
+      }
+      return out;
+    }
+  }
+  return {};
+}
+
+}  // namespace edgelink::kafka

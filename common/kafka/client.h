@@ -1,0 +1,184 @@
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/result.h"
+#include "kafka/config.h"
+
+namespace edgelink::kafka {
+
+// One owning type per librdkafka object (RAII). Handles are destroyed after their queues,
+// lists and messages (declare them first in a class so they are destroyed last).
+struct HandleDeleter {
+  void operator()(rd_kafka_t* rk) const { rd_kafka_destroy(rk); }
+};
+struct MessageDeleter {
+  void operator()(rd_kafka_message_t* m) const { rd_kafka_message_destroy(m); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* q) const { rd_kafka_queue_destroy(q); }
+};
+struct PartitionListDeleter {
+  void operator()(rd_kafka_topic_partition_list_t* l) const {
+    rd_kafka_topic_partition_list_destroy(l);
+  }
+};
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* m) const { rd_kafka_metadata_destroy(m); }
+};
+using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;
+using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
+using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
+using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
+
+/// An error from librdkafka as an EdgeLink Error (503 for transport/timeouts, 400 for misuse).
+Error toError(rd_kafka_resp_err_t err, const std::string& context);
+
+/// A consumed message (or a consumer error carried as a value).
+class Message {
+ public:
+  explicit Message(MessagePtr m) : m_(std::move(m)) {}
+  rd_kafka_resp_err_t err() const { return m_->err; }
+  bool isError() const { return m_->err != RD_KAFKA_RESP_ERR_NO_ERROR; }
+  bool isPartitionEof() const { return m_->err == RD_KAFKA_RESP_ERR__PARTITION_EOF; }
+  std::string errorText() const;
+  std::string_view payload() const {
+    return m_->payload ? std::string_view(static_cast<const char*>(m_->payload), m_->len)
+                       : std::string_view();
+  }
+  std::string_view key() const {
+    return m_->key ? std::string_view(static_cast<const char*>(m_->key), m_->key_len)
+                   : std::string_view();
+  }
+  std::string topic() const { return m_->rkt ? rd_kafka_topic_name(m_->rkt) : std::string(); }
+  int32_t partition() const { return m_->partition; }
+  int64_t offset() const { return m_->offset; }
+  /// Broker/producer timestamp in epoch ms, or -1.
+  int64_t timestampMs() const;
+
+ private:
+  MessagePtr m_;
+};
+
+/// A (topic, partition, offset) triple.
+struct TopicPartitionOffset {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = RD_KAFKA_OFFSET_INVALID;
+};
+
+/// Delivery outcome of one produced message, delivered from Producer::poll() on the caller's
+/// thread. `opaque` is the value given to produce().
+struct DeliveryReport {
+  uint64_t opaque = 0;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string topic;
+  int32_t partition = -1;
+  int64_t offset = -1;
+};
+using DeliveryCallback = std::function<void(const DeliveryReport&)>;
+
+/// A producer. Delivery reports are served by poll()/flush() on the caller's thread.
+/// Not copyable or movable: librdkafka holds a pointer to it.
+class Producer {
+ public:
+  /// Creates the producer. `onDelivery` may be empty.
+  static Result<std::unique_ptr<Producer>> create(const Config& config,
+                                                  DeliveryCallback onDelivery = {});
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  /// Queues a message (copied). Fails at once (QUEUE_FULL, unknown partition...) as a value;
+  /// otherwise the outcome arrives as a DeliveryReport. partition -1: by key (librdkafka's
+  /// consistent partitioner).
+  VoidResult produce(const std::string& topic, std::string_view key, std::string_view value,
+                     uint64_t opaque = 0, int32_t partition = RD_KAFKA_PARTITION_UA);
+  /// Serves delivery reports; returns how many events were served.
+  int poll(int timeoutMs);
+  /// Waits until everything queued is delivered or failed.
+  VoidResult flush(int timeoutMs);
+  /// Messages queued or in flight.
+  int outstanding() const { return rd_kafka_outq_len(rk_.get()); }
+  /// Makes librdkafka write to `fd` whenever a delivery report is waiting (for poll() loops).
+  void enableIoEvent(int fd);
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  explicit Producer(DeliveryCallback cb) : onDelivery_(std::move(cb)) {}
+  static void deliveryThunk(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) noexcept;
+
+  HandlePtr rk_;
+  QueuePtr mainQueue_;
+  DeliveryCallback onDelivery_;
+};
+
+/// A consumer: either subscribed (consumer group, regex patterns allowed) or with partitions
+/// assigned directly (no group coordination, position kept by the caller).
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> create(const Config& config);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  /// Group subscription; a topic starting with '^' is a regex.
+  VoidResult subscribe(const std::vector<std::string>& topics);
+  /// Direct assignment, no group membership: starts at each entry's offset (or a logical
+  /// offset). librdkafka still wants a group.id configured, though it is never joined.
+  VoidResult assign(const std::vector<TopicPartitionOffset>& partitions);
+  /// Next message or error, nullopt on timeout.
+  std::optional<Message> poll(int timeoutMs);
+  /// Up to `max` messages, waiting at most `timeoutMs` for the first.
+  std::vector<Message> pollBatch(size_t max, int timeoutMs);
+  /// Commits exactly these offsets (the next offset to read) for the group.
+  VoidResult commit(const std::vector<TopicPartitionOffset>& offsets, bool async = false);
+  /// Committed offsets of the group for these partitions (offset field filled).
+  Result<std::vector<TopicPartitionOffset>> committed(std::vector<TopicPartitionOffset> parts,
+                                                      int timeoutMs);
+  /// Current assignment.
+  Result<std::vector<TopicPartitionOffset>> assignment();
+  /// Number of partitions of a topic; kNotFound when the broker does not know it.
+  Result<int> partitionCount(const std::string& topic, int timeoutMs);
+  /// (low, high) watermark offsets from the broker.
+  Result<std::pair<int64_t, int64_t>> watermarks(const std::string& topic, int32_t partition,
+                                                 int timeoutMs);
+  /// First offset with a timestamp >= tsMs; nullopt when the broker cannot tell (the mock
+  /// cluster answers -1 to ListOffsets by time) so callers fall back.
+  Result<std::optional<int64_t>> offsetForTime(const std::string& topic, int32_t partition,
+                                               int64_t tsMs, int timeoutMs);
+  /// Makes librdkafka write to `fd` whenever messages are waiting (for poll() loops).
+  void enableIoEvent(int fd);
+  /// Leaves the group cleanly (commits nothing by itself).
+  void close();
+  rd_kafka_t* handle() const { return rk_.get(); }
+
+ private:
+  Consumer() = default;
+
+  HandlePtr rk_;
+  QueuePtr queue_;
+  bool closed_ = false;
+};
+
+/// Topic names of the cluster matching `prefix` (metadata request).
+Result<std::vector<std::string>> listTopics(rd_kafka_t* rk, const std::string& prefix,
+                                            int timeoutMs);
+
+/// Creates a topic with the admin API (CreateTopics). `configs` are topic configs such as
+/// retention.ms. An existing topic is kConflict.
+VoidResult createTopic(const Config& config, const std::string& topic, int partitions,
+                       int replicationFactor, const std::map<std::string, std::string>& configs,
+                       int timeoutMs);
+
+}  // namespace edgelink::kafka

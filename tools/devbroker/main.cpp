@@ -1,0 +1,120 @@
+// devbroker: a Kafka-protocol broker on 127.0.0.1 for the demo and the tests.
+//
+//   devbroker [--brokers N] [--topic NAME[:PARTITIONS]]... [--topics-from FILE]
+//             [--edge-topics N --edge-topic-prefix edge.fleet-] [--bootstrap-file PATH]
+//
+// Prints the bootstrap address as the first line on stdout, then runs until SIGTERM/SIGINT.
+// SIGUSR1 takes every broker down (an outage), SIGUSR2 brings them back.
+#include <signal.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <fstream>
+
+#include "core/atomic_file.h"
+#include "core/logging.h"
+#include "dev_broker.h"
+
+int main(int argc, char** argv) {
+  using namespace edgelink;
+  CLI::App app{
+      "devbroker: librdkafka's mock Kafka cluster on 127.0.0.1, for development and tests"};
+  int brokers = 1;
+  std::vector<std::string> topics;
+  std::string topicsFile;
+  int edgeTopics = 0;
+  std::string edgePrefix = "edge.fleet-";
+  std::string bootstrapFile;
+  std::string logLevel = "warn";
+  app.add_option("--brokers", brokers, "Number of brokers")->capture_default_str();
+  app.add_option("--topic", topics, "Topic to create, NAME or NAME:PARTITIONS (repeatable)");
+  app.add_option("--topics-from", topicsFile, "File with one NAME[:PARTITIONS] per line")
+      ->check(CLI::ExistingFile);
+  app.add_option("--edge-topics", edgeTopics,
+                 "Create N one-partition topics <prefix>00000.. (a simulated fleet)");
+  app.add_option("--edge-topic-prefix", edgePrefix, "Prefix for --edge-topics")
+      ->capture_default_str();
+  app.add_option("--bootstrap-file", bootstrapFile,
+                 "Also write the bootstrap address to this file (atomically)");
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (auto r = log::init(logLevel); !r) {
+    std::fprintf(stderr, "devbroker: --log-level: %s\n", r.error().message.c_str());
+    return 2;
+  }
+
+  std::vector<devbroker::TopicSpec> specs;
+  auto addSpec = [&](const std::string& text) {
+    auto spec = devbroker::parseTopicSpec(text);
+    if (!spec) {
+      std::fprintf(stderr, "devbroker: %s\n", spec.error().describe().c_str());
+      std::exit(2);
+    }
+    specs.push_back(*spec);
+  };
+  for (const auto& t : topics) {
+    addSpec(t);
+  }
+  if (!topicsFile.empty()) {
+    std::ifstream in(topicsFile);
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line[0] != '#') {
+        addSpec(line);
+      }
+    }
+  }
+  for (int i = 0; i < edgeTopics; ++i) {
+    char name[32];
+    std::snprintf(name, sizeof name, "%05d", i);
+    specs.push_back({edgePrefix + name, 1});
+  }
+
+  // Block the signals before librdkafka starts threads, so only sigwait() below sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP}) {
+    sigaddset(&set, s);
+  }
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto broker = devbroker::DevBroker::start(brokers);
+  if (!broker) {
+    std::fprintf(stderr, "devbroker: %s\n", broker.error().describe().c_str());
+    return 1;
+  }
+  for (const auto& spec : specs) {
+    if (auto r = (*broker)->createTopic(spec); !r) {
+      std::fprintf(stderr, "devbroker: %s\n", r.error().describe().c_str());
+      return 1;
+    }
+  }
+  const std::string bootstrap = (*broker)->bootstrapServers();
+  if (!bootstrapFile.empty()) {
+    if (auto r = writeFileAtomic(bootstrapFile, bootstrap + "\n", 0644); !r) {
+      std::fprintf(stderr, "devbroker: %s\n", r.error().describe().c_str());
+      return 1;
+    }
+  }
+  std::printf("%s\n", bootstrap.c_str());
+  std::fflush(stdout);
+  log::get("main")->info("devbroker up on {} ({} topics created)", bootstrap, specs.size());
+
+  for (;;) {
+    int sig = 0;
+    if (sigwait(&set, &sig) != 0) {
+      continue;
+    }
+    if (sig == SIGUSR1) {
+      log::get("main")->warn("all brokers down (SIGUSR1)");
+      (*broker)->setAllDown(true);
+    } else if (sig == SIGUSR2) {
+      log::get("main")->warn("all brokers up (SIGUSR2)");
+      (*broker)->setAllDown(false);
+    } else if (sig != SIGHUP) {
+      break;
+    }
+  }
+  log::get("main")->info("devbroker stopping");
+  broker->reset();
+  return 0;
+}
