@@ -1,0 +1,88 @@
+#include "harness/kafka_test_client.h"
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "core/clock.h"
+
+namespace edgelink::testing {
+
+KafkaTestClient::KafkaTestClient(std::string bootstrap, std::vector<std::string> extra)
+    : bootstrap_(std::move(bootstrap)), extra_(std::move(extra)) {}
+
+KafkaTestClient::~KafkaTestClient() = default;
+
+kafka::Config KafkaTestClient::config() const {
+  kafka::Config c;
+  c.set("bootstrap.servers", bootstrap_);
+  c.set("log_level", "4");
+  (void)c.apply(extra_, "test client");
+  return c;
+}
+
+void KafkaTestClient::produce(const std::string& topic, const std::string& key,
+                              const std::string& value) {
+  if (!producer_) {
+    kafka::Config c = config();
+    c.set("linger.ms", "0");
+    c.set("partitioner", "murmur2_random");
+    auto p = kafka::Producer::create(c);
+    if (!p) {
+      throw std::runtime_error(p.error().describe());
+    }
+    producer_ = std::move(*p);
+  }
+  if (auto r = producer_->produce(topic, key, value); !r) {
+    throw std::runtime_error(r.error().describe());
+  }
+  if (auto r = producer_->flush(15000); !r) {
+    throw std::runtime_error(r.error().describe());
+  }
+}
+
+std::vector<KafkaTestClient::Record> KafkaTestClient::readFromStart(const std::string& topic,
+                                                                    size_t count, int timeoutMs) {
+  kafka::Config c = config();
+  c.set("fetch.wait.max.ms", "10");
+  c.set("enable.partition.eof", "false");
+  // librdkafka's consumer needs a group.id even to assign(); assign() never joins the group.
+  c.set("group.id", "edgelink-test-reader-" + std::to_string(::getpid()) + "-" +
+                        std::to_string(SystemClock::instance().monoMs()));
+  c.set("enable.auto.commit", "false");
+  auto consumer = kafka::Consumer::create(c);
+  if (!consumer) {
+    throw std::runtime_error(consumer.error().describe());
+  }
+  const auto& clock = SystemClock::instance();
+  int64_t deadline = clock.monoMs() + timeoutMs;
+  Result<int> parts = Error(Status::kNotFound, "not asked yet");
+  while (clock.monoMs() < deadline) {
+    parts = (*consumer)->partitionCount(topic, 2000);
+    if (parts) {
+      break;
+    }
+  }
+  if (!parts) {
+    return {};
+  }
+  std::vector<kafka::TopicPartitionOffset> assignment;
+  for (int p = 0; p < *parts; ++p) {
+    assignment.push_back({topic, p, RD_KAFKA_OFFSET_BEGINNING});
+  }
+  if (auto r = (*consumer)->assign(assignment); !r) {
+    throw std::runtime_error(r.error().describe());
+  }
+  std::vector<Record> out;
+  while (out.size() < count && clock.monoMs() < deadline) {
+    auto m = (*consumer)->poll(50);
+    if (!m || m->isError()) {
+      continue;
+    }
+    out.push_back({m->topic(), m->partition(), m->offset(), std::string(m->key()),
+                   std::string(m->payload())});
+  }
+  return out;
+}
+
+}  // namespace edgelink::testing

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kafka/client.h"
+
+namespace edgelink::testing {
+
+/// A plain librdkafka client for tests: what a web backend or kcat would do.
+class KafkaTestClient {
+ public:
+  /// `extra` are librdkafka properties applied to both the producer and the consumers.
+  explicit KafkaTestClient(std::string bootstrap, std::vector<std::string> extra = {});
+  ~KafkaTestClient();
+
+  /// Produces and waits for delivery (throws on failure).
+  void produce(const std::string& topic, const std::string& key, const std::string& value);
+
+  /// A consumed record.
+  struct Record {
+    std::string topic;
+    int32_t partition = 0;
+    int64_t offset = 0;
+    std::string key;
+    std::string value;
+  };
+  /// Reads every partition of `topic` from the beginning until `count` records arrived or
+  /// `timeoutMs` passed; returns what arrived.
+  std::vector<Record> readFromStart(const std::string& topic, size_t count, int timeoutMs);
+
+  const std::string& bootstrap() const { return bootstrap_; }
+  kafka::Config config() const;
+
+ private:
+  std::string bootstrap_;
+  std::vector<std::string> extra_;
+  std::unique_ptr<kafka::Producer> producer_;
+};
+
+}  // namespace edgelink::testing

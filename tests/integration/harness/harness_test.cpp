@@ -1,0 +1,66 @@
+// Proves the integration harness: the dev broker as a real process carries envelopes over TCP
+// between independent librdkafka clients, survives an outage, and the throwaway PostgreSQL
+// answers queries.
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "envelope/envelope.h"
+#include "harness/dev_broker_process.h"
+#include "harness/kafka_test_client.h"
+#include "harness/pg_cluster.h"
+#include "harness/test_util.h"
+
+using namespace edgelink;
+using namespace edgelink::testing;
+
+TEST_CASE("envelopes produced to edge.test-1 are read back through the dev broker",
+          "[harness][kafka]") {
+  DevBrokerProcess broker({"--topic", "edge.test-1:1"});
+  KafkaTestClient client(broker.bootstrap());
+  envelope::Decoder decoder;
+  std::vector<std::string> sent;
+  for (int i = 0; i < 5; ++i) {
+    auto req = envelope::Envelope::request(envelope::Id::number(static_cast<uint64_t>(i)),
+                                           "web_backend", 1795248000000 + i, "ping");
+    sent.push_back(envelope::encode(req));
+    client.produce("edge.test-1", "test-1", sent.back());
+  }
+  auto records = client.readFromStart("edge.test-1", 5, 20000);
+  REQUIRE(records.size() == 5);
+  for (size_t i = 0; i < records.size(); ++i) {
+    CHECK(records[i].key == "test-1");
+    CHECK(records[i].partition == 0);
+    CHECK(records[i].offset == static_cast<int64_t>(i));
+    CHECK(records[i].value == sent[i]);
+    auto decoded = decoder.decode(records[i].value);
+    REQUIRE(decoded.ok());
+    CHECK(decoded->id.str() == std::to_string(i));
+  }
+}
+
+TEST_CASE("the dev broker can be taken down and brought back", "[harness][kafka]") {
+  DevBrokerProcess broker({"--topic", "edge.outage:1"});
+  KafkaTestClient client(broker.bootstrap(), {"message.timeout.ms=30000"});
+  client.produce("edge.outage", "k", "before");
+  broker.setDown(true);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  broker.setDown(false);
+  client.produce("edge.outage", "k", "after");
+  auto records = client.readFromStart("edge.outage", 2, 20000);
+  REQUIRE(records.size() == 2);
+  CHECK(records[1].value == "after");
+}
+
+TEST_CASE("the throwaway PostgreSQL runs queries in a fresh database", "[harness][pg]") {
+  std::string conninfo = sharedPg().createDatabase("harness");
+  pqxx::connection conn(conninfo);
+  pqxx::work tx(conn);
+  tx.exec("CREATE TABLE t (id int PRIMARY KEY, body jsonb)");
+  tx.exec("INSERT INTO t VALUES (1, '{\"pong\": true}')");
+  auto row = tx.exec1("SELECT body->>'pong', current_setting('server_version_num')::int FROM t");
+  CHECK(row[0].as<std::string>() == "true");
+  CHECK(row[1].as<int>() >= 150000);
+  tx.commit();
+}

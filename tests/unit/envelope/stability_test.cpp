@@ -1,0 +1,50 @@
+// Pins the names on the wire. A failure here means deployed agents or web backends break:
+// change the protocol on purpose (and docs/PROTOCOL.md), never by accident.
+#include <catch2/catch.hpp>
+#include <cstring>
+
+#include "envelope/envelope.h"
+#include "envelope/types.h"
+
+using namespace edgelink::envelope;
+
+TEST_CASE("request, event and stop-reason names are stable", "[stability]") {
+  CHECK(std::strcmp(request_type::kChangeFrpClientConfig, "change_frp_client_config") == 0);
+  CHECK(std::strcmp(request_type::kFrpStart, "frp_start") == 0);
+  CHECK(std::strcmp(request_type::kFrpStop, "frp_stop") == 0);
+  CHECK(std::strcmp(request_type::kFrpStatus, "frp_status") == 0);
+  CHECK(std::strcmp(request_type::kSystemInfo, "system_info") == 0);
+  CHECK(std::strcmp(request_type::kPing, "ping") == 0);
+  CHECK(std::strcmp(event_type::kAgentStarted, "agent_started") == 0);
+  CHECK(std::strcmp(event_type::kAgentStopping, "agent_stopping") == 0);
+  CHECK(std::strcmp(event_type::kHeartbeat, "heartbeat") == 0);
+  CHECK(std::strcmp(event_type::kFrpStarted, "frp_started") == 0);
+  CHECK(std::strcmp(event_type::kFrpStopped, "frp_stopped") == 0);
+  CHECK(std::strcmp(stop_reason::kRequested, "requested") == 0);
+  CHECK(std::strcmp(stop_reason::kAutoStop, "auto_stop") == 0);
+  CHECK(std::strcmp(stop_reason::kExitedUnexpectedly, "exited_unexpectedly") == 0);
+  CHECK(std::strcmp(stop_reason::kAgentShutdown, "agent_shutdown") == 0);
+  CHECK(std::strcmp(stop_reason::kExpiredWhileDown, "expired_while_down") == 0);
+  CHECK(std::strcmp(legacy::kActionStart, "start_frp_client_service") == 0);
+  CHECK(std::strcmp(legacy::kActionStop, "stop_frp_client_service") == 0);
+  CHECK(std::strcmp(legacy::kPortFields[0].field, "edge_ssh_remote_port") == 0);
+  CHECK(std::strcmp(legacy::kPortFields[1].field, "edge_fcc_web_config_page_remote_port") == 0);
+  CHECK(std::strcmp(legacy::kPortFields[2].field, "camera_admin_web_page_remote_port") == 0);
+  CHECK(std::strcmp(legacy::kAutoStopField, "auto_stop_service_in") == 0);
+  CHECK(std::strcmp(kStatusSucceed, "Succeed") == 0);
+}
+
+TEST_CASE("the canonical encoding of each kind is stable", "[stability]") {
+  auto req = Envelope::request(Id::number(7), "web_backend", 1795248000000, "ping", "d");
+  CHECK(
+      encode(req) ==
+      R"({"request":{"id":7,"sender":"web_backend","timestamp":"2026-11-21T08:00:00.000Z","description":"d","type":"ping","body":{}}})");
+  auto resp = Envelope::response(req, "edge_board", 1795248000001, 404, "unknown type");
+  CHECK(
+      encode(resp) ==
+      R"({"response":{"id":7,"sender":"edge_board","timestamp":"2026-11-21T08:00:00.001Z","description":"unknown type","type":"ping","overall_status_code":"404","overall_status":"Failed","body":{}}})");
+  auto ev = Envelope::event(Id::text("e"), "edge_board", 0, "agent_stopping");
+  CHECK(
+      encode(ev) ==
+      R"({"event":{"id":"e","sender":"edge_board","timestamp":"1970-01-01T00:00:00.000Z","description":"","type":"agent_stopping","body":{}}})");
+}
