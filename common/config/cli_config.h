@@ -1,0 +1,58 @@
+#pragma once
+
+// Shared conventions for the daemons' configuration (see STYLE.md "Configuration"):
+// every option is a CLI11 flag and a key in an INI/TOML-style file given with --config;
+// unknown keys are errors; semantic checks collect every problem before reporting.
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+
+namespace edgelink::config {
+
+/// Collects every configuration problem (not just the first), each naming its key.
+class Problems {
+ public:
+  void add(const std::string& key, const std::string& message) {
+    lines_.push_back(key + ": " + message);
+  }
+  /// Adds "key: <error's describe()>" for a failed result.
+  void addIf(const std::string& key, const Error& e) { add(key, e.describe()); }
+  bool empty() const { return lines_.empty(); }
+  const std::vector<std::string>& lines() const { return lines_; }
+  /// One Error (400) whose message lists every problem, one per line.
+  Error toError() const;
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+/// The outcome of parsing a command line.
+struct ParseOutcome {
+  bool proceed = true;  ///< false: exit now with exitCode (after printing message)
+  int exitCode = 0;     ///< 0 for --help, 2 for usage and configuration errors
+  std::string message;  ///< what to print (help text goes to stdout, errors to stderr)
+};
+
+/// Adds `--config FILE` to `app`: a TOML/INI file whose keys are the options' long names
+/// (`kafka-brokers = "..."` for `--kafka-brokers`; repeated options as arrays or repeated
+/// keys; no [sections]). Unknown keys are errors. Flags on the command line override the file.
+CLI::Option* addConfigFile(CLI::App& app);
+
+/// Parses with CLI11, turning its errors into messages that name the flag or config key:
+/// "config file /etc/x.conf: unknown key 'kafka_brokrs'".
+ParseOutcome parse(CLI::App& app, int argc, const char* const* argv,
+                   const std::string& configPath = {});
+
+/// Rewrites a CLI11 error for humans (exposed for tests).
+std::string describe(const CLI::ParseError& e, const std::string& configPath);
+
+/// A CLI11 transform for durations: "600", "90s", "15m", "2h", "1h30m", "1d" become seconds.
+CLI::Validator durationSeconds();
+
+/// Prints an outcome's message to the right stream; returns its exit code.
+int report(const ParseOutcome& outcome);
+
+}  // namespace edgelink::config
