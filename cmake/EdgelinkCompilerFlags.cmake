@@ -20,6 +20,22 @@ if(EDGELINK_SANITIZE)
   target_link_options(edgelink_build_flags INTERFACE -fsanitize=${EDGELINK_SANITIZE})
 endif()
 
+# 32-bit targets (RV1126): 64-bit file offsets (large directories and files; readdir under
+# qemu-user otherwise fails with EOVERFLOW) and, where the C library supports it (glibc >=
+# 2.34), a 64-bit time_t so the agent keeps counting past 2038.
+if(CMAKE_SIZEOF_VOID_P EQUAL 4)
+  target_compile_definitions(edgelink_build_flags INTERFACE _FILE_OFFSET_BITS=64)
+  include(CheckCXXSourceCompiles)
+  set(CMAKE_REQUIRED_DEFINITIONS -D_FILE_OFFSET_BITS=64 -D_TIME_BITS=64)
+  check_cxx_source_compiles("#include <ctime>
+    static_assert(sizeof(time_t) == 8, \"32-bit time_t\");
+    int main() { return 0; }" EDGELINK_HAVE_TIME64)
+  unset(CMAKE_REQUIRED_DEFINITIONS)
+  if(EDGELINK_HAVE_TIME64)
+    target_compile_definitions(edgelink_build_flags INTERFACE _TIME_BITS=64)
+  endif()
+endif()
+
 if(EDGELINK_STATIC)
   # A fully static executable: no glibc version requirements on the board.
   target_link_options(edgelink_build_flags INTERFACE -static)

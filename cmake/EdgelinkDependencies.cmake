@@ -5,9 +5,10 @@ find_package(PkgConfig REQUIRED)
 
 # RapidJSON: header-only. JSON Schema "pattern" uses its internal regex engine, which is its
 # default: do not define RAPIDJSON_SCHEMA_USE_INTERNALREGEX (1.1.0 inverts it when defined).
-find_package(RapidJSON REQUIRED)
+# (find_path, not its CMake config: that hard-codes /usr/include, wrong when cross-compiling.)
+find_path(RAPIDJSON_INCLUDE_DIR rapidjson/rapidjson.h REQUIRED)
 add_library(edgelink_rapidjson INTERFACE)
-target_include_directories(edgelink_rapidjson SYSTEM INTERFACE ${RAPIDJSON_INCLUDE_DIRS})
+target_include_directories(edgelink_rapidjson SYSTEM INTERFACE "${RAPIDJSON_INCLUDE_DIR}")
 target_compile_definitions(edgelink_rapidjson INTERFACE
   RAPIDJSON_HAS_STDSTRING=1)
 
@@ -26,11 +27,24 @@ endif()
 
 find_package(CLI11 REQUIRED)
 
-# librdkafka has no CMake config in Debian: pkg-config.
+# librdkafka has no CMake config in Debian: pkg-config. `edgelink_rdkafka` is what targets link.
+add_library(edgelink_rdkafka INTERFACE)
 if(EDGELINK_STATIC)
-  pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka-static)
+  # Fully static: librdkafka.a and its compression/TLS archives, with the SASL shim in place of
+  # Cyrus SASL (common/kafka/sasl_shim.c: GSSAPI off; PLAIN/SCRAM/OAUTHBEARER still work).
+  find_path(RDKAFKA_INCLUDE_DIR librdkafka/rdkafka.h REQUIRED)
+  set(_edgelink_static_libs)
+  foreach(lib rdkafka zstd lz4 ssl crypto z)
+    find_library(EDGELINK_STATIC_${lib} NAMES lib${lib}.a REQUIRED)
+    list(APPEND _edgelink_static_libs "${EDGELINK_STATIC_${lib}}")
+  endforeach()
+  add_library(edgelink_sasl_shim STATIC "${PROJECT_SOURCE_DIR}/common/kafka/sasl_shim.c")
+  target_include_directories(edgelink_rdkafka SYSTEM INTERFACE "${RDKAFKA_INCLUDE_DIR}")
+  target_link_libraries(edgelink_rdkafka INTERFACE
+    ${_edgelink_static_libs} edgelink_sasl_shim ${CMAKE_DL_LIBS} Threads::Threads m rt)
 else()
   pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET GLOBAL rdkafka)
+  target_link_libraries(edgelink_rdkafka INTERFACE PkgConfig::RDKAFKA)
 endif()
 
 if(EDGELINK_BUILD_DISPATCHER)
