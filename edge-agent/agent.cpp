@@ -498,18 +498,18 @@ void Agent::handleMessage(const kafka::Message& m) {
   auto& consumed = consumed_[origin.partition];
   consumed = std::max(consumed, origin.offset + 1);
   if (awaiting_[origin.partition].count(origin.offset) != 0) {
-    positionsChanged();
+    positionsChanged(false);
     return;  // redelivered; its answer from before the restart is being re-sent
   }
   auto decoded = decoder_.decode(m.payload());
   if (!decoded) {
     handleDecodeError(decoded.error(), origin);
-    positionsChanged();
+    positionsChanged(true);
     return;
   }
   const envelope::Envelope& msg = *decoded;
   if (!isForUs(msg, policy_)) {
-    positionsChanged();
+    positionsChanged(false);
     return;  // responses, events, and our own messages
   }
   if (const auto* done = state_.processed.find(msg.sender, msg.id)) {
@@ -535,7 +535,7 @@ void Agent::handleMessage(const kafka::Message& m) {
           "skipped request id={} from {} (older than max age, before this agent's "
           "first start)",
           idText(msg.id), formatRfc3339Ms(msg.timestampMs));
-      positionsChanged();
+      positionsChanged(true);
       return;
     }
   }
@@ -721,15 +721,15 @@ void Agent::hold(const Origin& origin) {
   if (origin.offset >= 0) {
     awaiting_[origin.partition].insert(origin.offset);
   }
-  positionsChanged();
+  positionsChanged(true);
 }
 
 void Agent::release(int32_t partition, int64_t offset) {
   awaiting_[partition].erase(offset);
-  positionsChanged();
+  positionsChanged(true);
 }
 
-void Agent::positionsChanged() {
+void Agent::positionsChanged(bool persist) {
   for (const auto& [p, next] : consumed_) {
     int64_t pos = next;
     auto it = awaiting_.find(p);
@@ -738,7 +738,9 @@ void Agent::positionsChanged() {
     }
     if (state_.positions[p] != pos) {
       state_.positions[p] = pos;
-      markDirty();
+      if (persist) {
+        markDirty();
+      }
     }
   }
 }

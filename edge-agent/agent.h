@@ -96,7 +96,9 @@ class Agent {
   envelope::Envelope newEvent(const char* type);
   void hold(const Origin& origin);
   void release(int32_t partition, int64_t offset);
-  void positionsChanged();
+  /// Recomputes the stored position; `persist` schedules a state write (answers do; moving past
+  /// our own messages does not: re-reading them after a crash is harmless).
+  void positionsChanged(bool persist);
   void markDirty();
   void saveNow();
 
