@@ -33,7 +33,8 @@ constexpr uint64_t kHeartbeatFlag = 1ULL << 63;
 constexpr int kMaxMessagesPerTurn = 16;
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
-constexpr int64_t kStartCheckMs = 100;
+constexpr int64_t kStartCheckMs = 50;
+constexpr size_t kSalvageLimitBytes = 1024 * 1024;  // librdkafka's fetch limits are lower
 constexpr int kAdminTimeoutMs = 300;
 constexpr int64_t kShutdownFlushMs = 5000;
 constexpr int64_t kMaxPollMs = 60'000;
@@ -501,6 +502,11 @@ void Agent::handleMessage(const kafka::Message& m) {
     positionsChanged(false);
     return;  // redelivered; its answer from before the restart is being re-sent
   }
+  if (m.payload().size() > decoder_.limits().maxBytes) {
+    handleOversize(m.payload(), origin);
+    positionsChanged(true);
+    return;
+  }
   auto decoded = decoder_.decode(m.payload());
   if (!decoded) {
     handleDecodeError(decoded.error(), origin);
@@ -576,6 +582,42 @@ void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& orig
   auto r = errorResponse(*e.id, type, policy_.sender, wallNow(), e.toError());
   r.description = "request could not be decoded";
   answer(*e.id, type.empty() ? "?" : type, e.sender, std::move(r), origin);
+}
+
+void Agent::handleOversize(std::string_view payload, const Origin& origin) {
+  // Not acted on whatever it says; read with a larger limit only to find whom to answer.
+  envelope::Decoder salvage(envelope::Limits{kSalvageLimitBytes, 32});
+  auto decoded = salvage.decode(payload);
+  std::optional<envelope::Id> id;
+  std::string type, sender;
+  if (decoded && decoded->kind == envelope::Kind::kRequest) {
+    id = decoded->id;
+    type = decoded->type;
+    sender = decoded->sender;
+  } else if (!decoded && decoded.error().kind == envelope::Kind::kRequest) {
+    id = decoded.error().id;
+    type = decoded.error().type;
+    sender = decoded.error().sender;
+  }
+  if (!id || sender == policy_.sender) {
+    logger()->warn(
+        "dropped a message of {} bytes at {}[{}] offset {}: larger than "
+        "max-message-bytes {} and not a request that can be answered",
+        payload.size(), config_.topic, origin.partition, origin.offset, decoder_.limits().maxBytes);
+    return;
+  }
+  hold(origin);
+  if (!isTypeName(type)) {
+    type.clear();
+  }
+  auto r =
+      errorResponse(*id, type, policy_.sender, wallNow(),
+                    Error(Status::kTooLarge, "message of " + std::to_string(payload.size()) +
+                                                 " bytes is larger than this edge's limit of " +
+                                                 std::to_string(decoder_.limits().maxBytes) +
+                                                 " bytes: not acted on"));
+  r.description = "request too large";
+  answer(*id, type.empty() ? "?" : type, sender, std::move(r), origin);
 }
 
 void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {

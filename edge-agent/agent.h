@@ -84,6 +84,7 @@ class Agent {
   void consumeMessages();
   void handleMessage(const kafka::Message& m);
   void handleDecodeError(const envelope::DecodeError& e, const Origin& origin);
+  void handleOversize(std::string_view payload, const Origin& origin);
   void dispatch(const envelope::Envelope& request, const Origin& origin);
   void onDelivery(const kafka::DeliveryReport& report);
   void send(uint64_t seq);

@@ -362,7 +362,7 @@ kafka::Config producerDefaults(const std::string& edgeId) {
   c.set("queue.buffering.max.messages", "1000");
   c.set("message.max.bytes", "131072");
   c.set("receive.message.max.bytes", "393216");
-  c.set("linger.ms", "5");
+  c.set("linger.ms", "0");  // answers are single messages: no batching to wait for
   // Responses and events wait in the queue through any outage (they are also in the state
   // file's outbox, so an agent restart re-sends them).
   c.set("message.timeout.ms", "0");

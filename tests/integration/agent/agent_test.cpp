@@ -1,7 +1,12 @@
 // The edge agent as a real process against the dev broker and the frpc stand-in: each bullet of
 // issue #3's "Behaviour" section.
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 
 #include "agent_harness.h"
@@ -343,6 +348,14 @@ TEST_CASE("unnamed services, out-of-range ports and bad bodies get 4xx answers n
   CHECK(badTs.statusCode == 400);
   CHECK(str(badTs, "field") == "request.timestamp");
 
+  // Larger than max-message-bytes: not acted on, answered 413 when the id can be read.
+  agent.produceRaw(requestJson(
+      envelope::Id::text("big"), "frp_start",
+      R"({"services":{"ssh":31022},"padding":")" + std::string(70000, 'x') + "\"}", nowMs()));
+  auto big = agent.response(envelope::Id::text("big"));
+  CHECK(big.statusCode == 413);
+  CHECK_THAT(str(big, "error"), Catch::Contains("65536"));
+
   // Not even JSON: logged and skipped; the next request is still served.
   agent.produceRaw("\x01not json at all{{{");
   auto ping = agent.response(agent.send("ping"));
@@ -506,4 +519,48 @@ TEST_CASE("a first start skips requests older than max age without a 408 flood",
     CHECK(agent.responseCount(id) == 0);
   }
   CHECK(agent.frpcStarts().empty());
+}
+
+TEST_CASE("under systemd the agent says READY, pings the watchdog from its loop and says STOPPING",
+          "[agent][systemd]") {
+  TempDir dir("agent-notify");
+  const std::string path = dir.file("notify.sock");
+  int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  std::vector<std::string> got;
+  auto receive = [&](int timeoutMs) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, timeoutMs) > 0) {
+      char buf[256];
+      ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n > 0) {
+        got.emplace_back(buf, static_cast<size_t>(n));
+      }
+    }
+  };
+  auto count = [&](const std::string& what) {
+    return std::count_if(got.begin(), got.end(), [&](const std::string& s) { return s == what; });
+  };
+  AgentSetup setup;
+  setup.env = {"NOTIFY_SOCKET=" + path, "WATCHDOG_USEC=300000"};
+  AgentUnderTest agent(setup);
+  agent.start();
+  REQUIRE(waitUntil(
+      [&] {
+        receive(50);
+        return count("READY=1") == 1 && count("WATCHDOG=1") >= 3;
+      },
+      20000));
+  agent.stop();
+  REQUIRE(waitUntil(
+      [&] {
+        receive(50);
+        return count("STOPPING=1") == 1;
+      },
+      5000));
+  ::close(fd);
 }
