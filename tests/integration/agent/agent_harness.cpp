@@ -3,7 +3,6 @@
 #include <signal.h>
 #include <sys/stat.h>
 
-#include <catch2/catch.hpp>
 #include <sstream>
 #include <stdexcept>
 
@@ -155,11 +154,17 @@ std::string requestJson(const envelope::Id& id, const std::string& type,
 
 AgentUnderTest::AgentUnderTest(AgentSetup setup)
     : setup_(std::move(setup)), dir_("edge-agent-it"), topic_("edge." + setup_.edgeId) {
-  broker_ = std::make_unique<DevBrokerProcess>(std::vector<std::string>{"--topic", topic_ + ":1"});
+  std::vector<std::string> brokerArgs = {"--topic", topic_ + ":1"};
+  for (const auto& t : setup_.extraTopics) {
+    brokerArgs.insert(brokerArgs.end(), {"--topic", t});
+  }
+  broker_ = std::make_unique<DevBrokerProcess>(brokerArgs);
   if (setup_.brokerDownAtStart) {
     broker_->setDown(true);
   }
-  log_ = std::make_unique<TopicLog>(broker_->bootstrap(), topic_);
+  if (setup_.watchTopic) {
+    log_ = std::make_unique<TopicLog>(broker_->bootstrap(), topic_);
+  }
   adminPort_ = freeTcpPort();
   writeText(dir_.file("token"), "test-token\n");
   ::chmod(dir_.file("token").c_str(), 0600);
@@ -215,7 +220,8 @@ int AgentUnderTest::stop(int timeoutMs) {
   if (!status) {
     proc_.signal(SIGKILL);
     proc_.waitFor(-1);
-    FAIL("edge-agent did not exit within " << timeoutMs << " ms of SIGTERM\n" << agentLog());
+    throw std::runtime_error("edge-agent did not exit within " + std::to_string(timeoutMs) +
+                             " ms of SIGTERM\n" + agentLog());
   }
   return *status;
 }
@@ -266,8 +272,8 @@ void AgentUnderTest::produceRaw(const std::string& value, int64_t kafkaTimestamp
 envelope::Envelope AgentUnderTest::response(const envelope::Id& id, int timeoutMs) {
   auto r = log_->waitFor(responseTo(id), timeoutMs);
   if (!r) {
-    FAIL("no response to " << id.str() << " within " << timeoutMs << " ms; agent log:\n"
-                           << agentLog());
+    throw std::runtime_error("no response to " + id.str() + " within " + std::to_string(timeoutMs) +
+                             " ms; agent log:\n" + agentLog());
   }
   return std::move(*r);
 }
@@ -279,7 +285,8 @@ size_t AgentUnderTest::responseCount(const envelope::Id& id) const {
 envelope::Envelope AgentUnderTest::event(const TopicLog::Pred& pred, int timeoutMs) {
   auto r = log_->waitFor(pred, timeoutMs);
   if (!r) {
-    FAIL("expected event not seen within " << timeoutMs << " ms; agent log:\n" << agentLog());
+    throw std::runtime_error("expected event not seen within " + std::to_string(timeoutMs) +
+                             " ms; agent log:\n" + agentLog());
   }
   return std::move(*r);
 }

@@ -1,7 +1,8 @@
 #pragma once
 
 // Runs the real edge-agent binary against the dev broker and the frpc stand-in, and watches the
-// edge's topic like a web backend would.
+// edge's topic like a web backend would. Shared by the integration tests and bench_agent; failures
+// are exceptions (Catch reports them with their message).
 
 #include <atomic>
 #include <cstdint>
@@ -76,6 +77,8 @@ struct AgentSetup {
   std::string remotePorts = "30000-39999";
   std::vector<std::string> env;  ///< extra environment of the agent (and so of frpc)
   bool brokerDownAtStart = false;
+  std::vector<std::string> extraTopics;  ///< more topics on the broker, NAME:PARTITIONS
+  bool watchTopic = true;                ///< collect the topic in log() (off for benchmarks)
 };
 
 class AgentUnderTest {
@@ -97,7 +100,7 @@ class AgentUnderTest {
                     std::optional<int64_t> timestampMs = std::nullopt,
                     std::optional<envelope::Id> id = std::nullopt);
   void produceRaw(const std::string& value, int64_t kafkaTimestampMs = 0);
-  /// The response to `id` (fails the test when none comes within `timeoutMs`).
+  /// The response to `id` (throws when none comes within `timeoutMs`).
   envelope::Envelope response(const envelope::Id& id, int timeoutMs = 20000);
   size_t responseCount(const envelope::Id& id) const;
   envelope::Envelope event(const TopicLog::Pred& pred, int timeoutMs = 20000);
@@ -112,6 +115,7 @@ class AgentUnderTest {
   const std::string& topic() const { return topic_; }
   DevBrokerProcess& broker() { return *broker_; }
   TopicLog& log() { return *log_; }
+  const AgentSetup& setup() const { return setup_; }
   uint16_t adminPort() const { return adminPort_; }
 
  private:
