@@ -197,7 +197,9 @@ const ServiceSpec* AgentConfig::findService(const std::string& name) const {
 }
 
 void addOptions(CLI::App& app, AgentOptions& o) {
-  auto duration = config::durationSeconds();
+  auto durationOption = [&app](const char* name, int64_t& value, const char* help) {
+    app.add_option(name, value, help)->transform(config::durationSeconds())->capture_default_str();
+  };
   app.add_option("--edge-id", o.edgeId, "This edge's id ([A-Za-z0-9._-], at most 200)");
   app.add_option("--kafka-brokers", o.kafkaBrokers, "Kafka bootstrap servers (host:port,...)");
   app.add_option("--topic-prefix", o.topicPrefix, "Topic = prefix + edge id")
@@ -225,36 +227,22 @@ void addOptions(CLI::App& app, AgentOptions& o) {
   app.add_option("--remote-ports", o.remotePorts,
                  "Remote ports requests may ask for on frps, LOW-HIGH")
       ->capture_default_str();
-  app.add_option("--max-request-age", o.maxRequestAge,
-                 "Requests older than this are answered 408 and not acted on")
-      ->transform(duration)
-      ->capture_default_str();
-  app.add_option("--max-clock-skew", o.maxClockSkew,
-                 "Requests dated further ahead of the edge's clock are refused (400)")
-      ->transform(duration)
-      ->capture_default_str();
-  app.add_option("--auto-stop-default", o.autoStopDefault,
-                 "frp auto-stop when a start request names none")
-      ->transform(duration)
-      ->capture_default_str();
-  app.add_option("--auto-stop-max", o.autoStopMax, "Longest auto-stop a request may ask for")
-      ->transform(duration)
-      ->capture_default_str();
-  app.add_option("--heartbeat-interval", o.heartbeatInterval, "Heartbeat event interval")
-      ->transform(duration)
-      ->capture_default_str();
+  durationOption("--max-request-age", o.maxRequestAge,
+                 "Requests older than this are answered 408 and not acted on");
+  durationOption("--max-clock-skew", o.maxClockSkew,
+                 "Requests dated further ahead of the edge's clock are refused (400)");
+  durationOption("--auto-stop-default", o.autoStopDefault,
+                 "frp auto-stop when a start request names none");
+  durationOption("--auto-stop-max", o.autoStopMax, "Longest auto-stop a request may ask for");
+  durationOption("--heartbeat-interval", o.heartbeatInterval, "Heartbeat event interval");
   app.add_option("--sender", o.sender, "Sender name on the agent's messages")
       ->capture_default_str();
   app.add_option("--frpc-admin-port", o.frpcAdminPort,
                  "Port of frpc's admin API on 127.0.0.1 (webServer / admin_port)")
       ->capture_default_str();
-  app.add_option("--frpc-start-timeout", o.frpcStartTimeout,
-                 "How long a start waits for every proxy to be running")
-      ->transform(duration)
-      ->capture_default_str();
-  app.add_option("--frpc-stop-grace", o.frpcStopGrace, "SIGTERM to SIGKILL grace when stopping")
-      ->transform(duration)
-      ->capture_default_str();
+  durationOption("--frpc-start-timeout", o.frpcStartTimeout,
+                 "How long a start waits for every proxy to be running");
+  durationOption("--frpc-stop-grace", o.frpcStopGrace, "SIGTERM to SIGKILL grace when stopping");
   app.add_option("--max-message-bytes", o.maxMessageBytes,
                  "Larger messages are refused (413) unread")
       ->capture_default_str();
@@ -333,45 +321,56 @@ Validated validate(const AgentOptions& o) {
   return out;
 }
 
-kafka::Config consumerDefaults(const std::string& edgeId) {
-  kafka::Config c;
-  // librdkafka wants a group.id even for assign(); the group is never joined.
-  c.set("group.id", "edge-agent." + edgeId);
-  c.set("client.id", "edge-agent." + edgeId);
-  c.set("enable.auto.commit", "false");
-  c.set("enable.auto.offset.store", "false");
-  c.set("auto.offset.reset", "earliest");
-  c.set("enable.partition.eof", "false");
-  // Small prefetch: librdkafka's defaults (64 MB, 100k messages) are for servers.
-  c.set("queued.max.messages.kbytes", "256");
-  c.set("queued.min.messages", "16");
-  c.set("fetch.max.bytes", "262144");
-  c.set("max.partition.fetch.bytes", "131072");
-  c.set("message.max.bytes", "131072");
-  c.set("receive.message.max.bytes", "393216");
-  c.set("statistics.interval.ms", "0");
-  c.set("socket.keepalive.enable", "true");
-  c.set("log.connection.close", "false");
+namespace {
+
+using Settings = std::initializer_list<std::pair<const char*, const char*>>;
+
+kafka::Config withSettings(kafka::Config c, Settings settings) {
+  for (const auto& [key, value] : settings) {
+    c.set(key, value);
+  }
   return c;
 }
 
-kafka::Config producerDefaults(const std::string& edgeId) {
+/// Settings both clients share: small messages and buffers, no statistics.
+kafka::Config clientDefaults(const std::string& edgeId) {
   kafka::Config c;
   c.set("client.id", "edge-agent." + edgeId);
-  c.set("queue.buffering.max.kbytes", "1024");
-  c.set("queue.buffering.max.messages", "1000");
-  c.set("message.max.bytes", "131072");
-  c.set("receive.message.max.bytes", "393216");
-  c.set("linger.ms", "0");  // answers are single messages: no batching to wait for
-  // Responses and events wait in the queue through any outage (they are also in the state
-  // file's outbox, so an agent restart re-sends them).
-  c.set("message.timeout.ms", "0");
-  c.set("acks", "all");
-  c.set("partitioner", "murmur2_random");
-  c.set("statistics.interval.ms", "0");
-  c.set("socket.keepalive.enable", "true");
-  c.set("log.connection.close", "false");
-  return c;
+  return withSettings(c, {{"message.max.bytes", "131072"},
+                          {"receive.message.max.bytes", "393216"},
+                          {"statistics.interval.ms", "0"},
+                          {"socket.keepalive.enable", "true"},
+                          {"log.connection.close", "false"}});
+}
+
+}  // namespace
+
+kafka::Config consumerDefaults(const std::string& edgeId) {
+  kafka::Config c = clientDefaults(edgeId);
+  // librdkafka wants a group.id even for assign(); the group is never joined.
+  c.set("group.id", "edge-agent." + edgeId);
+  // The position is the agent's own; a small prefetch (librdkafka's defaults, 64 MB and 100k
+  // messages, are for servers).
+  return withSettings(c, {{"enable.auto.commit", "false"},
+                          {"enable.auto.offset.store", "false"},
+                          {"auto.offset.reset", "earliest"},
+                          {"enable.partition.eof", "false"},
+                          {"queued.max.messages.kbytes", "256"},
+                          {"queued.min.messages", "16"},
+                          {"fetch.max.bytes", "262144"},
+                          {"max.partition.fetch.bytes", "131072"}});
+}
+
+kafka::Config producerDefaults(const std::string& edgeId) {
+  // Answers are single messages: no batching to wait for (linger 0). Responses and events wait
+  // in the queue through any outage (message.timeout.ms 0: never); they are also in the state
+  // file's outbox, so an agent restart re-sends them.
+  return withSettings(clientDefaults(edgeId), {{"queue.buffering.max.kbytes", "1024"},
+                                               {"queue.buffering.max.messages", "1000"},
+                                               {"linger.ms", "0"},
+                                               {"message.timeout.ms", "0"},
+                                               {"acks", "all"},
+                                               {"partitioner", "murmur2_random"}});
 }
 
 }  // namespace edgelink::agent

@@ -10,6 +10,7 @@
 #include "core/clock.h"
 #include "core/strings.h"
 #include "envelope/json_util.h"
+#include "harness/kafka_test_client.h"
 
 namespace edgelink::testing {
 
@@ -240,33 +241,10 @@ envelope::Id AgentUnderTest::send(const std::string& type, const std::string& bo
 }
 
 void AgentUnderTest::produceRaw(const std::string& value, int64_t kafkaTimestampMs) {
-  if (!producer_) {
-    kafka::Config c;
-    c.set("bootstrap.servers", broker_->bootstrap());
-    c.set("log_level", "3");
-    c.set("linger.ms", "0");
-    c.set("partitioner", "murmur2_random");
-    auto p = kafka::Producer::create(c);
-    if (!p) {
-      throw std::runtime_error(p.error().describe());
-    }
-    producer_ = std::move(*p);
+  if (!client_) {
+    client_ = std::make_unique<KafkaTestClient>(broker_->bootstrap());
   }
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wold-style-cast"
-  rd_kafka_resp_err_t err =
-      rd_kafka_producev(producer_->handle(), RD_KAFKA_V_TOPIC(topic_.c_str()),
-                        RD_KAFKA_V_KEY(setup_.edgeId.data(), setup_.edgeId.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_TIMESTAMP(kafkaTimestampMs), RD_KAFKA_V_END);
-#pragma GCC diagnostic pop
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
-  }
-  if (auto r = producer_->flush(15000); !r) {
-    throw std::runtime_error(r.error().describe());
-  }
+  client_->produce(topic_, setup_.edgeId, value, kafkaTimestampMs);
 }
 
 envelope::Envelope AgentUnderTest::response(const envelope::Id& id, int timeoutMs) {

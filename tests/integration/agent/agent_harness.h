@@ -17,6 +17,7 @@
 #include "core/subprocess.h"
 #include "envelope/envelope.h"
 #include "harness/dev_broker_process.h"
+#include "harness/kafka_test_client.h"
 #include "harness/test_util.h"
 #include "kafka/client.h"
 
@@ -125,7 +126,7 @@ class AgentUnderTest {
   uint16_t adminPort_ = 0;
   std::unique_ptr<DevBrokerProcess> broker_;
   std::unique_ptr<TopicLog> log_;
-  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<KafkaTestClient> client_;
   Subprocess proc_;
 };
 

@@ -40,6 +40,17 @@ bool waitDead(int pid, int timeoutMs = 10000) {
   return waitUntil([pid] { return !processAlive(pid); }, timeoutMs);
 }
 
+/// Starts an frp session and requires the 200.
+envelope::Envelope startSession(AgentUnderTest& agent, const std::string& body) {
+  auto r = agent.response(agent.send("frp_start", body));
+  REQUIRE(r.statusCode == 200);
+  return r;
+}
+
+int pidOf(const envelope::Envelope& r) {
+  return static_cast<int>(num(r.body(), "pid"));
+}
+
 mode_t fileMode(const std::string& path) {
   struct stat st {};
   ::stat(path.c_str(), &st);
@@ -77,7 +88,7 @@ TEST_CASE("a legacy start is answered 200 with frpc running on a 0600 TOML confi
   REQUIRE(started);
   REQUIRE(expires);
   CHECK(*expires - *started == 3600 * 1000);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  int pid = pidOf(r);
   CHECK(processAlive(pid));
   CHECK(agent.frpcStarts() == std::vector<int>{pid});
   const std::string config = agent.stateDir() + "/frpc.toml";
@@ -105,7 +116,7 @@ TEST_CASE("a canonical frp_start works with the legacy INI format too; frp_stop 
   auto id = agent.send("frp_start", R"({"services":{"ssh":32022},"auto_stop_seconds":600})");
   auto r = agent.response(id);
   REQUIRE(r.statusCode == 200);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  int pid = pidOf(r);
   CHECK(processAlive(pid));
   const std::string config = agent.stateDir() + "/frpc.ini";
   CHECK(fileMode(config) == 0600);
@@ -177,10 +188,8 @@ TEST_CASE("a start whose proxies never run within the bound is a 504 and leaves 
 TEST_CASE("the session stops itself at the auto-stop deadline", "[agent][frp]") {
   AgentUnderTest agent;
   agent.start();
-  auto r = agent.response(
-      agent.send("frp_start", R"({"services":{"ssh":31022},"auto_stop_seconds":2})"));
-  REQUIRE(r.statusCode == 200);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":2})");
+  int pid = pidOf(r);
   auto ev = agent.event(eventWith("frp_stopped", "stop_reason", "auto_stop"));
   CHECK(num(service(ev, "ssh"), "remote_port") == 31022);
   CHECK(waitDead(pid));
@@ -194,8 +203,7 @@ TEST_CASE("frpc dying on its own is reported at once with its exit status and ou
   AgentUnderTest agent;
   agent.setFrpcMode("exit_after=1:3");
   agent.start();
-  auto r = agent.response(agent.send("frp_start", R"({"services":{"ssh":31022}})"));
-  REQUIRE(r.statusCode == 200);
+  auto r = startSession(agent, R"({"services":{"ssh":31022}})");
   auto ev = agent.event(eventWith("frp_stopped", "stop_reason", "exited_unexpectedly"));
   CHECK(str(ev, "exit_status") == "exited with status 3");
   CHECK_THAT(str(ev, "frpc_output"), Catch::Contains("scripted failure"));
@@ -269,10 +277,8 @@ TEST_CASE(
     "[agent][restart]") {
   AgentUnderTest agent;
   agent.start();
-  auto r = agent.response(
-      agent.send("frp_start", R"({"services":{"ssh":31022},"auto_stop_seconds":600})"));
-  REQUIRE(r.statusCode == 200);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":600})");
+  int pid = pidOf(r);
   const std::string expires = str(r, "expires_at");
   agent.kill9();
   CHECK(waitDead(pid));  // PR_SET_PDEATHSIG: no orphan
@@ -283,7 +289,7 @@ TEST_CASE(
     return e.type == "frp_started" && v && v->IsBool() && v->GetBool();
   });
   CHECK(str(resumed, "expires_at") == expires);
-  int newPid = static_cast<int>(num(resumed.body(), "pid"));
+  int newPid = pidOf(resumed);
   CHECK(newPid != pid);
   CHECK(processAlive(newPid));
   agent.event([](const envelope::Envelope& e) {
@@ -304,9 +310,7 @@ TEST_CASE("a session that expired while the agent was down is ended and reported
           "[agent][restart]") {
   AgentUnderTest agent;
   agent.start();
-  auto r = agent.response(
-      agent.send("frp_start", R"({"services":{"ssh":31022},"auto_stop_seconds":1})"));
-  REQUIRE(r.statusCode == 200);
+  auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":1})");
   auto expires = parseRfc3339Ms(str(r, "expires_at"));
   REQUIRE(expires);
   agent.kill9();
@@ -384,8 +388,7 @@ TEST_CASE("frp_status, system_info and ping are answered", "[agent][requests]") 
 
   auto stopped = agent.response(agent.send("frp_status"));
   CHECK(str(stopped, "state") == "stopped");
-  auto start = agent.response(agent.send("frp_start", R"({"services":{"camera_admin":33080}})"));
-  REQUIRE(start.statusCode == 200);
+  auto start = startSession(agent, R"({"services":{"camera_admin":33080}})");
   auto running = agent.response(agent.send("frp_status"));
   CHECK(str(running, "state") == "running");
   CHECK(num(running.body(), "seconds_left") > 0);
@@ -396,20 +399,15 @@ TEST_CASE("a start with the same ports extends the deadline; other ports restart
           "[agent][frp]") {
   AgentUnderTest agent;
   agent.start();
-  auto a = agent.response(
-      agent.send("frp_start", R"({"services":{"ssh":31022},"auto_stop_seconds":60})"));
-  REQUIRE(a.statusCode == 200);
-  int pid = static_cast<int>(num(a.body(), "pid"));
-  auto b = agent.response(
-      agent.send("frp_start", R"({"services":{"ssh":31022},"auto_stop_seconds":120})"));
-  REQUIRE(b.statusCode == 200);
+  auto a = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":60})");
+  int pid = pidOf(a);
+  auto b = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":120})");
   CHECK(json::member(b.body(), "extended")->GetBool());
   CHECK(num(b.body(), "pid") == pid);
   CHECK(*parseRfc3339Ms(str(b, "expires_at")) > *parseRfc3339Ms(str(a, "expires_at")));
   CHECK(agent.frpcStarts().size() == 1);
 
-  auto c = agent.response(agent.send("frp_start", R"({"services":{"ssh":31023}})"));
-  REQUIRE(c.statusCode == 200);
+  auto c = startSession(agent, R"({"services":{"ssh":31023}})");
   CHECK_FALSE(json::member(c.body(), "extended")->GetBool());
   CHECK(num(c.body(), "pid") != pid);
   CHECK(waitDead(pid));
@@ -421,9 +419,8 @@ TEST_CASE("an frpc ignoring SIGTERM is killed after the grace period", "[agent][
   AgentUnderTest agent;
   agent.setFrpcMode("ignore_term");
   agent.start({"--frpc-stop-grace", "1s"});
-  auto r = agent.response(agent.send("frp_start", R"({"services":{"ssh":31022}})"));
-  REQUIRE(r.statusCode == 200);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  auto r = startSession(agent, R"({"services":{"ssh":31022}})");
+  int pid = pidOf(r);
   auto s = agent.response(agent.send("frp_stop"));
   CHECK(s.statusCode == 200);
   CHECK(waitDead(pid, 5000));
@@ -449,9 +446,8 @@ TEST_CASE("SIGTERM stops frpc (agent_shutdown), flushes its events and exits 0",
           "[agent][shutdown]") {
   AgentUnderTest agent;
   agent.start();
-  auto r = agent.response(agent.send("frp_start", R"({"services":{"ssh":31022}})"));
-  REQUIRE(r.statusCode == 200);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  auto r = startSession(agent, R"({"services":{"ssh":31022}})");
+  int pid = pidOf(r);
   CHECK(agent.stop() == 0);
   CHECK_FALSE(processAlive(pid));
   // Both were delivered before the agent exited.
@@ -485,10 +481,8 @@ TEST_CASE(
   AgentUnderTest agent;
   agent.start();
   agent.response(agent.send("ping"));
-  auto r = agent.response(
-      agent.send("frp_start", R"({"services":{"ssh":31022},"auto_stop_seconds":2})"));
-  REQUIRE(r.statusCode == 200);
-  int pid = static_cast<int>(num(r.body(), "pid"));
+  auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":2})");
+  int pid = pidOf(r);
   agent.broker().setDown(true);
   CHECK(waitDead(pid));  // auto-stop during the outage
   CHECK(agent.running());
