@@ -29,7 +29,9 @@ namespace sr = envelope::stop_reason;
 
 namespace {
 
-constexpr uint64_t kHeartbeatFlag = 1ULL << 63;
+// Delivery-report opaque of heartbeats: outbox sequence numbers start at 1 (and an opaque is a
+// pointer, 32 bits on the board).
+constexpr uint64_t kHeartbeatOpaque = 0;
 constexpr int kMaxMessagesPerTurn = 16;
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
@@ -652,7 +654,7 @@ void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {
 }
 
 void Agent::onDelivery(const kafka::DeliveryReport& report) {
-  if ((report.opaque & kHeartbeatFlag) != 0) {
+  if (report.opaque == kHeartbeatOpaque) {
     --heartbeatsInFlight_;
     if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       logger()->debug("heartbeat not delivered: {}", rd_kafka_err2str(report.err));
@@ -715,7 +717,7 @@ void Agent::sendHeartbeat() {
     hb.set("frp_expires_at", formatRfc3339Ms(state_.session->expiresAtMs));
   }
   std::string value = envelope::encode(hb);
-  if (producer_->produce(config_.topic, config_.options.edgeId, value, kHeartbeatFlag)) {
+  if (producer_->produce(config_.topic, config_.options.edgeId, value, kHeartbeatOpaque)) {
     ++heartbeatsInFlight_;
   }
 }

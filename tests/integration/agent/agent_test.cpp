@@ -112,7 +112,7 @@ TEST_CASE("a canonical frp_start works with the legacy INI format too; frp_stop 
   AgentSetup setup;
   setup.format = "ini";
   AgentUnderTest agent(setup);
-  agent.start();
+  agent.start({"--frpc-verify"});  // `frpc verify -c` first: the stand-in checks the INI too
   auto id = agent.send("frp_start", R"({"services":{"ssh":32022},"auto_stop_seconds":600})");
   auto r = agent.response(id);
   REQUIRE(r.statusCode == 200);
