@@ -221,6 +221,10 @@ void addOptions(CLI::App& app, AgentOptions& o) {
   app.add_option("--frps-port", o.frpsPort, "frps server port")->capture_default_str();
   app.add_option("--frps-token-file", o.frpsTokenFile,
                  "File holding frps's auth token (mode 0600; never logged)");
+  app.add_option("--frps-tls", o.frpsTls,
+                 "TLS to frps: default (frpc's own: on since frp 0.50), on, or off (an frps "
+                 "without TLS)")
+      ->capture_default_str();
   app.add_option("--service", o.services,
                  "A local service requests may expose, NAME=HOST:PORT (repeatable), e.g. "
                  "ssh=127.0.0.1:22");
@@ -296,6 +300,11 @@ Validated validate(const AgentOptions& o) {
   }
   checkRange(p, "frps-port", o.frpsPort, 1, 65535);
   checkToken(o, c.format, out);
+  if (o.frpsTls == "on" || o.frpsTls == "off") {
+    c.frpsTls = o.frpsTls == "on";
+  } else if (o.frpsTls != "default") {
+    p.add("frps-tls", "expected default, on or off, got '" + o.frpsTls + "'");
+  }
   checkServices(o, out);
   checkRemotePorts(o, out);
   checkRange(p, "max-request-age", o.maxRequestAge, 1, 31536000);

@@ -6,6 +6,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,7 @@ struct AgentOptions {
   std::string frpsAddr;
   int64_t frpsPort = 7000;
   std::string frpsTokenFile;
+  std::string frpsTls = "default";
   std::vector<std::string> services;  ///< "name=host:port"
   std::string remotePorts = "1024-65535";
   int64_t maxRequestAge = 600;
@@ -61,7 +63,8 @@ struct AgentConfig {
   std::string topic;  ///< topic-prefix + edge-id
   FrpcFormat format = FrpcFormat::kToml;
   std::string frpcConfigPath;
-  std::string frpsToken;  ///< secret: never logged
+  std::string frpsToken;        ///< secret: never logged
+  std::optional<bool> frpsTls;  ///< transport.tls.enable / tls_enable; nullopt: frpc's default
   std::vector<ServiceSpec> services;
   uint16_t remotePortMin = 1024;
   uint16_t remotePortMax = 65535;

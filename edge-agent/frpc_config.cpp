@@ -189,6 +189,9 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     out += "webServer.user = " + tomlString(s.adminUser) + "\n";
     out += "webServer.password = " + tomlString(s.adminPassword) + "\n";
     out += "log.disablePrintColor = true\n";
+    if (s.tls) {
+      out += std::string("transport.tls.enable = ") + (*s.tls ? "true" : "false") + "\n";
+    }
     for (const auto& p : proxies) {
       out += "\n[[proxies]]\n";
       out += "name = " + tomlString(p.name) + "\n";
@@ -213,6 +216,9 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     out += "admin_user = " + iniValue(s.adminUser) + "\n";
     out += "admin_pwd = " + iniValue(s.adminPassword) + "\n";
     out += "disable_log_color = true\n";
+    if (s.tls) {
+      out += std::string("tls_enable = ") + (*s.tls ? "true" : "false") + "\n";
+    }
     for (const auto& p : proxies) {
       // Section names are edge ids and service names: [A-Za-z0-9._-] only.
       out += "\n[" + p.name + "]\n";
@@ -231,6 +237,7 @@ FrpcSettings frpcSettings(const AgentConfig& config, std::string adminUser,
   s.serverAddr = config.options.frpsAddr;
   s.serverPort = static_cast<uint16_t>(config.options.frpsPort);
   s.token = config.frpsToken;
+  s.tls = config.frpsTls;
   s.adminPort = static_cast<uint16_t>(config.options.frpcAdminPort);
   s.adminUser = std::move(adminUser);
   s.adminPassword = std::move(adminPassword);

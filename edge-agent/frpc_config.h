@@ -6,6 +6,7 @@
 // Remote ports come from a request; everything else from the agent's own configuration.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,6 +34,7 @@ struct FrpcSettings {
   uint16_t adminPort = 7400;
   std::string adminUser;
   std::string adminPassword;
+  std::optional<bool> tls;  ///< TLS to frps; nullopt leaves frpc's default
 };
 
 /// The proxy name of a service: "<edge_id>.<service>" (frp proxy names are global on frps).

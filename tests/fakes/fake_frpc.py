@@ -87,7 +87,7 @@ def load_toml(text):
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"toml: {e}") from None
     check_keys(doc, {"serverAddr", "serverPort", "loginFailExit", "auth", "webServer", "log",
-                     "user", "proxies"}, "")
+                     "user", "transport", "proxies"}, "")
     cfg = {
         "server_addr": check_str(doc.get("serverAddr"), "serverAddr"),
         "server_port": check_port(doc.get("serverPort", 7000), "serverPort"),
@@ -110,6 +110,17 @@ def load_toml(text):
     cfg["admin_port"] = check_port(web.get("port"), "webServer.port")
     cfg["admin_user"] = check_str(web.get("user"), "webServer.user", required=False)
     cfg["admin_password"] = check_str(web.get("password"), "webServer.password", required=False)
+    transport = doc.get("transport", {})
+    if not isinstance(transport, dict):
+        raise ConfigError("transport: expected a table")
+    check_keys(transport, {"tls"}, "transport")
+    tls = transport.get("tls", {})
+    if not isinstance(tls, dict):
+        raise ConfigError("transport.tls: expected a table")
+    check_keys(tls, {"enable"}, "transport.tls")
+    if not isinstance(tls.get("enable", True), bool):
+        raise ConfigError("transport.tls.enable: expected a boolean")
+    cfg["tls"] = tls.get("enable", True)
     logcfg = doc.get("log", {})
     if not isinstance(logcfg, dict):
         raise ConfigError("log: expected a table")
@@ -207,9 +218,10 @@ def load_ini(text):
     common = sections.pop("common")
     check_keys(common, {"server_addr", "server_port", "login_fail_exit", "authentication_method",
                         "token", "admin_addr", "admin_port", "admin_user", "admin_pwd",
-                        "disable_log_color", "user", "log_level"}, "[common]")
-    if common.get("login_fail_exit", "true") not in ("true", "false"):
-        raise ConfigError("[common]: login_fail_exit: expected true or false")
+                        "disable_log_color", "user", "log_level", "tls_enable"}, "[common]")
+    for key in ("login_fail_exit", "disable_log_color", "tls_enable"):
+        if common.get(key, "true") not in ("true", "false"):
+            raise ConfigError(f"[common]: {key}: expected true or false")
     cfg = {
         "server_addr": check_str(common.get("server_addr"), "server_addr"),
         "server_port": ini_port(common, "server_port", "[common]"),
@@ -219,6 +231,7 @@ def load_ini(text):
         "admin_port": ini_port(common, "admin_port", "[common]"),
         "admin_user": common.get("admin_user", ""),
         "admin_password": common.get("admin_pwd", ""),
+        "tls": common.get("tls_enable", "true") == "true",
         "proxies": [],
     }
     if common.get("authentication_method", "token") not in ("token", "oidc"):

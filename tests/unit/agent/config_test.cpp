@@ -67,6 +67,7 @@ TEST_CASE("every configuration problem is reported at once, each naming its key"
   o.frpcStopGrace = -5;
   o.maxMessageBytes = 10;
   o.logLevel = "chatty";
+  o.frpsTls = "maybe";
   auto v = validate(o);
   for (const char* key : {"edge-id:",
                           "kafka-brokers:",

@@ -330,3 +330,26 @@ TEST_CASE(
     checkParsed(doc[i], "t0ken", expected[i]);
   }
 }
+
+TEST_CASE("TLS to frps is written only when the config decides it", "[agent][frpc-config]") {
+  testing::TempDir dir;
+  FrpcSettings on = settings("t");
+  on.tls = true;
+  FrpcSettings off = settings("t");
+  off.tls = false;
+  auto tomlOff = renderFrpcConfig(FrpcFormat::kToml, off, proxies());
+  auto iniOn = renderFrpcConfig(FrpcFormat::kIni, on, proxies());
+  CHECK_THAT(*tomlOff, Catch::Contains("transport.tls.enable = false"));
+  CHECK_THAT(*iniOn, Catch::Contains("tls_enable = true"));
+  CHECK_THAT(*renderFrpcConfig(FrpcFormat::kToml, settings("t"), proxies()),
+             !Catch::Contains("tls"));
+  testing::writeText(dir.file("off.toml"), *tomlOff);
+  testing::writeText(dir.file("on.ini"), *iniOn);
+  rapidjson::Document doc;
+  doc.Parse(test::parseFrpcConfigs({dir.file("off.toml"), dir.file("on.ini")}).c_str());
+  REQUIRE(doc[0]["ok"].GetBool());
+  REQUIRE(doc[1]["ok"].GetBool());
+  CHECK_FALSE(doc[0]["cfg"]["tls"].GetBool());
+  CHECK(doc[1]["cfg"]["tls"].GetBool());
+  CHECK_FALSE(doc[0]["raw"]["transport"]["tls"]["enable"].GetBool());
+}
