@@ -22,7 +22,7 @@ kafka::Config KafkaTestClient::config() const {
 }
 
 void KafkaTestClient::produce(const std::string& topic, const std::string& key,
-                              const std::string& value) {
+                              const std::string& value, int64_t timestampMs) {
   if (!producer_) {
     kafka::Config c = config();
     c.set("linger.ms", "0");
@@ -33,8 +33,17 @@ void KafkaTestClient::produce(const std::string& topic, const std::string& key,
     }
     producer_ = std::move(*p);
   }
-  if (auto r = producer_->produce(topic, key, value); !r) {
-    throw std::runtime_error(r.error().describe());
+  // librdkafka's RD_KAFKA_V_* macros expand to C casts.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wold-style-cast"
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      producer_->handle(), RD_KAFKA_V_TOPIC(topic.c_str()),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestampMs), RD_KAFKA_V_END);
+#pragma GCC diagnostic pop
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error(std::string("produce to ") + topic + ": " + rd_kafka_err2str(err));
   }
   if (auto r = producer_->flush(15000); !r) {
     throw std::runtime_error(r.error().describe());

@@ -16,7 +16,9 @@ class KafkaTestClient {
   ~KafkaTestClient();
 
   /// Produces and waits for delivery (throws on failure).
-  void produce(const std::string& topic, const std::string& key, const std::string& value);
+  /// `timestampMs` sets the Kafka message timestamp (0: now), e.g. to stand for old messages.
+  void produce(const std::string& topic, const std::string& key, const std::string& value,
+               int64_t timestampMs = 0);
 
   /// A consumed record.
   struct Record {

@@ -1,0 +1,1260 @@
+#include "agent.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "admin_api.h"
+#include "core/atomic_file.h"
+#include "core/logging.h"
+#include "core/strings.h"
+#include "core/subprocess.h"
+#include "core/time_format.h"
+#include "core/version.h"
+#include "envelope/frp_command.h"
+#include "envelope/json_util.h"
+#include "envelope/types.h"
+
+namespace edgelink::agent {
+
+namespace rt = envelope::request_type;
+namespace et = envelope::event_type;
+namespace sr = envelope::stop_reason;
+
+namespace {
+
+// Delivery-report opaque of heartbeats: outbox sequence numbers start at 1 (and an opaque is a
+// pointer, 32 bits on the board).
+constexpr uint64_t kHeartbeatOpaque = 0;
+constexpr int kMaxMessagesPerTurn = 16;
+constexpr int64_t kFlushDelayMs = 1000;
+constexpr int64_t kCpuWindowMs = 250;
+constexpr int64_t kStartCheckMs = 50;
+constexpr size_t kSalvageLimitBytes = 1024 * 1024;  // librdkafka's fetch limits are lower
+constexpr int kAdminTimeoutMs = 300;
+constexpr int64_t kShutdownFlushMs = 5000;
+constexpr int64_t kMaxPollMs = 60'000;
+
+const auto& logger() {
+  static const auto l = log::get("agent");
+  return l;
+}
+
+const auto& frpcLogger() {
+  static const auto l = log::get("frpc");
+  return l;
+}
+
+std::string idText(const envelope::Id& id) {
+  return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
+}
+
+/// Response types echo the request's type only when it is a valid type name (a bad request
+/// may carry anything there).
+bool isTypeName(const std::string& t) {
+  if (t.empty() || t.size() > 64 || !(t[0] >= 'a' && t[0] <= 'z')) {
+    return false;
+  }
+  return std::all_of(t.begin(), t.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+  });
+}
+
+bool permanentDeliveryError(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
+std::string dirOf(const std::string& path) {
+  auto slash = path.rfind('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+}
+
+}  // namespace
+
+Agent::Agent(AgentConfig config, const Clock& clock)
+    : config_(std::move(config)),
+      clock_(clock),
+      decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}) {
+  policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
+  policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
+  policy_.sender = config_.options.sender;
+}
+
+Agent::~Agent() {
+  {
+    std::lock_guard<std::mutex> lock(bootstrapMutex_);
+    stopBootstrap_ = true;
+  }
+  bootstrapCv_.notify_all();
+  if (bootstrap_.joinable()) {
+    bootstrap_.join();
+  }
+  consumer_.reset();
+  producer_.reset();
+  for (int fd : {sigFd_, wakeRead_, wakeWrite_}) {
+    if (fd >= 0) {
+      ::close(fd);
+    }
+  }
+}
+
+int Agent::run() {
+  if (auto r = init(); !r) {
+    logger()->critical("cannot start: {}", r.error().describe());
+    return 1;
+  }
+  notifier_.ready();
+  notifier_.status("running; consuming " + config_.topic);
+  loop();
+  shutdown();
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup
+
+VoidResult Agent::init() {
+  startMono_ = monoNow();
+  // Signals are blocked before any thread exists (librdkafka's inherit the mask), so only the
+  // signalfd sees them.
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGCHLD}) {
+    sigaddset(&set, s);
+  }
+  ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  sigFd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  int pipeFds[2];
+  if (sigFd_ < 0 || ::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) {
+    return Error(Status::kInternal, std::string("signalfd/pipe: ") + std::strerror(errno));
+  }
+  wakeRead_ = pipeFds[0];
+  wakeWrite_ = pipeFds[1];
+
+  if (auto r = makeDirs(config_.options.stateDir, 0700); !r) {
+    return Error(Status::kInternal, "state-dir: " + r.error().describe());
+  }
+  auto loaded = loadState(config_.statePath(), wallNow());
+  if (!loaded.warning.empty()) {
+    logger()->error("{}", loaded.warning);
+  }
+  state_ = std::move(loaded.state);
+  if (!loaded.fresh && state_.edgeId != config_.options.edgeId) {
+    logger()->warn("state file belongs to edge '{}', not '{}': keeping only its frpc record",
+                   state_.edgeId, config_.options.edgeId);
+    auto frpc = state_.frpc;
+    state_ = AgentState{};
+    state_.frpc = frpc;
+  }
+  state_.edgeId = config_.options.edgeId;
+  state_.processed.setLimits(256, 2 * policy_.maxAgeMs + policy_.maxSkewMs);
+  state_.processed.expire(wallNow());
+  if (state_.frpc) {
+    logger()->info(
+        "{}", endLeftover(*state_.frpc, static_cast<int>(config_.options.frpcStopGrace * 1000)));
+    state_.frpc.reset();
+  }
+
+  auto producer = kafka::Producer::create(
+      config_.producerConfig, [this](const kafka::DeliveryReport& r) { onDelivery(r); });
+  if (!producer) {
+    return producer.error();
+  }
+  producer_ = std::move(*producer);
+  producer_->enableIoEvent(wakeWrite_);
+  auto consumer = kafka::Consumer::create(config_.consumerConfig);
+  if (!consumer) {
+    return consumer.error();
+  }
+  consumer_ = std::move(*consumer);
+  consumer_->enableIoEvent(wakeWrite_);
+  logger()->info("edge-agent {} for edge {} on topic {} (kafka: {}; state: {})", kVersion,
+                 config_.options.edgeId, config_.topic, config_.options.kafkaBrokers,
+                 config_.statePath());
+  logger()->debug("consumer properties: {}", config_.consumerConfig.describe());
+  logger()->debug("producer properties: {}", config_.producerConfig.describe());
+
+  // The position, and answers not yet delivered before the last stop.
+  consumed_ = state_.positions;
+  for (const auto& [seq, e] : state_.outbox.entries()) {
+    if (e.offset >= 0) {
+      awaiting_[e.partition].insert(e.offset);
+    }
+  }
+  if (!state_.outbox.empty()) {
+    logger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
+                   state_.outbox.size());
+  }
+  std::vector<uint64_t> pending;
+  for (const auto& [seq, e] : state_.outbox.entries()) {
+    pending.push_back(seq);
+  }
+  for (uint64_t seq : pending) {
+    send(seq);
+  }
+
+  // A session from before the restart resumes with its deadline, or is reported expired.
+  bool resumed = false;
+  switch (decideResume(state_.session, wallNow())) {
+    case ResumeDecision::kResume: {
+      logger()->info("resuming the frp session from before the restart (expires {})",
+                     formatRfc3339Ms(state_.session->expiresAtMs));
+      resumed = true;
+      startFrpc(*state_.session, std::nullopt, Origin{}, true);
+      break;
+    }
+    case ResumeDecision::kExpired: {
+      StopInfo info{sr::kExpiredWhileDown, wallNow(), {}, {}};
+      Session ended = *state_.session;
+      state_.session.reset();
+      state_.lastStop = info;
+      logger()->info("the frp session from before the restart expired at {}: ended",
+                     formatRfc3339Ms(ended.expiresAtMs));
+      emitFrpStopped(&ended, info);
+      break;
+    }
+    case ResumeDecision::kNothing:
+      break;
+  }
+  auto started = newEvent(et::kAgentStarted);
+  started.set("agent_version", kVersion);
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) == 0) {
+    started.set("hostname", host);
+  }
+  started.set("pid", static_cast<int64_t>(::getpid()));
+  started.set("session_resumed", resumed);
+  emitEvent(std::move(started));
+  saveNow();
+
+  nextHeartbeatMono_ = monoNow();
+  if (notifier_.watchdogIntervalMs() > 0) {
+    nextWatchdogMono_ = monoNow();
+  }
+  bootstrap_ = std::thread([this, stored = state_.positions]() { bootstrapKafka(stored); });
+  return {};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Main loop
+
+void Agent::loop() {
+  while (!shutdownRequested_) {
+    pollfd fds[3];
+    nfds_t n = 0;
+    fds[n++] = {sigFd_, POLLIN, 0};
+    fds[n++] = {wakeRead_, POLLIN, 0};
+    int frpcFd = frpc_ ? frpc_->outputFd() : -1;
+    if (frpcFd >= 0) {
+      fds[n++] = {frpcFd, POLLIN, 0};
+    }
+    int r = ::poll(fds, n, nextTimeoutMs());
+    if (r < 0 && errno != EINTR) {
+      logger()->error("poll: {}", std::strerror(errno));
+    }
+    if (fds[1].revents != 0) {
+      char buf[256];
+      while (::read(wakeRead_, buf, sizeof buf) > 0) {
+      }
+    }
+    producer_->poll(0);
+    serveFrpcOutput();
+    if (fds[0].revents != 0) {
+      handleSignals();
+    }
+    takeAssignment();
+    runTimers();
+    consumeMessages();
+  }
+}
+
+int Agent::nextTimeoutMs() {
+  const int64_t now = monoNow();
+  if (consumerBacklog_ && assigned_ && !pendingStart_ && !pendingInfo_) {
+    return 0;
+  }
+  int64_t due = now + kMaxPollMs;
+  auto earliest = [&](int64_t t) { due = std::min(due, t); };
+  earliest(nextHeartbeatMono_);
+  if (nextWatchdogMono_ > 0) {
+    earliest(nextWatchdogMono_);
+  }
+  if (flushDueMono_) {
+    earliest(*flushDueMono_);
+  }
+  if (!retry_.empty()) {
+    earliest(retryDueMono_);
+  }
+  if (pendingStart_) {
+    earliest(std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono));
+  }
+  if (pendingInfo_) {
+    earliest(pendingInfo_->dueMono);
+  }
+  if (running()) {
+    // The deadline is wall-clock time (it survives restarts); re-checked at least every minute
+    // in case the wall clock jumps.
+    earliest(now + std::max<int64_t>(0, state_.session->expiresAtMs - wallNow()));
+  }
+  return static_cast<int>(std::max<int64_t>(0, due - now));
+}
+
+void Agent::handleSignals() {
+  signalfd_siginfo info;
+  while (::read(sigFd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+    switch (info.ssi_signo) {
+      case SIGTERM:
+      case SIGINT:
+        shutdownRequested_ = true;
+        shutdownReason_ = info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
+        logger()->info("{}: shutting down", shutdownReason_);
+        break;
+      case SIGHUP:
+        logger()->info("SIGHUP: nothing to reload (restart the agent to apply a new config)");
+        break;
+      case SIGCHLD:
+        if (frpc_ && frpc_->tryWait()) {
+          if (pendingStart_) {
+            pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
+          } else {
+            onFrpcExit();
+          }
+        }
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Agent::runTimers() {
+  const int64_t now = monoNow();
+  if (nextWatchdogMono_ > 0 && now >= nextWatchdogMono_) {
+    notifier_.watchdog();
+    nextWatchdogMono_ = now + std::max<int64_t>(notifier_.watchdogIntervalMs() / 2, 100);
+  }
+  if (now >= nextHeartbeatMono_) {
+    sendHeartbeat();
+    nextHeartbeatMono_ = now + config_.options.heartbeatInterval * 1000;
+  }
+  if (!retry_.empty() && now >= retryDueMono_) {
+    std::set<uint64_t> again;
+    again.swap(retry_);
+    for (uint64_t seq : again) {
+      send(seq);
+    }
+  }
+  if (pendingStart_ && now >= std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono)) {
+    checkPendingStart();
+  }
+  if (pendingInfo_ && now >= pendingInfo_->dueMono) {
+    finishSystemInfo();
+  }
+  if (running() && wallNow() >= state_.session->expiresAtMs) {
+    logger()->info("frp session reached its auto-stop deadline {}",
+                   formatRfc3339Ms(state_.session->expiresAtMs));
+    stopFrpc(sr::kAutoStop);
+  }
+  if (flushDueMono_ && now >= *flushDueMono_) {
+    saveNow();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Kafka
+
+void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
+  bool warned = false;
+  auto waitOrStop = [&](int ms) {
+    std::unique_lock<std::mutex> lock(bootstrapMutex_);
+    return bootstrapCv_.wait_for(lock, std::chrono::milliseconds(ms),
+                                 [&] { return stopBootstrap_; });
+  };
+  for (;;) {
+    {
+      std::lock_guard<std::mutex> lock(bootstrapMutex_);
+      if (stopBootstrap_) {
+        return;
+      }
+    }
+    auto parts = consumer_->partitionCount(config_.topic, 2000);
+    if (!parts) {
+      if (!warned) {
+        logger()->warn("waiting for topic {}: {}", config_.topic, parts.error().describe());
+        warned = true;
+      }
+      if (waitOrStop(1000)) {
+        return;
+      }
+      continue;
+    }
+    Assignment a;
+    bool ok = true;
+    for (int32_t p = 0; p < *parts; ++p) {
+      auto it = stored.find(p);
+      if (it != stored.end()) {
+        a.partitions.push_back({config_.topic, p, it->second});
+        continue;
+      }
+      // No position: requests younger than max age are still worth serving.
+      int64_t threshold = SystemClock::instance().wallMs() - policy_.maxAgeMs;
+      auto offset = consumer_->offsetForTime(config_.topic, p, threshold, 2000);
+      if (!offset) {
+        if (!warned) {
+          logger()->warn("waiting for {}[{}] offsets: {}", config_.topic, p,
+                         offset.error().describe());
+          warned = true;
+        }
+        ok = false;
+        break;
+      }
+      a.silentBefore[p] = threshold;
+      a.partitions.push_back(
+          {config_.topic, p, offset->value_or(static_cast<int64_t>(RD_KAFKA_OFFSET_BEGINNING))});
+    }
+    if (!ok) {
+      if (waitOrStop(1000)) {
+        return;
+      }
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(bootstrapMutex_);
+      assignment_ = std::move(a);
+    }
+    char b = 'b';
+    ssize_t ignored = ::write(wakeWrite_, &b, 1);
+    (void)ignored;
+    return;
+  }
+}
+
+void Agent::takeAssignment() {
+  std::optional<Assignment> a;
+  {
+    std::lock_guard<std::mutex> lock(bootstrapMutex_);
+    a.swap(assignment_);
+  }
+  if (!a) {
+    return;
+  }
+  if (auto r = consumer_->assign(a->partitions); !r) {
+    logger()->error("cannot assign {}: {}", config_.topic, r.error().describe());
+    return;
+  }
+  silentBefore_ = a->silentBefore;
+  assigned_ = true;
+  consumerBacklog_ = true;
+  for (const auto& tp : a->partitions) {
+    if (tp.offset >= 0) {
+      logger()->info("consuming {}[{}] from stored offset {}", tp.topic, tp.partition, tp.offset);
+    } else if (tp.offset == RD_KAFKA_OFFSET_BEGINNING) {
+      logger()->info(
+          "consuming {}[{}] from the beginning (no stored position; requests older "
+          "than {} s are skipped without an answer)",
+          tp.topic, tp.partition, policy_.maxAgeMs / 1000);
+    }
+  }
+}
+
+void Agent::consumeMessages() {
+  if (!assigned_ || pendingStart_ || pendingInfo_ || shutdownRequested_) {
+    return;
+  }
+  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
+    auto m = consumer_->poll(0);
+    if (!m) {
+      consumerBacklog_ = false;
+      return;
+    }
+    handleMessage(*m);
+    if (pendingStart_ || pendingInfo_ || shutdownRequested_) {
+      consumerBacklog_ = true;
+      return;
+    }
+  }
+  consumerBacklog_ = true;
+}
+
+void Agent::handleMessage(const kafka::Message& m) {
+  if (m.isError()) {
+    if (m.isPartitionEof()) {
+      return;
+    }
+    std::string text = m.errorText();
+    if (text != lastConsumerError_) {
+      logger()->warn("kafka consumer: {}", text);
+      lastConsumerError_ = text;
+    }
+    return;
+  }
+  lastConsumerError_.clear();
+  const Origin origin{m.partition(), m.offset(), monoNow()};
+  auto& consumed = consumed_[origin.partition];
+  consumed = std::max(consumed, origin.offset + 1);
+  if (awaiting_[origin.partition].count(origin.offset) != 0) {
+    positionsChanged(false);
+    return;  // redelivered; its answer from before the restart is being re-sent
+  }
+  if (m.payload().size() > decoder_.limits().maxBytes) {
+    handleOversize(m.payload(), origin);
+    positionsChanged(true);
+    return;
+  }
+  auto decoded = decoder_.decode(m.payload());
+  if (!decoded) {
+    handleDecodeError(decoded.error(), origin);
+    positionsChanged(true);
+    return;
+  }
+  const envelope::Envelope& msg = *decoded;
+  if (!isForUs(msg, policy_)) {
+    positionsChanged(false);
+    return;  // responses, events, and our own messages
+  }
+  if (const auto* done = state_.processed.find(msg.sender, msg.id)) {
+    hold(origin);
+    std::string dropped;
+    uint64_t seq = state_.outbox.add("response " + idText(msg.id) + " (" + msg.type + ", stored)",
+                                     done->response, origin.partition, origin.offset, &dropped);
+    saveNow();
+    send(seq);
+    logger()->info(
+        "request id={} type={} from={} edge={}: redelivered, answered from the stored "
+        "response (not acted on again)",
+        idText(msg.id), msg.type, msg.sender, config_.options.edgeId);
+    return;
+  }
+  const int64_t now = wallNow();
+  if (auto s = silentBefore_.find(origin.partition); s != silentBefore_.end()) {
+    int64_t ts = m.timestampMs() >= 0 ? m.timestampMs() : msg.timestampMs;
+    if (ts < s->second && now - msg.timestampMs > policy_.maxAgeMs) {
+      // Read only because the broker could not seek by time: it was never going to be acted on.
+      ++silentlySkipped_;
+      logger()->debug(
+          "skipped request id={} from {} (older than max age, before this agent's "
+          "first start)",
+          idText(msg.id), formatRfc3339Ms(msg.timestampMs));
+      positionsChanged(true);
+      return;
+    }
+  }
+  hold(origin);
+  if (auto r = checkTimestamp(msg, policy_, now)) {
+    answer(msg.id, msg.type, msg.sender, std::move(*r), origin);
+    return;
+  }
+  if (!isKnownRequestType(msg.type)) {
+    auto r = errorResponse(msg.id, msg.type, policy_.sender, now,
+                           Error(Status::kNotFound,
+                                 "unknown request type '" + msg.type +
+                                     "': this agent answers change_frp_client_config, frp_start, "
+                                     "frp_stop, frp_status, system_info, ping",
+                                 "request.type"));
+    answer(msg.id, msg.type, msg.sender, std::move(r), origin);
+    return;
+  }
+  dispatch(msg, origin);
+}
+
+void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& origin) {
+  const bool answerable = e.kind == envelope::Kind::kRequest && e.id && e.sender != policy_.sender;
+  if (!answerable) {
+    logger()->warn("dropped an undecodable message at {}[{}] offset {}: {}", config_.topic,
+                   origin.partition, origin.offset, e.describe());
+    return;
+  }
+  hold(origin);
+  if (const auto* done = state_.processed.find(e.sender, *e.id)) {
+    uint64_t seq = state_.outbox.add("response " + idText(*e.id) + " (stored)", done->response,
+                                     origin.partition, origin.offset);
+    saveNow();
+    send(seq);
+    return;
+  }
+  std::string type = isTypeName(e.type) ? e.type : std::string();
+  auto r = errorResponse(*e.id, type, policy_.sender, wallNow(), e.toError());
+  r.description = "request could not be decoded";
+  answer(*e.id, type.empty() ? "?" : type, e.sender, std::move(r), origin);
+}
+
+void Agent::handleOversize(std::string_view payload, const Origin& origin) {
+  // Not acted on whatever it says; read with a larger limit only to find whom to answer.
+  envelope::Decoder salvage(envelope::Limits{kSalvageLimitBytes, 32});
+  auto decoded = salvage.decode(payload);
+  std::optional<envelope::Id> id;
+  std::string type, sender;
+  if (decoded && decoded->kind == envelope::Kind::kRequest) {
+    id = decoded->id;
+    type = decoded->type;
+    sender = decoded->sender;
+  } else if (!decoded && decoded.error().kind == envelope::Kind::kRequest) {
+    id = decoded.error().id;
+    type = decoded.error().type;
+    sender = decoded.error().sender;
+  }
+  if (!id || sender == policy_.sender) {
+    logger()->warn(
+        "dropped a message of {} bytes at {}[{}] offset {}: larger than "
+        "max-message-bytes {} and not a request that can be answered",
+        payload.size(), config_.topic, origin.partition, origin.offset, decoder_.limits().maxBytes);
+    return;
+  }
+  hold(origin);
+  if (!isTypeName(type)) {
+    type.clear();
+  }
+  auto r =
+      errorResponse(*id, type, policy_.sender, wallNow(),
+                    Error(Status::kTooLarge, "message of " + std::to_string(payload.size()) +
+                                                 " bytes is larger than this edge's limit of " +
+                                                 std::to_string(decoder_.limits().maxBytes) +
+                                                 " bytes: not acted on"));
+  r.description = "request too large";
+  answer(*id, type.empty() ? "?" : type, sender, std::move(r), origin);
+}
+
+void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {
+  const int64_t now = wallNow();
+  if (request.type == rt::kPing) {
+    auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
+    r.set("pong", true);
+    r.set("agent_version", kVersion);
+    r.set("received_at", formatRfc3339Ms(now));
+    answer(request.id, request.type, request.sender, std::move(r), origin);
+    return;
+  }
+  if (request.type == rt::kFrpStatus) {
+    handleStatus(request, origin);
+    return;
+  }
+  if (request.type == rt::kSystemInfo) {
+    pendingInfo_ = PendingInfo{request.clone(), origin, readCpuSample(), monoNow() + kCpuWindowMs};
+    return;
+  }
+  auto command = envelope::readFrpCommand(request);
+  if (!command) {
+    answer(request.id, request.type, request.sender,
+           errorResponse(request.id, request.type, policy_.sender, now, command.error()), origin);
+    return;
+  }
+  if (command->action == envelope::FrpAction::kStop) {
+    handleStop(request, origin);
+  } else {
+    handleStart(request, *command, origin);
+  }
+}
+
+void Agent::onDelivery(const kafka::DeliveryReport& report) {
+  if (report.opaque == kHeartbeatOpaque) {
+    --heartbeatsInFlight_;
+    if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      logger()->debug("heartbeat not delivered: {}", rd_kafka_err2str(report.err));
+    }
+    return;
+  }
+  const uint64_t seq = report.opaque;
+  inFlight_.erase(seq);
+  const Outbox::Entry* entry = state_.outbox.find(seq);
+  if (entry == nullptr) {
+    return;
+  }
+  if (report.err == RD_KAFKA_RESP_ERR_NO_ERROR || permanentDeliveryError(report.err)) {
+    if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      logger()->error("{} cannot ever be delivered ({}): dropped", entry->what,
+                      rd_kafka_err2str(report.err));
+    } else {
+      logger()->debug("{} delivered at {}[{}] offset {}", entry->what, report.topic,
+                      report.partition, report.offset);
+    }
+    if (entry->offset >= 0) {
+      release(entry->partition, entry->offset);
+    }
+    state_.outbox.remove(seq);
+    markDirty();
+    return;
+  }
+  logger()->warn("{} not delivered ({}): retrying", entry->what, rd_kafka_err2str(report.err));
+  retry_.insert(seq);
+  retryDueMono_ = monoNow() + 1000;
+}
+
+void Agent::send(uint64_t seq) {
+  const Outbox::Entry* entry = state_.outbox.find(seq);
+  if (entry == nullptr || inFlight_.count(seq) != 0) {
+    return;
+  }
+  auto r = producer_->produce(config_.topic, config_.options.edgeId, entry->value, seq);
+  if (!r) {
+    logger()->warn("cannot queue {} yet: {}", entry->what, r.error().describe());
+    retry_.insert(seq);
+    retryDueMono_ = monoNow() + 1000;
+    return;
+  }
+  inFlight_.insert(seq);
+}
+
+void Agent::sendHeartbeat() {
+  if (heartbeatsInFlight_ > 0) {
+    // Perishable: with the last one still queued (broker unreachable), another adds nothing.
+    logger()->debug("heartbeat skipped: the previous one is not delivered yet");
+    return;
+  }
+  auto hb = newEvent(et::kHeartbeat);
+  hb.set("agent_version", kVersion);
+  hb.set("interval_seconds", config_.options.heartbeatInterval);
+  hb.set("uptime_seconds", static_cast<double>(monoNow() - startMono_) / 1000.0);
+  hb.set("frp_running", running());
+  if (running()) {
+    hb.set("frp_expires_at", formatRfc3339Ms(state_.session->expiresAtMs));
+  }
+  std::string value = envelope::encode(hb);
+  if (producer_->produce(config_.topic, config_.options.edgeId, value, kHeartbeatOpaque)) {
+    ++heartbeatsInFlight_;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers, events and state
+
+void Agent::answer(const envelope::Id& id, const std::string& type, const std::string& sender,
+                   envelope::Envelope response, const Origin& origin, const std::string& note) {
+  const int64_t now = wallNow();
+  std::string value = envelope::encode(response);
+  state_.processed.expire(now);
+  state_.processed.add({sender, id, now, value});
+  std::string dropped;
+  uint64_t seq = state_.outbox.add("response " + idText(id) + " (" + type + ")", value,
+                                   origin.partition, origin.offset, &dropped);
+  if (!dropped.empty()) {
+    logger()->warn("outbox full: dropped {}", dropped);
+  }
+  // Durable before it is sent: a crash after sending must find the id answered.
+  saveNow();
+  send(seq);
+  logger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type, sender,
+                 config_.options.edgeId, response.statusCode, monoNow() - origin.receivedMono,
+                 note.empty() ? "" : "; ", note);
+}
+
+envelope::Envelope Agent::newEvent(const char* type) {
+  return envelope::Envelope::event(envelope::Id::generate(), policy_.sender, wallNow(), type);
+}
+
+void Agent::emitEvent(envelope::Envelope event) {
+  std::string what = "event " + event.type;
+  std::string dropped;
+  uint64_t seq = state_.outbox.add(what, envelope::encode(event), -1, -1, &dropped);
+  if (!dropped.empty()) {
+    logger()->warn("outbox full: dropped {}", dropped);
+  }
+  saveNow();
+  send(seq);
+  logger()->info("event {} id={}", event.type, event.id.str());
+}
+
+void Agent::hold(const Origin& origin) {
+  if (origin.offset >= 0) {
+    awaiting_[origin.partition].insert(origin.offset);
+  }
+  positionsChanged(true);
+}
+
+void Agent::release(int32_t partition, int64_t offset) {
+  awaiting_[partition].erase(offset);
+  positionsChanged(true);
+}
+
+void Agent::positionsChanged(bool persist) {
+  for (const auto& [p, next] : consumed_) {
+    int64_t pos = next;
+    auto it = awaiting_.find(p);
+    if (it != awaiting_.end() && !it->second.empty()) {
+      pos = std::min(pos, *it->second.begin());
+    }
+    if (state_.positions[p] != pos) {
+      state_.positions[p] = pos;
+      if (persist) {
+        markDirty();
+      }
+    }
+  }
+}
+
+void Agent::markDirty() {
+  if (!flushDueMono_) {
+    flushDueMono_ = monoNow() + kFlushDelayMs;
+  }
+}
+
+void Agent::saveNow() {
+  flushDueMono_.reset();
+  if (auto r = saveState(config_.statePath(), state_); !r) {
+    logger()->error("cannot write the state file: {}", r.error().describe());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// frp
+
+bool Agent::running() const {
+  return frpc_ != nullptr && state_.session.has_value() && !pendingStart_;
+}
+
+void Agent::handleStart(const envelope::Envelope& request, const envelope::FrpCommand& command,
+                        const Origin& origin) {
+  const int64_t now = wallNow();
+  auto plan = planStart(config_, request.type, command);
+  if (!plan) {
+    answer(request.id, request.type, request.sender,
+           errorResponse(request.id, request.type, policy_.sender, now, plan.error()), origin);
+    return;
+  }
+  std::string note = plan->capped
+                         ? "auto-stop capped at " + std::to_string(plan->autoStopSeconds) + " s"
+                         : std::string();
+  std::optional<Session> current;
+  if (running()) {
+    current = state_.session;
+  }
+  switch (decideStart(current, *plan)) {
+    case StartDecision::kExtend: {
+      Session& s = *state_.session;
+      s.expiresAtMs = now + plan->autoStopSeconds * 1000;
+      s.autoStopSeconds = plan->autoStopSeconds;
+      s.requestId = request.id;
+      auto r = frpStateResponse(request, &s, true, nullptr, nullptr, true);
+      answer(request.id, request.type, request.sender, std::move(r), origin,
+             "extended to " + formatRfc3339Ms(s.expiresAtMs) + (note.empty() ? "" : ", " + note));
+      return;
+    }
+    case StartDecision::kRestart:
+      logger()->info("start with other ports: restarting frpc on the new config");
+      stopFrpc(sr::kReplaced);
+      break;
+    case StartDecision::kStart:
+      break;
+  }
+  startFrpc(sessionFor(*plan, now, request.id), request.clone(), origin, false);
+}
+
+void Agent::startFrpc(Session candidate, std::optional<envelope::Envelope> request,
+                      const Origin& origin, bool resumed) {
+  PendingStart p;
+  p.request = std::move(request);
+  p.origin = origin;
+  p.session = std::move(candidate);
+  p.resumed = resumed;
+  p.deadlineMono = monoNow() + config_.options.frpcStartTimeout * 1000;
+  p.nextCheckMono = monoNow() + 20;
+  pendingStart_ = std::move(p);
+
+  adminPassword_ = randomPassword(24);
+  if (adminPassword_.size() != 24) {
+    failStart(Error(Status::kInternal, "cannot read /dev/urandom for frpc's admin password"), "");
+    return;
+  }
+  auto text = renderFrpcConfig(config_.format, frpcSettings(config_, adminUser_, adminPassword_),
+                               pendingStart_->session.proxies());
+  if (!text) {
+    failStart(Error(Status::kInternal, "cannot write the frpc config: " + text.error().message),
+              "");
+    return;
+  }
+  if (auto r = makeDirs(dirOf(config_.frpcConfigPath), 0700); !r) {
+    failStart(Error(Status::kInternal, "cannot write the frpc config: " + r.error().describe()),
+              "");
+    return;
+  }
+  if (auto r = writeFileAtomic(config_.frpcConfigPath, *text, 0600); !r) {
+    failStart(Error(Status::kInternal, "cannot write the frpc config: " + r.error().describe()),
+              "");
+    return;
+  }
+  if (config_.options.frpcVerify) {
+    if (auto r = verifyConfig(config_.options.frpcPath, config_.frpcConfigPath,
+                              static_cast<int>(config_.options.frpcStartTimeout * 1000));
+        !r) {
+      failStart(r.error(), "");
+      return;
+    }
+  }
+  auto proc = FrpcProcess::start(config_.options.frpcPath, config_.frpcConfigPath);
+  if (!proc) {
+    failStart(Error(Status::kInternal, proc.error().describe()), "");
+    return;
+  }
+  frpc_ = std::move(*proc);
+  state_.frpc = frpc_->record();
+  saveNow();
+  logger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
+                 resumed ? "resuming the session" : "new session",
+                 config_.options.frpcStartTimeout);
+}
+
+void Agent::checkPendingStart() {
+  PendingStart& p = *pendingStart_;
+  const int64_t now = monoNow();
+  p.nextCheckMono = now + kStartCheckMs;
+  if (!frpc_) {
+    return;
+  }
+  serveFrpcOutput();
+  if (auto status = frpc_->tryWait()) {
+    frpc_->readOutput({});
+    std::string output = frpc_->lastLines(3);
+    failStart(Error(Status::kInternal, "frpc " + describeWaitStatus(*status) +
+                                           " before its proxies were running" +
+                                           (output.empty() ? std::string() : ": " + output)),
+              describeWaitStatus(*status));
+    return;
+  }
+  auto statuses = fetchProxyStatus(static_cast<uint16_t>(config_.options.frpcAdminPort), adminUser_,
+                                   adminPassword_, kAdminTimeoutMs);
+  if (statuses) {
+    p.statuses = *statuses;
+    bool allRunning = true;
+    for (const auto& [name, svc] : p.session.services) {
+      auto it = statuses->find(svc.proxyName);
+      if (it == statuses->end() || it->second.status != "running") {
+        allRunning = false;
+      }
+      if (it != statuses->end() && it->second.status == "start error") {
+        failStart(Error(Status::kInternal,
+                        "frp proxy " + svc.proxyName + ": start error: " + it->second.err),
+                  "");
+        return;
+      }
+    }
+    if (allRunning) {
+      succeedStart();
+      return;
+    }
+  } else {
+    logger()->debug("frpc admin API not ready: {}", statuses.error().describe());
+  }
+  if (now >= p.deadlineMono) {
+    std::vector<std::string> states;
+    for (const auto& [name, svc] : p.session.services) {
+      auto it = p.statuses.find(svc.proxyName);
+      states.push_back(
+          svc.proxyName + ": " +
+          (it == p.statuses.end()
+               ? std::string("not reported")
+               : it->second.status +
+                     (it->second.err.empty() ? std::string() : " (" + it->second.err + ")")));
+    }
+    std::string output = frpc_->lastLines(3);
+    failStart(
+        Error(Status::kTimeout,
+              "frpc's proxies were not all running within " +
+                  std::to_string(config_.options.frpcStartTimeout) + " s: " + join(states, ", ") +
+                  (statuses ? std::string() : "; admin API: " + statuses.error().message) +
+                  (output.empty() ? std::string() : "; frpc said: " + output)),
+        "");
+  }
+}
+
+void Agent::succeedStart() {
+  PendingStart p = std::move(*pendingStart_);
+  pendingStart_.reset();
+  state_.session = p.session;
+  state_.frpc = frpc_->record();
+  const int64_t now = wallNow();
+  logger()->info("frp session running: pid {}, expires {}", frpc_->pid(),
+                 formatRfc3339Ms(p.session.expiresAtMs));
+  if (p.request) {
+    auto r = frpStateResponse(*p.request, &p.session, true, nullptr, &p.statuses, false);
+    answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin,
+           "frpc pid " + std::to_string(frpc_->pid()));
+  }
+  auto ev = newEvent(et::kFrpStarted);
+  writeFrpState(ev, FrpStateView{&p.session, true, frpc_->pid(), nullptr, &p.statuses, false}, now);
+  ev.set("resumed", p.resumed);
+  emitEvent(std::move(ev));
+  notifier_.status("frp running until " + formatRfc3339Ms(p.session.expiresAtMs));
+}
+
+void Agent::failStart(Error error, const std::string& exitStatus) {
+  PendingStart p = std::move(*pendingStart_);
+  pendingStart_.reset();
+  std::string output;
+  if (frpc_) {
+    frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
+    frpc_->readOutput({});
+    output = frpc_->lastLines(10);
+    frpc_.reset();
+  }
+  state_.frpc.reset();
+  state_.session.reset();
+  StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
+  state_.lastStop = info;
+  logger()->warn("frp start failed: {}", error.message);
+  if (p.request) {
+    auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error);
+    r.description = "frp could not be started";
+    if (!p.statuses.empty()) {
+      rapidjson::Value proxies(rapidjson::kObjectType);
+      auto& alloc = r.allocator();
+      for (const auto& [name, svc] : p.session.services) {
+        rapidjson::Value v(rapidjson::kObjectType);
+        v.AddMember("remote_port", static_cast<int>(svc.remotePort), alloc);
+        v.AddMember("proxy_name", json::str(svc.proxyName, alloc), alloc);
+        auto it = p.statuses.find(svc.proxyName);
+        if (it != p.statuses.end()) {
+          v.AddMember("status", json::str(it->second.status, alloc), alloc);
+          if (!it->second.err.empty()) {
+            v.AddMember("error", json::str(it->second.err, alloc), alloc);
+          }
+        }
+        proxies.AddMember(json::str(name, alloc), v, alloc);
+      }
+      r.set("proxies", std::move(proxies));
+    }
+    answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin);
+  }
+  emitFrpStopped(&p.session, info);
+  notifier_.status("idle");
+}
+
+std::optional<Session> Agent::stopFrpc(const char* reason) {
+  if (!frpc_) {
+    return std::nullopt;
+  }
+  int status = frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
+  serveFrpcOutput();
+  logger()->info("frpc pid {} stopped ({}): {}", frpc_->pid(), reason, describeWaitStatus(status));
+  frpc_.reset();
+  state_.frpc.reset();
+  std::optional<Session> ended = state_.session;
+  state_.session.reset();
+  StopInfo info{reason, wallNow(), {}, {}};
+  state_.lastStop = info;
+  emitFrpStopped(ended ? &*ended : nullptr, info);
+  notifier_.status("idle");
+  return ended;
+}
+
+void Agent::onFrpcExit() {
+  auto status = frpc_->tryWait();
+  if (!status) {
+    return;
+  }
+  serveFrpcOutput();
+  frpc_->readOutput({});
+  StopInfo info{sr::kExitedUnexpectedly, wallNow(), describeWaitStatus(*status),
+                frpc_->lastLines(10)};
+  logger()->warn("frpc pid {} {} on its own; session ended", frpc_->pid(), info.exitStatus);
+  frpc_.reset();
+  state_.frpc.reset();
+  std::optional<Session> ended = state_.session;
+  state_.session.reset();
+  state_.lastStop = info;
+  emitFrpStopped(ended ? &*ended : nullptr, info);
+  notifier_.status("idle");
+}
+
+void Agent::serveFrpcOutput() {
+  if (!frpc_) {
+    return;
+  }
+  frpc_->readOutput([](const std::string& line) {
+    bool problem = line.find("[W]") != std::string::npos || line.find("[E]") != std::string::npos;
+    frpcLogger()->log(problem ? spdlog::level::warn : spdlog::level::debug, "{}", line);
+  });
+}
+
+void Agent::emitFrpStopped(const Session* ended, const StopInfo& info) {
+  auto ev = newEvent(et::kFrpStopped);
+  writeFrpState(ev, FrpStateView{ended, false, 0, &info, nullptr, false}, wallNow());
+  if (!info.exitStatus.empty()) {
+    ev.set("exit_status", info.exitStatus);
+  }
+  if (!info.output.empty()) {
+    ev.set("frpc_output", info.output);
+  }
+  emitEvent(std::move(ev));
+}
+
+envelope::Envelope Agent::frpStateResponse(const envelope::Envelope& request,
+                                           const Session* session, bool isRunning,
+                                           const StopInfo* stop,
+                                           const std::map<std::string, ProxyStatus>* statuses,
+                                           bool extended) {
+  const int64_t now = wallNow();
+  auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
+  writeFrpState(r,
+                FrpStateView{session, isRunning, isRunning && frpc_ ? frpc_->pid() : 0, stop,
+                             statuses, extended},
+                now);
+  return r;
+}
+
+void Agent::handleStop(const envelope::Envelope& request, const Origin& origin) {
+  if (running()) {
+    auto ended = stopFrpc(sr::kRequested);
+    auto r = frpStateResponse(request, ended ? &*ended : nullptr, false,
+                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
+    answer(request.id, request.type, request.sender, std::move(r), origin, "frpc stopped");
+    return;
+  }
+  auto r = frpStateResponse(request, nullptr, false, state_.lastStop ? &*state_.lastStop : nullptr,
+                            nullptr, false);
+  answer(request.id, request.type, request.sender, std::move(r), origin, "was not running");
+}
+
+void Agent::handleStatus(const envelope::Envelope& request, const Origin& origin) {
+  if (!running()) {
+    auto r = frpStateResponse(request, nullptr, false,
+                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
+    answer(request.id, request.type, request.sender, std::move(r), origin);
+    return;
+  }
+  auto statuses = fetchProxyStatus(static_cast<uint16_t>(config_.options.frpcAdminPort), adminUser_,
+                                   adminPassword_, kAdminTimeoutMs);
+  std::string note;
+  if (!statuses) {
+    note = "proxy states unknown: " + statuses.error().message;
+  }
+  auto r = frpStateResponse(request, &*state_.session, true, nullptr,
+                            statuses ? &*statuses : nullptr, false);
+  answer(request.id, request.type, request.sender, std::move(r), origin, note);
+}
+
+void Agent::finishSystemInfo() {
+  PendingInfo p = std::move(*pendingInfo_);
+  pendingInfo_.reset();
+  std::optional<double> cpu;
+  auto second = readCpuSample();
+  if (p.first && second) {
+    cpu = cpuUsagePercent(*p.first, *second);
+  }
+  auto r = envelope::Envelope::response(p.request, policy_.sender, wallNow(), 200);
+  writeSystemInfo(r, cpu, {"/", config_.options.stateDir});
+  answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shutdown
+
+void Agent::shutdown() {
+  notifier_.stopping();
+  if (pendingStart_) {
+    // Not answered: the request stays before the position and is served again after a restart.
+    logger()->info("abandoning a pending frp start");
+    if (frpc_) {
+      frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
+      frpc_.reset();
+    }
+    state_.frpc.reset();
+    PendingStart p = std::move(*pendingStart_);
+    pendingStart_.reset();
+    if (p.resumed) {
+      Session ended = p.session;
+      state_.session.reset();
+      StopInfo info{sr::kAgentShutdown, wallNow(), {}, {}};
+      state_.lastStop = info;
+      emitFrpStopped(&ended, info);
+    }
+  }
+  pendingInfo_.reset();
+  if (running()) {
+    stopFrpc(sr::kAgentShutdown);
+  }
+  auto stopping = newEvent(et::kAgentStopping);
+  stopping.set("agent_version", kVersion);
+  stopping.set("reason", shutdownReason_);
+  emitEvent(std::move(stopping));
+
+  const int64_t deadline = monoNow() + kShutdownFlushMs;
+  while (!state_.outbox.empty() && monoNow() < deadline) {
+    producer_->poll(50);
+    if (!retry_.empty() && monoNow() >= retryDueMono_) {
+      std::set<uint64_t> again;
+      again.swap(retry_);
+      for (uint64_t seq : again) {
+        send(seq);
+      }
+    }
+  }
+  if (!state_.outbox.empty()) {
+    logger()->warn(
+        "{} response(s)/event(s) not delivered at shutdown: kept in the state file "
+        "for the next start",
+        state_.outbox.size());
+  }
+  (void)producer_->flush(500);  // a pending heartbeat
+  saveNow();
+  {
+    std::lock_guard<std::mutex> lock(bootstrapMutex_);
+    stopBootstrap_ = true;
+  }
+  bootstrapCv_.notify_all();
+  if (bootstrap_.joinable()) {
+    bootstrap_.join();
+  }
+  consumer_->close();
+  logger()->info("stopped");
+}
+
+// ---------------------------------------------------------------------------------------------
+// render-frpc
+
+RenderOutcome renderForRequest(const AgentConfig& config, const std::string& requestBytes,
+                               const Clock& clock) {
+  envelope::Decoder decoder(
+      envelope::Limits{static_cast<size_t>(config.options.maxMessageBytes), 32});
+  const std::string& sender = config.options.sender;
+  const int64_t now = clock.wallMs();
+  auto fail = [&](const envelope::Id& id, const std::string& type, const Error& e) {
+    return RenderOutcome{false, envelope::encode(errorResponse(id, type, sender, now, e))};
+  };
+  auto decoded = decoder.decode(requestBytes);
+  if (!decoded) {
+    const auto& e = decoded.error();
+    if (e.kind == envelope::Kind::kRequest && e.id) {
+      return fail(*e.id, isTypeName(e.type) ? e.type : std::string(), e.toError());
+    }
+    return RenderOutcome{false, "not a request the agent would answer: " + e.describe()};
+  }
+  const auto& req = *decoded;
+  if (req.kind != envelope::Kind::kRequest) {
+    return RenderOutcome{false, std::string("not a request but a ") + envelope::kindName(req.kind)};
+  }
+  if (!isKnownRequestType(req.type)) {
+    return fail(
+        req.id, req.type,
+        Error(Status::kNotFound, "unknown request type '" + req.type + "'", "request.type"));
+  }
+  if (!envelope::isFrpCommandType(req.type)) {
+    return RenderOutcome{false, "request type " + req.type + " writes no frpc config"};
+  }
+  auto command = envelope::readFrpCommand(req);
+  if (!command) {
+    return fail(req.id, req.type, command.error());
+  }
+  if (command->action == envelope::FrpAction::kStop) {
+    return RenderOutcome{false, "a stop request writes no frpc config (it stops frpc)"};
+  }
+  auto plan = planStart(config, req.type, *command);
+  if (!plan) {
+    return fail(req.id, req.type, plan.error());
+  }
+  Session s = sessionFor(*plan, now, req.id);
+  auto text = renderFrpcConfig(config.format,
+                               frpcSettings(config, "edge-agent", randomPassword(24)), s.proxies());
+  if (!text) {
+    return fail(req.id, req.type, text.error());
+  }
+  return RenderOutcome{true, *text};
+}
+
+}  // namespace edgelink::agent

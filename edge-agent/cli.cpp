@@ -1,0 +1,90 @@
+#include "cli.h"
+
+#include <cstdio>
+
+#include "agent.h"
+#include "agent_config.h"
+#include "config/cli_config.h"
+#include "core/atomic_file.h"
+#include "core/clock.h"
+#include "core/logging.h"
+#include "core/version.h"
+
+namespace edgelink::agent {
+
+int runMain(int argc, const char* const* argv) {
+  CLI::App app{
+      "edge-agent: answers EdgeLink requests on this edge's Kafka topic and runs frpc on "
+      "demand.\nEvery option is also a key of the --config file (kafka-brokers = \"...\" "
+      "for --kafka-brokers)."};
+  app.set_version_flag("--version", kVersion);
+  AgentOptions options;
+  config::addConfigFile(app);
+  addOptions(app, options);
+  auto* verify = app.add_subcommand(
+      "verify", "Load and validate the configuration, report every problem, exit 1 on any");
+  auto* render = app.add_subcommand(
+      "render-frpc",
+      "Print the frpc config the agent would write for a request (or the error response it "
+      "would send, exit 1). No Kafka, no processes; the request's timestamp is not judged.");
+  std::string requestFile;
+  render->add_option("--request", requestFile, "File holding the request envelope (JSON)")
+      ->required()
+      ->check(CLI::ExistingFile);
+  verify->fallthrough();
+  render->fallthrough();
+  app.require_subcommand(0, 1);
+
+  auto outcome = config::parse(app, argc, argv);
+  if (!outcome.proceed) {
+    return config::report(outcome);
+  }
+  Validated v = validate(options);
+  if (verify->parsed()) {
+    for (const auto& w : v.warnings) {
+      std::printf("warning: %s\n", w.c_str());
+    }
+    for (const auto& p : v.problems.lines()) {
+      std::printf("error: %s\n", p.c_str());
+    }
+    if (!v.problems.empty()) {
+      std::printf("configuration has %zu problem(s)\n", v.problems.lines().size());
+      return 1;
+    }
+    std::printf("configuration OK: edge %s, topic %s, %zu service(s), frpc %s (%s)\n",
+                v.config.options.edgeId.c_str(), v.config.topic.c_str(), v.config.services.size(),
+                v.config.options.frpcPath.c_str(), formatName(v.config.format));
+    return 0;
+  }
+  if (!v.problems.empty()) {
+    std::fprintf(stderr, "edge-agent: invalid configuration:\n");
+    for (const auto& p : v.problems.lines()) {
+      std::fprintf(stderr, "  %s\n", p.c_str());
+    }
+    return 2;
+  }
+  if (render->parsed()) {
+    auto bytes = readFile(requestFile);
+    if (!bytes) {
+      std::fprintf(stderr, "edge-agent: %s\n", bytes.error().describe().c_str());
+      return 2;
+    }
+    auto rendered = renderForRequest(v.config, *bytes, SystemClock::instance());
+    std::fputs(rendered.text.c_str(), stdout);
+    if (rendered.text.empty() || rendered.text.back() != '\n') {
+      std::fputc('\n', stdout);
+    }
+    return rendered.ok ? 0 : 1;
+  }
+  if (auto r = log::init(v.config.options.logLevel); !r) {
+    std::fprintf(stderr, "edge-agent: %s\n", r.error().message.c_str());
+    return 2;
+  }
+  for (const auto& w : v.warnings) {
+    log::get("agent")->warn("{}", w);
+  }
+  Agent agent(std::move(v.config), SystemClock::instance());
+  return agent.run();
+}
+
+}  // namespace edgelink::agent

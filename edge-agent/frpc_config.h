@@ -1,0 +1,68 @@
+#pragma once
+
+// The frpc configuration file, generated (never templated by pasting strings): every value is
+// written through the format's own quoting, and anything frp would interpret (Go template
+// actions "{{", go-ini's "%(name)s" references, line breaks) is refused rather than written.
+// Remote ports come from a request; everything else from the agent's own configuration.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "agent_config.h"
+#include "core/result.h"
+
+namespace edgelink::agent {
+
+/// One proxy of the session: a named service of the agent exposed on a remote port of frps.
+struct ProxySpec {
+  std::string service;  ///< the agent's service name ("ssh")
+  std::string name;     ///< frp's proxy name, unique on frps: "<edge_id>.<service>"
+  std::string localIp;
+  uint16_t localPort = 0;
+  uint16_t remotePort = 0;
+};
+
+/// Everything of the frpc config that does not come from the request.
+struct FrpcSettings {
+  std::string serverAddr;
+  uint16_t serverPort = 7000;
+  std::string token;  ///< may be empty (frps without auth.token)
+  std::string adminAddr = "127.0.0.1";
+  uint16_t adminPort = 7400;
+  std::string adminUser;
+  std::string adminPassword;
+  std::optional<bool> tls;  ///< TLS to frps; nullopt leaves frpc's default
+};
+
+/// The proxy name of a service: "<edge_id>.<service>" (frp proxy names are global on frps).
+std::string proxyName(const std::string& edgeId, const std::string& service);
+
+/// Whether `value` can be written into an frpc config of `format` so that frp reads back
+/// exactly `value`: valid UTF-8, no control characters, no "{{" (frp renders config files as Go
+/// templates), and for INI no "%(" (go-ini value references). The error says why.
+VoidResult checkFrpcString(std::string_view value, FrpcFormat format);
+
+/// A TOML basic string: quoted, with '"', '\' and control characters escaped.
+std::string tomlString(std::string_view value);
+
+/// A go-ini value that reads back as `value` (frp's legacy INI parser trims spaces, strips
+/// surrounding quotes and joins lines ending in '\'): plain when safe, else in backquotes.
+/// `value` must have passed checkFrpcString.
+std::string iniValue(std::string_view value);
+
+/// The whole frpc config. Every string is checked with checkFrpcString; proxies must be
+/// non-empty with unique names. Errors are 500s (the agent's own config cannot be written).
+Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& settings,
+                                     const std::vector<ProxySpec>& proxies);
+
+/// Settings from the agent's config (admin credentials given by the caller: per session).
+FrpcSettings frpcSettings(const AgentConfig& config, std::string adminUser,
+                          std::string adminPassword);
+
+/// A random password of [A-Za-z0-9] from the kernel's CSPRNG.
+std::string randomPassword(size_t length);
+
+}  // namespace edgelink::agent

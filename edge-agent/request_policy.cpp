@@ -1,0 +1,62 @@
+#include "request_policy.h"
+
+#include "core/time_format.h"
+#include "envelope/frp_command.h"
+#include "envelope/types.h"
+
+namespace edgelink::agent {
+
+namespace rt = envelope::request_type;
+
+bool isForUs(const envelope::Envelope& message, const Policy& policy) {
+  return message.kind == envelope::Kind::kRequest && message.sender != policy.sender;
+}
+
+bool isKnownRequestType(const std::string& type) {
+  return envelope::isFrpCommandType(type) || type == rt::kFrpStatus || type == rt::kSystemInfo ||
+         type == rt::kPing;
+}
+
+std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,
+                                                 const Policy& policy, int64_t nowMs) {
+  const int64_t ageMs = nowMs - request.timestampMs;
+  if (ageMs <= policy.maxAgeMs && -ageMs <= policy.maxSkewMs) {
+    return std::nullopt;
+  }
+  const bool stale = ageMs > policy.maxAgeMs;
+  const std::string requestTime = formatRfc3339Ms(request.timestampMs);
+  const std::string edgeTime = formatRfc3339Ms(nowMs);
+  Error error;
+  if (stale) {
+    error = Error(Status::kStale,
+                  "request is " + std::to_string(ageMs / 1000) + " s old, older than max_age " +
+                      std::to_string(policy.maxAgeMs / 1000) + " s: not acted on (request " +
+                      "timestamp " + requestTime + ", edge clock " + edgeTime + ")");
+  } else {
+    error = Error(Status::kBadRequest,
+                  "request timestamp " + requestTime + " is " + std::to_string(-ageMs / 1000) +
+                      " s ahead of the edge clock " + edgeTime + " (tolerance " +
+                      std::to_string(policy.maxSkewMs / 1000) +
+                      " s): check the sender's and the edge's clocks; not acted on",
+                  "request.timestamp");
+  }
+  auto response = errorResponse(request.id, request.type, policy.sender, nowMs, error);
+  response.description = stale ? "request is stale" : "request is dated in the future";
+  response.set("request_timestamp", requestTime);
+  response.set("edge_time", edgeTime);
+  response.set("max_age_seconds", policy.maxAgeMs / 1000);
+  return response;
+}
+
+envelope::Envelope errorResponse(const envelope::Id& id, const std::string& type,
+                                 const std::string& sender, int64_t nowMs, const Error& error) {
+  auto response = envelope::Envelope::response(id, type, sender, nowMs, toInt(error.status));
+  response.status = envelope::kStatusFailed;
+  response.set("error", error.message);
+  if (!error.field.empty()) {
+    response.set("field", error.field);
+  }
+  return response;
+}
+
+}  // namespace edgelink::agent

@@ -1,0 +1,146 @@
+#include "system_info.h"
+
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "core/atomic_file.h"
+#include "core/strings.h"
+#include "core/version.h"
+#include "envelope/json_util.h"
+
+namespace edgelink::agent {
+namespace {
+
+/// "MemTotal:  1000 kB" -> bytes, from /proc/meminfo's text.
+std::optional<uint64_t> meminfoBytes(const std::string& text, const std::string& key) {
+  auto pos = text.find(key + ":");
+  if (pos == std::string::npos) {
+    return std::nullopt;
+  }
+  return std::strtoull(text.c_str() + pos + key.size() + 1, nullptr, 10) * 1024;
+}
+
+double percent(uint64_t part, uint64_t whole) {
+  if (whole == 0) {
+    return 0.0;
+  }
+  double p = 100.0 * static_cast<double>(part) / static_cast<double>(whole);
+  return p < 0.0 ? 0.0 : (p > 100.0 ? 100.0 : p);
+}
+
+}  // namespace
+
+std::optional<CpuSample> readCpuSample() {
+  auto text = readFile("/proc/stat");
+  if (!text || text->compare(0, 4, "cpu ") != 0) {
+    return std::nullopt;
+  }
+  std::istringstream in(text->substr(4, text->find('\n') - 4));
+  std::vector<uint64_t> v;
+  for (uint64_t x; in >> x;) {
+    v.push_back(x);
+  }
+  if (v.size() < 4) {
+    return std::nullopt;
+  }
+  CpuSample s;
+  // user nice system idle iowait irq softirq steal (guest time is already in user/nice).
+  for (size_t i = 0; i < v.size() && i < 8; ++i) {
+    s.total += v[i];
+  }
+  uint64_t idle = v[3] + (v.size() > 4 ? v[4] : 0);
+  s.busy = s.total - idle;
+  return s;
+}
+
+double cpuUsagePercent(const CpuSample& first, const CpuSample& second) {
+  if (second.total <= first.total || second.busy < first.busy) {
+    return 0.0;
+  }
+  return percent(second.busy - first.busy, second.total - first.total);
+}
+
+uint64_t selfRssBytes() {
+  auto text = readFile("/proc/self/statm");
+  if (!text) {
+    return 0;
+  }
+  std::istringstream in(*text);
+  uint64_t size = 0, resident = 0;
+  in >> size >> resident;
+  return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+void writeSystemInfo(envelope::Envelope& r, std::optional<double> cpuPercent,
+                     const std::vector<std::string>& diskPaths) {
+  auto& alloc = r.allocator();
+  r.set("agent_version", kVersion);
+  char host[256] = {0};
+  if (::gethostname(host, sizeof host - 1) == 0) {
+    r.set("hostname", host);
+  }
+  utsname uts{};
+  if (::uname(&uts) == 0) {
+    r.set("kernel", std::string(uts.sysname) + " " + uts.release + " " + uts.machine);
+  }
+  double uptime = 0;
+  if (auto text = readFile("/proc/uptime")) {
+    uptime = std::strtod(text->c_str(), nullptr);
+  }
+  r.set("uptime_seconds", uptime < 0 ? 0.0 : uptime);
+  if (cpuPercent) {
+    r.set("cpu_usage_percent", *cpuPercent);
+  }
+  long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
+  if (cpus >= 1) {
+    r.set("cpu_count", static_cast<int64_t>(cpus));
+  }
+  double load[3];
+  int n = ::getloadavg(load, 3);
+  if (n > 0) {
+    rapidjson::Value arr(rapidjson::kArrayType);
+    for (int i = 0; i < n; ++i) {
+      arr.PushBack(load[i], alloc);
+    }
+    r.set("load_average", std::move(arr));
+  }
+  if (auto text = readFile("/proc/meminfo")) {
+    auto total = meminfoBytes(*text, "MemTotal");
+    auto available = meminfoBytes(*text, "MemAvailable");
+    rapidjson::Value mem(rapidjson::kObjectType);
+    if (total) {
+      mem.AddMember("total_bytes", static_cast<uint64_t>(*total), alloc);
+    }
+    if (available) {
+      mem.AddMember("available_bytes", static_cast<uint64_t>(*available), alloc);
+    }
+    if (total && available && *available <= *total) {
+      mem.AddMember("used_percent", percent(*total - *available, *total), alloc);
+    }
+    r.set("memory", std::move(mem));
+  }
+  rapidjson::Value disks(rapidjson::kArrayType);
+  for (const auto& path : diskPaths) {
+    struct statvfs st {};
+    if (::statvfs(path.c_str(), &st) != 0) {
+      continue;
+    }
+    uint64_t total = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
+    uint64_t avail = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
+    uint64_t free = static_cast<uint64_t>(st.f_bfree) * st.f_frsize;
+    rapidjson::Value d(rapidjson::kObjectType);
+    d.AddMember("path", json::str(path, alloc), alloc);
+    d.AddMember("total_bytes", total, alloc);
+    d.AddMember("available_bytes", avail, alloc);
+    d.AddMember("used_percent", percent(total - free, total), alloc);
+    disks.PushBack(d, alloc);
+  }
+  r.set("disks", std::move(disks));
+  r.set("agent_rss_bytes", static_cast<int64_t>(selfRssBytes()));
+}
+
+}  // namespace edgelink::agent

@@ -1,0 +1,287 @@
+#include "agent_harness.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <sstream>
+#include <stdexcept>
+
+#include "core/atomic_file.h"
+#include "core/clock.h"
+#include "core/strings.h"
+#include "envelope/json_util.h"
+#include "harness/kafka_test_client.h"
+
+namespace edgelink::testing {
+
+std::string edgeAgentPath() {
+  return EDGELINK_EDGE_AGENT_BIN;
+}
+
+std::string fakeFrpcPath() {
+  return EDGELINK_FAKE_FRPC;
+}
+
+std::string sourceDir() {
+  return EDGELINK_SOURCE_DIR;
+}
+
+int64_t nowMs() {
+  return SystemClock::instance().wallMs();
+}
+
+bool processAlive(int pid) {
+  if (pid <= 0) {
+    return false;
+  }
+  std::string stat = readText("/proc/" + std::to_string(pid) + "/stat");
+  auto close = stat.rfind(')');
+  return close != std::string::npos && close + 2 < stat.size() && stat[close + 2] != 'Z';
+}
+
+// ---------------------------------------------------------------------------------------------
+// TopicLog
+
+TopicLog::TopicLog(const std::string& bootstrap, const std::string& topic)
+    : bootstrap_(bootstrap), topic_(topic), thread_([this] { run(); }) {}
+
+TopicLog::~TopicLog() {
+  stop_ = true;
+  thread_.join();
+}
+
+void TopicLog::run() {
+  kafka::Config c;
+  c.set("bootstrap.servers", bootstrap_);
+  c.set("log_level", "3");
+  c.set("fetch.wait.max.ms", "10");
+  c.set("enable.partition.eof", "false");
+  c.set("group.id", "test-topic-log-" + std::to_string(nowMs()));
+  c.set("enable.auto.commit", "false");
+  auto consumer = kafka::Consumer::create(c);
+  if (!consumer) {
+    return;
+  }
+  (void)(*consumer)->assign({{topic_, 0, RD_KAFKA_OFFSET_BEGINNING}});
+  while (!stop_) {
+    auto m = (*consumer)->poll(20);
+    if (!m || m->isError()) {
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    values_.emplace_back(m->payload());
+  }
+}
+
+std::optional<envelope::Envelope> TopicLog::waitFor(const Pred& pred, int timeoutMs) const {
+  envelope::Decoder decoder;
+  size_t seen = 0;
+  const int64_t deadline = SystemClock::instance().monoMs() + timeoutMs;
+  for (;;) {
+    std::vector<std::string> fresh;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      fresh.assign(values_.begin() + static_cast<long>(seen), values_.end());
+      seen = values_.size();
+    }
+    for (const auto& v : fresh) {
+      auto d = decoder.decode(v);
+      if (d && pred(*d)) {
+        return std::move(*d);
+      }
+    }
+    if (SystemClock::instance().monoMs() >= deadline) {
+      return std::nullopt;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+size_t TopicLog::count(const Pred& pred) const {
+  return values(pred).size();
+}
+
+std::vector<std::string> TopicLog::values(const Pred& pred) const {
+  envelope::Decoder decoder;
+  std::vector<std::string> all;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    all = values_;
+  }
+  std::vector<std::string> out;
+  for (const auto& v : all) {
+    auto d = decoder.decode(v);
+    if (d && pred(*d)) {
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
+TopicLog::Pred responseTo(const envelope::Id& id) {
+  return [id](const envelope::Envelope& e) {
+    return e.kind == envelope::Kind::kResponse && e.id == id;
+  };
+}
+
+TopicLog::Pred eventOf(const std::string& type) {
+  return [type](const envelope::Envelope& e) {
+    return e.kind == envelope::Kind::kEvent && e.type == type;
+  };
+}
+
+TopicLog::Pred eventWith(const std::string& type, const std::string& key,
+                         const std::string& value) {
+  return [type, key, value](const envelope::Envelope& e) {
+    if (e.kind != envelope::Kind::kEvent || e.type != type) {
+      return false;
+    }
+    const char* v = json::getString(e.body(), key.c_str());
+    return v != nullptr && value == v;
+  };
+}
+
+std::string requestJson(const envelope::Id& id, const std::string& type,
+                        const std::string& bodyJson, int64_t timestampMs,
+                        const std::string& sender) {
+  std::string idJson = id.isNumber() ? id.str() : "\"" + id.str() + "\"";
+  return "{\"request\":{\"id\":" + idJson + ",\"sender\":\"" + sender +
+         "\",\"timestamp\":" + std::to_string(timestampMs) + ",\"type\":\"" + type +
+         "\",\"body\":" + bodyJson + "}}";
+}
+
+// ---------------------------------------------------------------------------------------------
+// AgentUnderTest
+
+AgentUnderTest::AgentUnderTest(AgentSetup setup)
+    : setup_(std::move(setup)), dir_("edge-agent-it"), topic_("edge." + setup_.edgeId) {
+  std::vector<std::string> brokerArgs = {"--topic", topic_ + ":1"};
+  for (const auto& t : setup_.extraTopics) {
+    brokerArgs.insert(brokerArgs.end(), {"--topic", t});
+  }
+  broker_ = std::make_unique<DevBrokerProcess>(brokerArgs);
+  if (setup_.brokerDownAtStart) {
+    broker_->setDown(true);
+  }
+  if (setup_.watchTopic) {
+    log_ = std::make_unique<TopicLog>(broker_->bootstrap(), topic_);
+  }
+  adminPort_ = freeTcpPort();
+  writeText(dir_.file("token"), "test-token\n");
+  ::chmod(dir_.file("token").c_str(), 0600);
+  std::ostringstream conf;
+  conf << "# written by agent_harness.cpp\n"
+       << "edge-id = \"" << setup_.edgeId << "\"\n"
+       << "kafka-brokers = \"" << broker_->bootstrap() << "\"\n"
+       << "kafka-property = [\"fetch.wait.max.ms=10\", \"reconnect.backoff.max.ms=500\"]\n"
+       << "state-dir = \"" << stateDir() << "\"\n"
+       << "frpc-path = \"" << fakeFrpcPath() << "\"\n"
+       << "frpc-format = \"" << setup_.format << "\"\n"
+       << "frps-addr = \"frps.test\"\n"
+       << "frps-token-file = \"" << dir_.file("token") << "\"\n"
+       << "service = [";
+  for (size_t i = 0; i < setup_.services.size(); ++i) {
+    conf << (i ? ", " : "") << "\"" << setup_.services[i] << "\"";
+  }
+  conf << "]\n"
+       << "remote-ports = \"" << setup_.remotePorts << "\"\n"
+       << "frpc-admin-port = " << adminPort_ << "\n"
+       << "frpc-start-timeout = \"5s\"\n"
+       << "frpc-stop-grace = \"2s\"\n"
+       << "heartbeat-interval = \"30s\"\n"
+       << "log-level = \"debug\"\n";
+  writeText(configPath(), conf.str());
+}
+
+AgentUnderTest::~AgentUnderTest() {
+  if (running()) {
+    proc_.terminate(10000);
+  }
+}
+
+void AgentUnderTest::start(const std::vector<std::string>& extraArgs) {
+  SpawnOptions opts;
+  opts.argv = {edgeAgentPath(), "--config", configPath()};
+  opts.argv.insert(opts.argv.end(), extraArgs.begin(), extraArgs.end());
+  opts.stdoutPath = dir_.file("agent.log");
+  opts.stderrPath = dir_.file("agent.log");
+  opts.extraEnv = {"FAKE_FRPC_RECORD=" + dir_.file("frpc-record.jsonl"),
+                   "FAKE_FRPC_CONTROL=" + dir_.file("frpc-mode")};
+  opts.extraEnv.insert(opts.extraEnv.end(), setup_.env.begin(), setup_.env.end());
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    throw std::runtime_error(p.error().describe());
+  }
+  proc_ = std::move(*p);
+}
+
+int AgentUnderTest::stop(int timeoutMs) {
+  proc_.signal(SIGTERM);
+  auto status = proc_.waitFor(timeoutMs);
+  if (!status) {
+    proc_.signal(SIGKILL);
+    proc_.waitFor(-1);
+    throw std::runtime_error("edge-agent did not exit within " + std::to_string(timeoutMs) +
+                             " ms of SIGTERM\n" + agentLog());
+  }
+  return *status;
+}
+
+void AgentUnderTest::kill9() {
+  proc_.signal(SIGKILL);
+  proc_.waitFor(-1);
+}
+
+envelope::Id AgentUnderTest::send(const std::string& type, const std::string& bodyJson,
+                                  std::optional<int64_t> timestampMs,
+                                  std::optional<envelope::Id> id) {
+  envelope::Id rid = id ? *id : envelope::Id::generate();
+  produceRaw(requestJson(rid, type, bodyJson, timestampMs ? *timestampMs : nowMs()));
+  return rid;
+}
+
+void AgentUnderTest::produceRaw(const std::string& value, int64_t kafkaTimestampMs) {
+  if (!client_) {
+    client_ = std::make_unique<KafkaTestClient>(broker_->bootstrap());
+  }
+  client_->produce(topic_, setup_.edgeId, value, kafkaTimestampMs);
+}
+
+envelope::Envelope AgentUnderTest::response(const envelope::Id& id, int timeoutMs) {
+  auto r = log_->waitFor(responseTo(id), timeoutMs);
+  if (!r) {
+    throw std::runtime_error("no response to " + id.str() + " within " + std::to_string(timeoutMs) +
+                             " ms; agent log:\n" + agentLog());
+  }
+  return std::move(*r);
+}
+
+size_t AgentUnderTest::responseCount(const envelope::Id& id) const {
+  return log_->count(responseTo(id));
+}
+
+envelope::Envelope AgentUnderTest::event(const TopicLog::Pred& pred, int timeoutMs) {
+  auto r = log_->waitFor(pred, timeoutMs);
+  if (!r) {
+    throw std::runtime_error("expected event not seen within " + std::to_string(timeoutMs) +
+                             " ms; agent log:\n" + agentLog());
+  }
+  return std::move(*r);
+}
+
+std::vector<int> AgentUnderTest::frpcStarts() const {
+  std::vector<int> pids;
+  for (const auto& line : split(readText(dir_.file("frpc-record.jsonl")), '\n')) {
+    if (line.find("\"event\": \"start\"") != std::string::npos) {
+      auto pos = line.find("\"pid\": ");
+      pids.push_back(std::atoi(line.c_str() + pos + 7));
+    }
+  }
+  return pids;
+}
+
+void AgentUnderTest::setFrpcMode(const std::string& mode) {
+  writeText(dir_.file("frpc-mode"), mode);
+}
+
+}  // namespace edgelink::testing

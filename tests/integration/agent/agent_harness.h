@@ -1,0 +1,133 @@
+#pragma once
+
+// Runs the real edge-agent binary against the dev broker and the frpc stand-in, and watches the
+// edge's topic like a web backend would. Shared by the integration tests and bench_agent; failures
+// are exceptions (Catch reports them with their message).
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/subprocess.h"
+#include "envelope/envelope.h"
+#include "harness/dev_broker_process.h"
+#include "harness/kafka_test_client.h"
+#include "harness/test_util.h"
+#include "kafka/client.h"
+
+namespace edgelink::testing {
+
+/// Paths set at build time.
+std::string edgeAgentPath();
+std::string fakeFrpcPath();
+std::string sourceDir();
+
+int64_t nowMs();
+
+/// True while /proc/<pid> exists and is not a zombie.
+bool processAlive(int pid);
+
+/// Every message of a topic from the beginning, collected by a background consumer.
+class TopicLog {
+ public:
+  TopicLog(const std::string& bootstrap, const std::string& topic);
+  ~TopicLog();
+  TopicLog(const TopicLog&) = delete;
+  TopicLog& operator=(const TopicLog&) = delete;
+
+  using Pred = std::function<bool(const envelope::Envelope&)>;
+  /// The first decodable message matching `pred`, waiting up to `timeoutMs`.
+  std::optional<envelope::Envelope> waitFor(const Pred& pred, int timeoutMs) const;
+  /// How many decodable messages match now.
+  size_t count(const Pred& pred) const;
+  /// The raw values of matching messages, in topic order.
+  std::vector<std::string> values(const Pred& pred) const;
+
+ private:
+  void run();
+
+  std::string bootstrap_;
+  std::string topic_;
+  mutable std::mutex mutex_;
+  std::vector<std::string> values_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+/// Predicates.
+TopicLog::Pred responseTo(const envelope::Id& id);
+TopicLog::Pred eventOf(const std::string& type);
+TopicLog::Pred eventWith(const std::string& type, const std::string& key, const std::string& value);
+
+/// A request envelope's JSON.
+std::string requestJson(const envelope::Id& id, const std::string& type,
+                        const std::string& bodyJson, int64_t timestampMs,
+                        const std::string& sender = "web_backend");
+
+struct AgentSetup {
+  std::string edgeId = "e1";
+  std::string format = "toml";
+  std::vector<std::string> services = {"ssh=127.0.0.1:22", "fcc_web=127.0.0.1:80",
+                                       "camera_admin=127.0.0.1:8080"};
+  std::string remotePorts = "30000-39999";
+  std::vector<std::string> env;  ///< extra environment of the agent (and so of frpc)
+  bool brokerDownAtStart = false;
+  std::vector<std::string> extraTopics;  ///< more topics on the broker, NAME:PARTITIONS
+  bool watchTopic = true;                ///< collect the topic in log() (off for benchmarks)
+};
+
+class AgentUnderTest {
+ public:
+  explicit AgentUnderTest(AgentSetup setup = {});
+  ~AgentUnderTest();
+
+  /// Starts edge-agent with the config file plus `extraArgs` (flags override the file).
+  void start(const std::vector<std::string>& extraArgs = {});
+  /// SIGTERM and wait: the wait status.
+  int stop(int timeoutMs = 20000);
+  /// SIGKILL and wait (a crash).
+  void kill9();
+  int pid() const { return proc_.pid(); }
+  bool running() { return proc_.valid() && !proc_.tryWait(); }
+
+  /// Sends a request (fresh id unless given); returns its id.
+  envelope::Id send(const std::string& type, const std::string& bodyJson = "{}",
+                    std::optional<int64_t> timestampMs = std::nullopt,
+                    std::optional<envelope::Id> id = std::nullopt);
+  void produceRaw(const std::string& value, int64_t kafkaTimestampMs = 0);
+  /// The response to `id` (throws when none comes within `timeoutMs`).
+  envelope::Envelope response(const envelope::Id& id, int timeoutMs = 20000);
+  size_t responseCount(const envelope::Id& id) const;
+  envelope::Envelope event(const TopicLog::Pred& pred, int timeoutMs = 20000);
+
+  /// The stand-in's record of its starts ({"event":"start","pid":...}).
+  std::vector<int> frpcStarts() const;
+  void setFrpcMode(const std::string& mode);
+  std::string agentLog() const { return readText(dir_.file("agent.log")); }
+  std::string file(const std::string& name) const { return dir_.file(name); }
+  std::string configPath() const { return dir_.file("agent.conf"); }
+  std::string stateDir() const { return dir_.file("state"); }
+  const std::string& topic() const { return topic_; }
+  DevBrokerProcess& broker() { return *broker_; }
+  TopicLog& log() { return *log_; }
+  const AgentSetup& setup() const { return setup_; }
+  uint16_t adminPort() const { return adminPort_; }
+
+ private:
+  AgentSetup setup_;
+  TempDir dir_;
+  std::string topic_;
+  uint16_t adminPort_ = 0;
+  std::unique_ptr<DevBrokerProcess> broker_;
+  std::unique_ptr<TopicLog> log_;
+  std::unique_ptr<KafkaTestClient> client_;
+  Subprocess proc_;
+};
+
+}  // namespace edgelink::testing

@@ -1,0 +1,69 @@
+#include "frpc_process.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+#include "core/subprocess.h"
+#include "harness/test_util.h"
+
+using namespace edgelink;
+using namespace edgelink::agent;
+
+TEST_CASE("a leftover frpc is ended only when /proc shows the very same process",
+          "[agent][frpc-process]") {
+  SpawnOptions opts;
+  opts.argv = {"sleep", "1000"};
+  opts.dieWithParent = false;
+  auto p = Subprocess::spawn(opts);
+  REQUIRE(p.ok());
+  int pid = p->pid();
+  auto ticks = processStartTicks(pid);
+  REQUIRE(ticks);
+  // Another start time: a recycled pid. It must not be signalled.
+  CHECK_THAT(endLeftover({pid, *ticks + 1}, 100), Catch::Contains("no leftover"));
+  CHECK_FALSE(p->tryWait());
+  // Our process: ended (SIGTERM).
+  CHECK_THAT(endLeftover({pid, *ticks}, 2000), Catch::Contains("ended leftover frpc"));
+  auto status = p->waitFor(5000);
+  REQUIRE(status);
+  CHECK(describeWaitStatus(*status) == "killed by signal 15 (Terminated)");
+  CHECK_FALSE(processStartTicks(pid));
+}
+
+TEST_CASE("frpc's output is read without blocking and its last lines kept",
+          "[agent][frpc-process]") {
+  testing::TempDir dir;
+  testing::writeText(dir.file("fake.sh"),
+                     "#!/bin/sh\necho \"config $2\"\necho 'to stderr' >&2\nexec sleep 1000\n");
+  ::chmod(dir.file("fake.sh").c_str(), 0755);
+  auto p = FrpcProcess::start(dir.file("fake.sh"), "/etc/x.toml");
+  REQUIRE(p.ok());
+  std::vector<std::string> seen;
+  REQUIRE(testing::waitUntil(
+      [&] {
+        (*p)->readOutput([&](const std::string& l) { seen.push_back(l); });
+        return seen.size() == 2;
+      },
+      5000));
+  CHECK(seen[0] == "config /etc/x.toml");
+  CHECK(seen[1] == "to stderr");
+  CHECK((*p)->lastLines(1) == "to stderr");
+  CHECK((*p)->startTicks() > 0);
+  int status = (*p)->stop(2000);
+  CHECK(WIFSIGNALED(status));
+  CHECK((*p)->tryWait());
+}
+
+TEST_CASE("frpc verify failures carry frpc's own output", "[agent][frpc-process]") {
+  testing::TempDir dir;
+  testing::writeText(dir.file("bad.toml"), "serverPort = \"x\"\n");
+  auto r = verifyConfig(EDGELINK_FAKES_DIR "/fake_frpc.py", dir.file("bad.toml"), 10000);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("serverAddr should not be empty"));
+  auto missing = verifyConfig("/nonexistent/frpc", dir.file("bad.toml"), 1000);
+  CHECK_FALSE(missing.ok());
+}

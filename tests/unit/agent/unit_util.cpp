@@ -1,0 +1,90 @@
+#include "unit_util.h"
+
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <stdexcept>
+
+#include "core/subprocess.h"
+
+namespace edgelink::agent::test {
+
+std::string fakesDir() {
+  return EDGELINK_FAKES_DIR;
+}
+
+AgentOptions validOptions(const testing::TempDir& dir) {
+  testing::writeText(dir.file("token"), "t0ken\n");
+  ::chmod(dir.file("token").c_str(), 0600);
+  AgentOptions o;
+  o.edgeId = "elevator-0042";
+  o.kafkaBrokers = "127.0.0.1:9092";
+  o.stateDir = dir.file("state");
+  o.frpcPath = fakesDir() + "/fake_frpc.py";
+  o.frpsAddr = "frps.example.com";
+  o.frpsTokenFile = dir.file("token");
+  o.services = {"ssh=127.0.0.1:22", "fcc_web=127.0.0.1:80", "camera_admin=192.168.1.64:80"};
+  o.remotePorts = "30000-39999";
+  return o;
+}
+
+AgentConfig validConfig(const testing::TempDir& dir) {
+  auto v = validate(validOptions(dir));
+  INFO(v.problems.toError().message);
+  REQUIRE(v.problems.empty());
+  return v.config;
+}
+
+envelope::Envelope roundTrip(const envelope::Envelope& e) {
+  envelope::Decoder decoder;
+  std::string bytes = envelope::encode(e);
+  auto d = decoder.decode(bytes);
+  INFO(bytes);
+  if (!d) {
+    FAIL("the agent's own output does not decode: " << d.error().describe());
+  }
+  return std::move(*d);
+}
+
+std::string runPython(const std::string& script, const std::vector<std::string>& args) {
+  testing::TempDir dir("agent-py");
+  SpawnOptions opts;
+  opts.argv = {"python3", "-c", script};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.stdoutPath = dir.file("out");
+  opts.stderrPath = dir.file("err");
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    throw std::runtime_error(p.error().describe());
+  }
+  int status = p->waitFor(60000).value_or(-1);
+  if (status != 0) {
+    throw std::runtime_error("python3 failed: " + testing::readText(dir.file("err")));
+  }
+  return testing::readText(dir.file("out"));
+}
+
+std::string parseFrpcConfigs(const std::vector<std::string>& paths) {
+  static const char* kScript = R"PY(
+import json, sys, tomllib
+sys.path.insert(0, sys.argv[1])
+import fake_frpc
+out = []
+for path in sys.argv[2:]:
+    try:
+        cfg = fake_frpc.load_config(path)
+        raw = None
+        if not cfg["legacy"]:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        out.append({"ok": True, "cfg": cfg, "raw": raw})
+    except fake_frpc.ConfigError as e:
+        out.append({"ok": False, "error": str(e)})
+print(json.dumps(out))
+)PY";
+  std::vector<std::string> args = {fakesDir()};
+  args.insert(args.end(), paths.begin(), paths.end());
+  return runPython(kScript, args);
+}
+
+}  // namespace edgelink::agent::test
