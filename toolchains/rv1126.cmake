@@ -65,6 +65,12 @@ find_program(CMAKE_STRIP NAMES "${_rv1126_prefix}strip")
 set(_rv1126_cpu_flags "-mcpu=cortex-a7 -mfpu=neon-vfpv4 -mfloat-abi=hard")
 set(CMAKE_C_FLAGS_INIT "${_rv1126_cpu_flags}")
 set(CMAKE_CXX_FLAGS_INIT "${_rv1126_cpu_flags}")
+if(NOT CMAKE_SYSROOT)
+  # Shared libraries' own dependencies live in both lib dirs of the Debian sysroot (zlib is in
+  # /lib): tell the linker where to resolve them.
+  set(CMAKE_EXE_LINKER_FLAGS_INIT
+    "-Wl,-rpath-link,${_rv1126_lib_root}/lib/arm-linux-gnueabihf -Wl,-rpath-link,${_rv1126_lib_root}/usr/lib/arm-linux-gnueabihf")
+endif()
 
 # Libraries and headers come from the target's root only; programs from the host.
 set(CMAKE_FIND_ROOT_PATH "${_rv1126_lib_root}")

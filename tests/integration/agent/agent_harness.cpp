@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <sstream>
 #include <stdexcept>
 
@@ -16,6 +17,20 @@ namespace edgelink::testing {
 
 std::string edgeAgentPath() {
   return EDGELINK_EDGE_AGENT_BIN;
+}
+
+std::vector<std::string> edgeAgentCommand() {
+  const char* cmd = std::getenv("EDGELINK_AGENT_COMMAND");
+  if (cmd == nullptr || *cmd == '\0') {
+    return {edgeAgentPath()};
+  }
+  std::vector<std::string> argv;
+  for (auto& part : split(cmd, ' ')) {
+    if (!part.empty()) {
+      argv.push_back(part);
+    }
+  }
+  return argv;
 }
 
 std::string fakeFrpcPath() {
@@ -201,7 +216,8 @@ AgentUnderTest::~AgentUnderTest() {
 
 void AgentUnderTest::start(const std::vector<std::string>& extraArgs) {
   SpawnOptions opts;
-  opts.argv = {edgeAgentPath(), "--config", configPath()};
+  opts.argv = edgeAgentCommand();
+  opts.argv.insert(opts.argv.end(), {"--config", configPath()});
   opts.argv.insert(opts.argv.end(), extraArgs.begin(), extraArgs.end());
   opts.stdoutPath = dir_.file("agent.log");
   opts.stderrPath = dir_.file("agent.log");

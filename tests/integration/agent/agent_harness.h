@@ -25,6 +25,10 @@ namespace edgelink::testing {
 
 /// Paths set at build time.
 std::string edgeAgentPath();
+/// How to run the agent: $EDGELINK_AGENT_COMMAND split at spaces when set (e.g.
+/// "qemu-arm-static build-rv1126-static/edge-agent/edge-agent" runs the armhf build under
+/// qemu), else the native edgeAgentPath().
+std::vector<std::string> edgeAgentCommand();
 std::string fakeFrpcPath();
 std::string sourceDir();
 
