@@ -13,25 +13,10 @@
 
 #include "core/clock.h"
 #include "core/strings.h"
+#include "core/unique_fd.h"
 
 namespace edgelink::agent {
 namespace {
-
-class Socket {
- public:
-  explicit Socket(int fd) : fd_(fd) {}
-  ~Socket() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  Socket(const Socket&) = delete;
-  Socket& operator=(const Socket&) = delete;
-  int fd() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 std::string memberString(const rapidjson::Value& obj, const char* key) {
   auto it = obj.FindMember(key);
@@ -122,8 +107,8 @@ std::string base64(std::string_view data) {
 Result<HttpResponse> httpGet(uint16_t port, const std::string& path, const std::string& user,
                              const std::string& password, int timeoutMs) {
   const int64_t deadline = SystemClock::instance().monoMs() + timeoutMs;
-  Socket sock(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (sock.fd() < 0) {
+  UniqueFd sock(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (sock.get() < 0) {
     return Error(Status::kInternal, std::string("socket: ") + std::strerror(errno));
   }
   sockaddr_in addr{};
@@ -131,16 +116,16 @@ Result<HttpResponse> httpGet(uint16_t port, const std::string& path, const std::
   addr.sin_port = htons(port);
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   const std::string where = "frpc admin API on 127.0.0.1:" + std::to_string(port);
-  if (::connect(sock.fd(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+  if (::connect(sock.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
     if (errno != EINPROGRESS) {
       return Error(Status::kUnavailable, where + ": " + std::strerror(errno));
     }
-    if (!waitFd(sock.fd(), POLLOUT, deadline)) {
+    if (!waitFd(sock.get(), POLLOUT, deadline)) {
       return Error(Status::kTimeout, where + ": connect timed out");
     }
     int err = 0;
     socklen_t len = sizeof err;
-    ::getsockopt(sock.fd(), SOL_SOCKET, SO_ERROR, &err, &len);
+    ::getsockopt(sock.get(), SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) {
       return Error(Status::kUnavailable, where + ": " + std::strerror(err));
     }
@@ -150,11 +135,11 @@ Result<HttpResponse> httpGet(uint16_t port, const std::string& path, const std::
                         "\r\nConnection: close\r\nAccept: application/json\r\n\r\n";
   size_t sent = 0;
   while (sent < request.size()) {
-    ssize_t n = ::send(sock.fd(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    ssize_t n = ::send(sock.get(), request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
     if (n > 0) {
       sent += static_cast<size_t>(n);
     } else if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
-      if (!waitFd(sock.fd(), POLLOUT, deadline)) {
+      if (!waitFd(sock.get(), POLLOUT, deadline)) {
         return Error(Status::kTimeout, where + ": send timed out");
       }
     } else {
@@ -164,7 +149,7 @@ Result<HttpResponse> httpGet(uint16_t port, const std::string& path, const std::
   std::string raw;
   char buf[4096];
   for (;;) {
-    ssize_t n = ::recv(sock.fd(), buf, sizeof buf, 0);
+    ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
     if (n > 0) {
       raw.append(buf, static_cast<size_t>(n));
       if (raw.size() > 1024 * 1024) {
@@ -176,7 +161,7 @@ Result<HttpResponse> httpGet(uint16_t port, const std::string& path, const std::
       break;
     }
     if (errno == EAGAIN || errno == EINTR) {
-      if (!waitFd(sock.fd(), POLLIN, deadline)) {
+      if (!waitFd(sock.get(), POLLIN, deadline)) {
         return Error(Status::kTimeout,
                      where + ": no complete answer within " + std::to_string(timeoutMs) + " ms");
       }

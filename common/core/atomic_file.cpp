@@ -8,6 +8,8 @@
 #include <cstring>
 #include <vector>
 
+#include "core/unique_fd.h"
+
 namespace edgelink {
 namespace {
 
@@ -23,34 +25,13 @@ Error sysError(const std::string& what, const std::string& path) {
   return Error(Status::kInternal, what + " " + path + ": " + std::strerror(errno));
 }
 
-class FdGuard {
- public:
-  explicit FdGuard(int fd) : fd_(fd) {}
-  ~FdGuard() {
-    if (fd_ >= 0) {
-      ::close(fd_);
-    }
-  }
-  FdGuard(const FdGuard&) = delete;
-  FdGuard& operator=(const FdGuard&) = delete;
-  int get() const { return fd_; }
-  int release() {
-    int fd = fd_;
-    fd_ = -1;
-    return fd;
-  }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 VoidResult writeFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
-  FdGuard fd(::mkstemp(name.data()));
+  UniqueFd fd(::mkstemp(name.data()));
   if (fd.get() < 0) {
     return sysError("cannot create temporary file for", path);
   }
@@ -84,7 +65,7 @@ VoidResult writeFileAtomic(const std::string& path, const std::string& data, mod
   if (::rename(tmpPath.c_str(), path.c_str()) != 0) {
     return fail("cannot rename over " + path + " from");
   }
-  FdGuard dir(::open(dirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd dir(::open(dirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) {
     ::fsync(dir.get());  // best effort: some filesystems refuse fsync on directories
   }
@@ -92,7 +73,7 @@ VoidResult writeFileAtomic(const std::string& path, const std::string& data, mod
 }
 
 Result<std::string> readFile(const std::string& path) {
-  FdGuard fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) {
     Status s = errno == ENOENT ? Status::kNotFound : Status::kInternal;
     return Error(s, "cannot open " + path + ": " + std::strerror(errno));
