@@ -1,0 +1,19 @@
+# The cloud dispatcher image, built exactly as README.md builds it: scripts/bootstrap installs
+# the Debian packages, the "release" CMake preset builds (tests/dockerfile_test.sh checks these
+# steps match the README's).
+FROM debian:12 AS build
+WORKDIR /src
+COPY . .
+RUN scripts/bootstrap
+RUN cmake --preset release && cmake --build --preset release --target cloud-dispatcher
+
+FROM debian:12-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends librdkafka1 libpqxx-6.4 libspdlog1.10 libfmt9 \
+      ca-certificates \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --no-create-home --shell /usr/sbin/nologin edgelink
+COPY --from=build /src/build-release/cloud-dispatcher/cloud-dispatcher /usr/bin/cloud-dispatcher
+USER edgelink
+ENTRYPOINT ["cloud-dispatcher"]
+CMD ["--help"]

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# docker-compose.yml validates (Debian's docker-compose v1 needs no engine), and every build
+# step of the Dockerfile (its RUN commands) is one the README gives, so the image is built the
+# way a developer builds.
+set -euo pipefail
+root="$1"
+cd "$root"
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+command -v docker-compose >/dev/null || fail "docker-compose is not installed (scripts/bootstrap installs it)"
+docker-compose -f docker-compose.yml config -q || fail "docker-compose.yml does not validate"
+services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')
+for s in kafka postgres migrate dispatcher; do
+  case " $services " in *" $s "*) ;; *) fail "service $s missing (have: $services)" ;; esac
+done
+# Healthchecks gate the dispatcher.
+resolved=$(docker-compose -f docker-compose.yml config)
+grep -q "condition: service_healthy" <<< "$resolved" || fail "no depends_on health conditions"
+
+steps=0
+while IFS= read -r cmd; do
+  [ -z "$cmd" ] && continue
+  # A RUN line may chain commands with &&: each must appear in the README.
+  IFS='&' read -ra parts <<< "${cmd//&&/&}"
+  for part in "${parts[@]}"; do
+    part=$(echo "$part" | sed 's/^ *//; s/ *$//')
+    [ -z "$part" ] && continue
+    grep -qF -- "$part" README.md || fail "Dockerfile step '$part' is not in README.md"
+    steps=$((steps + 1))
+  done
+done < <(awk '/^FROM /{stage++} stage==1 && /^RUN /{sub(/^RUN /,""); print}' Dockerfile)
+[ "$steps" -ge 3 ] || fail "found only $steps build steps in the Dockerfile's build stage"
+grep -q "scripts/bootstrap" Dockerfile || fail "the Dockerfile does not use scripts/bootstrap"
+echo "PASS: compose validates ($services); $steps Dockerfile build steps match the README"
