@@ -136,7 +136,28 @@ Result<std::vector<Record>> showRequest(pg::Connection& db, const std::string& i
                    "SELECT * FROM request_status WHERE id = $1 AND ($2 = '' OR edge_id = $2)"
                    " ORDER BY sent_at DESC",
                    {id, edge});
-  if (!found || !found->empty()) {
+  if (!found) {
+    return found;
+  }
+  for (auto& r : *found) {
+    const std::string state = fieldText(r, "state");
+    if (state != "pending" && state != "timeout") {
+      continue;
+    }
+    // An answer that came but failed the contract is in rejected_messages: say so.
+    auto rejected = db.exec(
+        "SELECT concat_ws(': ', NULLIF(field, ''), reason) FROM rejected_messages"
+        " WHERE edge_id = $1 AND message_id = $2 AND kind = 'response'"
+        " ORDER BY kafka_offset DESC LIMIT 1",
+        {fieldText(r, "edge_id"), fieldText(r, "id")});
+    if (!rejected) {
+      return rejected.error();
+    }
+    if (!rejected->empty()) {
+      r.push_back(stringField("rejected_response", rejected->str(0, 0)));
+    }
+  }
+  if (!found->empty()) {
     return found;
   }
   // A response whose request has not been seen (yet).

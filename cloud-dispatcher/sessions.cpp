@@ -330,10 +330,8 @@ VoidResult Sessions::onAnswered(const Answered& e) {
   }
   if (!own->empty()) {
     if (!own->boolean(0, 1)) {
-      log::get("dispatcher")
-          ->warn("edge {}: start request {} answered {} after its session {} had ended", e.edgeId,
-                 e.requestId, code, own->int64(0, 0));
-      return {};
+      return revive(own->int64(0, 0), e.edgeId, e.requestId, started,
+                    expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
     }
     std::optional<int64_t> autoStop;
     if (!own->isNull(0, 2)) {
@@ -368,9 +366,19 @@ VoidResult Sessions::onFrpEvent(const FrpEventSeen& e) {
     return live.error();
   }
   if (e.type == envelope::event_type::kFrpStopped) {
+    auto [state, reason] = stoppedOutcome(e.info.stopReason);
     if (*live && frpStoppedEnds(**live, e.info, e.eventAtMs)) {
-      auto [state, reason] = stoppedOutcome(e.info.stopReason);
       return end((*live)->sessionId, state, reason, "frp_stopped event " + e.eventId);
+    }
+    if (e.info.requestId) {
+      // The sweeper may have ended it first (the dispatcher was behind): the edge knows why.
+      auto r = db_.exec(
+          "UPDATE sessions SET end_reason = $3, end_detail = concat_ws('; ', end_detail, $4),"
+          " updated_at = now() WHERE edge_id = $1 AND request_id = $2 AND end_reason = 'expired'",
+          {e.edgeId, *e.info.requestId, reason, "frp_stopped event " + e.eventId});
+      if (!r) {
+        return r.error();
+      }
     }
     return {};
   }
@@ -404,6 +412,61 @@ VoidResult Sessions::onFrpEvent(const FrpEventSeen& e) {
     return created.error();
   }
   return {};
+}
+
+VoidResult Sessions::revive(int64_t sessionId, const std::string& edgeId,
+                            const std::string& requestId, int64_t startedAtMs,
+                            int64_t expiresAtMs) {
+  // A success answer for a session the sweeper gave up on ('no_answer': the dispatcher was behind
+  // or the edge slow): frp runs with its ports, so it is live again if they are still free. In a
+  // savepoint: a port taken meanwhile must not fail the whole batch.
+  auto s = db_.exec("SELECT end_reason, services::text FROM sessions WHERE session_id = $1",
+                    {std::to_string(sessionId)});
+  if (!s) {
+    return s.error();
+  }
+  if (s->empty() || s->str(0, 0) != "no_answer") {
+    log::get("dispatcher")
+        ->warn("edge {}: start request {} answered after its session {} had ended", edgeId,
+               requestId, sessionId);
+    return {};
+  }
+  if (auto r = db_.run("SAVEPOINT revive"); !r) {
+    return r;
+  }
+  auto attempt = [&]() -> VoidResult {
+    auto u = db_.exec(
+        "UPDATE sessions SET state = 'active', ended_at = NULL, end_reason = NULL,"
+        " started_at = to_timestamp($2::bigint / 1000.0),"
+        " expires_at = to_timestamp($3::bigint / 1000.0),"
+        " end_detail = concat_ws('; ', end_detail, 'answered after the sweeper gave up'),"
+        " updated_at = now() WHERE session_id = $1",
+        {std::to_string(sessionId), ms(startedAtMs), ms(expiresAtMs)});
+    if (!u) {
+      return u.error();
+    }
+    for (const auto& [service, port] : parseServicesJson(s->str(0, 1))) {
+      auto p = db_.exec("INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)",
+                        {std::to_string(port), std::to_string(sessionId), service});
+      if (!p) {
+        return p.error();
+      }
+    }
+    return {};
+  };
+  if (auto r = attempt(); !r) {
+    if (r.error().status != Status::kBadRequest) {
+      return r;
+    }
+    log::get("dispatcher")
+        ->error(
+            "edge {}: session {} answered after it was given up, but its ports or the edge "
+            "are taken now: {}",
+            edgeId, sessionId, r.error().describe());
+    return db_.run("ROLLBACK TO SAVEPOINT revive");
+  }
+  log::get("dispatcher")->info("edge {}: session {} answered late, live again", edgeId, sessionId);
+  return db_.run("RELEASE SAVEPOINT revive");
 }
 
 Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::string& requestId,

@@ -126,6 +126,8 @@ class Sessions {
                                         int64_t requestedAtMs, std::optional<int64_t> startedAtMs,
                                         std::optional<int64_t> expiresAtMs);
   VoidResult activate(int64_t sessionId, int64_t startedAtMs, int64_t expiresAtMs);
+  VoidResult revive(int64_t sessionId, const std::string& edgeId, const std::string& requestId,
+                    int64_t startedAtMs, int64_t expiresAtMs);
 
   pg::Connection& db_;
   const Options& options_;
