@@ -245,9 +245,16 @@ Result<bool> Cli::waitForAnswer(pg::Connection& db, const std::string& edge, con
     rapidjson::Document doc;
     doc.Parse((*n)->payload.c_str());
     if (doc.IsObject() && doc.HasMember("edge_id") && doc["edge_id"].IsString() &&
-        doc.HasMember("id") && doc["id"].IsString() && edge == doc["edge_id"].GetString() &&
-        id == doc["id"].GetString()) {
-      return true;
+        doc.HasMember("id") && doc["id"].IsString()) {
+      if (edge == doc["edge_id"].GetString() && id == doc["id"].GetString()) {
+        return true;
+      }
+      continue;  // someone else's answer
+    }
+    // A large batch is announced as a whole: look whether ours is in it.
+    auto found = answered();
+    if (!found || *found) {
+      return found;
     }
   }
   return answered();

@@ -2,11 +2,7 @@
 
 #include <unistd.h>
 
-#include <chrono>
-#include <thread>
-
 #include "core/logging.h"
-#include "core/time_format.h"
 #include "migrations.h"
 #include "sessions.h"
 
@@ -26,39 +22,27 @@ std::string hostName() {
   return buf;
 }
 
+RawMessage rawOf(const kafka::Message& m) {
+  RawMessage r;
+  r.topic = m.topic();
+  r.partition = m.partition();
+  r.offset = m.offset();
+  r.key = m.key();
+  r.payload = m.payload();
+  r.kafkaTimestampMs = m.timestampMs();
+  return r;
+}
+
 }  // namespace
 
 Ingestor::Ingestor(const Options& options, const Clock& clock)
     : options_(options),
       clock_(clock),
       decoder_(envelope::Limits{options.maxMessageBytes, 32}),
-      store_(options),
-      batch_(options),
       member_(hostName() + ":" + std::to_string(::getpid())) {}
 
 Ingestor::~Ingestor() {
   shutdown();
-}
-
-bool Ingestor::connectDb() {
-  auto db = pg::Connection::open(options_.pgConninfo, "cloud-dispatcher");
-  if (!db) {
-    if (!dbDownLogged_) {
-      logger()->error("{} (retrying; offsets are not committed meanwhile)", db.error().describe());
-      dbDownLogged_ = true;
-    }
-    return false;
-  }
-  if (auto r = store_.prepare(**db); !r) {
-    logger()->error("preparing the staging tables: {}", r.error().describe());
-    return false;
-  }
-  if (dbDownLogged_) {
-    logger()->info("PostgreSQL is reachable again");
-    dbDownLogged_ = false;
-  }
-  db_ = std::move(*db);
-  return true;
 }
 
 VoidResult Ingestor::start() {
@@ -67,9 +51,6 @@ VoidResult Ingestor::start() {
     return db.error();
   }
   if (auto r = checkSchema(**db); !r) {
-    return r;
-  }
-  if (auto r = store_.prepare(**db); !r) {
     return r;
   }
   db_ = std::move(*db);
@@ -97,6 +78,7 @@ VoidResult Ingestor::start() {
   if (auto r = consumer_->subscribe({options_.effectiveTopicRegex()}); !r) {
     return r;
   }
+  writers_ = std::make_unique<WriterPool>(options_, clock_, notifier_, options_.writers);
   logger()->info("consuming {} as group {} (Kafka {}), storing into PostgreSQL; member {}",
                  options_.effectiveTopicRegex(), options_.consumerGroup, options_.kafkaBrokers,
                  member_);
@@ -104,17 +86,6 @@ VoidResult Ingestor::start() {
   notifier_.ready();
   notifier_.status("consuming " + options_.effectiveTopicRegex());
   return {};
-}
-
-RawMessage Ingestor::raw(const kafka::Message& m) const {
-  RawMessage r;
-  r.topic = m.topic();
-  r.partition = m.partition();
-  r.offset = m.offset();
-  r.key = m.key();
-  r.payload = m.payload();
-  r.kafkaTimestampMs = m.timestampMs();
-  return r;
 }
 
 void Ingestor::pingWatchdog() {
@@ -126,156 +97,87 @@ void Ingestor::pingWatchdog() {
   }
 }
 
-void Ingestor::waitBackoff(int ms, const std::atomic<bool>& stop) {
-  const int64_t until = clock_.monoMs() + ms;
-  while (!stop && clock_.monoMs() < until) {
-    pingWatchdog();
-    std::this_thread::sleep_for(std::chrono::milliseconds(
-        std::min<int64_t>(50, std::max<int64_t>(1, until - clock_.monoMs()))));
-  }
-}
-
-Ingestor::WriteOutcome Ingestor::writeRetrying(const Batch& batch, const std::atomic<bool>& stop) {
-  int backoffMs = 100;
-  bool announced = false;
-  for (;;) {
-    if (stop) {
-      return WriteOutcome::kStopped;
-    }
-    pingWatchdog();
-    if ((!db_ || !db_->healthy()) && !connectDb()) {
-      if (!announced) {
-        notifier_.status("waiting for PostgreSQL");
-        announced = true;
-      }
-      waitBackoff(backoffMs, stop);
-      backoffMs = std::min(backoffMs * 2, 5000);
+size_t Ingestor::commitFinished() {
+  size_t committed = 0;
+  for (auto& job : writers_->takeFinished()) {
+    if (!job->stored || failedJob_) {
+      // Abandoned (quitting while PostgreSQL was down): neither it nor anything after it is
+      // committed; whoever reads these partitions next stores them.
+      failedJob_ = true;
       continue;
     }
-    auto r = store_.write(*db_, batch);
-    if (r) {
-      if (announced) {
-        notifier_.status("consuming " + options_.effectiveTopicRegex());
-      }
-      return WriteOutcome::kStored;
+    std::vector<kafka::TopicPartitionOffset> offsets;
+    for (const auto& [tp, next] : job->batch.nextOffsets()) {
+      offsets.push_back({tp.first, tp.second, next});
     }
-    const Error& e = r.error();
-    if (e.status == Status::kBadRequest) {
-      return WriteOutcome::kRefused;
+    if (auto r = consumer_->commit(offsets); !r) {
+      // Stored already; whoever reads these partitions next stores them again, changing nothing.
+      logger()->warn("committing offsets after storing: {}", r.error().describe());
     }
-    if (e.status == Status::kUnavailable || !db_->healthy()) {
-      if (!dbDownLogged_) {
-        logger()->error("storing a batch of {} messages: {} (keeping it and retrying)",
-                        batch.messages(), e.describe());
-        dbDownLogged_ = true;
-      }
-      db_.reset();
-    } else {
-      logger()->error("storing a batch of {} messages: {} (retrying)", batch.messages(),
-                      e.describe());
-    }
-    if (!announced) {
-      notifier_.status("waiting for PostgreSQL");
-      announced = true;
-    }
-    waitBackoff(backoffMs, stop);
-    backoffMs = std::min(backoffMs * 2, 5000);
+    committed += job->batch.messages();
+    lastBatchMs_ = clock_.wallMs();
+    logger()->debug(
+        "stored {} messages ({} requests, {} responses, {} events, {} heartbeats, {} "
+        "rejected)",
+        job->batch.messages(), job->batch.requests().size(), job->batch.responses().size(),
+        job->batch.events().size(), job->batch.heartbeats(), job->batch.rejected().size());
   }
+  stored_ += committed;
+  return committed;
 }
 
-bool Ingestor::storeMessages(const std::vector<kafka::Message>& messages,
-                             const std::atomic<bool>& stop) {
-  auto outcome = writeRetrying(batch_, stop);
-  if (outcome == WriteOutcome::kStopped) {
-    return false;
-  }
-  if (outcome == WriteOutcome::kRefused) {
-    // Isolate what the database refuses: one message per transaction.
-    logger()->warn("the database refused a batch of {}: storing it message by message",
-                   batch_.messages());
-    for (const auto& m : messages) {
-      if (m.isError()) {
-        continue;
-      }
-      RawMessage r = raw(m);
-      Batch one(options_);
-      one.add(r, decoder_, clock_.wallMs());
-      auto single = writeRetrying(one, stop);
-      if (single == WriteOutcome::kStopped) {
-        return false;
-      }
-      if (single == WriteOutcome::kStored) {
-        continue;
-      }
-      std::string reason = "the database refused it";
-      Batch rejected(options_);
-      rejected.addRejected(r, clock_.wallMs(), 500, reason);
-      auto again = writeRetrying(rejected, stop);
-      if (again == WriteOutcome::kStopped) {
-        return false;
-      }
-      if (again == WriteOutcome::kRefused) {
-        logger()->error(
-            "{}[{}]@{}: the database refused the message and its rejection record;"
-            " skipped",
-            r.topic, r.partition, r.offset);
-      } else {
-        logger()->warn(
-            "{}[{}]@{}: the database refused the message; recorded in "
-            "rejected_messages",
-            r.topic, r.partition, r.offset);
-      }
-    }
-  }
-  return true;
-}
-
-size_t Ingestor::step(const std::atomic<bool>& stop) {
+size_t Ingestor::step() {
   pingWatchdog();
-  auto messages =
-      consumer_->pollBatch(static_cast<size_t>(options_.batchSize), options_.batchLingerMs);
-  batch_.clear();
+  size_t committed = commitFinished();
+  auto messages = std::make_shared<std::vector<kafka::Message>>(
+      consumer_->pollBatch(static_cast<size_t>(options_.batchSize), options_.batchLingerMs));
   const int64_t now = clock_.wallMs();
-  for (const auto& m : messages) {
+  bool any = false;
+  for (const auto& m : *messages) {
     if (m.isError()) {
       if (!m.isPartitionEof()) {
         logger()->warn("consumer: {} ({}[{}])", m.errorText(), m.topic(), m.partition());
       }
       continue;
     }
-    auto kind = batch_.add(raw(m), decoder_, now);
-    if (kind == Classified::kRejected) {
-      const auto& r = batch_.rejected().back();
+    any = true;
+    if (writers_->add(rawOf(m), decoder_, now, messages) == Classified::kRejected) {
+      const auto& r = writers_->lastBatch().rejected().back();
       logger()->warn("{}[{}]@{}: rejected ({} bytes): {}{}", r.topic, r.partition, r.offset,
                      r.payloadBytes, r.field.empty() ? "" : r.field + ": ", r.reason);
     }
   }
-  if (batch_.empty()) {
-    housekeeping(false);
-    return 0;
+  if (any) {
+    const bool submitted = writers_->flush([this, &committed] {
+      pingWatchdog();
+      committed += commitFinished();
+      return stop_ == nullptr || !*stop_;
+    });
+    if (!submitted) {
+      failedJob_ = true;  // stopping while a writer is stuck: nothing after this commits
+    }
   }
-  const int64_t t0 = clock_.monoMs();
-  if (!storeMessages(messages, stop)) {
-    return 0;  // stopping: nothing committed, the next owner reads it again
-  }
-  std::vector<kafka::TopicPartitionOffset> offsets;
-  for (const auto& [tp, next] : batch_.nextOffsets()) {
-    offsets.push_back({tp.first, tp.second, next});
-  }
-  if (auto r = consumer_->commit(offsets); !r) {
-    // Stored already; whoever reads these partitions next stores them again, changing nothing.
-    logger()->warn("committing offsets after storing: {}", r.error().describe());
-  }
-  const size_t n = batch_.messages();
-  stored_ += n;
-  lastBatchMs_ = clock_.wallMs();
-  logger()->debug(
-      "stored {} messages ({} requests, {} responses, {} events, {} heartbeats, {} "
-      "rejected) in {} ms",
-      n, batch_.requests().size(), batch_.responses().size(), batch_.events().size(),
-      batch_.heartbeats(), batch_.rejected().size(), clock_.monoMs() - t0);
+  committed += commitFinished();
   housekeeping(false);
-  return n;
+  return committed;
+}
+
+bool Ingestor::housekeepingDb() {
+  if (db_ && db_->healthy()) {
+    return true;
+  }
+  const int64_t now = clock_.monoMs();
+  if (now - lastDbAttemptMs_ < 5000) {
+    return false;  // the writer reports outages; do not hammer the server from here too
+  }
+  lastDbAttemptMs_ = now;
+  auto db = pg::Connection::open(options_.pgConninfo, "cloud-dispatcher");
+  if (!db) {
+    db_.reset();
+    return false;
+  }
+  db_ = std::move(*db);
+  return true;
 }
 
 void Ingestor::housekeeping(bool force) {
@@ -292,19 +194,16 @@ void Ingestor::housekeeping(bool force) {
     }
   }
   const bool sweepDue = now - lastSweepMs_ >= options_.sweepIntervalSeconds * 1000;
-  if (!db_ || !db_->healthy()) {
-    return;  // the next batch reconnects
-  }
-  if (sweepDue || force) {
-    lastSweepMs_ = now;
-    Sessions sessions(*db_, options_);
-    if (auto ended = sessions.sweep(); !ended) {
-      logger()->warn("session sweeper: {}", ended.error().describe());
-    } else if (*ended > 0) {
-      logger()->info("session sweeper ended {} sessions (expired or unanswered)", *ended);
+  if ((sweepDue || assignmentChanged || force) && housekeepingDb()) {
+    if (sweepDue || force) {
+      lastSweepMs_ = now;
+      Sessions sessions(*db_, options_);
+      if (auto ended = sessions.sweep(); !ended) {
+        logger()->warn("session sweeper: {}", ended.error().describe());
+      } else if (*ended > 0) {
+        logger()->info("session sweeper ended {} sessions (expired or unanswered)", *ended);
+      }
     }
-  }
-  if (sweepDue || assignmentChanged || force) {
     updateMemberRow("running");
   }
   if (now - lastReportMs_ >= 60000) {
@@ -331,18 +230,32 @@ void Ingestor::updateMemberRow(const std::string& state) {
 }
 
 void Ingestor::run(const std::atomic<bool>& stop) {
+  stop_ = &stop;
   while (!stop) {
-    step(stop);
+    step();
   }
   shutdown();
 }
 
 void Ingestor::shutdown() {
-  if (consumer_) {
-    notifier_.stopping();
-    logger()->info("leaving the consumer group ({} messages stored)", stored_);
-    consumer_->close();
-    consumer_.reset();
+  if (!consumer_) {
+    return;
+  }
+  notifier_.stopping();
+  if (writers_) {
+    // One more attempt for what is in flight, no retries: then commit what got stored.
+    writers_->quit();
+    writers_->drain([this] {
+      pingWatchdog();
+      return true;
+    });
+    commitFinished();
+    writers_.reset();
+  }
+  logger()->info("leaving the consumer group ({} messages stored)", stored_);
+  consumer_->close();
+  consumer_.reset();
+  if (housekeepingDb()) {
     updateMemberRow("stopped");
   }
 }

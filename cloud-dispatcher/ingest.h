@@ -1,10 +1,9 @@
 #pragma once
 
-// The daemon's loop: consume every edge topic (regex subscription, one consumer group), store
-// each batch in one PostgreSQL transaction, and only then commit the batch's offsets. While
-// PostgreSQL is unreachable the batch is kept and retried (nothing is committed, nothing skipped);
-// a batch the database refuses is stored message by message so one bad row cannot block a
-// partition. Between batches: the watchdog ping, the session sweeper, the dispatchers row.
+// The daemon's loop: consume every edge topic (regex subscription, one consumer group), decode
+// each batch and hand it to the BatchWriter, which stores it in one PostgreSQL transaction on its
+// own thread; a batch's offsets are committed only once the writer reports it stored. Between
+// batches: the watchdog ping, the session sweeper, this dispatcher's row in `dispatchers`.
 
 #include <atomic>
 #include <cstdint>
@@ -17,10 +16,9 @@
 #include "core/sd_notify.h"
 #include "envelope/envelope.h"
 #include "kafka/client.h"
-#include "model.h"
 #include "options.h"
 #include "pg.h"
-#include "store.h"
+#include "writer.h"
 
 namespace edgelink::dispatcher {
 
@@ -34,12 +32,13 @@ class Ingestor {
   /// Connects to PostgreSQL (refusing an unmigrated database: kConflict; unreachable:
   /// kUnavailable), records this dispatcher, creates the consumer and subscribes.
   VoidResult start();
-  /// Runs until `stop` becomes true, then leaves the consumer group cleanly.
+  /// Runs until `stop` becomes true, then stores what it holds and leaves the group cleanly.
   void run(const std::atomic<bool>& stop);
-  /// One poll-store-commit round (benchmarks drive the loop themselves). Returns the number of
-  /// messages stored.
-  size_t step(const std::atomic<bool>& stop);
-  /// Leaves the consumer group and marks this dispatcher stopped.
+  /// One round: poll a batch, decode it, hand it to the writer, commit what the writer stored.
+  /// Returns the number of messages whose offsets were committed in this round.
+  size_t step();
+  /// Stores what is in flight (one attempt), commits it, leaves the consumer group and marks
+  /// this dispatcher stopped.
   void shutdown();
 
   uint64_t messagesStored() const { return stored_; }
@@ -48,34 +47,31 @@ class Ingestor {
   const std::string& member() const { return member_; }
 
  private:
-  enum class WriteOutcome { kStored, kRefused, kStopped };
-  WriteOutcome writeRetrying(const Batch& batch, const std::atomic<bool>& stop);
-  bool storeMessages(const std::vector<kafka::Message>& messages, const std::atomic<bool>& stop);
-  bool connectDb();
+  size_t commitFinished();
   void housekeeping(bool force);
   void updateMemberRow(const std::string& state);
-  void waitBackoff(int ms, const std::atomic<bool>& stop);
+  bool housekeepingDb();
   void pingWatchdog();
-  RawMessage raw(const kafka::Message& m) const;
 
   const Options& options_;
   const Clock& clock_;
   SdNotifier notifier_;
   envelope::Decoder decoder_;
-  Store store_;
-  Batch batch_;
-  std::unique_ptr<pg::Connection> db_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<WriterPool> writers_;
+  std::unique_ptr<pg::Connection> db_;  // housekeeping (the writer has its own)
   std::string member_;
   uint64_t stored_ = 0;
   size_t assigned_ = 0;
+  bool failedJob_ = false;
+  const std::atomic<bool>* stop_ = nullptr;  // set by run()
   int64_t lastWatchdogMs_ = 0;
   int64_t lastSweepMs_ = 0;
   int64_t lastAssignmentCheckMs_ = 0;
   int64_t lastReportMs_ = 0;
+  int64_t lastDbAttemptMs_ = 0;
   uint64_t storedAtLastReport_ = 0;
   int64_t lastBatchMs_ = 0;
-  bool dbDownLogged_ = false;
 };
 
 }  // namespace edgelink::dispatcher

@@ -11,8 +11,10 @@ constexpr const char* kMigrationLock = "4842710093";
 const char* const kV1Core = R"SQL(
 -- Edges: one row each, updated from whatever their topics carry (heartbeats fold in here:
 -- they are not stored as event rows).
+-- Keys are compared bytewise (COLLATE "C"): cheaper index maintenance than a linguistic
+-- collation, and ids are identifiers, not prose.
 CREATE TABLE edges (
-  edge_id               text PRIMARY KEY,
+  edge_id               text COLLATE "C" PRIMARY KEY,
   first_seen_at         timestamptz NOT NULL,
   last_seen_at          timestamptz,          -- last response or event from the edge
   last_heartbeat_at     timestamptz,          -- last heartbeat or agent_started
@@ -29,8 +31,8 @@ CREATE TABLE edges (
 
 -- Requests, whoever published them. Correlated with responses by (edge_id, id).
 CREATE TABLE requests (
-  edge_id          text NOT NULL,
-  id               text NOT NULL,
+  edge_id          text COLLATE "C" NOT NULL,
+  id               text COLLATE "C" NOT NULL,
   id_is_number     boolean NOT NULL DEFAULT false,
   type             text NOT NULL,
   sender           text NOT NULL,
@@ -49,8 +51,8 @@ CREATE INDEX requests_id ON requests (id);
 
 -- Responses: append-only; a response may arrive before its request and is joined when it does.
 CREATE TABLE responses (
-  edge_id          text NOT NULL,
-  id               text NOT NULL,
+  edge_id          text COLLATE "C" NOT NULL,
+  id               text COLLATE "C" NOT NULL,
   sender           text NOT NULL,
   type             text,
   status_code      integer NOT NULL,
@@ -67,7 +69,7 @@ CREATE TABLE responses (
 -- Events other than heartbeats, keyed by their place in Kafka (ids are only unique per sender).
 CREATE TABLE events (
   seq              bigserial PRIMARY KEY,
-  edge_id          text NOT NULL,
+  edge_id          text COLLATE "C" NOT NULL,
   kafka_partition  integer NOT NULL,
   kafka_offset     bigint NOT NULL,
   id               text NOT NULL,
@@ -122,8 +124,8 @@ const char* const kV2Sessions = R"SQL(
 -- frp sessions. One live (not ended) session per edge; ports held by live sessions only.
 CREATE TABLE sessions (
   session_id    bigserial PRIMARY KEY,
-  edge_id       text NOT NULL,
-  request_id    text NOT NULL,               -- the start request
+  edge_id       text COLLATE "C" NOT NULL,
+  request_id    text COLLATE "C" NOT NULL,               -- the start request
   opened_by     text NOT NULL,               -- its sender
   services      jsonb NOT NULL,              -- {"ssh": 31022, ...}
   auto_stop_s   integer,

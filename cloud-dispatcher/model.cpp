@@ -1,5 +1,7 @@
 #include "model.h"
 
+#include <rapidjson/writer.h>
+
 #include <algorithm>
 
 #include "core/time_format.h"
@@ -78,6 +80,16 @@ FrpInfo readFrpInfo(const rapidjson::Value& body) {
   return info;
 }
 
+bool edgeWriteNeeded(const EdgeUpdate& u, std::optional<int64_t> written) {
+  if (!written) {
+    return true;
+  }
+  if (u.lastHeartbeatMs || u.agentStartedMs || u.stoppedMs || u.hostname || u.agentVersion) {
+    return true;
+  }
+  return u.lastSeenMs && *u.lastSeenMs >= *written + kLastSeenResolutionMs;
+}
+
 int64_t seenAt(int64_t kafkaTimestampMs, int64_t nowMs) {
   return kafkaTimestampMs > 0 ? std::min(kafkaTimestampMs, nowMs) : nowMs;
 }
@@ -108,11 +120,44 @@ void Batch::clear() {
   requestKeys_.clear();
   responseKeys_.clear();
   nextOffsets_.clear();
+  lastNext_ = nullptr;
+  lastTopic_.clear();
 }
 
 void Batch::noteOffset(const RawMessage& m) {
-  auto& next = nextOffsets_[{m.topic, m.partition}];
-  next = std::max(next, m.offset + 1);
+  // Kafka hands over runs of one partition: the last entry usually is the one.
+  if (lastNext_ == nullptr || m.partition != lastPartition_ || m.topic != lastTopic_) {
+    std::string key = std::to_string(m.partition);
+    key.push_back('\0');
+    key.append(m.topic);
+    lastNext_ = &nextOffsets_[key];  // unordered_map references stay valid
+    lastPartition_ = m.partition;
+  }
+  *lastNext_ = std::max(*lastNext_, m.offset + 1);
+}
+
+std::string Batch::bodyJson(const rapidjson::Value& body) {
+  json_.Clear();
+  rapidjson::Writer<rapidjson::StringBuffer> w(json_);
+  body.Accept(w);
+  return std::string(json_.GetString(), json_.GetSize());
+}
+
+std::map<std::pair<std::string, int32_t>, int64_t> Batch::nextOffsets() const {
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
+  for (const auto& [key, next] : nextOffsets_) {
+    const size_t nul = key.find('\0');
+    out[{key.substr(nul + 1), static_cast<int32_t>(std::stol(key.substr(0, nul)))}] = next;
+  }
+  return out;
+}
+
+const std::optional<std::string>& Batch::edgeOf(const std::string& topic) {
+  if (topic != lastTopic_ || lastTopic_.empty()) {
+    lastTopic_ = topic;
+    lastEdge_ = options_.edgeFromTopic(topic);
+  }
+  return lastEdge_;
 }
 
 EdgeUpdate& Batch::edge(const std::string& id, int64_t seenMs) {
@@ -132,6 +177,8 @@ std::vector<EdgeUpdate> Batch::edgeUpdates() const {
   for (const auto& [id, u] : edges_) {
     out.push_back(u);
   }
+  std::sort(out.begin(), out.end(),
+            [](const EdgeUpdate& a, const EdgeUpdate& b) { return a.edgeId < b.edgeId; });
   return out;
 }
 
@@ -166,7 +213,7 @@ void Batch::addRejected(const RawMessage& m, int64_t nowMs, int statusCode,
   envelope::DecodeError e;
   e.status = static_cast<Status>(statusCode);
   e.message = reason;
-  reject(m, options_.edgeFromTopic(m.topic), nowMs, e);
+  reject(m, edgeOf(m.topic), nowMs, e);
 }
 
 void Batch::addRequest(RequestRow row) {
@@ -180,7 +227,7 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
   ++messages_;
   noteOffset(m);
   const int64_t seen = seenAt(m.kafkaTimestampMs, nowMs);
-  std::optional<std::string> edgeId = options_.edgeFromTopic(m.topic);
+  std::optional<std::string> edgeId = edgeOf(m.topic);
   if (!edgeId && isValidEdgeId(std::string(m.key))) {
     edgeId = std::string(m.key);  // a custom regex matched a topic outside the prefix
   }
@@ -216,7 +263,7 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
       r.sentAtMs = env.timestampMs;
       r.seenAtMs = seen;
       r.deadlineMs = deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
-      r.bodyJson = json::stringify(env.body());
+      r.bodyJson = bodyJson(env.body());
       r.partition = m.partition;
       r.offset = m.offset;
       if (envelope::isFrpCommandType(env.type)) {
@@ -242,7 +289,7 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
       r.description = env.description;
       r.sentAtMs = env.timestampMs;
       r.receivedAtMs = seen;
-      r.bodyJson = json::stringify(env.body());
+      r.bodyJson = bodyJson(env.body());
       r.partition = m.partition;
       r.offset = m.offset;
       auto& u = edge(r.edgeId, seen);
@@ -301,7 +348,7 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
   e.description = env.description;
   e.sentAtMs = env.timestampMs;
   e.receivedAtMs = seen;
-  e.bodyJson = json::stringify(body);
+  e.bodyJson = bodyJson(body);
   if (env.type == envelope::event_type::kFrpStarted ||
       env.type == envelope::event_type::kFrpStopped) {
     e.frp = readFrpInfo(body);

@@ -8,11 +8,14 @@
 // - undecodable messages become rejected rows (never blocking the partition);
 // - the offsets to commit once the transaction has committed.
 
+#include <rapidjson/stringbuffer.h>
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -130,6 +133,13 @@ struct EdgeUpdate {
   std::optional<int64_t> stoppedMs;  ///< agent_stopping
 };
 
+/// last_seen_at is kept to this resolution: an edge row is not rewritten only to move it less.
+inline constexpr int64_t kLastSeenResolutionMs = 10000;
+
+/// Whether an edge update must be written, given the last_seen this process last wrote for the
+/// edge (nullopt: never written by it). Heartbeats and lifecycle events always are.
+bool edgeWriteNeeded(const EdgeUpdate& u, std::optional<int64_t> written);
+
 /// The outcome of classifying one message.
 enum class Classified { kRequest, kResponse, kEvent, kHeartbeat, kRejected, kDuplicate };
 
@@ -155,9 +165,7 @@ class Batch {
   std::vector<EdgeUpdate> edgeUpdates() const;
   size_t heartbeats() const { return heartbeats_; }
   /// Next offset to read per (topic, partition): what to commit after the batch is stored.
-  const std::map<std::pair<std::string, int32_t>, int64_t>& nextOffsets() const {
-    return nextOffsets_;
-  }
+  std::map<std::pair<std::string, int32_t>, int64_t> nextOffsets() const;
 
   /// A request recorded by the CLI (not from Kafka).
   void addRequest(RequestRow row);
@@ -167,6 +175,7 @@ class Batch {
               const envelope::DecodeError& e);
   EdgeUpdate& edge(const std::string& id, int64_t seenMs);
   void noteOffset(const RawMessage& m);
+  const std::optional<std::string>& edgeOf(const std::string& topic);
 
   const Options& options_;
   size_t messages_ = 0;
@@ -175,10 +184,17 @@ class Batch {
   std::vector<ResponseRow> responses_;
   std::vector<EventRow> events_;
   std::vector<RejectedRow> rejected_;
-  std::map<std::string, EdgeUpdate> edges_;
+  // Hot path (per message): hashed, not ordered.
+  std::unordered_map<std::string, EdgeUpdate> edges_;
   std::unordered_set<std::string> requestKeys_;
   std::unordered_set<std::string> responseKeys_;
-  std::map<std::pair<std::string, int32_t>, int64_t> nextOffsets_;
+  std::unordered_map<std::string, int64_t> nextOffsets_;  // "partition\0topic" -> next offset
+  std::string lastTopic_;                                 // topic -> edge id, for runs of one topic
+  std::optional<std::string> lastEdge_;
+  int32_t lastPartition_ = -1;  // the last message's entry in nextOffsets_
+  int64_t* lastNext_ = nullptr;
+  rapidjson::StringBuffer json_;  // reused for bodies
+  std::string bodyJson(const rapidjson::Value& body);
 };
 
 /// The time the dispatcher files a message under: the Kafka timestamp (the producer's or the

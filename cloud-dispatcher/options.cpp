@@ -150,6 +150,10 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--batch-linger-ms", batchLingerMs,
                  "How long to wait for a batch to fill before storing it")
       ->capture_default_str();
+  app.add_option(
+         "--writers", writers,
+         "PostgreSQL connections storing batches at once (a partition always uses the same)")
+      ->capture_default_str();
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
 }
@@ -263,6 +267,9 @@ config::Problems Options::validate() {
   }
   if (batchLingerMs < 0 || batchLingerMs > 60000) {
     p.add("batch-linger-ms", "expected 0-60000, got " + std::to_string(batchLingerMs));
+  }
+  if (writers < 1 || writers > 16) {
+    p.add("writers", "expected 1-16, got " + std::to_string(writers));
   }
   if (auto r = log::parseLevel(logLevel); !r) {
     p.addIf("log-level", r.error());

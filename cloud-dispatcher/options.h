@@ -61,6 +61,7 @@ struct Options {
   // Ingest
   int batchSize = 5000;
   int batchLingerMs = 100;
+  int writers = 2;
   // Misc
   std::string logLevel = "info";
 

@@ -1,12 +1,17 @@
 #include "store.h"
 
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
 #include <algorithm>
+#include <optional>
 #include <tuple>
-#include <unordered_map>
+#include <unordered_set>
 #include <variant>
 
 #include "copy_writer.h"
 #include "core/logging.h"
+#include "envelope/frp_command.h"
 #include "envelope/types.h"
 #include "migrations.h"
 #include "sessions.h"
@@ -38,11 +43,6 @@ std::string stageDdl(const char* stage, const char* table, const char* columns) 
          " ON COMMIT DELETE ROWS AS SELECT " + columns + " FROM " + table + " WITH NO DATA";
 }
 
-VoidResult copyInto(pg::Connection& db, const char* stage, const char* columns, CopyWriter& w) {
-  return db.copyIn(std::string("COPY ") + stage + " (" + columns + ") FROM STDIN (FORMAT binary)",
-                   w.finish());
-}
-
 std::string edgeUpsertSql() {
   const std::string newer =
       "(EXCLUDED.last_heartbeat_at IS NOT NULL AND EXCLUDED.last_heartbeat_at >= "
@@ -65,6 +65,87 @@ std::string edgeUpsertSql() {
          " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at)";
 }
 
+/// Which rows of a table part were new: all of them (COPY went straight in) or these keys.
+struct Inserted {
+  bool all = true;
+  std::unordered_set<std::string> keys;
+  bool has(const std::string& key) const { return all || keys.count(key) != 0; }
+};
+
+/// COPY straight into `table`; on a unique violation back to the savepoint and through `stage`
+/// with ON CONFLICT DO NOTHING, returning the new rows' keys (`keyColumns`, joined with NUL).
+Result<Inserted> insertRows(pg::Connection& db, const char* table, const char* stage,
+                            const char* columns, CopyWriter& w, const char* keyColumns) {
+  const std::string_view data = w.finish();
+  if (auto r = db.run("SAVEPOINT straight"); !r) {
+    return r.error();
+  }
+  auto copied = db.copyIn(
+      std::string("COPY ") + table + " (" + columns + ") FROM STDIN (FORMAT binary)", data);
+  if (copied) {
+    if (auto r = db.run("RELEASE SAVEPOINT straight"); !r) {
+      return r.error();
+    }
+    return Inserted{};
+  }
+  if (copied.error().field != pg::kUniqueViolation) {
+    return copied.error();
+  }
+  if (auto r = db.run("ROLLBACK TO SAVEPOINT straight"); !r) {
+    return r.error();
+  }
+  if (auto r = db.copyIn(
+          std::string("COPY ") + stage + " (" + columns + ") FROM STDIN (FORMAT binary)", data);
+      !r) {
+    return r.error();
+  }
+  auto rows = db.exec(std::string("INSERT INTO ") + table + " (" + columns + ") SELECT " + columns +
+                      " FROM " + stage + " ON CONFLICT DO NOTHING RETURNING " + keyColumns);
+  if (!rows) {
+    return rows.error();
+  }
+  Inserted out;
+  out.all = false;
+  for (int i = 0; i < rows->size(); ++i) {
+    std::string key;
+    for (int c = 0; c < rows->columns(); ++c) {
+      if (c > 0) {
+        key.push_back('\0');
+      }
+      key.append(rows->view(i, c));
+    }
+    out.keys.insert(std::move(key));
+  }
+  return out;
+}
+
+std::string eventKey(const std::string& edge, int32_t partition, int64_t offset) {
+  return edge + '\0' + std::to_string(partition) + '\0' + std::to_string(offset);
+}
+
+/// Of these (edge, id) pairs, those whose row exists in `table` with `condition`.
+Result<std::unordered_set<std::string>> existing(pg::Connection& db, const char* table,
+                                                 const char* condition,
+                                                 const std::vector<std::string>& edges,
+                                                 const std::vector<std::string>& ids) {
+  std::unordered_set<std::string> out;
+  if (edges.empty()) {
+    return out;
+  }
+  auto rows = db.exec(std::string("SELECT t.edge_id, t.id FROM ") + table +
+                          " t JOIN unnest($1::text[], $2::text[]) AS k(edge_id, id)"
+                          " ON t.edge_id = k.edge_id AND t.id = k.id WHERE " +
+                          condition,
+                      {textArrayLiteral(edges), textArrayLiteral(ids)});
+  if (!rows) {
+    return rows.error();
+  }
+  for (int i = 0; i < rows->size(); ++i) {
+    out.insert(correlationKey(rows->view(i, 0), rows->view(i, 1)));
+  }
+  return out;
+}
+
 // A session effect, ordered by the message that caused it.
 struct Effect {
   std::string edge;
@@ -75,7 +156,41 @@ struct Effect {
 
 }  // namespace
 
-VoidResult Store::prepare(pg::Connection& db) const {
+std::string responseNotification(const ResponseRow& r) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  w.Key("edge_id");
+  w.String(r.edgeId.c_str(), static_cast<rapidjson::SizeType>(r.edgeId.size()));
+  w.Key("id");
+  w.String(r.id.c_str(), static_cast<rapidjson::SizeType>(r.id.size()));
+  w.Key("status_code");
+  w.Int(r.statusCode);
+  w.EndObject();
+  return sb.GetString();
+}
+
+std::string textArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) {
+      out.push_back(',');
+    }
+    out.push_back('"');
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') {
+        out.push_back('\\');
+      }
+      out.push_back(c);
+    }
+    out.push_back('"');
+  }
+  out.push_back('}');
+  return out;
+}
+
+VoidResult Store::prepare(pg::Connection& db) {
+  edgesWritten_.clear();
   const std::string ddl = stageDdl("stage_requests", "requests", kRequestColumns) + ";" +
                           stageDdl("stage_responses", "responses", kResponseColumns) + ";" +
                           stageDdl("stage_events", "events", kEventColumns) + ";" +
@@ -84,7 +199,7 @@ VoidResult Store::prepare(pg::Connection& db) const {
   return db.run(ddl);
 }
 
-Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
+Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
   StoreStats stats;
   auto tx = pg::Transaction::begin(db);
   if (!tx) {
@@ -94,7 +209,6 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
 
   if (!batch.requests().empty()) {
     CopyWriter w;
-    std::unordered_map<std::string, const RequestRow*> frpRequests;
     for (const auto& r : batch.requests()) {
       w.row(12);
       w.text(r.edgeId);
@@ -114,46 +228,48 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
         w.null();
         w.null();
       }
-      if (r.frp) {
-        frpRequests[correlationKey(r.edgeId, r.id)] = &r;
+    }
+    auto inserted = insertRows(db, "requests", "stage_requests", kRequestColumns, w, "edge_id, id");
+    if (!inserted) {
+      return inserted.error();
+    }
+    stats.redelivered = stats.redelivered || !inserted->all;
+    std::vector<const RequestRow*> frp;
+    std::vector<std::string> edges;
+    std::vector<std::string> ids;
+    for (const auto& r : batch.requests()) {
+      if (r.frp && inserted->has(correlationKey(r.edgeId, r.id))) {
+        frp.push_back(&r);
+        edges.push_back(r.edgeId);
+        ids.push_back(r.id);
       }
     }
-    if (auto c = copyInto(db, "stage_requests", kRequestColumns, w); !c) {
-      return c.error();
+    // Their answers may have come first.
+    auto answered = existing(db, "responses", "true", edges, ids);
+    if (!answered) {
+      return answered.error();
     }
-    auto fresh = db.exec(std::string("WITH ins AS (INSERT INTO requests (") + kRequestColumns +
-                         ") SELECT " + kRequestColumns +
-                         " FROM stage_requests ON CONFLICT DO NOTHING RETURNING edge_id, id, type)"
-                         " SELECT ins.edge_id, ins.id, s.edge_id IS NOT NULL FROM ins"
-                         " LEFT JOIN responses s ON s.edge_id = ins.edge_id AND s.id = ins.id"
-                         " WHERE ins.type IN " +
-                         kFrpTypes);
-    if (!fresh) {
-      return fresh.error();
-    }
-    for (int i = 0; i < fresh->size(); ++i) {
-      auto it = frpRequests.find(correlationKey(fresh->view(i, 0), fresh->view(i, 1)));
-      if (it == frpRequests.end()) {
-        continue;
-      }
-      const RequestRow& r = *it->second;
-      if (r.frp->action == envelope::FrpAction::kStart) {
-        StartRequested s{
-            r.edgeId, r.id, r.sender, {}, r.frp->autoStopSeconds, std::min(r.sentAtMs, r.seenAtMs)};
-        for (const auto& [name, port] : r.frp->services) {
+    for (const RequestRow* r : frp) {
+      if (r->frp->action == envelope::FrpAction::kStart) {
+        StartRequested s{r->edgeId,
+                         r->id,
+                         r->sender,
+                         {},
+                         r->frp->autoStopSeconds,
+                         std::min(r->sentAtMs, r->seenAtMs)};
+        for (const auto& [name, port] : r->frp->services) {
           s.services[name] = port;
         }
-        effects.push_back({r.edgeId, r.offset, 0, std::move(s)});
+        effects.push_back({r->edgeId, r->offset, 0, std::move(s)});
       }
-      if (fresh->boolean(i, 2)) {  // its answer came first
-        effects.push_back({r.edgeId, r.offset, 1, Answered{r.edgeId, r.id}});
+      if (answered->count(correlationKey(r->edgeId, r->id)) != 0) {
+        effects.push_back({r->edgeId, r->offset, 1, Answered{r->edgeId, r->id}});
       }
     }
   }
 
   if (!batch.responses().empty()) {
     CopyWriter w;
-    std::unordered_map<std::string, int64_t> offsets;
     for (const auto& r : batch.responses()) {
       w.row(12);
       w.text(r.edgeId);
@@ -169,32 +285,56 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
       w.int4(r.partition);
       w.int8(r.offset);
     }
-    if (auto c = copyInto(db, "stage_responses", kResponseColumns, w); !c) {
-      return c.error();
+    auto inserted =
+        insertRows(db, "responses", "stage_responses", kResponseColumns, w, "edge_id, id");
+    if (!inserted) {
+      return inserted.error();
     }
-    auto answered = db.exec(
-        std::string("WITH ins AS (INSERT INTO responses (") + kResponseColumns + ") SELECT " +
-        kResponseColumns +
-        " FROM stage_responses ON CONFLICT DO NOTHING RETURNING edge_id, id, type, kafka_offset,"
-        " pg_notify('" +
-        kResponseChannel +
-        "', json_build_object('edge_id', edge_id, 'id', id, 'status_code', status_code)::text))"
-        " SELECT ins.edge_id, ins.id, ins.kafka_offset FROM ins JOIN requests r"
-        " ON r.edge_id = ins.edge_id AND r.id = ins.id"
-        " WHERE (ins.type IS NULL OR ins.type IN " +
-        kFrpTypes + ") AND r.type IN " + kFrpTypes);
-    if (!answered) {
-      return answered.error();
+    stats.redelivered = stats.redelivered || !inserted->all;
+    std::vector<const ResponseRow*> fresh;
+    std::vector<std::string> edges;
+    std::vector<std::string> ids;
+    for (const auto& r : batch.responses()) {
+      if (!inserted->has(correlationKey(r.edgeId, r.id))) {
+        continue;
+      }
+      fresh.push_back(&r);
+      // Answers that echo a non-frp type need no look at their request.
+      if (r.type.empty() || envelope::isFrpCommandType(r.type)) {
+        edges.push_back(r.edgeId);
+        ids.push_back(r.id);
+      }
     }
-    for (int i = 0; i < answered->size(); ++i) {
-      std::string edge = answered->str(i, 0);
-      effects.push_back({edge, answered->int64(i, 2), 1, Answered{edge, answered->str(i, 1)}});
+    auto frpAnswers =
+        existing(db, "requests", (std::string("t.type IN ") + kFrpTypes).c_str(), edges, ids);
+    if (!frpAnswers) {
+      return frpAnswers.error();
+    }
+    for (const ResponseRow* r : fresh) {
+      if (frpAnswers->count(correlationKey(r->edgeId, r->id)) != 0) {
+        effects.push_back({r->edgeId, r->offset, 1, Answered{r->edgeId, r->id}});
+      }
+    }
+    // Waiters LISTEN: one notification per new response, or one for a large batch.
+    if (!fresh.empty()) {
+      std::vector<std::string> payloads;
+      if (fresh.size() <= kNotifyEachUpTo) {
+        for (const ResponseRow* r : fresh) {
+          payloads.push_back(responseNotification(*r));
+        }
+      } else {
+        payloads.push_back("{\"batch\":true,\"responses\":" + std::to_string(fresh.size()) + "}");
+      }
+      auto n = db.exec("SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p",
+                       {std::string(kResponseChannel), textArrayLiteral(payloads)});
+      if (!n) {
+        return n.error();
+      }
     }
   }
 
   if (!batch.events().empty()) {
     CopyWriter w;
-    std::map<std::tuple<std::string, int32_t, int64_t>, const EventRow*> frpEvents;
     for (const auto& e : batch.events()) {
       w.row(10);
       w.text(e.edgeId);
@@ -207,34 +347,30 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
       w.timestamp(e.sentAtMs);
       w.timestamp(e.receivedAtMs);
       w.jsonb(e.bodyJson);
-      if (e.frp) {
-        frpEvents[{e.edgeId, e.partition, e.offset}] = &e;
-      }
     }
-    if (auto c = copyInto(db, "stage_events", kEventColumns, w); !c) {
-      return c.error();
+    auto inserted = insertRows(db, "events", "stage_events", kEventColumns, w,
+                               "edge_id, kafka_partition, kafka_offset");
+    if (!inserted) {
+      return inserted.error();
     }
-    auto fresh =
-        db.exec(std::string("WITH ins AS (INSERT INTO events (") + kEventColumns + ") SELECT " +
-                kEventColumns +
-                " FROM stage_events ON CONFLICT DO NOTHING RETURNING edge_id, kafka_partition,"
-                " kafka_offset, type, pg_notify('" +
-                kEventChannel +
-                "', json_build_object('edge_id', edge_id, 'seq', seq, 'type', type)::text))"
-                " SELECT edge_id, kafka_partition, kafka_offset FROM ins"
-                " WHERE type IN ('frp_started', 'frp_stopped')");
-    if (!fresh) {
-      return fresh.error();
-    }
-    for (int i = 0; i < fresh->size(); ++i) {
-      auto it = frpEvents.find(
-          {fresh->str(i, 0), static_cast<int32_t>(fresh->int64(i, 1)), fresh->int64(i, 2)});
-      if (it == frpEvents.end()) {
+    stats.redelivered = stats.redelivered || !inserted->all;
+    size_t fresh = 0;
+    for (const auto& e : batch.events()) {
+      if (!inserted->has(eventKey(e.edgeId, e.partition, e.offset))) {
         continue;
       }
-      const EventRow& e = *it->second;
-      effects.push_back(
-          {e.edgeId, e.offset, 0, FrpEventSeen{e.edgeId, e.id, e.type, *e.frp, e.sentAtMs}});
+      ++fresh;
+      if (e.frp) {
+        effects.push_back(
+            {e.edgeId, e.offset, 0, FrpEventSeen{e.edgeId, e.id, e.type, *e.frp, e.sentAtMs}});
+      }
+    }
+    if (fresh > 0) {
+      auto n = db.exec("SELECT pg_notify($1, $2)",
+                       {std::string(kEventChannel), "{\"events\":" + std::to_string(fresh) + "}"});
+      if (!n) {
+        return n.error();
+      }
     }
   }
 
@@ -257,18 +393,21 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
       w.bytea(r.payload);
       w.int4(static_cast<int32_t>(r.payloadBytes));
     }
-    if (auto c = copyInto(db, "stage_rejected", kRejectedColumns, w); !c) {
-      return c.error();
-    }
-    if (auto r =
-            db.exec(std::string("INSERT INTO rejected_messages (") + kRejectedColumns +
-                    ") SELECT " + kRejectedColumns + " FROM stage_rejected ON CONFLICT DO NOTHING");
-        !r) {
-      return r.error();
+    auto inserted = insertRows(db, "rejected_messages", "stage_rejected", kRejectedColumns, w,
+                               "topic, kafka_partition, kafka_offset");
+    if (!inserted) {
+      return inserted.error();
     }
   }
 
-  auto edges = batch.edgeUpdates();
+  std::vector<EdgeUpdate> edges;
+  for (auto& u : batch.edgeUpdates()) {
+    auto it = edgesWritten_.find(u.edgeId);
+    if (edgeWriteNeeded(
+            u, it == edgesWritten_.end() ? std::nullopt : std::optional<int64_t>(it->second))) {
+      edges.push_back(std::move(u));
+    }
+  }
   if (!edges.empty()) {
     CopyWriter w;
     for (const auto& u : edges) {
@@ -298,13 +437,17 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
       w.optTimestamp(u.agentStartedMs);
       w.optTimestamp(u.stoppedMs);
     }
-    if (auto c = copyInto(db, "stage_edges", kEdgeColumns, w); !c) {
+    if (auto c = db.copyIn(
+            std::string("COPY stage_edges (") + kEdgeColumns + ") FROM STDIN (FORMAT binary)",
+            w.finish());
+        !c) {
       return c.error();
     }
     static const std::string upsert = edgeUpsertSql();
     if (auto r = db.exec(upsert); !r) {
       return r.error();
     }
+    stats.edgesWritten = edges.size();
   }
 
   if (!effects.empty()) {
@@ -330,6 +473,10 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) const {
 
   if (auto c = tx.value()->commit(); !c) {
     return c.error();
+  }
+  for (const auto& u : edges) {
+    int64_t& seen = edgesWritten_[u.edgeId];
+    seen = std::max(seen, u.lastSeenMs.value_or(0));
   }
   return stats;
 }

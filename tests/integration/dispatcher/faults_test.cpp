@@ -142,3 +142,29 @@ TEST_CASE("two dispatchers in one group split the edge topics and one takes over
   REQUIRE(h.waitFor("SELECT count(*) FROM requests", "12"));
   CHECK(h.count("SELECT count(*) FROM requests WHERE id LIKE 'second-%'") == 6);
 }
+
+TEST_CASE("a whole topic read again by a new consumer group changes nothing",
+          "[dispatcher][faults]") {
+  DispatcherHarness h({{"r1"}});
+  KafkaTestClient kafka(h.broker().bootstrap());
+  for (int i = 0; i < 30; ++i) {
+    kafka.produce("edge.r1", "r1", requestJson("again-" + std::to_string(i)));
+    kafka.produce("edge.r1", "r1", responseJson("again-" + std::to_string(i), 200));
+  }
+  kafka.produce("edge.r1", "r1", eventJson("agent_stopping"));
+  kafka.produce("edge.r1", "r1", "garbage");
+  h.startDaemon();
+  REQUIRE(h.waitFor("SELECT count(*) FROM responses", "30"));
+  REQUIRE(h.waitFor("SELECT count(*) FROM rejected_messages", "1"));
+  const std::string snapshot =
+      "SELECT md5(string_agg(r.id || r.seen_at::text || s.received_at::text, ',' ORDER BY r.id))"
+      " FROM requests r JOIN responses s USING (edge_id, id)";
+  const std::string before = h.sql(snapshot);
+  // Another group reads every message again from the start, as after lost offsets.
+  h.startDaemon({"--consumer-group", "second-reader"});
+  REQUIRE(waitUntil([&] { return h.daemonLog(1).find("redelivery") != std::string::npos; }, 30000));
+  CHECK(h.sql(snapshot) == before);
+  CHECK(h.count("SELECT count(*) FROM requests") == 30);
+  CHECK(h.count("SELECT count(*) FROM events") == 1);
+  CHECK(h.count("SELECT count(*) FROM rejected_messages") == 1);
+}

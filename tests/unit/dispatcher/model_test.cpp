@@ -199,3 +199,22 @@ TEST_CASE("frp state is read from answers and events", "[dispatcher][model]") {
   CHECK(none.services.empty());
   CHECK_FALSE(none.requestId);
 }
+
+TEST_CASE("an edge row is rewritten for news or a last_seen that moved, not for every message",
+          "[dispatcher][model]") {
+  EdgeUpdate u;
+  u.edgeId = "e1";
+  u.lastSeenMs = kNow;
+  CHECK(edgeWriteNeeded(u, std::nullopt));  // never written by this process
+  CHECK_FALSE(edgeWriteNeeded(u, kNow - 2000));
+  CHECK(edgeWriteNeeded(u, kNow - kLastSeenResolutionMs));
+  EdgeUpdate heartbeat = u;
+  heartbeat.lastHeartbeatMs = kNow;
+  CHECK(edgeWriteNeeded(heartbeat, kNow));
+  EdgeUpdate stopping = u;
+  stopping.stoppedMs = kNow;
+  CHECK(edgeWriteNeeded(stopping, kNow));
+  EdgeUpdate requestOnly;
+  requestOnly.edgeId = "e1";
+  CHECK_FALSE(edgeWriteNeeded(requestOnly, 0));
+}
