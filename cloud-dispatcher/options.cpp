@@ -150,6 +150,9 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--batch-linger-ms", batchLingerMs,
                  "How long to wait for a batch to fill before storing it")
       ->capture_default_str();
+  app.add_option("--consumers", consumers,
+                 "Kafka consumers in this process (the group splits the partitions among them)")
+      ->capture_default_str();
   app.add_option(
          "--writers", writers,
          "PostgreSQL connections storing batches at once (a partition always uses the same)")
@@ -267,6 +270,9 @@ config::Problems Options::validate() {
   }
   if (batchLingerMs < 0 || batchLingerMs > 60000) {
     p.add("batch-linger-ms", "expected 0-60000, got " + std::to_string(batchLingerMs));
+  }
+  if (consumers < 1 || consumers > 32) {
+    p.add("consumers", "expected 1-32, got " + std::to_string(consumers));
   }
   if (writers < 1 || writers > 16) {
     p.add("writers", "expected 1-16, got " + std::to_string(writers));

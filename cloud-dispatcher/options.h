@@ -62,6 +62,7 @@ struct Options {
   int batchSize = 5000;
   int batchLingerMs = 100;
   int writers = 2;
+  int consumers = 1;
   // Misc
   std::string logLevel = "info";
 

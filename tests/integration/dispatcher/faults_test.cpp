@@ -168,3 +168,20 @@ TEST_CASE("a whole topic read again by a new consumer group changes nothing",
   CHECK(h.count("SELECT count(*) FROM events") == 1);
   CHECK(h.count("SELECT count(*) FROM rejected_messages") == 1);
 }
+
+TEST_CASE("several consumers in one dispatcher store every message once", "[dispatcher][faults]") {
+  const std::vector<std::string> edges = {"m1", "m2", "m3", "m4"};
+  DispatcherHarness h({edges, {"consumers = 2", "writers = 2"}});
+  h.startDaemon();
+  KafkaTestClient kafka(h.broker().bootstrap());
+  for (const auto& e : edges) {
+    for (int i = 0; i < 5; ++i) {
+      const std::string id = e + "-" + std::to_string(i);
+      kafka.produce("edge." + e, e, requestJson(id));
+      kafka.produce("edge." + e, e, responseJson(id, 200));
+    }
+  }
+  REQUIRE(h.waitFor("SELECT count(*) FROM request_status WHERE state = 'succeeded'", "20"));
+  CHECK(h.count("SELECT count(*) FROM responses") == 20);
+  CHECK_THAT(h.daemonLog(0), Catch::Contains("2 consumers"));
+}

@@ -1,0 +1,33 @@
+#pragma once
+
+// Shared by the dispatcher's benchmarks: a migrated database, timing, process CPU.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "options.h"
+#include "pg.h"
+
+namespace edgelink::bench {
+
+using SteadyClock = std::chrono::steady_clock;
+
+inline double secondsSince(SteadyClock::time_point t0) {
+  return std::chrono::duration<double>(SteadyClock::now() - t0).count();
+}
+
+/// Connects and migrates; exits the process with a message on failure.
+std::unique_ptr<dispatcher::pg::Connection> migratedDb(const std::string& conninfo);
+
+/// Runs one statement; exits the process with a message on failure.
+dispatcher::pg::Rows mustExec(dispatcher::pg::Connection& db, const std::string& sql);
+
+/// This process's CPU time (user + system), seconds.
+double selfCpuSeconds();
+
+/// Fails loudly.
+[[noreturn]] void die(const std::string& message);
+
+}  // namespace edgelink::bench
