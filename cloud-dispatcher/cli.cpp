@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "config/cli_config.h"
@@ -132,6 +133,12 @@ class Cli {
   Result<Published> publish(const std::string& edge, const std::string& bytes);
   VoidResult record(pg::Connection& db, const Published& p, const std::string& edge,
                     const std::string& bytes);
+  /// LISTEN (when waiting), publish `bytes` (request `id`) to `edge`, record it, wait up to
+  /// `waitSeconds` for the answer. Returns kExitOk (answered, or not waiting), kExitTimeout, or
+  /// the exit code of a failure it printed (`onUnpublished` runs first when nothing went out).
+  int exchange(pg::Connection& db, const std::string& edge, const std::string& id,
+               const std::string& bytes, int64_t waitSeconds, Published& published,
+               const std::function<std::string(const Error&)>& onUnpublished = {});
   /// Waits for the response to (edge, id) through LISTEN/NOTIFY. true: answered.
   Result<bool> waitForAnswer(pg::Connection& db, const std::string& edge, const std::string& id,
                              int64_t seconds);
@@ -258,6 +265,36 @@ Result<bool> Cli::waitForAnswer(pg::Connection& db, const std::string& edge, con
     }
   }
   return answered();
+}
+
+int Cli::exchange(pg::Connection& db, const std::string& edge, const std::string& id,
+                  const std::string& bytes, int64_t waitSeconds, Published& published,
+                  const std::function<std::string(const Error&)>& onUnpublished) {
+  auto unpublished = [&](int code, const Error& e) {
+    return fail(code, e.describe() + (onUnpublished ? onUnpublished(e) : std::string()));
+  };
+  if (waitSeconds > 0) {
+    // Before publishing, so no answer can slip by.
+    if (auto r = db.listen(kResponseChannel); !r) {
+      return unpublished(kExitDatabase, r.error());
+    }
+  }
+  auto p = publish(edge, bytes);
+  if (!p) {
+    return unpublished(kExitKafka, p.error());
+  }
+  published = *p;
+  if (auto r = record(db, published, edge, bytes); !r) {
+    return fail(kExitDatabase, "published, but recording it failed: " + r.error().describe());
+  }
+  if (waitSeconds <= 0) {
+    return kExitOk;
+  }
+  auto answered = waitForAnswer(db, edge, id, waitSeconds);
+  if (!answered) {
+    return fail(kExitDatabase, answered.error().describe());
+  }
+  return *answered ? kExitOk : kExitTimeout;
 }
 
 Result<envelope::Envelope> Cli::buildRequest(const std::string& id, const std::string& type,
@@ -427,27 +464,10 @@ int Cli::send() {
   if (!db) {
     return code;
   }
-  if (a_.wait > 0) {
-    if (auto r = db->listen(kResponseChannel); !r) {
-      return fail(kExitDatabase, r.error().describe());
-    }
-  }
-  auto published = publish(a_.edge, bytes);
-  if (!published) {
-    return fail(kExitKafka, published.error().describe());
-  }
-  if (auto r = record(*db, *published, a_.edge, bytes); !r) {
-    return fail(kExitDatabase, "published, but recording it failed: " + r.error().describe());
-  }
-  int result = kExitOk;
-  if (a_.wait > 0) {
-    auto answered = waitForAnswer(*db, a_.edge, id, a_.wait);
-    if (!answered) {
-      return fail(kExitDatabase, answered.error().describe());
-    }
-    if (!*answered) {
-      result = kExitTimeout;
-    }
+  Published published;
+  int result = exchange(*db, a_.edge, id, bytes, a_.wait, published);
+  if (result != kExitOk && result != kExitTimeout) {
+    return result;
   }
   auto shown = showRequest(*db, id, a_.edge);
   if (!shown || shown->empty()) {
@@ -460,8 +480,8 @@ int Cli::send() {
   if (a_.json) {
     out(renderJsonObject(r));
   } else if (a_.wait <= 0) {
-    out("request " + id + " (" + a_.type + ") published to " + published->topic + " [partition " +
-        std::to_string(published->partition) + ", offset " + std::to_string(published->offset) +
+    out("request " + id + " (" + a_.type + ") published to " + published.topic + " [partition " +
+        std::to_string(published.partition) + ", offset " + std::to_string(published.offset) +
         "]\n");
   } else if (result == kExitTimeout) {
     out("request " + id + " (" + a_.type + ") to edge " + a_.edge + ": no answer within " +
@@ -573,28 +593,13 @@ int Cli::sessionOpen() {
     return fail(kExitUsage, w.error().describe());
   }
   const std::string bytes = envelope::encode(*req);
-  if (a_.openWait > 0) {
-    if (auto r = db->listen(kResponseChannel); !r) {
-      (void)sessions.end(opened->sessionId, "failed", "publish_failed", r.error().describe());
-      return fail(kExitDatabase, r.error().describe());
-    }
-  }
-  auto published = publish(a_.edge, bytes);
-  if (!published) {
-    (void)sessions.end(opened->sessionId, "failed", "publish_failed", published.error().describe());
-    return fail(kExitKafka, published.error().describe() + "; session " +
-                                std::to_string(opened->sessionId) + " released its ports");
-  }
-  if (auto r = record(*db, *published, a_.edge, bytes); !r) {
-    return fail(kExitDatabase, "published, but recording it failed: " + r.error().describe());
-  }
-  int result = kExitOk;
-  if (a_.openWait > 0) {
-    auto answered = waitForAnswer(*db, a_.edge, id, a_.openWait);
-    if (!answered) {
-      return fail(kExitDatabase, answered.error().describe());
-    }
-    result = *answered ? kExitOk : kExitTimeout;
+  Published published;
+  int result = exchange(*db, a_.edge, id, bytes, a_.openWait, published, [&](const Error& e) {
+    (void)sessions.end(opened->sessionId, "failed", "publish_failed", e.describe());
+    return "; session " + std::to_string(opened->sessionId) + " released its ports";
+  });
+  if (result != kExitOk && result != kExitTimeout) {
+    return result;
   }
   auto request = showRequest(*db, id, a_.edge);
   auto session = showSession(*db, o_, opened->sessionId);
@@ -659,25 +664,10 @@ int Cli::sessionClose() {
   cmd.action = envelope::FrpAction::kStop;
   (void)envelope::writeLegacyFrpBody(*req, cmd);
   const std::string bytes = envelope::encode(*req);
-  if (a_.closeWait > 0) {
-    if (auto r = db->listen(kResponseChannel); !r) {
-      return fail(kExitDatabase, r.error().describe());
-    }
-  }
-  auto published = publish(a_.edge, bytes);
-  if (!published) {
-    return fail(kExitKafka, published.error().describe());
-  }
-  if (auto r = record(*db, *published, a_.edge, bytes); !r) {
-    return fail(kExitDatabase, "published, but recording it failed: " + r.error().describe());
-  }
-  int result = kExitOk;
-  if (a_.closeWait > 0) {
-    auto answered = waitForAnswer(*db, a_.edge, id, a_.closeWait);
-    if (!answered) {
-      return fail(kExitDatabase, answered.error().describe());
-    }
-    result = *answered ? kExitOk : kExitTimeout;
+  Published published;
+  int result = exchange(*db, a_.edge, id, bytes, a_.closeWait, published);
+  if (result != kExitOk && result != kExitTimeout) {
+    return result;
   }
   auto request = showRequest(*db, id, a_.edge);
   if (!request || request->empty()) {

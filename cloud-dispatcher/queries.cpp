@@ -255,9 +255,16 @@ std::string describeServices(const std::string& servicesJson) {
 }
 
 std::string connectHints(const Options& options, const std::string& servicesJson) {
-  std::string out;
+  // ssh first: it is what operators open a session for most.
+  std::string first;
+  std::string rest;
   for (const auto& [name, port] : parseServicesJson(servicesJson)) {
-    out += (out.empty() ? "" : "\n") + name + ": " + options.connectHint(name, port);
+    std::string line = name + ": " + options.connectHint(name, port) + "\n";
+    (name == "ssh" ? first : rest) += line;
+  }
+  std::string out = first + rest;
+  if (!out.empty()) {
+    out.pop_back();
   }
   return out;
 }

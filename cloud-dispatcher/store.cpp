@@ -17,13 +17,31 @@
 #include "sessions.h"
 
 namespace edgelink::dispatcher {
+
+const char* const kResponseColumns =
+    "edge_id, id, sender, type, status_code, status, description, sent_at, received_at, body,"
+    " kafka_partition, kafka_offset";
+
+void addResponseRow(CopyWriter& w, const ResponseRow& r) {
+  w.row(12);
+  w.text(r.edgeId);
+  w.text(r.id);
+  w.text(r.sender);
+  w.textOrNull(r.type);
+  w.int4(r.statusCode);
+  w.textOrNull(r.status);
+  w.textOrNull(r.description);
+  w.timestamp(r.sentAtMs);
+  w.timestamp(r.receivedAtMs);
+  w.jsonb(r.bodyJson);
+  w.int4(r.partition);
+  w.int8(r.offset);
+}
+
 namespace {
 
 const char* const kRequestColumns =
     "edge_id, id, id_is_number, type, sender, description, sent_at, seen_at, deadline, body,"
-    " kafka_partition, kafka_offset";
-const char* const kResponseColumns =
-    "edge_id, id, sender, type, status_code, status, description, sent_at, received_at, body,"
     " kafka_partition, kafka_offset";
 const char* const kEventColumns =
     "edge_id, kafka_partition, kafka_offset, id, type, sender, description, sent_at, received_at,"
@@ -271,19 +289,7 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
   if (!batch.responses().empty()) {
     CopyWriter w;
     for (const auto& r : batch.responses()) {
-      w.row(12);
-      w.text(r.edgeId);
-      w.text(r.id);
-      w.text(r.sender);
-      w.textOrNull(r.type);
-      w.int4(r.statusCode);
-      w.textOrNull(r.status);
-      w.textOrNull(r.description);
-      w.timestamp(r.sentAtMs);
-      w.timestamp(r.receivedAtMs);
-      w.jsonb(r.bodyJson);
-      w.int4(r.partition);
-      w.int8(r.offset);
+      addResponseRow(w, r);
     }
     auto inserted =
         insertRows(db, "responses", "stage_responses", kResponseColumns, w, "edge_id, id");

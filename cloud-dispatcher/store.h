@@ -12,6 +12,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "copy_writer.h"
 #include "core/result.h"
 #include "model.h"
 #include "options.h"
@@ -28,6 +29,11 @@ struct StoreStats {
 /// Batches with at most this many new responses notify each one; larger ones send one
 /// {"batch": true, ...} notification (listeners then re-check what they wait for).
 inline constexpr size_t kNotifyEachUpTo = 256;
+
+/// Column lists and binary COPY rows of the tables the ingest writes (shared with the benchmark's
+/// raw COPY, so both send the very same bytes).
+extern const char* const kResponseColumns;
+void addResponseRow(CopyWriter& w, const ResponseRow& r);
 
 /// JSON payload of a per-response notification: {"edge_id":"e1","id":"...","status_code":200}.
 std::string responseNotification(const ResponseRow& r);

@@ -33,6 +33,22 @@ dispatcher::pg::Rows mustExec(dispatcher::pg::Connection& db, const std::string&
   return std::move(*r);
 }
 
+std::unique_ptr<kafka::Producer> bulkProducer(const std::string& bootstrap) {
+  kafka::Config pc;
+  pc.set("bootstrap.servers", bootstrap);
+  pc.set("linger.ms", "20");
+  pc.set("batch.num.messages", "10000");
+  pc.set("queue.buffering.max.messages", "1000000");
+  pc.set("message.timeout.ms", "600000");
+  pc.set("request.timeout.ms", "120000");
+  pc.set("log_level", "3");
+  auto p = kafka::Producer::create(pc);
+  if (!p) {
+    die(p.error().describe());
+  }
+  return std::move(*p);
+}
+
 double selfCpuSeconds() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "kafka/client.h"
 #include "options.h"
 #include "pg.h"
 
@@ -23,6 +24,9 @@ std::unique_ptr<dispatcher::pg::Connection> migratedDb(const std::string& connin
 
 /// Runs one statement; exits the process with a message on failure.
 dispatcher::pg::Rows mustExec(dispatcher::pg::Connection& db, const std::string& sql);
+
+/// A producer for bulk loads (batching, big queue, patient timeouts); exits on failure.
+std::unique_ptr<kafka::Producer> bulkProducer(const std::string& bootstrap);
 
 /// This process's CPU time (user + system), seconds.
 double selfCpuSeconds();

@@ -168,19 +168,7 @@ double rawCopy(dispatcher::pg::Connection& db, const Options& o, const Corpus& c
   std::string text;
   for (const auto& r : batch.responses()) {
     if (f == CopyFormat::kBinary) {
-      w.row(12);
-      w.text(r.edgeId);
-      w.text(r.id);
-      w.text(r.sender);
-      w.textOrNull(r.type);
-      w.int4(r.statusCode);
-      w.textOrNull(r.status);
-      w.textOrNull(r.description);
-      w.timestamp(r.sentAtMs);
-      w.timestamp(r.receivedAtMs);
-      w.jsonb(r.bodyJson);
-      w.int4(r.partition);
-      w.int8(r.offset);
+      dispatcher::addResponseRow(w, r);
       continue;
     }
     for (const std::string* v : {&r.edgeId, &r.id, &r.sender, &r.type}) {
@@ -198,10 +186,8 @@ double rawCopy(dispatcher::pg::Connection& db, const Options& o, const Corpus& c
   mustExec(db, keyed ? "CREATE TABLE raw_responses (LIKE responses INCLUDING ALL)"
                      : "CREATE TABLE raw_responses (LIKE responses)");
   auto t0 = SteadyClock::now();
-  if (auto r = db.copyIn(std::string("COPY raw_responses (edge_id, id, sender, type, status_code,"
-                                     " status, description, sent_at, received_at, body,"
-                                     " kafka_partition, kafka_offset) FROM STDIN") +
-                             (f == CopyFormat::kBinary ? " (FORMAT binary)" : ""),
+  if (auto r = db.copyIn(std::string("COPY raw_responses (") + dispatcher::kResponseColumns +
+                             ") FROM STDIN" + (f == CopyFormat::kBinary ? " (FORMAT binary)" : ""),
                          data);
       !r) {
     die(r.error().describe());
@@ -210,27 +196,18 @@ double rawCopy(dispatcher::pg::Connection& db, const Options& o, const Corpus& c
 }
 
 void produceAll(const std::string& bootstrap, const Corpus& c) {
-  kafka::Config pc;
-  pc.set("bootstrap.servers", bootstrap);
-  pc.set("linger.ms", "20");
-  pc.set("batch.num.messages", "10000");
-  pc.set("queue.buffering.max.messages", "1000000");
-  pc.set("log_level", "3");
-  auto p = kafka::Producer::create(pc);
-  if (!p) {
-    die(p.error().describe());
-  }
+  auto p = bulkProducer(bootstrap);
   for (size_t i = 0; i < c.responses.size(); ++i) {
     const std::string& edge = c.edges[static_cast<size_t>(c.edgeOf[i])];
     for (;;) {
-      auto r = (*p)->produce("edge." + edge, edge, c.responses[i]);
+      auto r = p->produce("edge." + edge, edge, c.responses[i]);
       if (r) {
         break;
       }
-      (*p)->poll(10);  // queue full: let deliveries drain
+      p->poll(10);  // queue full: let deliveries drain
     }
   }
-  if (auto r = (*p)->flush(120000); !r) {
+  if (auto r = p->flush(120000); !r) {
     die(r.error().describe());
   }
 }

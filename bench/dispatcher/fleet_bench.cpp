@@ -48,18 +48,7 @@ std::string topicOf(int i) {
 class Fleet {
  public:
   Fleet(const std::string& bootstrap, int edges) : edges_(edges) {
-    kafka::Config pc;
-    pc.set("bootstrap.servers", bootstrap);
-    pc.set("linger.ms", "20");
-    pc.set("queue.buffering.max.messages", "1000000");
-    pc.set("message.timeout.ms", "600000");
-    pc.set("request.timeout.ms", "120000");
-    pc.set("log_level", "3");
-    auto p = kafka::Producer::create(pc);
-    if (!p) {
-      die(p.error().describe());
-    }
-    producer_ = std::move(*p);
+    producer_ = bulkProducer(bootstrap);
     // Learn every topic's metadata before anything is timed.
     if (auto t = kafka::listTopics(producer_->handle(), "edge.fleet-", 60000); !t) {
       die(t.error().describe());
