@@ -125,7 +125,11 @@ TEST_CASE("every listing prints a table by default and JSON with --json", "[disp
       {{"verify"}, "configuration OK", rapidjson::kObjectType},
   };
   for (const auto& c : cases) {
-    INFO(c.args.front() + " " + c.args[1]);
+    std::string label;
+    for (const auto& a : c.args) {
+      label += a + " ";
+    }
+    INFO(label);
     auto table = h.cli(c.args);
     CHECK(table.code == 0);
     CHECK_THAT(table.out, Catch::Contains(c.header));

@@ -45,9 +45,10 @@ TEST_CASE(
   CHECK(std::string(req["body"]["actions"][0]["name"].GetString()) == "start_frp_client_service");
   CHECK(records[0].key == "e1");
 
-  auto closed = h.cli({"session", "close", "--edge", "e1", "--wait", "20"});
+  auto closed = h.cli({"session", "close", "--edge", "e1", "--wait", "20", "--json"});
   CHECK(closed.code == 0);
-  CHECK_THAT(closed.out, Catch::Contains("frp stopped"));
+  CHECK_THAT(closed.out, Catch::Contains("\"state\":\"succeeded\""));
+  CHECK_THAT(closed.out, Catch::Contains("\"session_id\":1"));
   REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions", "closed requested"));
   CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
   CHECK(edges.problems().empty());
@@ -206,7 +207,14 @@ TEST_CASE("a start the edge refuses fails its session and frees the ports",
   auto r = h.cli({"session", "open", "--edge", "e1", "--services", "ssh,fcc_web", "--wait", "20"});
   CHECK(r.code == 1);
   CHECK_THAT(r.out, Catch::Contains("port already used"));
-  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions", "failed start_failed"));
-  CHECK_THAT(h.sql("SELECT end_detail FROM sessions"), Catch::Contains("500: proxy [e1.ssh]"));
+  REQUIRE(h.waitFor("SELECT count(*) FROM session_ports", "0"));
+  auto again = h.cli({"session", "open", "--edge", "e1", "--services", "ssh", "--json"});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.out, Catch::Contains("\"request_state\":\"failed\""));
+  CHECK_THAT(again.out, Catch::Contains("\"state\":\"failed\""));
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions WHERE session_id = 1",
+                    "failed start_failed"));
+  CHECK_THAT(h.sql("SELECT end_detail FROM sessions WHERE session_id = 1"),
+             Catch::Contains("500: proxy [e1.ssh]"));
   CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
 }
