@@ -4,14 +4,24 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "migrations.h"
 
 namespace edgelink::bench {
 
 void die(const std::string& message) {
-  std::fprintf(stderr, "bench: %s\n", message.c_str());
-  std::exit(1);
+  throw std::runtime_error(message);
+}
+
+int guardedMain(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const std::exception& e) {
+    // Unwound: the benchmark's PostgreSQL cluster and dev broker are stopped on the way out.
+    std::fprintf(stderr, "bench: %s\n", e.what());
+    return 1;
+  }
 }
 
 std::unique_ptr<dispatcher::pg::Connection> migratedDb(const std::string& conninfo) {

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -31,7 +32,9 @@ std::unique_ptr<kafka::Producer> bulkProducer(const std::string& bootstrap);
 /// This process's CPU time (user + system), seconds.
 double selfCpuSeconds();
 
-/// Fails loudly.
+/// Fails loudly: throws, so that guardedMain() unwinds (stopping the throwaway PostgreSQL and dev
+/// broker) and exits 1 with the message.
 [[noreturn]] void die(const std::string& message);
+int guardedMain(const std::function<int()>& body);
 
 }  // namespace edgelink::bench

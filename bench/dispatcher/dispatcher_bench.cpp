@@ -342,7 +342,7 @@ void listBench(const Args& a, testing::PgCluster& cluster) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int benchMain(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -530,4 +530,8 @@ int main(int argc, char** argv) {
 
   listBench(a, *cluster);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return guardedMain([&] { return benchMain(argc, argv); });
 }

@@ -119,7 +119,7 @@ double mb(uint64_t bytes) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int benchMain(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -249,4 +249,8 @@ int main(int argc, char** argv) {
   d.proc.signal(SIGTERM);
   d.proc.waitFor(60000);
   return 0;
+}
+
+int main(int argc, char** argv) {
+  return guardedMain([&] { return benchMain(argc, argv); });
 }
