@@ -1,0 +1,537 @@
+// Dispatcher ingest into PostgreSQL against a raw COPY of the same rows, in the same run on the
+// same (throwaway) PostgreSQL, and `requests list` over a large requests table.
+//
+//   bench_dispatcher [--quick] [--edges N] [--per-edge N] [--list-rows N]
+//
+// 1. N requests (per-edge × edges) are stored first, through the dispatcher's own write path, so
+//    the responses correlate.
+// 2. raw COPY: the same response rows (already decoded) COPYed in binary into a table with the
+//    same columns and no index: the floor of what PostgreSQL can take.
+// 3. store: the dispatcher's ingest without Kafka: decode + validate each envelope, batch, COPY
+//    into staging, INSERT ... ON CONFLICT DO NOTHING into responses (primary key), NOTIFY per
+//    response, edges upsert, in transactions of --batch-size messages.
+// 4. end to end: the same responses produced to the edge topics of a dev broker and consumed by
+//    the dispatcher's loop (offsets committed per batch) into another database.
+// The bar is store / raw COPY >= 0.5. Then `requests list` over --list-rows requests.
+#include <algorithm>
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+#include "copy_writer.h"
+#include "core/clock.h"
+#include "core/logging.h"
+#include "core/sd_notify.h"
+#include "core/time_format.h"
+#include "envelope/envelope.h"
+#include "harness/dev_broker_process.h"
+#include "harness/pg_cluster.h"
+#include "ingest.h"
+#include "kafka/client.h"
+#include "model.h"
+#include "queries.h"
+#include "store.h"
+#include "writer.h"
+
+using namespace edgelink;
+using namespace edgelink::bench;
+using dispatcher::Batch;
+using dispatcher::Options;
+using dispatcher::RawMessage;
+
+namespace {
+
+struct Args {
+  bool quick = false;
+  int edges = 1000;
+  int perEdge = 100;
+  int64_t listRows = 1000000;
+  int batchSize = 5000;
+};
+
+struct Corpus {
+  std::vector<std::string> edges;  // edge ids
+  std::vector<std::string> requests;
+  std::vector<std::string> responses;
+  std::vector<int> edgeOf;  // index into edges, per message
+};
+
+Corpus makeCorpus(const Args& a) {
+  Corpus c;
+  const int64_t t0 = SystemClock::instance().wallMs() - 60000;
+  char name[32];
+  for (int e = 0; e < a.edges; ++e) {
+    std::snprintf(name, sizeof name, "b-%05d", e);
+    c.edges.push_back(name);
+  }
+  for (int i = 0; i < a.perEdge; ++i) {
+    for (int e = 0; e < a.edges; ++e) {
+      auto id = envelope::Id::generate();
+      auto req = envelope::Envelope::request(id, "web_backend", t0 + i, "ping");
+      auto resp = envelope::Envelope::response(req, "edge_board", t0 + i + 5, 200);
+      resp.set("pong", true);
+      resp.set("agent_version", "1.2.3");
+      resp.set("received_at", formatRfc3339Ms(t0 + i + 3).c_str());
+      c.requests.push_back(envelope::encode(req));
+      c.responses.push_back(envelope::encode(resp));
+      c.edgeOf.push_back(e);
+    }
+  }
+  return c;
+}
+
+RawMessage raw(const Corpus& c, const std::vector<std::string>& messages, size_t i,
+               int64_t offset) {
+  RawMessage m;
+  m.topic = "edge." + c.edges[static_cast<size_t>(c.edgeOf[i])];
+  m.partition = 0;
+  m.offset = offset;
+  m.key = c.edges[static_cast<size_t>(c.edgeOf[i])];
+  m.payload = messages[i];
+  m.kafkaTimestampMs = SystemClock::instance().wallMs();
+  return m;
+}
+
+/// Stores messages the way the ingest does minus Kafka: this thread decodes and batches, the
+/// WriterPool's lanes store on their own threads and connections.
+double storeAll(const Options& o, const Corpus& c, const std::vector<std::string>& messages,
+                int64_t offsetBase) {
+  envelope::Decoder decoder;
+  SdNotifier notifier;
+  dispatcher::WriterPool pool(o, SystemClock::instance(), notifier, o.writers);
+  size_t finished = 0;
+  auto collect = [&] {
+    for (auto& job : pool.takeFinished()) {
+      if (!job->stored) {
+        die("a batch was not stored");
+      }
+      finished += job->batch.messages();
+    }
+    return true;
+  };
+  auto t0 = SteadyClock::now();
+  size_t pending = 0;
+  for (size_t i = 0; i < messages.size(); ++i) {
+    pool.add(raw(c, messages, i, offsetBase + static_cast<int64_t>(i)), decoder,
+             SystemClock::instance().wallMs(), nullptr);
+    if (++pending >= static_cast<size_t>(o.batchSize) || i + 1 == messages.size()) {
+      pool.flush(collect);
+      pending = 0;
+    }
+  }
+  pool.drain(collect);
+  collect();
+  if (finished != messages.size()) {
+    die("stored " + std::to_string(finished) + " of " + std::to_string(messages.size()));
+  }
+  return secondsSince(t0);
+}
+
+/// COPY text format of one value (what psql's \\copy sends).
+void textField(std::string& out, std::string_view v) {
+  for (char ch : v) {
+    switch (ch) {
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out.push_back(ch);
+    }
+  }
+}
+
+enum class CopyFormat { kBinary, kText };
+
+/// Raw COPY of the same response rows (already decoded), in one statement, into `table`
+/// (created like responses: with its primary key when `keyed`, else bare).
+double rawCopy(dispatcher::pg::Connection& db, const Options& o, const Corpus& c, CopyFormat f,
+               bool keyed) {
+  envelope::Decoder decoder;
+  Batch batch(o);
+  for (size_t i = 0; i < c.responses.size(); ++i) {
+    batch.add(raw(c, c.responses, i, static_cast<int64_t>(i)), decoder, 0);
+  }
+  dispatcher::CopyWriter w;
+  std::string text;
+  for (const auto& r : batch.responses()) {
+    if (f == CopyFormat::kBinary) {
+      dispatcher::addResponseRow(w, r);
+      continue;
+    }
+    for (const std::string* v : {&r.edgeId, &r.id, &r.sender, &r.type}) {
+      textField(text, *v);
+      text.push_back('\t');
+    }
+    text += std::to_string(r.statusCode) + "\t";
+    textField(text, r.status);
+    text += "\t\\N\t" + formatRfc3339Ms(r.sentAtMs) + "\t" + formatRfc3339Ms(r.receivedAtMs) + "\t";
+    textField(text, r.bodyJson);
+    text += "\t" + std::to_string(r.partition) + "\t" + std::to_string(r.offset) + "\n";
+  }
+  const std::string_view data = f == CopyFormat::kBinary ? w.finish() : std::string_view(text);
+  mustExec(db, "DROP TABLE IF EXISTS raw_responses");
+  mustExec(db, keyed ? "CREATE TABLE raw_responses (LIKE responses INCLUDING ALL)"
+                     : "CREATE TABLE raw_responses (LIKE responses)");
+  auto t0 = SteadyClock::now();
+  if (auto r = db.copyIn(std::string("COPY raw_responses (") + dispatcher::kResponseColumns +
+                             ") FROM STDIN" + (f == CopyFormat::kBinary ? " (FORMAT binary)" : ""),
+                         data);
+      !r) {
+    die(r.error().describe());
+  }
+  return secondsSince(t0);
+}
+
+void produceAll(const std::string& bootstrap, const Corpus& c) {
+  auto p = bulkProducer(bootstrap);
+  for (size_t i = 0; i < c.responses.size(); ++i) {
+    const std::string& edge = c.edges[static_cast<size_t>(c.edgeOf[i])];
+    for (;;) {
+      auto r = p->produce("edge." + edge, edge, c.responses[i]);
+      if (r) {
+        break;
+      }
+      p->poll(10);  // queue full: let deliveries drain
+    }
+  }
+  if (auto r = p->flush(120000); !r) {
+    die(r.error().describe());
+  }
+}
+
+/// Commits offset 0 for every edge partition: the group then starts like a running deployment
+/// (committed positions) instead of looking up 1,000 offsets one by one.
+void precommit(const Options& o, const Corpus& c) {
+  kafka::Config cc = o.consumerConfig();
+  auto consumer = kafka::Consumer::create(cc);
+  if (!consumer) {
+    die(consumer.error().describe());
+  }
+  std::vector<kafka::TopicPartitionOffset> parts;
+  for (const auto& e : c.edges) {
+    parts.push_back({"edge." + e, 0, 0});
+  }
+  if (auto r = (*consumer)->commit(parts); !r) {
+    std::fprintf(stderr, "bench: pre-committing offsets failed (%s): the group starts fresh\n",
+                 r.error().describe().c_str());
+  }
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+void listBench(const Args& a, testing::PgCluster& cluster) {
+  const std::string conninfo = cluster.createDatabase("list");
+  auto db = migratedDb(conninfo);
+  Options o;
+  (void)o.validate();
+  std::printf("\n== requests list over %lld requests\n", static_cast<long long>(a.listRows));
+  // Rows straight through the write path: 90%% answered, 1,000 edges, spread over a day.
+  dispatcher::Store store(o);
+  if (auto r = store.prepare(*db); !r) {
+    die(r.error().describe());
+  }
+  const int64_t now = SystemClock::instance().wallMs();
+  auto t0 = SteadyClock::now();
+  envelope::Decoder decoder;
+  Batch batch(o);
+  std::vector<std::string> keep;
+  keep.reserve(40000);
+  for (int64_t i = 0; i < a.listRows; ++i) {
+    const int64_t ts = now - 86400000 + i * 86400000 / a.listRows;
+    char edge[32];
+    std::snprintf(edge, sizeof edge, "b-%05lld", static_cast<long long>(i % 1000));
+    dispatcher::RequestRow r;
+    r.edgeId = edge;
+    r.id = "req-" + std::to_string(i);
+    r.type = i % 10 == 0 ? "system_info" : "ping";
+    r.sender = "web_backend";
+    r.sentAtMs = r.seenAtMs = ts;
+    r.deadlineMs = ts + 30000;
+    r.bodyJson = "{}";
+    r.partition = 0;
+    r.offset = i;
+    batch.addRequest(r);
+    if (i % 10 != 9) {
+      keep.push_back(envelope::encode([&] {
+        auto e = envelope::Envelope::response(envelope::Id::text(r.id), r.type, "edge_board",
+                                              ts + 200, i % 50 == 0 ? 500 : 200);
+        if (i % 50 == 0) {
+          e.set("error", "simulated");
+        } else if (r.type == "ping") {
+          e.set("pong", true);
+        } else {
+          e.set("agent_version", "1.2.3");
+          e.set("uptime_seconds", 5.0);
+        }
+        return e;
+      }()));
+      RawMessage m;
+      m.topic = std::string("edge.") + edge;
+      m.offset = a.listRows + i;
+      m.key = edge;
+      m.payload = keep.back();
+      m.kafkaTimestampMs = ts + 300;
+      batch.add(m, decoder, now);
+    }
+    if (batch.messages() >= 40000 || i + 1 == a.listRows) {
+      if (auto w = store.write(*db, batch); !w) {
+        die(w.error().describe());
+      }
+      batch.clear();
+      keep.clear();
+    }
+  }
+  const double fill = secondsSince(t0);
+  mustExec(*db, "ANALYZE");
+  std::printf(
+      "filled %lld requests + %lld responses in %.1f s (%.0f rows/s through the write "
+      "path)\n",
+      static_cast<long long>(a.listRows), static_cast<long long>(a.listRows * 9 / 10), fill,
+      static_cast<double>(a.listRows * 19 / 10) / fill);
+  auto timeList = [&](const char* what, dispatcher::RequestFilter f, int reps) {
+    std::vector<double> times;
+    size_t rows = 0;
+    for (int i = 0; i < reps; ++i) {
+      auto t = SteadyClock::now();
+      auto r = dispatcher::listRequests(*db, f);
+      if (!r) {
+        die(r.error().describe());
+      }
+      times.push_back(secondsSince(t));
+      rows = r->size();
+    }
+    double m = median(times);
+    std::printf("  %-44s %8zu rows  %9.2f ms  %10.0f rows/s\n", what, rows, m * 1000,
+                static_cast<double>(rows) / m);
+  };
+  dispatcher::RequestFilter latest;
+  timeList("requests list (newest 50)", latest, 21);
+  dispatcher::RequestFilter byEdge;
+  byEdge.edge = "b-00042";
+  timeList("requests list --edge b-00042", byEdge, 21);
+  dispatcher::RequestFilter failed;
+  failed.status = "failed";
+  timeList("requests list --status failed", failed, 11);
+  dispatcher::RequestFilter timeouts;
+  timeouts.status = "timeout";
+  timeList("requests list --status timeout", timeouts, 11);
+  dispatcher::RequestFilter since;
+  since.sinceMs = now - 3600000;
+  since.limit = 100000;
+  timeList("requests list --since 1h --limit 100000", since, 3);
+  dispatcher::RequestFilter all;
+  all.limit = static_cast<int>(a.listRows);
+  timeList("requests list --limit <all>", all, 1);
+}
+
+}  // namespace
+
+int benchMain(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    auto next = [&]() -> int64_t {
+      if (i + 1 >= argc) {
+        die(arg + " needs a value");
+      }
+      return std::stoll(argv[++i]);
+    };
+    if (arg == "--quick") {
+      a.quick = true;
+      a.edges = 200;
+      a.perEdge = 50;
+      a.listRows = 100000;
+    } else if (arg == "--edges") {
+      a.edges = static_cast<int>(next());
+    } else if (arg == "--per-edge") {
+      a.perEdge = static_cast<int>(next());
+    } else if (arg == "--list-rows") {
+      a.listRows = next();
+    } else if (arg == "--batch-size") {
+      a.batchSize = static_cast<int>(next());
+    } else {
+      die("usage: bench_dispatcher [--quick] [--edges N] [--per-edge N] [--list-rows N] "
+          "[--batch-size N]");
+    }
+  }
+  (void)log::init("warn");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  const size_t n = static_cast<size_t>(a.edges) * static_cast<size_t>(a.perEdge);
+  std::printf("== dispatcher ingest: %zu responses across %d edge topics%s\n", n, a.edges,
+              a.quick ? " (--quick: below the bar's 100,000 across 1,000)" : "");
+  Corpus c = makeCorpus(a);
+  auto cluster = testing::PgCluster::start();
+  testing::DevBrokerProcess broker(
+      {"--edge-topics", std::to_string(a.edges), "--edge-topic-prefix", "edge.b-"});
+  Options o;
+  o.kafkaBrokers = broker.bootstrap();
+  o.consumerGroup = "bench-ingest";
+  o.batchSize = a.batchSize;
+  o.kafkaProperties = {"fetch.wait.max.ms=10", "log_level=3"};
+  if (auto p = o.validate(); !p.empty()) {
+    die(p.toError().message);
+  }
+
+  // Requests first (so responses correlate), in both databases.
+  const std::string storeDb = cluster->createDatabase("store");
+  const std::string kafkaDb = cluster->createDatabase("kafka");
+  auto sdb = migratedDb(storeDb);
+  auto kdb = migratedDb(kafkaDb);
+  Options so = o;
+  so.pgConninfo = storeDb;
+  Options ko = o;
+  ko.pgConninfo = kafkaDb;
+  double req = storeAll(so, c, c.requests, 0);
+  (void)storeAll(ko, c, c.requests, 0);
+  std::printf("requests stored first:            %8.0f envelopes/s\n",
+              static_cast<double>(n) / req);
+
+  // The dispatcher's own CPU: decode + validate + batch rows (no database).
+  {
+    envelope::Decoder decoder;
+    Batch batch(o);
+    auto t = SteadyClock::now();
+    for (size_t i = 0; i < c.responses.size(); ++i) {
+      batch.add(raw(c, c.responses, i, static_cast<int64_t>(i)), decoder, 0);
+      if (batch.messages() >= static_cast<size_t>(a.batchSize)) {
+        batch.clear();
+      }
+    }
+    std::printf("decode + batch only:              %8.0f envelopes/s (%.2f us each)\n",
+                static_cast<double>(n) / secondsSince(t), secondsSince(t) / n * 1e6);
+  }
+
+  // Raw COPYs of the same rows around the dispatcher's store (a noisy neighbour hurts both).
+  struct Baseline {
+    const char* name;
+    CopyFormat format;
+    bool keyed;
+    double seconds = 0;
+  };
+  std::vector<Baseline> baselines = {
+      {"raw COPY, text (psql \\copy), no index", CopyFormat::kText, false},
+      {"raw COPY, binary, no index", CopyFormat::kBinary, false},
+      {"raw COPY, binary, into responses (its key)", CopyFormat::kBinary, true},
+  };
+  for (auto& b : baselines) {
+    b.seconds = rawCopy(*sdb, o, c, b.format, b.keyed);
+  }
+  const double cpu0 = selfCpuSeconds();
+  double ours = storeAll(so, c, c.responses, static_cast<int64_t>(n));
+  const double oursCpu = selfCpuSeconds() - cpu0;
+  for (auto& b : baselines) {
+    b.seconds = (b.seconds + rawCopy(*sdb, o, c, b.format, b.keyed)) / 2;
+  }
+  auto correlated = mustExec(*sdb, "SELECT count(*) FROM request_status WHERE state = 'succeeded'");
+  if (correlated.int64(0, 0) != static_cast<int64_t>(n)) {
+    die("only " + correlated.str(0, 0) + " responses correlated");
+  }
+  const double oursRate = static_cast<double>(n) / ours;
+  for (const auto& b : baselines) {
+    std::printf("%-46s %8.0f rows/s\n", b.name, static_cast<double>(n) / b.seconds);
+  }
+  std::printf(
+      "dispatcher store: decode + validate + COPY (%d writers) + correlate + notify, batches "
+      "of %d:\n",
+      so.writers, a.batchSize);
+  std::printf("%-46s %8.0f envelopes/s (%.2f s, %.1f us CPU each in the dispatcher)\n", "",
+              oursRate, ours, oursCpu / static_cast<double>(n) * 1e6);
+  for (const auto& b : baselines) {
+    std::printf("ratio store / %-32s %8.2f%s\n", b.name,
+                oursRate * b.seconds / static_cast<double>(n),
+                &b == &baselines.front() ? "   (the bar: >= 0.5)" : "");
+  }
+  const double rawRate = static_cast<double>(n) / baselines.front().seconds;
+
+  // End to end through Kafka.
+  auto tp = SteadyClock::now();
+  produceAll(broker.bootstrap(), c);
+  std::printf("produced %zu responses to %d topics in %.1f s\n", n, a.edges, secondsSince(tp));
+  {
+    // The broker's own pace: a bare consumer reading the same messages (no processing).
+    kafka::Config bc = o.consumerConfig();
+    bc.set("group.id", "bench-bare");
+    auto bare = kafka::Consumer::create(bc);
+    if (!bare) {
+      die(bare.error().describe());
+    }
+    std::vector<kafka::TopicPartitionOffset> parts;
+    for (const auto& e : c.edges) {
+      parts.push_back({"edge." + e, 0, RD_KAFKA_OFFSET_BEGINNING});
+    }
+    if (auto r = (*bare)->assign(parts); !r) {
+      die(r.error().describe());
+    }
+    size_t got = 0;
+    auto tb = SteadyClock::now();
+    double firstAt = -1;
+    while (got < n && secondsSince(tb) < 300) {
+      for (const auto& m : (*bare)->pollBatch(10000, 100)) {
+        if (!m.isError()) {
+          if (firstAt < 0) {
+            firstAt = secondsSince(tb);
+          }
+          ++got;
+        }
+      }
+    }
+    const double bareSecs = secondsSince(tb) - firstAt;
+    std::printf("bare consumer (same messages, no processing): %8.0f messages/s\n",
+                static_cast<double>(got) / bareSecs);
+  }
+  precommit(o, c);
+  dispatcher::Ingestor ingestor(ko, SystemClock::instance());
+  auto t0 = SteadyClock::now();
+  if (auto r = ingestor.start(); !r) {
+    die(r.error().describe());
+  }
+  double firstAt = -1;
+  const double kcpu0 = selfCpuSeconds();
+  std::atomic<bool> stop{false};
+  std::thread loop([&] { ingestor.run(stop); });
+  while (ingestor.messagesStored() < n) {
+    if (firstAt < 0 && ingestor.messagesStored() > 0) {
+      firstAt = secondsSince(t0);
+    }
+    if (secondsSince(t0) > 600) {
+      die("end to end: only " + std::to_string(ingestor.messagesStored()) + " stored in 600 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const double total = secondsSince(t0);
+  const double kcpu = selfCpuSeconds() - kcpu0;
+  stop = true;
+  loop.join();
+  auto k = mustExec(*kdb, "SELECT count(*) FROM request_status WHERE state = 'succeeded'");
+  std::printf("end to end (dev broker -> dispatcher loop -> PostgreSQL, offsets committed):\n");
+  std::printf(
+      "                                  %8.0f envelopes/s (%.1f s from subscribe, first "
+      "batch after %.1f s; %.0f/s after it; %.1f us CPU each incl. librdkafka)\n",
+      static_cast<double>(n) / total, total, firstAt, static_cast<double>(n) / (total - firstAt),
+      kcpu / static_cast<double>(n) * 1e6);
+  std::printf("ratio end to end / raw COPY (text): %6.2f   (%s correlated)\n",
+              static_cast<double>(n) / (total - firstAt) / rawRate, k.str(0, 0).c_str());
+
+  listBench(a, *cluster);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  return guardedMain([&] { return benchMain(argc, argv); });
+}

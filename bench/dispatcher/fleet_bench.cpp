@@ -1,0 +1,256 @@
+// One dispatcher and a fleet of one-partition edge topics on the dev broker (this design's own
+// choice: one topic per edge). Measures, with the real cloud-dispatcher process and production
+// settings (fetch.wait.max.ms and the rest at their defaults):
+//   - seconds until every topic is assigned to it (fresh group, then again after a restart);
+//   - a round of one heartbeat per edge (what 10,000 edges send each minute): seconds until all
+//     are stored and the dispatcher's CPU for it, for a fresh group (offsets looked up from the
+//     earliest) and in steady state (positions known, offsets committed);
+//   - idle CPU with every partition assigned; RSS and threads.
+//
+//   bench_fleet [--quick] [--edges N] [--idle-seconds S]
+#include <signal.h>
+
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_util.h"
+#include "core/clock.h"
+#include "core/logging.h"
+#include "core/subprocess.h"
+#include "envelope/envelope.h"
+#include "harness/dev_broker_process.h"
+#include "harness/pg_cluster.h"
+#include "harness/test_util.h"
+#include "kafka/client.h"
+
+using namespace edgelink;
+using namespace edgelink::bench;
+
+namespace {
+
+struct Args {
+  int edges = 10000;
+  int idleSeconds = 20;
+  bool quick = false;
+  int fetchWaitMs = 0;  // 0: librdkafka's default (500)
+  int consumers = 1;
+  bool precommit = false;  // start like an established deployment: offsets committed
+};
+
+std::string topicOf(int i) {
+  char name[32];
+  std::snprintf(name, sizeof name, "edge.fleet-%05d", i);
+  return name;
+}
+
+class Fleet {
+ public:
+  Fleet(const std::string& bootstrap, int edges) : edges_(edges) {
+    producer_ = bulkProducer(bootstrap);
+    // Learn every topic's metadata before anything is timed.
+    if (auto t = kafka::listTopics(producer_->handle(), "edge.fleet-", 60000); !t) {
+      die(t.error().describe());
+    }
+  }
+
+  /// One heartbeat from every edge, timestamped `ts`.
+  void heartbeatRound(int64_t ts) {
+    for (int i = 0; i < edges_; ++i) {
+      auto e = envelope::Envelope::event(envelope::Id::generate(), "edge_board", ts, "heartbeat");
+      e.set("agent_version", "1.2.3");
+      e.set("interval_seconds", 60);
+      e.set("uptime_seconds", 3600.0);
+      e.set("frp_running", false);
+      std::string topic = topicOf(i);
+      std::string bytes = envelope::encode(e);
+      while (!producer_->produce(topic, topic.substr(5), bytes)) {
+        producer_->poll(10);
+      }
+    }
+    if (auto r = producer_->flush(120000); !r) {
+      die(r.error().describe());
+    }
+  }
+
+ private:
+  int edges_;
+  std::unique_ptr<kafka::Producer> producer_;
+};
+
+struct Dispatcher {
+  Subprocess proc;
+  std::string log;
+};
+
+Dispatcher startDispatcher(const std::string& config, const std::string& log) {
+  SpawnOptions opts;
+  opts.argv = {EDGELINK_DISPATCHER_BIN, "--config", config, "run"};
+  opts.stdoutPath = log;
+  opts.stderrPath = log;
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    die(p.error().describe());
+  }
+  return {std::move(*p), log};
+}
+
+/// Seconds until `sql` returns `expected` (polling every 100 ms); dies after `limit` seconds.
+double waitSql(dispatcher::pg::Connection& db, const std::string& sql, const std::string& expected,
+               double limit, const std::string& what) {
+  auto t0 = SteadyClock::now();
+  std::string last;
+  while (secondsSince(t0) < limit) {
+    auto r = mustExec(db, sql);
+    last = r.empty() || r.isNull(0, 0) ? "" : r.str(0, 0);
+    if (last == expected) {
+      return secondsSince(t0);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  die(what + ": still '" + last + "' (want '" + expected + "') after " + std::to_string(limit) +
+      " s");
+}
+
+double mb(uint64_t bytes) {
+  return static_cast<double>(bytes) / (1024.0 * 1024.0);
+}
+
+}  // namespace
+
+int benchMain(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick") {
+      a.quick = true;
+      a.edges = 2000;
+      a.idleSeconds = 5;
+    } else if (arg == "--edges" && i + 1 < argc) {
+      a.edges = std::stoi(argv[++i]);
+    } else if (arg == "--idle-seconds" && i + 1 < argc) {
+      a.idleSeconds = std::stoi(argv[++i]);
+    } else if (arg == "--precommit") {
+      a.precommit = true;
+    } else if (arg == "--consumers" && i + 1 < argc) {
+      a.consumers = std::stoi(argv[++i]);
+    } else if (arg == "--fetch-wait-ms" && i + 1 < argc) {
+      a.fetchWaitMs = std::stoi(argv[++i]);
+    } else {
+      die("usage: bench_fleet [--quick] [--edges N] [--idle-seconds S] [--fetch-wait-ms MS] "
+          "[--consumers N] [--precommit]");
+    }
+  }
+  (void)log::init("warn");
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+  std::printf(
+      "== fleet: %d one-partition edge topics, one dispatcher with %d consumer%s, "
+      "fetch.wait.max.ms %d%s\n",
+      a.edges, a.consumers, a.consumers > 1 ? "s" : "", a.fetchWaitMs > 0 ? a.fetchWaitMs : 500,
+      a.quick ? " (--quick)" : "");
+  testing::TempDir dir("edgelink-fleet");
+  auto cluster = testing::PgCluster::start();
+  const std::string conninfo = cluster->createDatabase("fleet");
+  auto db = migratedDb(conninfo);
+  auto tb = SteadyClock::now();
+  testing::DevBrokerProcess broker(
+      {"--edge-topics", std::to_string(a.edges), "--edge-topic-prefix", "edge.fleet-"});
+  std::printf("dev broker with %d topics up in %.1f s\n", a.edges, secondsSince(tb));
+  const std::string config = dir.file("dispatcher.conf");
+  testing::writeText(
+      config,
+      "kafka-brokers = \"" + broker.bootstrap() + "\"\npg-conninfo = \"" + conninfo +
+          "\"\nlog-level = \"info\"\nconsumers = " + std::to_string(a.consumers) +
+          "\n"
+          "kafka-property = [\"log_level=3\"" +
+          (a.fetchWaitMs > 0 ? ", \"fetch.wait.max.ms=" + std::to_string(a.fetchWaitMs) + "\""
+                             : std::string()) +
+          "]\n");
+  Fleet fleet(broker.bootstrap(), a.edges);
+  const std::string total = std::to_string(a.edges);
+  const std::string assigned =
+      "SELECT COALESCE(sum(assigned_partitions), 0) FROM dispatchers WHERE state = 'running'";
+
+  if (a.precommit) {
+    // Offset 0 committed for every partition: no offset lookups from the earliest (what a
+    // brand-new group does, one partition at a time).
+    kafka::Config cc;
+    cc.set("bootstrap.servers", broker.bootstrap());
+    cc.set("group.id", "cloud-dispatcher");
+    cc.set("log_level", "3");
+    auto consumer = kafka::Consumer::create(cc);
+    if (!consumer) {
+      die(consumer.error().describe());
+    }
+    std::vector<kafka::TopicPartitionOffset> parts;
+    for (int i = 0; i < a.edges; ++i) {
+      parts.push_back({topicOf(i), 0, 0});
+    }
+    if (auto r = (*consumer)->commit(parts); !r) {
+      die(r.error().describe());
+    }
+    std::printf("offsets committed for every partition beforehand (an established group)\n");
+  }
+
+  // 1. A brand-new dispatcher.
+  Dispatcher d = startDispatcher(config, dir.file("dispatcher-1.log"));
+  const double assignFresh = waitSql(*db, assigned, total, 600, "assignment");
+  std::printf(
+      "all %d partitions assigned %.1f s after start (fresh group); RSS %.1f MB, %d "
+      "threads\n",
+      a.edges, assignFresh, mb(testing::rssBytes(d.proc.pid())),
+      testing::threadCount(d.proc.pid()));
+
+  auto round = [&](const char* what) {
+    const int64_t ts = SystemClock::instance().wallMs();
+    const int64_t cpu0 = testing::cpuTimeMs(d.proc.pid());
+    auto t0 = SteadyClock::now();
+    fleet.heartbeatRound(ts);
+    const double produced = secondsSince(t0);
+    waitSql(*db,
+            "SELECT count(*) FROM edges WHERE heartbeat_sent_at >= to_timestamp(" +
+                std::to_string(ts) + " / 1000.0)",
+            total, 900, what);
+    const double stored = secondsSince(t0);
+    const double cpu = static_cast<double>(testing::cpuTimeMs(d.proc.pid()) - cpu0) / 1000.0;
+    std::printf(
+        "%-44s all %d stored %.1f s after the first was sent (produced in %.1f s); "
+        "dispatcher CPU %.2f s (%.2f s per 10k)\n",
+        what, a.edges, stored, produced, cpu, cpu * 10000.0 / a.edges);
+    return cpu;
+  };
+  round(a.precommit ? "heartbeat round 1 (offsets committed before):"
+                    : "heartbeat round 1 (fresh group, earliest):");
+  const double steadyCpu = round("heartbeat round 2 (steady state):");
+
+  const int64_t idle0 = testing::cpuTimeMs(d.proc.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(a.idleSeconds));
+  const double idleCpu = static_cast<double>(testing::cpuTimeMs(d.proc.pid()) - idle0) / 1000.0;
+  const double idleShare = idleCpu / a.idleSeconds;
+  std::printf(
+      "idle, every partition assigned: %.1f%% of a core (%.2f CPU-s over %d s); RSS %.1f "
+      "MB, %d threads\n",
+      idleShare * 100, idleCpu, a.idleSeconds, mb(testing::rssBytes(d.proc.pid())),
+      testing::threadCount(d.proc.pid()));
+  const double perMinute = idleShare * 60 + steadyCpu;
+  std::printf(
+      "=> %d edges x 1 heartbeat/min: ~%.1f%% of one core (idle fetching %.1f%%, "
+      "heartbeats %.1f%%)\n",
+      a.edges, perMinute / 60 * 100, idleShare * 100, steadyCpu / 60 * 100);
+
+  // 2. A restart: the group has committed offsets now.
+  d.proc.signal(SIGTERM);
+  d.proc.waitFor(60000);
+  d = startDispatcher(config, dir.file("dispatcher-2.log"));
+  const double assignAgain = waitSql(*db, assigned, total, 600, "assignment after restart");
+  std::printf("after a restart: all partitions assigned again in %.1f s\n", assignAgain);
+  round("heartbeat round 3 (after the restart):");
+  d.proc.signal(SIGTERM);
+  d.proc.waitFor(60000);
+  return 0;
+}
+
+int main(int argc, char** argv) {
+  return guardedMain([&] { return benchMain(argc, argv); });
+}

@@ -1,0 +1,402 @@
+#include "options.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "core/strings.h"
+#include "core/time_format.h"
+
+namespace edgelink::dispatcher {
+namespace {
+
+std::string regexEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (std::string_view(".^$|()[]{}*+?\\").find(c) != std::string_view::npos) {
+      out += '\\';
+    }
+    out += c;
+  }
+  return out;
+}
+
+bool isValidTopicPrefix(const std::string& prefix) {
+  if (prefix.empty() || prefix.size() > 40) {
+    return false;
+  }
+  return std::all_of(prefix.begin(), prefix.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+bool isValidTypeName(const std::string& type) {
+  if (type.empty() || type.size() > 64 || !(type[0] >= 'a' && type[0] <= 'z')) {
+    return false;
+  }
+  return std::all_of(type.begin(), type.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
+  });
+}
+
+}  // namespace
+
+bool isValidEdgeId(const std::string& id) {
+  if (id.empty() || id.size() > 200) {
+    return false;
+  }
+  return std::all_of(id.begin(), id.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+  });
+}
+
+Result<PortRange> parsePortRange(const std::string& text) {
+  auto parts = split(text, '-');
+  if (parts.empty() || parts.size() > 2) {
+    return Error(Status::kBadRequest,
+                 "expected FIRST-LAST such as 31000-31999, got '" + text + "'");
+  }
+  auto first = parseInt64(trim(parts[0]));
+  auto last = parts.size() == 2 ? parseInt64(trim(parts[1])) : first;
+  if (!first || !last) {
+    return Error(Status::kBadRequest,
+                 "expected FIRST-LAST such as 31000-31999, got '" + text + "'");
+  }
+  if (*first < 1 || *first > 65535 || *last < 1 || *last > 65535) {
+    return Error(Status::kBadRequest, "ports must be 1-65535, got '" + text + "'");
+  }
+  if (*first > *last) {
+    return Error(Status::kBadRequest, "the first port is above the last in '" + text + "'");
+  }
+  return PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
+}
+
+void Options::addTo(CLI::App& app) {
+  auto dur = config::durationSeconds();
+  // Kafka.
+  app.add_option("--kafka-brokers", kafkaBrokers, "Kafka bootstrap servers (host:port,...)")
+      ->capture_default_str();
+  app.add_option("--kafka-property", kafkaProperties,
+                 "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
+  app.add_option("--topic-prefix", topicPrefix, "Edge topic prefix: topic = prefix + edge id")
+      ->capture_default_str();
+  app.add_option("--topic-regex", topicRegex,
+                 "Subscription regex (default: ^ + the escaped prefix + .+, i.e. ^edge\\..+)");
+  app.add_option("--consumer-group", consumerGroup,
+                 "Kafka consumer group shared by every dispatcher")
+      ->capture_default_str();
+  app.add_option("--kafka-timeout", kafkaTimeoutSeconds,
+                 "How long CLI commands wait for Kafka (produce, admin, metadata)")
+      ->transform(dur)
+      ->capture_default_str();
+  app.add_option("--topic-partitions", topicPartitions, "edges add: partitions per edge topic")
+      ->capture_default_str();
+  app.add_option("--topic-replication", topicReplication, "edges add: replication factor")
+      ->capture_default_str();
+  app.add_option("--topic-retention", topicRetentionSeconds, "edges add: retention (retention.ms)")
+      ->transform(dur)
+      ->capture_default_str();
+  app.add_option("--topic-config", topicConfigs,
+                 "edges add: extra topic config key=value (repeatable)");
+  // PostgreSQL.
+  app.add_option("--pg-conninfo", pgConninfo,
+                 "PostgreSQL connection (libpq conninfo or URI); unset: PGHOST, PGPORT, ...");
+  // Requests.
+  app.add_option("--request-deadline", requestDeadlineSeconds,
+                 "A request with no answer this long after it was sent is 'timeout'")
+      ->transform(dur)
+      ->capture_default_str();
+  app.add_option("--type-deadline", typeDeadlines,
+                 "Per-type deadline TYPE=DURATION (repeatable), e.g. frp_start=90s");
+  app.add_option("--sender", sender, "Sender name on requests this dispatcher publishes")
+      ->capture_default_str();
+  app.add_option("--max-message-bytes", maxMessageBytes,
+                 "Larger messages are rejected (recorded in rejected_messages)")
+      ->capture_default_str();
+  // Sessions.
+  app.add_option("--port-pool", portPool, "Remote ports handed to sessions, FIRST-LAST")
+      ->capture_default_str();
+  app.add_option("--frps-host", frpsHost, "Public frps host, for connect hints")
+      ->capture_default_str();
+  app.add_option("--connect-hint", connectHints,
+                 "SERVICE=TEMPLATE with {host} and {port} (repeatable), e.g. "
+                 "\"ssh=ssh -p {port} admin@{host}\"");
+  app.add_option("--default-services", defaultServices,
+                 "Services a session exposes when --services is not given")
+      ->delimiter(',')
+      ->capture_default_str();
+  app.add_option("--auto-stop", autoStopSeconds, "Default session length (auto_stop_service_in)")
+      ->transform(dur)
+      ->capture_default_str();
+  app.add_option("--edge-max-age", edgeMaxAgeSeconds,
+                 "The agents' max request age: an unanswered session's ports are freed after it")
+      ->transform(dur)
+      ->capture_default_str();
+  app.add_option("--sweep-interval", sweepIntervalSeconds,
+                 "How often the daemon ends expired and unanswered sessions")
+      ->transform(dur)
+      ->capture_default_str();
+  app.add_option("--sweep-grace", sweepGraceSeconds,
+                 "How long past expires_at a session may stay open waiting for its frp_stopped")
+      ->transform(dur)
+      ->capture_default_str();
+  // Edges.
+  app.add_option("--offline-after", offlineAfterSeconds,
+                 "An edge with no heartbeat for this long is offline")
+      ->transform(dur)
+      ->capture_default_str();
+  // Ingest.
+  app.add_option("--batch-size", batchSize, "Most messages stored per transaction")
+      ->capture_default_str();
+  app.add_option("--batch-linger-ms", batchLingerMs,
+                 "How long to wait for a batch to fill before storing it")
+      ->capture_default_str();
+  app.add_option("--consumers", consumers,
+                 "Kafka consumers in this process (the group splits the partitions among them)")
+      ->capture_default_str();
+  app.add_option(
+         "--writers", writers,
+         "PostgreSQL connections storing batches at once (a partition always uses the same)")
+      ->capture_default_str();
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
+      ->capture_default_str();
+}
+
+config::Problems Options::validate() {
+  config::Problems p;
+  if (kafkaBrokers.empty()) {
+    p.add("kafka-brokers", "required");
+  }
+  kafka::Config kc = baseKafkaConfig();
+  if (auto r = kc.apply(kafkaProperties, "kafka-property"); !r) {
+    p.addIf("kafka-property", r.error());
+  } else {
+    for (const auto& problem : kc.check()) {
+      p.add("kafka-property", problem);
+    }
+  }
+  if (!isValidTopicPrefix(topicPrefix)) {
+    p.add("topic-prefix",
+          "expected 1-40 characters from A-Z a-z 0-9 . _ -, got '" + topicPrefix + "'");
+  }
+  if (!topicRegex.empty() && topicRegex[0] != '^') {
+    p.add("topic-regex", "must start with '^' (librdkafka treats only such topics as regexes)");
+  }
+  if (consumerGroup.empty()) {
+    p.add("consumer-group", "required");
+  }
+  if (kafkaTimeoutSeconds < 1) {
+    p.add("kafka-timeout", "must be at least 1s");
+  }
+  if (topicPartitions < 1 || topicPartitions > 1000) {
+    p.add("topic-partitions", "expected 1-1000, got " + std::to_string(topicPartitions));
+  }
+  if (topicReplication < 1 || topicReplication > 100) {
+    p.add("topic-replication", "expected 1-100, got " + std::to_string(topicReplication));
+  }
+  if (topicRetentionSeconds < 60) {
+    p.add("topic-retention", "must be at least 60s");
+  }
+  for (const auto& kv : topicConfigs) {
+    if (!splitKeyValue(kv)) {
+      p.add("topic-config", "expected key=value, got '" + kv + "'");
+    }
+  }
+  if (requestDeadlineSeconds < 1) {
+    p.add("request-deadline", "must be at least 1s");
+  }
+  deadlineByType.clear();
+  for (const auto& kv : typeDeadlines) {
+    auto parsed = splitKeyValue(kv);
+    std::optional<int64_t> seconds;
+    if (parsed) {
+      seconds = parseDurationSeconds(parsed->second);
+    }
+    if (!parsed || !isValidTypeName(parsed->first)) {
+      p.add("type-deadline", "expected TYPE=DURATION such as frp_start=90s, got '" + kv + "'");
+    } else if (!seconds || *seconds < 1) {
+      p.add("type-deadline", "bad duration in '" + kv + "': expected e.g. 30s, 2m");
+    } else {
+      deadlineByType[parsed->first] = *seconds;
+    }
+  }
+  if (sender.empty() || sender.size() > 200) {
+    p.add("sender", "expected 1-200 characters");
+  }
+  if (maxMessageBytes < 1024 || maxMessageBytes > 16 * 1024 * 1024) {
+    p.add("max-message-bytes", "expected 1024 to 16777216, got " + std::to_string(maxMessageBytes));
+  }
+  if (auto range = parsePortRange(portPool)) {
+    pool = *range;
+  } else {
+    p.addIf("port-pool", range.error());
+  }
+  if (frpsHost.empty()) {
+    p.add("frps-host", "required (it is printed in connect hints)");
+  }
+  hintByService.clear();
+  for (const auto& kv : connectHints) {
+    auto parsed = splitKeyValue(kv);
+    if (!parsed || parsed->second.find("{port}") == std::string::npos) {
+      p.add("connect-hint", "expected SERVICE=TEMPLATE with {port} (and {host}), got '" + kv + "'");
+    } else {
+      hintByService[parsed->first] = parsed->second;
+    }
+  }
+  if (defaultServices.empty()) {
+    p.add("default-services", "name at least one service");
+  }
+  for (const auto& s : defaultServices) {
+    if (!isValidTypeName(s)) {
+      p.add("default-services", "bad service name '" + s + "'");
+    }
+  }
+  if (autoStopSeconds < 1 || autoStopSeconds > 31536000) {
+    p.add("auto-stop", "expected 1s to 365d");
+  }
+  if (edgeMaxAgeSeconds < 1) {
+    p.add("edge-max-age", "must be at least 1s");
+  }
+  if (sweepIntervalSeconds < 1) {
+    p.add("sweep-interval", "must be at least 1s");
+  }
+  if (sweepGraceSeconds < 0) {
+    p.add("sweep-grace", "must not be negative");
+  }
+  if (offlineAfterSeconds < 1) {
+    p.add("offline-after", "must be at least 1s");
+  }
+  if (batchSize < 1 || batchSize > 100000) {
+    p.add("batch-size", "expected 1-100000, got " + std::to_string(batchSize));
+  }
+  if (batchLingerMs < 0 || batchLingerMs > 60000) {
+    p.add("batch-linger-ms", "expected 0-60000, got " + std::to_string(batchLingerMs));
+  }
+  if (consumers < 1 || consumers > 32) {
+    p.add("consumers", "expected 1-32, got " + std::to_string(consumers));
+  }
+  if (writers < 1 || writers > 16) {
+    p.add("writers", "expected 1-16, got " + std::to_string(writers));
+  }
+  if (auto r = log::parseLevel(logLevel); !r) {
+    p.addIf("log-level", r.error());
+  }
+  return p;
+}
+
+std::string Options::effectiveTopicRegex() const {
+  return topicRegex.empty() ? "^" + regexEscape(topicPrefix) + ".+" : topicRegex;
+}
+
+int64_t Options::deadlineFor(const std::string& type) const {
+  auto it = deadlineByType.find(type);
+  return it == deadlineByType.end() ? requestDeadlineSeconds : it->second;
+}
+
+std::optional<std::string> Options::edgeFromTopic(const std::string& topic) const {
+  if (topic.size() <= topicPrefix.size() ||
+      topic.compare(0, topicPrefix.size(), topicPrefix) != 0) {
+    return std::nullopt;
+  }
+  std::string id = topic.substr(topicPrefix.size());
+  if (!isValidEdgeId(id)) {
+    return std::nullopt;
+  }
+  return id;
+}
+
+std::string Options::connectHint(const std::string& service, int port) const {
+  std::string tmpl;
+  if (auto it = hintByService.find(service); it != hintByService.end()) {
+    tmpl = it->second;
+  } else if (service == "ssh") {
+    tmpl = "ssh -p {port} root@{host}";
+  } else {
+    tmpl = "http://{host}:{port}/";
+  }
+  std::string out;
+  for (size_t i = 0; i < tmpl.size();) {
+    if (tmpl.compare(i, 6, "{host}") == 0) {
+      out += frpsHost;
+      i += 6;
+    } else if (tmpl.compare(i, 6, "{port}") == 0) {
+      out += std::to_string(port);
+      i += 6;
+    } else {
+      out += tmpl[i++];
+    }
+  }
+  return out;
+}
+
+kafka::Config Options::baseKafkaConfig() const {
+  kafka::Config c;
+  c.set("bootstrap.servers", kafkaBrokers);
+  c.set("client.id", "cloud-dispatcher");
+  return c;
+}
+
+kafka::Config Options::consumerConfig() const {
+  kafka::Config c = baseKafkaConfig();
+  c.set("group.id", consumerGroup);
+  // Offsets are committed by hand, only after PostgreSQL committed the batch.
+  c.set("enable.auto.commit", "false");
+  c.set("enable.auto.offset.store", "false");
+  // A new group (or a new edge topic) is read from its start: nothing published is missed.
+  c.set("auto.offset.reset", "earliest");
+  // One partition per topic: the range assignor would give every topic to one member.
+  c.set("partition.assignment.strategy", "roundrobin");
+  // New edge topics are picked up by the regex at the next metadata refresh.
+  c.set("topic.metadata.refresh.interval.ms", "60000");
+  c.set("enable.partition.eof", "false");
+  (void)c.apply(kafkaProperties, "kafka-property");  // validated by validate()
+  return c;
+}
+
+kafka::Config Options::producerConfig() const {
+  kafka::Config c = baseKafkaConfig();
+  c.set("partitioner", "murmur2_random");
+  c.set("linger.ms", "0");
+  c.set("message.timeout.ms", std::to_string(kafkaTimeoutSeconds * 1000));
+  std::vector<std::string> producerProps;
+  for (const auto& kv : kafkaProperties) {
+    // Consumer-only properties would only make librdkafka warn on the producer.
+    auto parsed = splitKeyValue(kv);
+    static const char* kConsumerOnly[] = {"group.id",
+                                          "fetch.wait.max.ms",
+                                          "session.timeout.ms",
+                                          "heartbeat.interval.ms",
+                                          "max.poll.interval.ms",
+                                          "auto.offset.reset",
+                                          "enable.auto.commit",
+                                          "enable.auto.offset.store",
+                                          "partition.assignment.strategy",
+                                          "fetch.min.bytes",
+                                          "fetch.max.bytes",
+                                          "queued.max.messages.kbytes",
+                                          "queued.min.messages",
+                                          "enable.partition.eof",
+                                          "group.instance.id",
+                                          "coordinator.query.interval.ms",
+                                          "fetch.error.backoff.ms"};
+    bool consumerOnly = parsed && std::any_of(std::begin(kConsumerOnly), std::end(kConsumerOnly),
+                                              [&](const char* k) { return parsed->first == k; });
+    if (!consumerOnly) {
+      producerProps.push_back(kv);
+    }
+  }
+  (void)c.apply(producerProps, "kafka-property");
+  return c;
+}
+
+std::map<std::string, std::string> Options::topicConfigMap() const {
+  std::map<std::string, std::string> out;
+  out["retention.ms"] = std::to_string(topicRetentionSeconds * 1000);
+  for (const auto& kv : topicConfigs) {
+    if (auto parsed = splitKeyValue(kv)) {
+      out[parsed->first] = parsed->second;
+    }
+  }
+  return out;
+}
+
+}  // namespace edgelink::dispatcher

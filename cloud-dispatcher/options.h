@@ -1,0 +1,101 @@
+#pragma once
+
+// The dispatcher's configuration: one plain struct filled by CLI11 from flags and the --config
+// file (keys are the flags' long names), then checked by validate(), which reports every problem.
+
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "config/cli_config.h"
+#include "core/result.h"
+#include "kafka/config.h"
+
+namespace edgelink::dispatcher {
+
+/// An inclusive range of TCP ports handed out to frp sessions.
+struct PortRange {
+  uint16_t first = 0;
+  uint16_t last = 0;
+  int size() const { return last >= first ? last - first + 1 : 0; }
+  bool contains(int port) const { return port >= first && port <= last; }
+};
+
+/// Parses "31000-31999" (or a single port). Error names what is wrong.
+Result<PortRange> parsePortRange(const std::string& text);
+
+struct Options {
+  // Kafka
+  std::string kafkaBrokers = "127.0.0.1:9092";
+  std::vector<std::string> kafkaProperties;  ///< librdkafka key=value, applied last
+  std::string topicPrefix = "edge.";
+  std::string topicRegex;  ///< empty: "^" + escaped prefix + ".+"
+  std::string consumerGroup = "cloud-dispatcher";
+  int64_t kafkaTimeoutSeconds = 10;  ///< CLI: produce/admin/metadata waits
+  // Provisioning (edges add)
+  int topicPartitions = 1;
+  int topicReplication = 3;
+  int64_t topicRetentionSeconds = 7 * 24 * 3600;
+  std::vector<std::string> topicConfigs;  ///< extra topic configs key=value
+  // PostgreSQL
+  std::string pgConninfo;  ///< libpq conninfo or URI; empty: PGHOST/PGPORT/... (libpq defaults)
+  // Requests
+  int64_t requestDeadlineSeconds = 30;
+  std::vector<std::string> typeDeadlines;  ///< "type=duration"
+  std::string sender = "cloud_dispatcher";
+  size_t maxMessageBytes = 64 * 1024;
+  // Sessions
+  std::string portPool = "31000-31999";
+  std::string frpsHost = "frps.example.com";
+  std::vector<std::string> connectHints;  ///< "service=template" with {host} {port}
+  std::vector<std::string> defaultServices = {"ssh", "fcc_web", "camera_admin"};
+  int64_t autoStopSeconds = 7200;
+  int64_t edgeMaxAgeSeconds = 600;
+  int64_t sweepIntervalSeconds = 10;
+  int64_t sweepGraceSeconds = 60;
+  // Edges
+  int64_t offlineAfterSeconds = 180;
+  // Ingest
+  int batchSize = 5000;
+  int batchLingerMs = 100;
+  int writers = 2;
+  int consumers = 1;
+  // Misc
+  std::string logLevel = "info";
+
+  // Filled by validate().
+  PortRange pool;
+  std::map<std::string, int64_t> deadlineByType;
+  std::map<std::string, std::string> hintByService;
+
+  /// Registers every option on `app` (flags and config keys).
+  void addTo(CLI::App& app);
+  /// Checks everything and fills the derived fields; every problem is reported, each naming its
+  /// key.
+  config::Problems validate();
+
+  /// The regex the daemon subscribes with.
+  std::string effectiveTopicRegex() const;
+  /// Deadline in seconds for a request type (per-type or the default).
+  int64_t deadlineFor(const std::string& type) const;
+  /// Edge id from a topic name (prefix stripped); nullopt when the topic is not an edge topic.
+  std::optional<std::string> edgeFromTopic(const std::string& topic) const;
+  std::string topicFor(const std::string& edgeId) const { return topicPrefix + edgeId; }
+  /// "ssh -p 31022 root@frps.example.com" or "http://frps.example.com:31023/".
+  std::string connectHint(const std::string& service, int port) const;
+
+  /// librdkafka settings: the dispatcher's defaults under the user's properties.
+  kafka::Config consumerConfig() const;
+  kafka::Config producerConfig() const;
+  kafka::Config baseKafkaConfig() const;
+  /// Topic configs for `edges add` (retention.ms plus topic-config entries).
+  std::map<std::string, std::string> topicConfigMap() const;
+};
+
+/// True for ids matching [A-Za-z0-9._-]{1,200}.
+bool isValidEdgeId(const std::string& id);
+
+}  // namespace edgelink::dispatcher

@@ -1,0 +1,578 @@
+#include "sessions.h"
+
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "envelope/frp_command.h"
+#include "envelope/types.h"
+
+namespace edgelink::dispatcher {
+namespace {
+
+std::string ms(int64_t v) {
+  return std::to_string(v);
+}
+
+std::optional<std::string> optMs(std::optional<int64_t> v) {
+  return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
+}
+
+// Rebuilds the command of a stored request (type + normalised body) with the envelope code.
+Result<envelope::FrpCommand> frpCommandFromStored(const std::string& type,
+                                                  const std::string& bodyJson) {
+  auto req = envelope::Envelope::request(envelope::Id::text("stored"), "db", 0, type);
+  rapidjson::Document doc;
+  doc.Parse(bodyJson.c_str(), bodyJson.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return Error(Status::kBadRequest, "stored request body is not a JSON object");
+  }
+  req.body().CopyFrom(doc, req.allocator());
+  return envelope::readFrpCommand(req);
+}
+
+FrpInfo frpInfoFromJson(const std::string& bodyJson) {
+  rapidjson::Document doc;
+  doc.Parse(bodyJson.c_str(), bodyJson.size());
+  if (doc.HasParseError()) {
+    return {};
+  }
+  return readFrpInfo(doc);
+}
+
+LiveSession liveFromRow(const pg::Rows& rows, int row) {
+  LiveSession s;
+  s.sessionId = rows.int64(row, 0);
+  s.requestId = rows.str(row, 1);
+  s.state = rows.str(row, 2);
+  s.services = parseServicesJson(rows.str(row, 3));
+  s.requestedAtMs = rows.int64(row, 4);
+  return s;
+}
+
+const char* kLiveColumns =
+    "session_id, request_id, state, services::text, "
+    "(extract(epoch FROM requested_at) * 1000)::bigint";
+
+}  // namespace
+
+std::string servicesJson(const Services& services) {
+  rapidjson::StringBuffer sb;
+  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+  w.StartObject();
+  for (const auto& [name, port] : services) {
+    w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
+    w.Int(port);
+  }
+  w.EndObject();
+  return sb.GetString();
+}
+
+Services parseServicesJson(const std::string& json) {
+  Services out;
+  rapidjson::Document doc;
+  doc.Parse(json.c_str(), json.size());
+  if (doc.HasParseError() || !doc.IsObject()) {
+    return out;
+  }
+  for (const auto& m : doc.GetObject()) {
+    if (m.value.IsInt()) {
+      out[m.name.GetString()] = m.value.GetInt();
+    }
+  }
+  return out;
+}
+
+// ---- pure decisions ---------------------------------------------------------------------------
+
+std::vector<int> choosePorts(const PortRange& pool, const std::set<int>& used, size_t count,
+                             uint64_t seed) {
+  std::vector<int> out;
+  const int size = pool.size();
+  if (size <= 0 || count == 0) {
+    return out;
+  }
+  const int start = static_cast<int>(seed % static_cast<uint64_t>(size));
+  for (int i = 0; i < size && out.size() < count; ++i) {
+    int port = pool.first + (start + i) % size;
+    if (used.count(port) == 0) {
+      out.push_back(port);
+    }
+  }
+  if (out.size() < count) {
+    out.clear();
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+StartDecision decideStart(bool sessionForRequestExists, const std::optional<LiveSession>& live,
+                          const Services& requested) {
+  if (sessionForRequestExists) {
+    return StartDecision::kIgnore;
+  }
+  if (!live) {
+    return StartDecision::kCreate;
+  }
+  return live->services == requested ? StartDecision::kExtend : StartDecision::kReplace;
+}
+
+std::pair<std::string, std::string> failedStartOutcome(int statusCode) {
+  if (statusCode == toInt(Status::kStale)) {
+    return {"failed", "stale"};
+  }
+  return {"failed", envelope::stop_reason::kStartFailed};
+}
+
+std::pair<std::string, std::string> stoppedOutcome(const std::string& stopReason) {
+  if (stopReason == envelope::stop_reason::kStartFailed) {
+    return {"failed", stopReason};
+  }
+  return {"closed", stopReason.empty() ? std::string("stopped") : stopReason};
+}
+
+bool frpStoppedEnds(const LiveSession& live, const FrpInfo& info, int64_t eventAtMs) {
+  if (info.requestId) {
+    if (*info.requestId == live.requestId) {
+      return true;
+    }
+    // The event names another start: it can only be about an older session the edge replaced.
+    if (info.stopReason == envelope::stop_reason::kReplaced) {
+      return false;
+    }
+  }
+  if (info.stopReason == envelope::stop_reason::kReplaced) {
+    return false;
+  }
+  return live.requestedAtMs <= eventAtMs;
+}
+
+int64_t expiresAt(const FrpInfo& info, int64_t startedAtMs, std::optional<int64_t> autoStopSeconds,
+                  int64_t defaultAutoStopSeconds) {
+  if (info.expiresAtMs) {
+    return *info.expiresAtMs;
+  }
+  int64_t seconds = info.autoStopSeconds.value_or(autoStopSeconds.value_or(defaultAutoStopSeconds));
+  return startedAtMs + seconds * 1000;
+}
+
+// ---- database --------------------------------------------------------------------------------
+
+Result<std::optional<LiveSession>> Sessions::live(const std::string& edgeId, bool forUpdate) {
+  auto rows = db_.exec(std::string("SELECT ") + kLiveColumns +
+                           " FROM sessions WHERE edge_id = $1 AND ended_at IS NULL" +
+                           (forUpdate ? " FOR UPDATE" : ""),
+                       {edgeId});
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return std::optional<LiveSession>();
+  }
+  return std::optional<LiveSession>(liveFromRow(*rows, 0));
+}
+
+Result<std::optional<int64_t>> Sessions::create(
+    const std::string& edgeId, const std::string& requestId, const std::string& openedBy,
+    const Services& services, std::optional<int64_t> autoStop, const std::string& state,
+    int64_t requestedAtMs, std::optional<int64_t> startedAtMs, std::optional<int64_t> expiresAtMs) {
+  auto ins = db_.exec(
+      "INSERT INTO sessions (edge_id, request_id, opened_by, services, auto_stop_s, state,"
+      " requested_at, started_at, expires_at)"
+      " VALUES ($1, $2, $3, $4::jsonb, $5, $6, to_timestamp($7::bigint / 1000.0),"
+      " to_timestamp($8::bigint / 1000.0), to_timestamp($9::bigint / 1000.0))"
+      " ON CONFLICT DO NOTHING RETURNING session_id",
+      {edgeId, requestId, openedBy, servicesJson(services), optMs(autoStop), state,
+       ms(requestedAtMs), optMs(startedAtMs), optMs(expiresAtMs)});
+  if (!ins) {
+    return ins.error();
+  }
+  if (ins->empty()) {
+    return std::optional<int64_t>();  // a concurrent writer recorded one first
+  }
+  int64_t id = ins->int64(0, 0);
+  for (const auto& [service, port] : services) {
+    auto p = db_.exec(
+        "INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)"
+        " ON CONFLICT (port) DO NOTHING RETURNING port",
+        {std::to_string(port), std::to_string(id), service});
+    if (!p) {
+      return p.error();
+    }
+    if (p->empty()) {
+      log::get("dispatcher")
+          ->warn("session {} on edge {}: port {} ({}) is already held by another live session", id,
+                 edgeId, port, service);
+      (void)db_.exec(
+          "UPDATE sessions SET end_detail = concat_ws('; ', end_detail, $2) WHERE session_id = $1",
+          {std::to_string(id),
+           "port " + std::to_string(port) + " already held by another session"});
+    }
+  }
+  return std::optional<int64_t>(id);
+}
+
+VoidResult Sessions::end(int64_t sessionId, const std::string& state, const std::string& reason,
+                         const std::string& detail) {
+  auto r = db_.exec(
+      "UPDATE sessions SET state = $2, ended_at = now(), end_reason = $3,"
+      " end_detail = NULLIF(concat_ws('; ', end_detail, NULLIF($4, '')), ''), updated_at = now()"
+      " WHERE session_id = $1 AND ended_at IS NULL",
+      {std::to_string(sessionId), state, reason, detail});
+  if (!r) {
+    return r.error();
+  }
+  return {};
+}
+
+VoidResult Sessions::activate(int64_t sessionId, int64_t startedAtMs, int64_t expiresAtMs) {
+  auto r = db_.exec(
+      "UPDATE sessions SET state = 'active',"
+      " started_at = COALESCE(started_at, to_timestamp($2::bigint / 1000.0)),"
+      " expires_at = to_timestamp($3::bigint / 1000.0), updated_at = now()"
+      " WHERE session_id = $1 AND ended_at IS NULL",
+      {std::to_string(sessionId), ms(startedAtMs), ms(expiresAtMs)});
+  if (!r) {
+    return r.error();
+  }
+  return {};
+}
+
+VoidResult Sessions::onStartRequested(const StartRequested& e) {
+  auto existing = db_.exec("SELECT 1 FROM sessions WHERE edge_id = $1 AND request_id = $2",
+                           {e.edgeId, e.requestId});
+  if (!existing) {
+    return existing.error();
+  }
+  auto live = this->live(e.edgeId, true);
+  if (!live) {
+    return live.error();
+  }
+  switch (decideStart(!existing->empty(), *live, e.services)) {
+    case StartDecision::kIgnore:
+    case StartDecision::kExtend:
+      return {};
+    case StartDecision::kReplace:
+      if (auto r = end((*live)->sessionId, "closed", envelope::stop_reason::kReplaced,
+                       "replaced by request " + e.requestId);
+          !r) {
+        return r;
+      }
+      break;
+    case StartDecision::kCreate:
+      break;
+  }
+  auto created = create(e.edgeId, e.requestId, e.sender, e.services, e.autoStopSeconds, "opening",
+                        e.requestedAtMs, std::nullopt, std::nullopt);
+  if (!created) {
+    return created.error();
+  }
+  return {};
+}
+
+VoidResult Sessions::onAnswered(const Answered& e) {
+  auto pair = db_.exec(
+      "SELECT r.type, r.body::text, r.sender, (extract(epoch FROM r.sent_at) * 1000)::bigint,"
+      " s.status_code, s.body::text, (extract(epoch FROM s.received_at) * 1000)::bigint"
+      " FROM requests r JOIN responses s ON s.edge_id = r.edge_id AND s.id = r.id"
+      " WHERE r.edge_id = $1 AND r.id = $2",
+      {e.edgeId, e.requestId});
+  if (!pair) {
+    return pair.error();
+  }
+  if (pair->empty()) {
+    return {};
+  }
+  const std::string type = pair->str(0, 0);
+  auto cmd = frpCommandFromStored(type, pair->str(0, 1));
+  if (!cmd) {
+    log::get("dispatcher")
+        ->warn("edge {} request {}: cannot read its frp command: {}", e.edgeId, e.requestId,
+               cmd.error().describe());
+    return {};
+  }
+  const std::string sender = pair->str(0, 2);
+  const int64_t sentAt = pair->int64(0, 3);
+  const int code = static_cast<int>(pair->int64(0, 4));
+  const FrpInfo info = frpInfoFromJson(pair->str(0, 5));
+  const int64_t answeredAt = pair->int64(0, 6);
+  const bool success = code >= 200 && code < 300;
+
+  auto live = this->live(e.edgeId, true);
+  if (!live) {
+    return live.error();
+  }
+  if (cmd->action == envelope::FrpAction::kStop) {
+    if (success && *live && (*live)->requestedAtMs <= sentAt) {
+      return end((*live)->sessionId, "closed", envelope::stop_reason::kRequested,
+                 "stop request " + e.requestId);
+    }
+    return {};
+  }
+  auto own = db_.exec(
+      "SELECT session_id, ended_at IS NULL, auto_stop_s FROM sessions"
+      " WHERE edge_id = $1 AND request_id = $2",
+      {e.edgeId, e.requestId});
+  if (!own) {
+    return own.error();
+  }
+  const int64_t started = info.startedAtMs.value_or(answeredAt);
+  if (!success) {
+    if (!own->empty() && own->boolean(0, 1)) {
+      auto [state, reason] = failedStartOutcome(code);
+      std::string detail = std::to_string(code) + (info.error.empty() ? "" : ": " + info.error);
+      return end(own->int64(0, 0), state, reason, detail);
+    }
+    return {};
+  }
+  if (!own->empty()) {
+    if (!own->boolean(0, 1)) {
+      return revive(own->int64(0, 0), e.edgeId, e.requestId, started,
+                    expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+    }
+    std::optional<int64_t> autoStop;
+    if (!own->isNull(0, 2)) {
+      autoStop = own->int64(0, 2);
+    }
+    return activate(own->int64(0, 0), started,
+                    expiresAt(info, started, autoStop.value_or(options_.autoStopSeconds),
+                              options_.autoStopSeconds));
+  }
+  if (*live) {  // an extension of the live session
+    return activate((*live)->sessionId, started,
+                    expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+  }
+  Services services = info.services.empty() ? Services() : info.services;
+  if (services.empty()) {
+    for (const auto& [name, port] : cmd->services) {
+      services[name] = port;
+    }
+  }
+  auto created =
+      create(e.edgeId, e.requestId, sender, services, cmd->autoStopSeconds, "active", sentAt,
+             started, expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+  if (!created) {
+    return created.error();
+  }
+  return {};
+}
+
+VoidResult Sessions::onFrpEvent(const FrpEventSeen& e) {
+  auto live = this->live(e.edgeId, true);
+  if (!live) {
+    return live.error();
+  }
+  if (e.type == envelope::event_type::kFrpStopped) {
+    auto [state, reason] = stoppedOutcome(e.info.stopReason);
+    if (*live && frpStoppedEnds(**live, e.info, e.eventAtMs)) {
+      return end((*live)->sessionId, state, reason, "frp_stopped event " + e.eventId);
+    }
+    if (e.info.requestId) {
+      // The sweeper may have ended it first (the dispatcher was behind): the edge knows why.
+      auto r = db_.exec(
+          "UPDATE sessions SET end_reason = $3, end_detail = concat_ws('; ', end_detail, $4),"
+          " updated_at = now() WHERE edge_id = $1 AND request_id = $2 AND end_reason = 'expired'",
+          {e.edgeId, *e.info.requestId, reason, "frp_stopped event " + e.eventId});
+      if (!r) {
+        return r.error();
+      }
+    }
+    return {};
+  }
+  // frp_started
+  const int64_t started = e.info.startedAtMs.value_or(e.eventAtMs);
+  const int64_t expires = expiresAt(e.info, started, std::nullopt, options_.autoStopSeconds);
+  if (*live) {
+    if (!e.info.requestId || *e.info.requestId == (*live)->requestId ||
+        (*live)->state == "active") {
+      return activate((*live)->sessionId, started, expires);
+    }
+    // frp started for a start we did not record while another was live: that one is gone.
+    if (auto r = end((*live)->sessionId, "closed", envelope::stop_reason::kReplaced,
+                     "frp_started event " + e.eventId);
+        !r) {
+      return r;
+    }
+  }
+  std::string requestId = e.info.requestId.value_or("event:" + e.eventId);
+  auto existing = db_.exec("SELECT session_id FROM sessions WHERE edge_id = $1 AND request_id = $2",
+                           {e.edgeId, requestId});
+  if (!existing) {
+    return existing.error();
+  }
+  if (!existing->empty()) {
+    return {};  // that session ended already; the edge's later events will tell the rest
+  }
+  auto created = create(e.edgeId, requestId, "edge", e.info.services, e.info.autoStopSeconds,
+                        "active", started, started, expires);
+  if (!created) {
+    return created.error();
+  }
+  return {};
+}
+
+VoidResult Sessions::revive(int64_t sessionId, const std::string& edgeId,
+                            const std::string& requestId, int64_t startedAtMs,
+                            int64_t expiresAtMs) {
+  // A success answer for a session the sweeper gave up on ('no_answer': the dispatcher was behind
+  // or the edge slow): frp runs with its ports, so it is live again if they are still free. In a
+  // savepoint: a port taken meanwhile must not fail the whole batch.
+  auto s = db_.exec("SELECT end_reason, services::text FROM sessions WHERE session_id = $1",
+                    {std::to_string(sessionId)});
+  if (!s) {
+    return s.error();
+  }
+  if (s->empty() || s->str(0, 0) != "no_answer") {
+    log::get("dispatcher")
+        ->warn("edge {}: start request {} answered after its session {} had ended", edgeId,
+               requestId, sessionId);
+    return {};
+  }
+  if (auto r = db_.run("SAVEPOINT revive"); !r) {
+    return r;
+  }
+  auto attempt = [&]() -> VoidResult {
+    auto u = db_.exec(
+        "UPDATE sessions SET state = 'active', ended_at = NULL, end_reason = NULL,"
+        " started_at = to_timestamp($2::bigint / 1000.0),"
+        " expires_at = to_timestamp($3::bigint / 1000.0),"
+        " end_detail = concat_ws('; ', end_detail, 'answered after the sweeper gave up'),"
+        " updated_at = now() WHERE session_id = $1",
+        {std::to_string(sessionId), ms(startedAtMs), ms(expiresAtMs)});
+    if (!u) {
+      return u.error();
+    }
+    for (const auto& [service, port] : parseServicesJson(s->str(0, 1))) {
+      auto p = db_.exec("INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)",
+                        {std::to_string(port), std::to_string(sessionId), service});
+      if (!p) {
+        return p.error();
+      }
+    }
+    return {};
+  };
+  if (auto r = attempt(); !r) {
+    if (r.error().status != Status::kBadRequest) {
+      return r;
+    }
+    log::get("dispatcher")
+        ->error(
+            "edge {}: session {} answered after it was given up, but its ports or the edge "
+            "are taken now: {}",
+            edgeId, sessionId, r.error().describe());
+    return db_.run("ROLLBACK TO SAVEPOINT revive");
+  }
+  log::get("dispatcher")->info("edge {}: session {} answered late, live again", edgeId, sessionId);
+  return db_.run("RELEASE SAVEPOINT revive");
+}
+
+Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::string& requestId,
+                                     const std::string& openedBy,
+                                     const std::vector<std::string>& services,
+                                     int64_t autoStopSeconds, int64_t nowMs) {
+  const PortRange pool = options_.pool;
+  uint64_t seed = static_cast<uint64_t>(nowMs) ^ std::hash<std::string>()(requestId);
+  Error last(Status::kConflict, "no attempt made");
+  for (int attempt = 0; attempt < 20; ++attempt) {
+    auto tx = pg::Transaction::begin(db_);
+    if (!tx) {
+      return tx.error();
+    }
+    auto current = live(edgeId);
+    if (!current) {
+      return current.error();
+    }
+    if (*current) {
+      std::string ports;
+      for (const auto& [name, port] : (*current)->services) {
+        ports += (ports.empty() ? "" : ", ") + name + " " + std::to_string(port);
+      }
+      return Error(Status::kConflict,
+                   "edge " + edgeId + " already has session " +
+                       std::to_string((*current)->sessionId) + " (" + (*current)->state + "; " +
+                       ports + "): close it first with `session close --edge " + edgeId + "`");
+    }
+    auto usedRows = db_.exec("SELECT port FROM session_ports WHERE port BETWEEN $1 AND $2",
+                             {std::to_string(pool.first), std::to_string(pool.last)});
+    if (!usedRows) {
+      return usedRows.error();
+    }
+    std::set<int> used;
+    for (int i = 0; i < usedRows->size(); ++i) {
+      used.insert(static_cast<int>(usedRows->int64(i, 0)));
+    }
+    auto ports = choosePorts(pool, used, services.size(), seed + static_cast<uint64_t>(attempt));
+    if (ports.empty()) {
+      return Error(Status::kConflict,
+                   "the port pool " + std::to_string(pool.first) + "-" + std::to_string(pool.last) +
+                       " has " + std::to_string(pool.size() - static_cast<int>(used.size())) +
+                       " free ports, " + std::to_string(services.size()) + " needed");
+    }
+    Services chosen;
+    for (size_t i = 0; i < services.size(); ++i) {
+      chosen[services[i]] = ports[i];
+    }
+    auto ins = db_.exec(
+        "INSERT INTO sessions (edge_id, request_id, opened_by, services, auto_stop_s, state,"
+        " requested_at) VALUES ($1, $2, $3, $4::jsonb, $5, 'opening',"
+        " to_timestamp($6::bigint / 1000.0)) RETURNING session_id",
+        {edgeId, requestId, openedBy, servicesJson(chosen), std::to_string(autoStopSeconds),
+         ms(nowMs)});
+    if (!ins) {
+      if (ins.error().field == pg::kUniqueViolation) {
+        last = Error(Status::kConflict, "edge " + edgeId + " got a live session concurrently");
+        continue;  // the next attempt reports it
+      }
+      return ins.error();
+    }
+    const int64_t id = ins->int64(0, 0);
+    bool clash = false;
+    for (const auto& [service, port] : chosen) {
+      auto p = db_.exec("INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)",
+                        {std::to_string(port), std::to_string(id), service});
+      if (!p) {
+        if (p.error().field == pg::kUniqueViolation) {
+          clash = true;  // a concurrent opener took it: roll back and choose again
+          last = p.error();
+          break;
+        }
+        return p.error();
+      }
+    }
+    if (clash) {
+      continue;
+    }
+    if (auto c = tx.value()->commit(); !c) {
+      return c.error();
+    }
+    return OpenedSession{id, chosen};
+  }
+  return Error(Status::kConflict, "could not reserve ports after 20 attempts: " + last.message);
+}
+
+Result<int64_t> Sessions::sweep() {
+  auto expired = db_.exec(
+      "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = 'expired',"
+      " end_detail = 'no frp_stopped event by expires_at + ' || $1 || ' s', updated_at = now()"
+      " WHERE ended_at IS NULL AND state = 'active'"
+      " AND expires_at < now() - make_interval(secs => $1::double precision)",
+      {std::to_string(options_.sweepGraceSeconds)});
+  if (!expired) {
+    return expired.error();
+  }
+  auto unanswered = db_.exec(
+      "UPDATE sessions SET state = 'failed', ended_at = now(), end_reason = 'no_answer',"
+      " end_detail = 'no answer within the edges'' max age (' || $1 || ' s)', updated_at = now()"
+      " WHERE ended_at IS NULL AND state = 'opening'"
+      " AND requested_at < now() - make_interval(secs => $1::double precision)",
+      {std::to_string(options_.edgeMaxAgeSeconds + options_.sweepGraceSeconds)});
+  if (!unanswered) {
+    return unanswered.error();
+  }
+  return expired->affected() + unanswered->affected();
+}
+
+}  // namespace edgelink::dispatcher

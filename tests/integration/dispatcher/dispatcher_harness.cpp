@@ -1,0 +1,181 @@
+#include "dispatcher_harness.h"
+
+#include <catch2/catch.hpp>
+#include <stdexcept>
+
+#include "harness/pg_cluster.h"
+
+namespace edgelink::testing {
+
+std::string dispatcherPath() {
+#ifdef EDGELINK_DISPATCHER_BIN
+  return EDGELINK_DISPATCHER_BIN;
+#else
+  return "cloud-dispatcher";
+#endif
+}
+
+std::vector<std::string> fastTestConfig() {
+  return {
+      "kafka-property = [\"fetch.wait.max.ms=10\", \"session.timeout.ms=6000\","
+      " \"heartbeat.interval.ms=300\", \"topic.metadata.refresh.interval.ms=500\","
+      " \"log_level=3\"]",
+      "batch-linger-ms = 10",
+      "frps-host = \"frps.test\"",
+      "kafka-timeout = \"5s\"",
+      "log-level = \"debug\"",
+  };
+}
+
+DispatcherHarness::DispatcherHarness(Setup setup) {
+  std::vector<std::string> args;
+  for (const auto& e : setup.edges) {
+    args.push_back("--topic");
+    args.push_back("edge." + e + ":1");
+  }
+  broker_ = std::make_unique<DevBrokerProcess>(args);
+  conninfo_ = setup.conninfo.empty() ? sharedPg().createDatabase("disp") : setup.conninfo;
+  std::string text = "kafka-brokers = \"" + broker_->bootstrap() + "\"\n" + "pg-conninfo = \"" +
+                     conninfo_ + "\"\n";
+  for (const auto& line : fastTestConfig()) {
+    text += line + "\n";
+  }
+  for (const auto& line : setup.config) {
+    text += line + "\n";
+  }
+  configPath_ = dir_.file("dispatcher.conf");
+  writeText(configPath_, text);
+  if (setup.migrate) {
+    auto r = cli({"db", "migrate"});
+    if (r.code != 0) {
+      throw std::runtime_error("db migrate failed: " + r.err);
+    }
+  }
+}
+
+DispatcherHarness::~DispatcherHarness() {
+  db_.reset();
+  for (auto& d : daemons_) {
+    if (d->valid()) {
+      d->terminate(5000);
+    }
+  }
+}
+
+CliResult DispatcherHarness::cli(const std::vector<std::string>& args, int timeoutMs) {
+  const int n = ++runs_;
+  SpawnOptions opts;
+  opts.argv = {dispatcherPath(), "--config", configPath_};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.stdoutPath = dir_.file("cli-" + std::to_string(n) + ".out");
+  opts.stderrPath = dir_.file("cli-" + std::to_string(n) + ".err");
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    throw std::runtime_error(p.error().describe());
+  }
+  auto status = p->waitFor(timeoutMs);
+  CliResult r;
+  if (!status) {
+    p->terminate(2000);
+    r.code = -1;
+  } else {
+    r.code = WIFEXITED(*status) ? WEXITSTATUS(*status) : -1;
+  }
+  r.out = readText(opts.stdoutPath);
+  r.err = readText(opts.stderrPath);
+  return r;
+}
+
+Subprocess DispatcherHarness::spawnCli(const std::vector<std::string>& args,
+                                       const std::string& outPath) {
+  SpawnOptions opts;
+  opts.argv = {dispatcherPath(), "--config", configPath_};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.stdoutPath = outPath;
+  opts.stderrPath = outPath + ".err";
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    throw std::runtime_error(p.error().describe());
+  }
+  return std::move(*p);
+}
+
+size_t DispatcherHarness::startDaemon(const std::vector<std::string>& args) {
+  const size_t i = daemons_.size();
+  SpawnOptions opts;
+  opts.argv = {dispatcherPath(), "--config", configPath_, "run"};
+  opts.argv.insert(opts.argv.end(), args.begin(), args.end());
+  opts.stderrPath = dir_.file("daemon-" + std::to_string(i) + ".log");
+  opts.stdoutPath = opts.stderrPath;
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    throw std::runtime_error(p.error().describe());
+  }
+  daemons_.push_back(std::make_unique<Subprocess>(std::move(*p)));
+  return i;
+}
+
+bool DispatcherHarness::waitAssigned(int partitions, int timeoutMs) {
+  return waitFor(
+      "SELECT COALESCE(sum(assigned_partitions), 0) FROM dispatchers WHERE state = 'running'",
+      std::to_string(partitions), timeoutMs);
+}
+
+std::string DispatcherHarness::daemonLog(size_t i) const {
+  return readText(dir_.file("daemon-" + std::to_string(i) + ".log"));
+}
+
+dispatcher::pg::Connection& DispatcherHarness::db() {
+  if (!db_ || !db_->healthy()) {
+    auto c = dispatcher::pg::Connection::open(conninfo_, "dispatcher-test");
+    if (!c) {
+      throw std::runtime_error(c.error().describe());
+    }
+    db_ = std::move(*c);
+  }
+  return *db_;
+}
+
+std::string DispatcherHarness::sql(const std::string& query) {
+  auto rows = db().exec(query);
+  if (!rows) {
+    db_.reset();
+    throw std::runtime_error(query + ": " + rows.error().describe());
+  }
+  if (rows->empty() || rows->columns() == 0 || rows->isNull(0, 0)) {
+    return "";
+  }
+  return rows->str(0, 0);
+}
+
+int64_t DispatcherHarness::count(const std::string& query) {
+  std::string v = sql(query);
+  return v.empty() ? 0 : std::stoll(v);
+}
+
+bool DispatcherHarness::waitFor(const std::string& query, const std::string& expected,
+                                int timeoutMs) {
+  std::string last;
+  bool ok = waitUntil(
+      [&] {
+        try {
+          last = sql(query);
+        } catch (const std::exception& e) {
+          last = e.what();
+        }
+        return last == expected;
+      },
+      timeoutMs, 50);
+  if (!ok) {
+    std::string logs;
+    for (size_t i = 0; i < daemons_.size(); ++i) {
+      std::string log = daemonLog(i);
+      logs += "--- daemon " + std::to_string(i) + " (last 3000 bytes)\n" +
+              (log.size() > 3000 ? log.substr(log.size() - 3000) : log);
+    }
+    WARN("waiting for [" + query + "] = '" + expected + "', last '" + last + "'\n" + logs);
+  }
+  return ok;
+}
+
+}  // namespace edgelink::testing

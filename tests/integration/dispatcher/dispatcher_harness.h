@@ -1,0 +1,80 @@
+#pragma once
+
+// What the dispatcher's integration tests share: a dev broker with edge topics, a fresh migrated
+// database, a config file, the real cloud-dispatcher binary as daemons and CLI runs, and SQL
+// checks against what it stored.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/subprocess.h"
+#include "harness/dev_broker_process.h"
+#include "harness/test_util.h"
+#include "pg.h"
+
+namespace edgelink::testing {
+
+/// Path of the cloud-dispatcher binary (set at build time).
+std::string dispatcherPath();
+
+struct CliResult {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+class DispatcherHarness {
+ public:
+  struct Setup {
+    Setup(std::vector<std::string> e = {"e1"}, std::vector<std::string> c = {}, std::string ci = "",
+          bool m = true)
+        : edges(std::move(e)), config(std::move(c)), conninfo(std::move(ci)), migrate(m) {}
+    std::vector<std::string> edges;   ///< topics edge.<id>, one partition each
+    std::vector<std::string> config;  ///< extra config lines (key = value)
+    std::string conninfo;             ///< empty: a fresh database on the shared cluster
+    bool migrate;
+  };
+  explicit DispatcherHarness(Setup setup);
+  DispatcherHarness() : DispatcherHarness(Setup{}) {}
+  ~DispatcherHarness();
+
+  /// Runs `cloud-dispatcher --config <file> args...` to completion.
+  CliResult cli(const std::vector<std::string>& args, int timeoutMs = 60000);
+  /// Starts `cloud-dispatcher --config <file> run args...` (stderr to its own log file).
+  /// Returns its index in daemons().
+  size_t startDaemon(const std::vector<std::string>& args = {});
+  Subprocess& daemon(size_t i) { return *daemons_[i]; }
+  /// Waits until the running dispatchers hold `partitions` partitions between them.
+  bool waitAssigned(int partitions, int timeoutMs = 30000);
+  std::string daemonLog(size_t i) const;
+  /// Starts a CLI command in the background (stdout to outPath).
+  Subprocess spawnCli(const std::vector<std::string>& args, const std::string& outPath);
+
+  /// First cell of the first row ("" when there is none).
+  std::string sql(const std::string& query);
+  int64_t count(const std::string& query);
+  /// Waits until `query`'s first cell equals `expected`; on timeout prints the daemons' logs.
+  bool waitFor(const std::string& query, const std::string& expected, int timeoutMs = 30000);
+
+  DevBrokerProcess& broker() { return *broker_; }
+  const std::string& configPath() const { return configPath_; }
+  const std::string& conninfo() const { return conninfo_; }
+  TempDir& dir() { return dir_; }
+
+ private:
+  dispatcher::pg::Connection& db();
+
+  TempDir dir_{"edgelink-dispatcher-test"};
+  std::unique_ptr<DevBrokerProcess> broker_;
+  std::string conninfo_;
+  std::string configPath_;
+  std::vector<std::unique_ptr<Subprocess>> daemons_;
+  std::unique_ptr<dispatcher::pg::Connection> db_;
+  int runs_ = 0;
+};
+
+/// The config lines every test daemon uses against the mock broker (short waits).
+std::vector<std::string> fastTestConfig();
+
+}  // namespace edgelink::testing

@@ -1,0 +1,72 @@
+#pragma once
+
+// Simulated edges for the dispatcher's tests (the real agent is built elsewhere): consumes edge
+// topics and answers requests with schema-valid responses, emitting frp events like the agent
+// does. Every message it produces is checked against the schemas first.
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "envelope/envelope.h"
+#include "kafka/client.h"
+
+namespace edgelink::testing {
+
+class EdgeSimulator {
+ public:
+  /// How requests of one type are answered.
+  struct Behaviour {
+    bool answer = true;            ///< false: stay silent
+    int code = 200;                ///< the answer's status code
+    std::string error;             ///< body.error of a failure
+    bool frpEvents = true;         ///< frp_started / frp_stopped after frp answers
+    bool echoType = true;          ///< false: answer like the original design (no "type")
+    int64_t expiresInSeconds = 0;  ///< frp start: 0 = the request's auto-stop
+  };
+
+  EdgeSimulator(std::string bootstrap, std::vector<std::string> edges);
+  ~EdgeSimulator();
+  EdgeSimulator(const EdgeSimulator&) = delete;
+  EdgeSimulator& operator=(const EdgeSimulator&) = delete;
+
+  /// Behaviour for a request type ("*": every type without its own).
+  void setBehaviour(const std::string& type, Behaviour b);
+  /// Sends a heartbeat / an event from an edge (body: a JSON object).
+  void heartbeat(const std::string& edge, const std::string& version = "1.2.3", int interval = 60);
+  void event(const std::string& edge, const std::string& type, const std::string& bodyJson);
+
+  /// Requests answered so far.
+  size_t answered() const { return answered_; }
+  /// Problems (a message that failed the schema, a produce error); empty when all went well.
+  std::string problems() const;
+
+ private:
+  void loop();
+  void handle(const std::string& edge, const envelope::Envelope& req);
+  void send(const std::string& edge, const envelope::Envelope& env);
+  Behaviour behaviourFor(const std::string& type) const;
+
+  std::string bootstrap_;
+  std::vector<std::string> edges_;
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  envelope::Decoder decoder_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Behaviour> behaviours_;
+  std::map<std::string, std::string> running_;  ///< edge -> start request id of its frp session
+  std::set<std::string> seen_;
+  std::string problems_;
+  std::atomic<size_t> answered_{0};
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+}  // namespace edgelink::testing

@@ -1,0 +1,220 @@
+// frp sessions: opened from the pool in the original design's format, one live per edge, ports
+// never shared (even by concurrent openers in several processes), ended by answers, events and
+// the sweeper.
+#include <rapidjson/document.h>
+
+#include <catch2/catch.hpp>
+
+#include "dispatcher_harness.h"
+#include "edge_simulator.h"
+#include "envelope/envelope.h"
+#include "harness/kafka_test_client.h"
+#include "test_messages.h"
+
+using namespace edgelink;
+using namespace edgelink::testing;
+
+TEST_CASE(
+    "session open reserves pool ports, publishes the original start request, prints how "
+    "to connect; close ends it",
+    "[dispatcher][sessions]") {
+  DispatcherHarness h({{"e1"}, {"port-pool = \"31020-31029\""}});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  h.startDaemon();
+  auto opened = h.cli({"session", "open", "--edge", "e1", "--auto-stop", "30m", "--wait", "20"});
+  REQUIRE(opened.code == 0);
+  CHECK_THAT(opened.out, Catch::Contains("is open until"));
+  CHECK_THAT(opened.out, Catch::Matches("(.|\\n)*ssh: ssh -p 3102[0-9] root@frps\\.test(.|\\n)*"));
+  CHECK_THAT(opened.out, Catch::Contains("fcc_web: http://frps.test:310"));
+  CHECK(h.sql("SELECT state || ' ' || opened_by FROM sessions") == "active cloud_dispatcher");
+  CHECK(h.count("SELECT count(*) FROM session_ports WHERE port BETWEEN 31020 AND 31029") == 3);
+
+  // On the wire: the original design's change_frp_client_config with actions inside the body.
+  KafkaTestClient kafka(h.broker().bootstrap());
+  auto records = kafka.readFromStart("edge.e1", 1, 10000);
+  REQUIRE_FALSE(records.empty());
+  rapidjson::Document d;
+  d.Parse(records[0].value.c_str());
+  REQUIRE(d.HasMember("request"));
+  const auto& req = d["request"];
+  CHECK(std::string(req["type"].GetString()) == "change_frp_client_config");
+  CHECK(req["body"]["edge_ssh_remote_port"].IsInt());
+  CHECK(req["body"]["edge_fcc_web_config_page_remote_port"].IsInt());
+  CHECK(req["body"]["camera_admin_web_page_remote_port"].IsInt());
+  CHECK(req["body"]["auto_stop_service_in"].GetInt() == 1800);
+  CHECK(std::string(req["body"]["actions"][0]["name"].GetString()) == "start_frp_client_service");
+  CHECK(records[0].key == "e1");
+
+  auto closed = h.cli({"session", "close", "--edge", "e1", "--wait", "20", "--json"});
+  CHECK(closed.code == 0);
+  CHECK_THAT(closed.out, Catch::Contains("\"state\":\"succeeded\""));
+  CHECK_THAT(closed.out, Catch::Contains("\"session_id\":1"));
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions", "closed requested"));
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+  CHECK(edges.problems().empty());
+}
+
+TEST_CASE("one live session per edge: a second open is refused", "[dispatcher][sessions]") {
+  DispatcherHarness h;
+  auto first = h.cli({"session", "open", "--edge", "e1", "--services", "ssh", "--wait", "0"});
+  REQUIRE(first.code == 0);
+  CHECK_THAT(first.out, Catch::Contains("requested"));
+  auto second = h.cli({"session", "open", "--edge", "e1", "--wait", "0"});
+  CHECK(second.code == 1);
+  CHECK_THAT(second.err, Catch::Contains("already has session"));
+  CHECK(h.count("SELECT count(*) FROM sessions") == 1);
+  auto badService = h.cli({"session", "open", "--edge", "e1", "--services", "vnc"});
+  CHECK(badService.code == 2);
+}
+
+TEST_CASE("concurrent session opens from several processes never hand out a port twice",
+          "[dispatcher][sessions]") {
+  std::vector<std::string> names;
+  for (int i = 0; i < 8; ++i) {
+    names.push_back("c" + std::to_string(i));
+  }
+  // 12 ports, 8 edges wanting 3 each (and a second opener on c0): at most 4 can win.
+  DispatcherHarness h({names, {"port-pool = \"32000-32011\""}});
+  std::vector<Subprocess> openers;
+  for (size_t i = 0; i <= names.size(); ++i) {
+    const std::string edge = names[i % names.size()];
+    openers.push_back(h.spawnCli({"session", "open", "--edge", edge, "--wait", "0"},
+                                 h.dir().file("open-" + std::to_string(i) + ".out")));
+  }
+  int won = 0;
+  int refused = 0;
+  for (auto& p : openers) {
+    auto status = p.waitFor(60000);
+    REQUIRE(status);
+    REQUIRE(WIFEXITED(*status));
+    if (WEXITSTATUS(*status) == 0) {
+      ++won;
+    } else {
+      CHECK(WEXITSTATUS(*status) == 1);
+      ++refused;
+    }
+  }
+  CHECK(won == 4);
+  CHECK(refused == 5);
+  CHECK(h.count("SELECT count(*) FROM sessions WHERE ended_at IS NULL") == 4);
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 12);
+  // Every live session's ports (as published) are distinct and in the pool.
+  CHECK(h.sql("SELECT count(DISTINCT p.value::int) FROM sessions s, jsonb_each(s.services) p"
+              " WHERE s.ended_at IS NULL") == "12");
+  CHECK(h.count("SELECT count(*) FROM sessions s, jsonb_each(s.services) p"
+                " WHERE s.ended_at IS NULL AND p.value::int NOT BETWEEN 32000 AND 32011") == 0);
+  CHECK(h.count("SELECT count(*) FROM (SELECT edge_id FROM sessions WHERE ended_at IS NULL"
+                " GROUP BY edge_id HAVING count(*) > 1) x") == 0);
+}
+
+TEST_CASE("the database refuses a port for two live sessions, whoever writes",
+          "[dispatcher][sessions]") {
+  DispatcherHarness h;
+  h.sql(
+      "INSERT INTO sessions (edge_id, request_id, opened_by, services, state, requested_at)"
+      " VALUES ('a', 'r1', 'test', '{\"ssh\": 5000}', 'opening', now()),"
+      "        ('b', 'r2', 'test', '{\"ssh\": 5000}', 'opening', now()) RETURNING 1");
+  h.sql("INSERT INTO session_ports VALUES (5000, 1, 'ssh') RETURNING 1");
+  CHECK_THROWS_WITH(h.sql("INSERT INTO session_ports VALUES (5000, 2, 'ssh') RETURNING 1"),
+                    Catch::Contains("session_ports_pkey"));
+  CHECK_THROWS_WITH(h.sql("INSERT INTO sessions (edge_id, request_id, opened_by, services, state,"
+                          " requested_at) VALUES ('a', 'r3', 't', '{}', 'opening', now())"
+                          " RETURNING 1"),
+                    Catch::Contains("sessions_one_live_per_edge"));
+  h.sql("UPDATE sessions SET state = 'closed', ended_at = now() WHERE session_id = 1 RETURNING 1");
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);  // ending frees the port
+  CHECK_THROWS_WITH(h.sql("INSERT INTO session_ports VALUES (5001, 1, 'ssh') RETURNING 1"),
+                    Catch::Contains("not live"));
+  h.sql("INSERT INTO session_ports VALUES (5000, 2, 'ssh') RETURNING 1");
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 1);
+}
+
+TEST_CASE("the sweeper ends sessions that expired or were never answered",
+          "[dispatcher][sessions]") {
+  DispatcherHarness h(
+      {{"e1", "e2"}, {"sweep-interval = \"1s\"", "sweep-grace = \"0s\"", "edge-max-age = \"3s\""}});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});  // e2 never answers
+  EdgeSimulator::Behaviour shortLived;
+  shortLived.expiresInSeconds = 1;
+  shortLived.frpEvents = false;  // no frp_stopped will ever come
+  edges.setBehaviour("change_frp_client_config", shortLived);
+  h.startDaemon();
+  REQUIRE(h.waitAssigned(2));
+  REQUIRE(h.cli({"session", "open", "--edge", "e1", "--wait", "20"}).code == 0);
+  REQUIRE(h.cli({"session", "open", "--edge", "e2", "--wait", "0"}).code == 0);
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions WHERE edge_id = 'e1'",
+                    "closed expired"));
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions WHERE edge_id = 'e2'",
+                    "failed no_answer"));
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+  // e2 answers after all: frp runs there, so the session is live again with its ports.
+  const std::string rid = h.sql("SELECT request_id FROM sessions WHERE edge_id = 'e2'");
+  auto late = envelope::Envelope::response(envelope::Id::text(rid), "change_frp_client_config",
+                                           "edge_board", nowMs(), 200);
+  late.set("state", "running");
+  KafkaTestClient kafka(h.broker().bootstrap());
+  kafka.produce("edge.e2", "e2", envelope::encode(late));
+  REQUIRE(h.waitFor("SELECT state FROM sessions WHERE edge_id = 'e2'", "active"));
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 3);
+}
+
+TEST_CASE("a web backend's start is recorded as a session and frp events end it with their reason",
+          "[dispatcher][sessions]") {
+  DispatcherHarness h;
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  h.startDaemon();
+  KafkaTestClient backend(h.broker().bootstrap());
+  auto start = envelope::Envelope::request(envelope::Id::text("web-start-1"), "web_backend",
+                                           nowMs(), "frp_start");
+  rapidjson::Value services(rapidjson::kObjectType);
+  services.AddMember("ssh", 40022, start.allocator());
+  start.set("services", std::move(services));
+  start.set("auto_stop_seconds", 600);
+  backend.produce("edge.e1", "e1", envelope::encode(start));
+  REQUIRE(
+      h.waitFor("SELECT state || ' ' || opened_by || ' ' || (services->>'ssh')"
+                " FROM sessions WHERE request_id = 'web-start-1'",
+                "active web_backend 40022"));
+  CHECK(h.sql("SELECT session_id::text FROM session_ports WHERE port = 40022") != "");
+  // frpc dies on the edge: the agent says so.
+  edges.event("e1", "frp_stopped",
+              R"({"state": "stopped", "stop_reason": "exited_unexpectedly",
+                  "exit_status": "exited with status 1", "request_id": "web-start-1"})");
+  REQUIRE(
+      h.waitFor("SELECT state || ' ' || end_reason FROM sessions"
+                " WHERE request_id = 'web-start-1'",
+                "closed exited_unexpectedly"));
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+  // A start the dispatcher never saw, announced by frp_started, is recorded too.
+  edges.event("e1", "frp_started",
+              R"({"state": "running", "services": {"ssh": {"remote_port": 40023}},
+                  "request_id": "unseen-7", "resumed": true})");
+  REQUIRE(h.waitFor("SELECT state || ' ' || opened_by FROM sessions WHERE request_id = 'unseen-7'",
+                    "active edge"));
+  CHECK(edges.problems().empty());
+}
+
+TEST_CASE("a start the edge refuses fails its session and frees the ports",
+          "[dispatcher][sessions]") {
+  DispatcherHarness h;
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator::Behaviour refused;
+  refused.code = 500;
+  refused.error = "proxy [e1.ssh] start error: port already used";
+  refused.echoType = false;  // like the original design's agents
+  edges.setBehaviour("change_frp_client_config", refused);
+  h.startDaemon();
+  auto r = h.cli({"session", "open", "--edge", "e1", "--services", "ssh,fcc_web", "--wait", "20"});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Catch::Contains("port already used"));
+  REQUIRE(h.waitFor("SELECT count(*) FROM session_ports", "0"));
+  auto again = h.cli({"session", "open", "--edge", "e1", "--services", "ssh", "--json"});
+  CHECK(again.code == 1);
+  CHECK_THAT(again.out, Catch::Contains("\"request_state\":\"failed\""));
+  CHECK_THAT(again.out, Catch::Contains("\"state\":\"failed\""));
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions WHERE session_id = 1",
+                    "failed start_failed"));
+  CHECK_THAT(h.sql("SELECT end_detail FROM sessions WHERE session_id = 1"),
+             Catch::Contains("500: proxy [e1.ssh]"));
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+}

@@ -1,0 +1,139 @@
+// The write path against PostgreSQL alone: redelivery changes nothing, notifications, the edge
+// row cache.
+#include "store.h"
+
+#include <catch2/catch.hpp>
+
+#include "dispatcher_harness.h"
+#include "harness/pg_cluster.h"
+#include "migrations.h"
+#include "model.h"
+#include "test_messages.h"
+
+using namespace edgelink;
+using namespace edgelink::dispatcher;
+using namespace edgelink::testing;
+
+namespace {
+
+struct Db {
+  Options options;
+  std::string conninfo = sharedPg().createDatabase("store");
+  std::unique_ptr<pg::Connection> conn;
+  envelope::Decoder decoder;
+  std::vector<std::string> payloads;
+
+  Db() {
+    REQUIRE(options.validate().empty());
+    auto c = pg::Connection::open(conninfo, "store-test");
+    REQUIRE(c);
+    conn = std::move(*c);
+    REQUIRE(migrate(*conn));
+  }
+
+  /// A batch of `messages` on edge e1 from offset `first`.
+  Batch batch(const std::vector<std::string>& messages, int64_t first) {
+    Batch b(options);
+    for (size_t i = 0; i < messages.size(); ++i) {
+      payloads.push_back(messages[i]);
+    }
+    for (size_t i = 0; i < messages.size(); ++i) {
+      RawMessage m;
+      m.topic = "edge.e1";
+      m.key = "e1";
+      m.offset = first + static_cast<int64_t>(i);
+      m.payload = payloads[payloads.size() - messages.size() + i];
+      m.kafkaTimestampMs = nowMs();
+      b.add(m, decoder, nowMs());
+    }
+    return b;
+  }
+
+  std::string one(const std::string& sql) {
+    auto r = conn->exec(sql);
+    REQUIRE(r);
+    return r->empty() || r->isNull(0, 0) ? "" : r->str(0, 0);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a redelivered batch changes nothing and is reported as such", "[dispatcher][store]") {
+  Db db;
+  Store store(db.options);
+  REQUIRE(store.prepare(*db.conn));
+  std::vector<std::string> first = {requestJson("r1"), responseJson("r1", 200),
+                                    eventJson("agent_stopping", "ev1")};
+  auto b1 = db.batch(first, 0);
+  auto w1 = store.write(*db.conn, b1);
+  REQUIRE(w1);
+  CHECK_FALSE(w1->redelivered);
+  const std::string before =
+      db.one("SELECT string_agg(edge_id || id || seen_at::text, ',') FROM requests");
+  // The same messages again (a crash before the offsets were committed), plus new ones.
+  std::vector<std::string> again = first;
+  again.push_back(requestJson("r2"));
+  again.push_back(responseJson("r1", 500));  // another answer to r1: the first one stays
+  auto b2 = db.batch(again, 0);
+  auto w2 = store.write(*db.conn, b2);
+  REQUIRE(w2);
+  CHECK(w2->redelivered);
+  CHECK(db.one("SELECT count(*) FROM requests") == "2");
+  CHECK(db.one("SELECT count(*) FROM responses") == "1");
+  CHECK(db.one("SELECT count(*) FROM events") == "1");
+  CHECK(db.one("SELECT status_code FROM responses WHERE id = 'r1'") == "200");
+  CHECK(db.one("SELECT string_agg(edge_id || id || seen_at::text, ',') FROM requests"
+               " WHERE id = 'r1'") == before);
+}
+
+TEST_CASE("each new response is notified, a large batch once", "[dispatcher][store]") {
+  Db db;
+  Store store(db.options);
+  REQUIRE(store.prepare(*db.conn));
+  auto listener = pg::Connection::open(db.conninfo, "listener");
+  REQUIRE(listener);
+  REQUIRE((*listener)->listen(kResponseChannel));
+  auto small = db.batch({responseJson("n1", 200), responseJson("n2", 500)}, 0);
+  REQUIRE(store.write(*db.conn, small));
+  std::vector<std::string> payloads;
+  while (auto n = (*listener)->waitNotification(2000)) {
+    if (!*n) {
+      break;
+    }
+    payloads.push_back((*n)->payload);
+    if (payloads.size() == 2) {
+      break;
+    }
+  }
+  REQUIRE(payloads.size() == 2);
+  CHECK(payloads[0] == "{\"edge_id\":\"e1\",\"id\":\"n1\",\"status_code\":200}");
+  CHECK(payloads[1] == "{\"edge_id\":\"e1\",\"id\":\"n2\",\"status_code\":500}");
+  std::vector<std::string> many;
+  for (size_t i = 0; i < kNotifyEachUpTo + 1; ++i) {
+    many.push_back(responseJson("bulk-" + std::to_string(i), 200));
+  }
+  REQUIRE(store.write(*db.conn, db.batch(many, 10)));
+  auto n = (*listener)->waitNotification(5000);
+  REQUIRE(n);
+  REQUIRE(*n);
+  CHECK((*n)->payload == "{\"batch\":true,\"responses\":257}");
+  auto none = (*listener)->waitNotification(200);
+  REQUIRE(none);
+  CHECK_FALSE(*none);
+}
+
+TEST_CASE("edge rows are written when they change, not for every message", "[dispatcher][store]") {
+  Db db;
+  Store store(db.options);
+  REQUIRE(store.prepare(*db.conn));
+  auto w1 = store.write(*db.conn, db.batch({responseJson("a", 200)}, 0));
+  REQUIRE(w1);
+  CHECK(w1->edgesWritten == 1);
+  auto w2 = store.write(*db.conn, db.batch({responseJson("b", 200)}, 1));  // seconds later
+  REQUIRE(w2);
+  CHECK(w2->edgesWritten == 0);
+  auto w3 = store.write(*db.conn, db.batch({eventJson("agent_stopping")}, 2));  // news
+  REQUIRE(w3);
+  CHECK(w3->edgesWritten == 1);
+  CHECK(db.one("SELECT stopped_at IS NOT NULL FROM edges WHERE edge_id = 'e1'") == "t");
+}
