@@ -211,6 +211,15 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
+const char* const kV4StartsBesideActive = R"SQL(
+-- One *active* session per edge. Starts waiting for their answer ('opening') may sit beside it:
+-- a start with other ports ends the active session only once the edge answers it 200 (a start
+-- the edge refuses -- stale, forbidden, failed -- leaves the running session alone).
+DROP INDEX sessions_one_live_per_edge;
+CREATE UNIQUE INDEX sessions_one_active_per_edge ON sessions (edge_id) WHERE state = 'active';
+CREATE INDEX sessions_live_per_edge ON sessions (edge_id) WHERE ended_at IS NULL;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -218,6 +227,7 @@ const std::vector<Migration>& migrations() {
       {1, "requests, responses, events, edges", kV1Core},
       {2, "sessions and their ports", kV2Sessions},
       {3, "dispatchers, settings, edge status", kV3Fleet},
+      {4, "starts awaiting their answer beside the active session", kV4StartsBesideActive},
   };
   return all;
 }

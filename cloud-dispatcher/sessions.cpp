@@ -162,8 +162,10 @@ int64_t expiresAt(const FrpInfo& info, int64_t startedAtMs, std::optional<int64_
 // ---- database --------------------------------------------------------------------------------
 
 Result<std::optional<LiveSession>> Sessions::live(const std::string& edgeId, bool forUpdate) {
+  // The active session if there is one, else the newest start awaiting its answer.
   auto rows = db_.exec(std::string("SELECT ") + kLiveColumns +
-                           " FROM sessions WHERE edge_id = $1 AND ended_at IS NULL" +
+                           " FROM sessions WHERE edge_id = $1 AND ended_at IS NULL"
+                           " ORDER BY (state = 'active') DESC, requested_at DESC LIMIT 1" +
                            (forUpdate ? " FOR UPDATE" : ""),
                        {edgeId});
   if (!rows) {
@@ -228,7 +230,30 @@ VoidResult Sessions::end(int64_t sessionId, const std::string& state, const std:
   return {};
 }
 
+VoidResult Sessions::endOtherActive(const std::string& edgeId, int64_t keepSessionId,
+                                    const std::string& detail) {
+  auto r = db_.exec(
+      "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
+      " end_detail = NULLIF(concat_ws('; ', end_detail, NULLIF($4, '')), ''), updated_at = now()"
+      " WHERE edge_id = $1 AND state = 'active' AND session_id <> $2",
+      {edgeId, std::to_string(keepSessionId), envelope::stop_reason::kReplaced, detail});
+  if (!r) {
+    return r.error();
+  }
+  return {};
+}
+
 VoidResult Sessions::activate(int64_t sessionId, int64_t startedAtMs, int64_t expiresAtMs) {
+  // The session this one replaces (other ports) has ended by now: take up any of its ports that
+  // could not be claimed while it was live.
+  auto ports = db_.exec(
+      "INSERT INTO session_ports (port, session_id, service)"
+      " SELECT value::int, session_id, key FROM sessions, jsonb_each_text(services)"
+      " WHERE session_id = $1 AND ended_at IS NULL ON CONFLICT (port) DO NOTHING",
+      {std::to_string(sessionId)});
+  if (!ports) {
+    return ports.error();
+  }
   auto r = db_.exec(
       "UPDATE sessions SET state = 'active',"
       " started_at = COALESCE(started_at, to_timestamp($2::bigint / 1000.0)),"
@@ -256,12 +281,8 @@ VoidResult Sessions::onStartRequested(const StartRequested& e) {
     case StartDecision::kExtend:
       return {};
     case StartDecision::kReplace:
-      if (auto r = end((*live)->sessionId, "closed", envelope::stop_reason::kReplaced,
-                       "replaced by request " + e.requestId);
-          !r) {
-        return r;
-      }
-      break;
+      // Recorded beside the live session, which ends only if the edge answers this start 200:
+      // a start it refuses (stale, forbidden, failed) leaves the running session alone.
     case StartDecision::kCreate:
       break;
   }
@@ -306,9 +327,18 @@ VoidResult Sessions::onAnswered(const Answered& e) {
     return live.error();
   }
   if (cmd->action == envelope::FrpAction::kStop) {
-    if (success && *live && (*live)->requestedAtMs <= sentAt) {
-      return end((*live)->sessionId, "closed", envelope::stop_reason::kRequested,
-                 "stop request " + e.requestId);
+    if (!success) {
+      return {};
+    }
+    // The edge stops whatever runs: every session requested before the stop was sent ends.
+    auto r = db_.exec(
+        "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
+        " end_detail = NULLIF(concat_ws('; ', end_detail, $4), ''), updated_at = now()"
+        " WHERE edge_id = $1 AND ended_at IS NULL"
+        " AND requested_at <= to_timestamp($2::bigint / 1000.0)",
+        {e.edgeId, ms(sentAt), envelope::stop_reason::kRequested, "stop request " + e.requestId});
+    if (!r) {
+      return r.error();
     }
     return {};
   }
@@ -328,6 +358,7 @@ VoidResult Sessions::onAnswered(const Answered& e) {
     }
     return {};
   }
+  const std::string replacedBy = "replaced by request " + e.requestId;
   if (!own->empty()) {
     if (!own->boolean(0, 1)) {
       return revive(own->int64(0, 0), e.edgeId, e.requestId, started,
@@ -337,18 +368,27 @@ VoidResult Sessions::onAnswered(const Answered& e) {
     if (!own->isNull(0, 2)) {
       autoStop = own->int64(0, 2);
     }
+    // The edge runs this start now: a session with other ports it replaced has ended.
+    if (auto r = endOtherActive(e.edgeId, own->int64(0, 0), replacedBy); !r) {
+      return r;
+    }
     return activate(own->int64(0, 0), started,
                     expiresAt(info, started, autoStop.value_or(options_.autoStopSeconds),
                               options_.autoStopSeconds));
-  }
-  if (*live) {  // an extension of the live session
-    return activate((*live)->sessionId, started,
-                    expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
   }
   Services services = info.services.empty() ? Services() : info.services;
   if (services.empty()) {
     for (const auto& [name, port] : cmd->services) {
       services[name] = port;
+    }
+  }
+  if (*live && (*live)->state == "active") {
+    if ((*live)->services == services) {  // an extension of the live session
+      return activate((*live)->sessionId, started,
+                      expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+    }
+    if (auto r = endOtherActive(e.edgeId, 0, replacedBy); !r) {
+      return r;
     }
   }
   auto created =
@@ -367,45 +407,69 @@ VoidResult Sessions::onFrpEvent(const FrpEventSeen& e) {
   }
   if (e.type == envelope::event_type::kFrpStopped) {
     auto [state, reason] = stoppedOutcome(e.info.stopReason);
-    if (*live && frpStoppedEnds(**live, e.info, e.eventAtMs)) {
-      return end((*live)->sessionId, state, reason, "frp_stopped event " + e.eventId);
-    }
+    const std::string detail = "frp_stopped event " + e.eventId;
     if (e.info.requestId) {
-      // The sweeper may have ended it first (the dispatcher was behind): the edge knows why.
-      auto r = db_.exec(
-          "UPDATE sessions SET end_reason = $3, end_detail = concat_ws('; ', end_detail, $4),"
-          " updated_at = now() WHERE edge_id = $1 AND request_id = $2 AND end_reason = 'expired'",
-          {e.edgeId, *e.info.requestId, reason, "frp_stopped event " + e.eventId});
-      if (!r) {
-        return r.error();
+      // The session the edge names ends (an opening start may have failed beside an active one).
+      auto own = db_.exec(
+          "SELECT session_id, ended_at IS NULL FROM sessions WHERE edge_id = $1 AND request_id = "
+          "$2",
+          {e.edgeId, *e.info.requestId});
+      if (!own) {
+        return own.error();
       }
+      if (!own->empty()) {
+        if (own->boolean(0, 1)) {
+          return end(own->int64(0, 0), state, reason, detail);
+        }
+        // The sweeper may have ended it first (the dispatcher was behind): the edge knows why.
+        auto r = db_.exec(
+            "UPDATE sessions SET end_reason = $2, end_detail = concat_ws('; ', end_detail, $3),"
+            " updated_at = now() WHERE session_id = $1 AND end_reason = 'expired'",
+            {std::to_string(own->int64(0, 0)), reason, detail});
+        if (!r) {
+          return r.error();
+        }
+        return {};
+      }
+      // An id with no session of its own (an extension's, or a start this dispatcher never saw):
+      // it is about the session the edge runs, if any.
+    }
+    if (*live && (*live)->state == "active" && frpStoppedEnds(**live, e.info, e.eventAtMs)) {
+      return end((*live)->sessionId, state, reason, detail);
     }
     return {};
   }
   // frp_started
   const int64_t started = e.info.startedAtMs.value_or(e.eventAtMs);
   const int64_t expires = expiresAt(e.info, started, std::nullopt, options_.autoStopSeconds);
-  if (*live) {
-    if (!e.info.requestId || *e.info.requestId == (*live)->requestId ||
-        (*live)->state == "active") {
+  const std::string detail = "frp_started event " + e.eventId;
+  if (!e.info.requestId) {
+    if (*live) {
       return activate((*live)->sessionId, started, expires);
     }
-    // frp started for a start we did not record while another was live: that one is gone.
-    if (auto r = end((*live)->sessionId, "closed", envelope::stop_reason::kReplaced,
-                     "frp_started event " + e.eventId);
-        !r) {
+  } else {
+    auto own = db_.exec(
+        "SELECT session_id, ended_at IS NULL FROM sessions WHERE edge_id = $1 AND request_id = $2",
+        {e.edgeId, *e.info.requestId});
+    if (!own) {
+      return own.error();
+    }
+    if (!own->empty()) {
+      if (!own->boolean(0, 1)) {
+        return {};  // that session ended already; the edge's later events will tell the rest
+      }
+      // frp runs this start: whatever other session was active is gone.
+      if (auto r = endOtherActive(e.edgeId, own->int64(0, 0), detail); !r) {
+        return r;
+      }
+      return activate(own->int64(0, 0), started, expires);
+    }
+    // frp started for a start we did not record: the active session (if any) is gone.
+    if (auto r = endOtherActive(e.edgeId, 0, detail); !r) {
       return r;
     }
   }
   std::string requestId = e.info.requestId.value_or("event:" + e.eventId);
-  auto existing = db_.exec("SELECT session_id FROM sessions WHERE edge_id = $1 AND request_id = $2",
-                           {e.edgeId, requestId});
-  if (!existing) {
-    return existing.error();
-  }
-  if (!existing->empty()) {
-    return {};  // that session ended already; the edge's later events will tell the rest
-  }
   auto created = create(e.edgeId, requestId, "edge", e.info.services, e.info.autoStopSeconds,
                         "active", started, started, expires);
   if (!created) {

@@ -4,6 +4,7 @@
 // with ports from the pool. The decisions are pure functions (unit-tested); the Sessions class
 // applies them with SQL inside the caller's transaction.
 //
+// One active session per edge; starts awaiting their answer ('opening') may sit beside it.
 // States: opening (start requested, no answer yet) -> active (answered 200 or frp_started) ->
 // closed (stopped: requested, auto_stop, exited_unexpectedly, agent_shutdown, expired_while_down,
 // replaced, expired) or failed (start_failed, stale, no_answer, publish_failed).
@@ -45,7 +46,8 @@ enum class StartDecision {
   kIgnore,   ///< a session for this request exists already (the CLI opened it)
   kCreate,   ///< no live session: record a new one (opening)
   kExtend,   ///< the live session has the same ports: the agent only moves its deadline
-  kReplace,  ///< the live session has other ports: it ends ('replaced'), a new one opens
+  kReplace,  ///< the live session has other ports: a new one opens beside it; the live one ends
+             ///< ('replaced') only when the edge answers the new start 200
 };
 StartDecision decideStart(bool sessionForRequestExists, const std::optional<LiveSession>& live,
                           const Services& requested);
@@ -126,6 +128,9 @@ class Sessions {
                                         int64_t requestedAtMs, std::optional<int64_t> startedAtMs,
                                         std::optional<int64_t> expiresAtMs);
   VoidResult activate(int64_t sessionId, int64_t startedAtMs, int64_t expiresAtMs);
+  /// Ends the edge's active session unless it is `keepSessionId` ('replaced').
+  VoidResult endOtherActive(const std::string& edgeId, int64_t keepSessionId,
+                            const std::string& detail);
   VoidResult revive(int64_t sessionId, const std::string& edgeId, const std::string& requestId,
                     int64_t startedAtMs, int64_t expiresAtMs);
 

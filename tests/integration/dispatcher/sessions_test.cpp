@@ -117,10 +117,15 @@ TEST_CASE("the database refuses a port for two live sessions, whoever writes",
   h.sql("INSERT INTO session_ports VALUES (5000, 1, 'ssh') RETURNING 1");
   CHECK_THROWS_WITH(h.sql("INSERT INTO session_ports VALUES (5000, 2, 'ssh') RETURNING 1"),
                     Catch::Contains("session_ports_pkey"));
+  // One active session per edge; a start awaiting its answer may sit beside it.
+  h.sql(
+      "INSERT INTO sessions (edge_id, request_id, opened_by, services, state, requested_at,"
+      " started_at, expires_at) VALUES ('a', 'r4', 't', '{}', 'active', now(), now(),"
+      " now() + interval '1 hour') RETURNING 1");
   CHECK_THROWS_WITH(h.sql("INSERT INTO sessions (edge_id, request_id, opened_by, services, state,"
-                          " requested_at) VALUES ('a', 'r3', 't', '{}', 'opening', now())"
-                          " RETURNING 1"),
-                    Catch::Contains("sessions_one_live_per_edge"));
+                          " requested_at, started_at, expires_at) VALUES ('a', 'r3', 't', '{}',"
+                          " 'active', now(), now(), now() + interval '1 hour') RETURNING 1"),
+                    Catch::Contains("sessions_one_active_per_edge"));
   h.sql("UPDATE sessions SET state = 'closed', ended_at = now() WHERE session_id = 1 RETURNING 1");
   CHECK(h.count("SELECT count(*) FROM session_ports") == 0);  // ending frees the port
   CHECK_THROWS_WITH(h.sql("INSERT INTO session_ports VALUES (5001, 1, 'ssh') RETURNING 1"),
@@ -217,4 +222,43 @@ TEST_CASE("a start the edge refuses fails its session and frees the ports",
   CHECK_THAT(h.sql("SELECT end_detail FROM sessions WHERE session_id = 1"),
              Catch::Contains("500: proxy [e1.ssh]"));
   CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+}
+
+TEST_CASE("a start with other ports the edge refuses leaves the running session alone",
+          "[dispatcher][sessions]") {
+  DispatcherHarness h;
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  h.startDaemon();
+  KafkaTestClient backend(h.broker().bootstrap());
+  auto startWith = [&](const std::string& id, int port) {
+    auto start =
+        envelope::Envelope::request(envelope::Id::text(id), "web_backend", nowMs(), "frp_start");
+    rapidjson::Value services(rapidjson::kObjectType);
+    services.AddMember("ssh", port, start.allocator());
+    start.set("services", std::move(services));
+    backend.produce("edge.e1", "e1", envelope::encode(start));
+  };
+  const std::string stateOf = "SELECT state || ' ' || COALESCE(end_reason, '-') FROM sessions";
+  startWith("web-a", 40022);
+  REQUIRE(h.waitFor(stateOf + " WHERE request_id = 'web-a'", "active -"));
+
+  // Refused before acting (stale): the edge still runs web-a's frpc.
+  EdgeSimulator::Behaviour stale;
+  stale.code = 408;
+  stale.error = "request is stale";
+  stale.frpEvents = false;
+  edges.setBehaviour("frp_start", stale);
+  startWith("web-b", 40099);
+  REQUIRE(h.waitFor(stateOf + " WHERE request_id = 'web-b'", "failed stale"));
+  CHECK(h.sql(stateOf + " WHERE request_id = 'web-a'") == "active -");
+  CHECK(h.sql("SELECT string_agg(port::text, ',' ORDER BY port) FROM session_ports") == "40022");
+
+  // Accepted with other ports: now web-a is replaced.
+  edges.setBehaviour("frp_start", EdgeSimulator::Behaviour{});
+  startWith("web-c", 40100);
+  REQUIRE(h.waitFor(stateOf + " WHERE request_id = 'web-c'", "active -"));
+  CHECK(h.sql(stateOf + " WHERE request_id = 'web-a'") == "closed replaced");
+  CHECK(h.sql("SELECT string_agg(port::text, ',' ORDER BY port) FROM session_ports") == "40100");
+  CHECK(h.count("SELECT count(*) FROM sessions WHERE state = 'active'") == 1);
+  CHECK(edges.problems().empty());
 }
