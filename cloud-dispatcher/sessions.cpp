@@ -209,7 +209,8 @@ Result<std::optional<int64_t>> Sessions::create(
           ->warn("session {} on edge {}: port {} ({}) is already held by another live session", id,
                  edgeId, port, service);
       (void)db_.exec(
-          "UPDATE sessions SET end_detail = concat_ws('; ', end_detail, $2) WHERE session_id = $1",
+          "UPDATE sessions SET end_detail = concat_ws('; ', end_detail, $2::text) WHERE session_id "
+          "= $1",
           {std::to_string(id),
            "port " + std::to_string(port) + " already held by another session"});
     }
@@ -333,7 +334,7 @@ VoidResult Sessions::onAnswered(const Answered& e) {
     // The edge stops whatever runs: every session requested before the stop was sent ends.
     auto r = db_.exec(
         "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
-        " end_detail = NULLIF(concat_ws('; ', end_detail, $4), ''), updated_at = now()"
+        " end_detail = NULLIF(concat_ws('; ', end_detail, $4::text), ''), updated_at = now()"
         " WHERE edge_id = $1 AND ended_at IS NULL"
         " AND requested_at <= to_timestamp($2::bigint / 1000.0)",
         {e.edgeId, ms(sentAt), envelope::stop_reason::kRequested, "stop request " + e.requestId});
@@ -423,7 +424,8 @@ VoidResult Sessions::onFrpEvent(const FrpEventSeen& e) {
         }
         // The sweeper may have ended it first (the dispatcher was behind): the edge knows why.
         auto r = db_.exec(
-            "UPDATE sessions SET end_reason = $2, end_detail = concat_ws('; ', end_detail, $3),"
+            "UPDATE sessions SET end_reason = $2, end_detail = concat_ws('; ', end_detail, "
+            "$3::text),"
             " updated_at = now() WHERE session_id = $1 AND end_reason = 'expired'",
             {std::to_string(own->int64(0, 0)), reason, detail});
         if (!r) {

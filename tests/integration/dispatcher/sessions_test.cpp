@@ -152,6 +152,15 @@ TEST_CASE("the sweeper ends sessions that expired or were never answered",
   REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions WHERE edge_id = 'e2'",
                     "failed no_answer"));
   CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+  // e1's frp_stopped comes after the sweeper ended the session: the edge's reason wins.
+  const std::string rid1 = h.sql("SELECT request_id FROM sessions WHERE edge_id = 'e1'");
+  edges.event(
+      "e1", "frp_stopped",
+      R"({"state": "stopped", "stop_reason": "auto_stop", "request_id": ")" + rid1 + R"("})");
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions WHERE edge_id = 'e1'",
+                    "closed auto_stop"));
+  CHECK_THAT(h.sql("SELECT end_detail FROM sessions WHERE edge_id = 'e1'"),
+             Catch::Contains("frp_stopped event"));
   // e2 answers after all: frp runs there, so the session is live again with its ports.
   const std::string rid = h.sql("SELECT request_id FROM sessions WHERE edge_id = 'e2'");
   auto late = envelope::Envelope::response(envelope::Id::text(rid), "change_frp_client_config",
@@ -260,5 +269,29 @@ TEST_CASE("a start with other ports the edge refuses leaves the running session 
   CHECK(h.sql(stateOf + " WHERE request_id = 'web-a'") == "closed replaced");
   CHECK(h.sql("SELECT string_agg(port::text, ',' ORDER BY port) FROM session_ports") == "40100");
   CHECK(h.count("SELECT count(*) FROM sessions WHERE state = 'active'") == 1);
+  CHECK(edges.problems().empty());
+}
+
+TEST_CASE("a web backend's start on a port another live session holds is recorded and flagged",
+          "[dispatcher][sessions]") {
+  DispatcherHarness h({{"e1", "e2"}, {}});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"});
+  h.startDaemon();
+  REQUIRE(h.waitAssigned(2));
+  KafkaTestClient backend(h.broker().bootstrap());
+  for (const auto& [edge, id] : {std::pair<std::string, std::string>{"e1", "w-1"}, {"e2", "w-2"}}) {
+    auto start =
+        envelope::Envelope::request(envelope::Id::text(id), "web_backend", nowMs(), "frp_start");
+    rapidjson::Value services(rapidjson::kObjectType);
+    services.AddMember("ssh", 40500, start.allocator());
+    start.set("services", std::move(services));
+    backend.produce("edge." + edge, edge, envelope::encode(start));
+    REQUIRE(h.waitFor("SELECT state FROM sessions WHERE request_id = '" + id + "'", "active"));
+  }
+  // The port stays with the first session; the second is recorded with a note saying why.
+  CHECK(h.sql("SELECT s.request_id FROM session_ports p JOIN sessions s USING (session_id)"
+              " WHERE p.port = 40500") == "w-1");
+  CHECK_THAT(h.sql("SELECT end_detail FROM sessions WHERE request_id = 'w-2'"),
+             Catch::Contains("port 40500 already held by another session"));
   CHECK(edges.problems().empty());
 }
