@@ -161,7 +161,11 @@ void ConsumerLoop::shutdown() {
     commitFinished();
     writers_.reset();
   }
-  consumer_->close();
+  if (!consumer_->close()) {
+    logger()->warn(
+        "leaving the consumer group: Kafka did not answer in time; the group "
+        "drops this member when its session times out");
+  }
   consumer_.reset();
 }
 

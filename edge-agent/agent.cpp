@@ -1201,7 +1201,11 @@ void Agent::shutdown() {
   if (bootstrap_.joinable()) {
     bootstrap_.join();
   }
-  consumer_->close();
+  if (!consumer_->close()) {
+    logger()->warn(
+        "leaving the consumer group: Kafka did not answer in time; the group "
+        "drops this member when its session times out");
+  }
   logger()->info("stopped");
 }
 

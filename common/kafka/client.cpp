@@ -1,5 +1,7 @@
 #include "kafka/client.h"
 
+#include <chrono>
+
 #include "core/logging.h"
 
 namespace edgelink::kafka {
@@ -182,6 +184,9 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config) {
 Consumer::~Consumer() {
   close();
   queue_.reset();
+  if (abandoned_ && rk_) {
+    rd_kafka_destroy_flags(rk_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
   rk_.reset();
 }
 
@@ -224,14 +229,36 @@ std::vector<Message> Consumer::pollBatch(size_t max, int timeoutMs) {
   return out;
 }
 
-VoidResult Consumer::commit(const std::vector<TopicPartitionOffset>& offsets, bool async) {
+VoidResult Consumer::commit(const std::vector<TopicPartitionOffset>& offsets, int timeoutMs) {
   if (offsets.empty()) {
     return {};
   }
   auto list = toList(offsets);
-  auto err = rd_kafka_commit(rk_.get(), list.get(), async ? 1 : 0);
+  // The answer comes back on a queue of our own, so the wait is bounded. Dropping the queue
+  // with the commit still in flight is safe: librdkafka then discards the late answer.
+  QueuePtr answers(rd_kafka_queue_new(rk_.get()));
+  auto err = rd_kafka_commit(rk_.get(), list.get(), 0);
+  return err ? toError(err, "c") : VoidResult{};
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return toError(err, "commit");
+  }
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
+      rd_kafka_queue_poll(answers.get(), timeoutMs), &rd_kafka_event_destroy);
+  if (!event) {
+    return Error(Status::kTimeout, "commit: no answer from the group coordinator within " +
+                                       std::to_string(timeoutMs) + " ms");
+  }
+  if (auto e = rd_kafka_event_error(event.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(e, "commit");
+  }
+  if (const auto* parts = rd_kafka_event_topic_partition_list(event.get())) {
+    for (int i = 0; i < parts->cnt; ++i) {
+      const auto& p = parts->elems[i];
+      if (p.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return toError(p.err,
+                       "commit " + std::string(p.topic) + "[" + std::to_string(p.partition) + "]");
+      }
+    }
   }
   return {};
 }
@@ -313,11 +340,29 @@ void Consumer::enableIoEvent(int fd) {
   rd_kafka_queue_io_event_enable(queue_.get(), fd, &kByte, 1);
 }
 
-void Consumer::close() {
-  if (!closed_ && rk_) {
-    closed_ = true;
-    rd_kafka_consumer_close(rk_.get());
+bool Consumer::close(int timeoutMs) {
+  if (closed_ || !rk_) {
+    return !abandoned_;
   }
+  closed_ = true;
+  QueuePtr events(rd_kafka_queue_new(rk_.get()));
+  if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), events.get())) {
+    rd_kafka_error_destroy(e);
+    abandoned_ = true;
+    return false;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
+  while (rd_kafka_consumer_closed(rk_.get()) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      abandoned_ = true;
+      return false;
+    }
+    // No rebalance callback is configured, so these are only informational events.
+    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(events.get(), 100)) {
+      rd_kafka_event_destroy(ev);
+    }
+  }
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

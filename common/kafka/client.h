@@ -141,8 +141,10 @@ class Consumer {
   std::optional<Message> poll(int timeoutMs);
   /// Up to `max` messages, waiting at most `timeoutMs` for the first.
   std::vector<Message> pollBatch(size_t max, int timeoutMs);
-  /// Commits exactly these offsets (the next offset to read) for the group.
-  VoidResult commit(const std::vector<TopicPartitionOffset>& offsets, bool async = false);
+  /// Commits exactly these offsets (the next offset to read) for the group and waits for the
+  /// coordinator's answer, at most `timeoutMs` (rd_kafka_commit's synchronous form waits forever
+  /// while no coordinator is reachable). On timeout the commit may still land later.
+  VoidResult commit(const std::vector<TopicPartitionOffset>& offsets, int timeoutMs = 10000);
   /// Committed offsets of the group for these partitions (offset field filled).
   Result<std::vector<TopicPartitionOffset>> committed(std::vector<TopicPartitionOffset> parts,
                                                       int timeoutMs);
@@ -159,8 +161,11 @@ class Consumer {
                                                int64_t tsMs, int timeoutMs);
   /// Makes librdkafka write to `fd` whenever messages are waiting (for poll() loops).
   void enableIoEvent(int fd);
-  /// Leaves the group cleanly (commits nothing by itself).
-  void close();
+  /// Leaves the group cleanly (commits nothing by itself), waiting at most `timeoutMs`: with no
+  /// broker reachable librdkafka's close can wait forever (librdkafka issue #3740). Past the
+  /// bound the group is left without a goodbye (the coordinator expires the member) and the
+  /// handle is destroyed without a second close. Returns false when it had to give up.
+  bool close(int timeoutMs = 15000);
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
@@ -169,6 +174,7 @@ class Consumer {
   HandlePtr rk_;
   QueuePtr queue_;
   bool closed_ = false;
+  bool abandoned_ = false;  ///< close gave up: destroy without closing again
 };
 
 /// Topic names of the cluster matching `prefix` (metadata request).

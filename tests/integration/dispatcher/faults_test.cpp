@@ -117,6 +117,38 @@ TEST_CASE("PostgreSQL down for a while: the dispatcher waits, then stores everyt
   CHECK(h.daemon(0).tryWait() == std::nullopt);  // it never gave up
 }
 
+TEST_CASE("Kafka gone after a batch is stored: the commit gives up in time and SIGTERM still stops",
+          "[dispatcher][faults]") {
+  // PostgreSQL down holds a consumed batch; the broker goes away before the batch can be stored,
+  // so its offsets are committed while no coordinator answers. A commit that waits forever would
+  // hang the consumer thread and with it every shutdown.
+  auto cluster = PgCluster::start();
+  DispatcherHarness h({{"k1"}, {}, cluster->createDatabase("kafka_gone")});
+  h.startDaemon();
+  KafkaTestClient kafka(h.broker().bootstrap());
+  kafka.produce("edge.k1", "k1", requestJson("before"));
+  REQUIRE(h.waitFor("SELECT count(*) FROM requests", "1"));
+  cluster->stop();
+  for (int i = 0; i < 5; ++i) {
+    kafka.produce("edge.k1", "k1", requestJson("held-" + std::to_string(i)));
+  }
+  REQUIRE(waitUntil(
+      [&] { return h.daemonLog(0).find("keeping it and retrying") != std::string::npos; }, 30000));
+  h.broker().stop();
+  cluster->startAgain();
+  REQUIRE(h.waitFor("SELECT count(*) FROM requests", "6", 60000));
+  REQUIRE(waitUntil(
+      [&] { return h.daemonLog(0).find("committing offsets after storing") != std::string::npos; },
+      30000));
+  INFO(h.daemonLog(0));
+  CHECK(h.daemon(0).tryWait() == std::nullopt);
+  REQUIRE(h.daemon(0).signal(SIGTERM));
+  auto status = h.daemon(0).waitFor(40000);
+  REQUIRE(status.has_value());
+  CHECK(WIFEXITED(*status));
+  CHECK(WEXITSTATUS(*status) == 0);
+}
+
 TEST_CASE("two dispatchers in one group split the edge topics and one takes over from the other",
           "[dispatcher][faults]") {
   const std::vector<std::string> edges = {"g1", "g2", "g3", "g4", "g5", "g6"};
