@@ -1,6 +1,6 @@
 # The cloud dispatcher image, built exactly as README.md builds it: scripts/bootstrap installs
-# the Debian packages, the "release" CMake preset builds (tests/dockerfile_test.sh checks these
-# steps match the README's).
+# the Debian packages, the "release" CMake preset builds (a test,
+# tests/integration/packaging/docker_files_test.sh, checks these steps match the README's).
 FROM debian:12 AS build
 WORKDIR /src
 COPY . .
