@@ -310,10 +310,13 @@ TEST_CASE("a session that expired while the agent was down is ended and reported
           "[agent][restart]") {
   AgentUnderTest agent;
   agent.start();
-  auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":1})");
+  // Long enough that the agent is surely killed before its own timer fires, even on a loaded
+  // machine where the answer takes a second to arrive (with 1 s the timer sometimes won).
+  auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":4})");
   auto expires = parseRfc3339Ms(str(r, "expires_at"));
   REQUIRE(expires);
   agent.kill9();
+  REQUIRE(nowMs() < *expires);  // else this run tests auto-stop, not expiry while down
   REQUIRE(waitUntil([&] { return nowMs() > *expires; }, 10000));
   agent.start();
   auto ev = agent.event(eventWith("frp_stopped", "stop_reason", "expired_while_down"));
