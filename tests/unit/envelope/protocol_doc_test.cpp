@@ -79,8 +79,8 @@ TEST_CASE("PROTOCOL.md names every type, stop reason and body schema", "[docs]")
 
 TEST_CASE("every complete envelope in the docs decodes", "[docs]") {
   Decoder decoder;
-  for (const char* file : {"docs/PROTOCOL.md", "docs/DISPATCHER.md", "README.md",
-                           "README.zh-CN.md"}) {
+  for (const char* file :
+       {"docs/PROTOCOL.md", "docs/DISPATCHER.md", "README.md", "README.zh-CN.md"}) {
     const std::string doc = testing::readText(std::string(EDGELINK_SOURCE_DIR) + "/" + file);
     INFO(file);
     REQUIRE_FALSE(doc.empty());
@@ -88,8 +88,7 @@ TEST_CASE("every complete envelope in the docs decodes", "[docs]") {
     for (const auto& block : jsonBlocks(doc)) {
       std::string trimmed = block.substr(block.find_first_not_of(" \n"));
       bool envelope = trimmed.rfind("{\"request\"", 0) == 0 ||
-                      trimmed.rfind("{\"response\"", 0) == 0 ||
-                      trimmed.rfind("{\"event\"", 0) == 0;
+                      trimmed.rfind("{\"response\"", 0) == 0 || trimmed.rfind("{\"event\"", 0) == 0;
       bool elided = block.find("...") != std::string::npos;
       if (!envelope || elided) {
         continue;
