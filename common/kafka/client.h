@@ -144,7 +144,7 @@ class Consumer {
   /// Commits exactly these offsets (the next offset to read) for the group and waits for the
   /// coordinator's answer, at most `timeoutMs` (rd_kafka_commit's synchronous form waits forever
   /// while no coordinator is reachable). On timeout the commit may still land later.
-  VoidResult commit(const std::vector<TopicPartitionOffset>& offsets, int timeoutMs = 10000);
+  VoidResult commit(const std::vector<TopicPartitionOffset>& offsets, int timeoutMs = 5000);
   /// Committed offsets of the group for these partitions (offset field filled).
   Result<std::vector<TopicPartitionOffset>> committed(std::vector<TopicPartitionOffset> parts,
                                                       int timeoutMs);
@@ -165,7 +165,7 @@ class Consumer {
   /// broker reachable librdkafka's close can wait forever (librdkafka issue #3740). Past the
   /// bound the group is left without a goodbye (the coordinator expires the member) and the
   /// handle is destroyed without a second close. Returns false when it had to give up.
-  bool close(int timeoutMs = 15000);
+  bool close(int timeoutMs = 10000);
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
