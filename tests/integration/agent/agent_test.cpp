@@ -61,7 +61,7 @@ const char* kLegacyStop = R"({"actions":[{"name":"stop_frp_client_service"}]})";
 
 }  // namespace
 
-TEST_CASE("a legacy start is answered 200 with frpc running on a 0600 TOML config; stop ends it",
+TEST_CASE("a legacy start is answered 200 with frpc running on a 0600 TOML config and stop ends it",
           "[agent][frp]") {
   AgentUnderTest agent;
   agent.start();
@@ -107,7 +107,7 @@ TEST_CASE("a legacy start is answered 200 with frpc running on a 0600 TOML confi
   CHECK(agent.stop() == 0);
 }
 
-TEST_CASE("a canonical frp_start works with the legacy INI format too; frp_stop stops it",
+TEST_CASE("a canonical frp_start works with the legacy INI format too and frp_stop stops it",
           "[agent][frp]") {
   AgentSetup setup;
   setup.format = "ini";
@@ -398,7 +398,7 @@ TEST_CASE("frp_status, system_info and ping are answered", "[agent][requests]") 
   CHECK(std::string(json::getString(service(running, "camera_admin"), "status")) == "running");
 }
 
-TEST_CASE("a start with the same ports extends the deadline; other ports restart frpc",
+TEST_CASE("a start with the same ports extends the deadline and other ports restart frpc",
           "[agent][frp]") {
   AgentUnderTest agent;
   agent.start();

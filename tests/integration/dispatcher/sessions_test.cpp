@@ -16,7 +16,7 @@ using namespace edgelink::testing;
 
 TEST_CASE(
     "session open reserves pool ports, publishes the original start request, prints how "
-    "to connect; close ends it",
+    "to connect and close ends it",
     "[dispatcher][sessions]") {
   DispatcherHarness h({{"e1"}, {"port-pool = \"31020-31029\""}});
   EdgeSimulator edges(h.broker().bootstrap(), {"e1"});

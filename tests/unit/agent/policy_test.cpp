@@ -67,7 +67,7 @@ TEST_CASE("a request dated ahead beyond the tolerance is a 400 naming both clock
   CHECK_FALSE(checkTimestamp(request(ahead), p, clock.wallMs()));
 }
 
-TEST_CASE("only requests from others are for the agent; known types", "[agent][policy]") {
+TEST_CASE("only requests from others are for the agent, of known types", "[agent][policy]") {
   Policy p;
   p.sender = "edge_board";
   CHECK(isForUs(request(0), p));

@@ -67,7 +67,7 @@ TEST_CASE("the state file round-trips everything the agent keeps", "[agent][stat
   CHECK(toJson(t) == toJson(s));
 }
 
-TEST_CASE("a missing state file is a fresh start; a corrupt one is set aside with a warning",
+TEST_CASE("a missing state file is a fresh start and a corrupt one is set aside with a warning",
           "[agent][state]") {
   testing::TempDir dir;
   auto fresh = loadState(dir.file("state.json"), 1);

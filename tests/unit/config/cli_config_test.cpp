@@ -28,7 +28,7 @@ config::ParseOutcome run(CLI::App& app, Options& o, const std::vector<std::strin
 
 }  // namespace
 
-TEST_CASE("config files carry every option; flags override; repeated keys collect", "[config]") {
+TEST_CASE("config files carry every option, flags override, repeated keys collect", "[config]") {
   testing::TempDir dir;
   testing::writeText(dir.file("a.conf"),
                      "# comment\nedge-id = \"e-1\"\nmax-age = \"15m\"\n"

@@ -83,7 +83,7 @@ TEST_CASE("invalid examples are rejected on the field their name gives", "[examp
   }
 }
 
-TEST_CASE("every request type has request and response body schemas; every event type one",
+TEST_CASE("every request type has request and response body schemas and every event type one",
           "[examples]") {
   const auto& reg = SchemaRegistry::embedded();
   const auto valid = listJson(kExamples + "/valid");
