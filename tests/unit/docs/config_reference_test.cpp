@@ -2,13 +2,13 @@
 // ("## Configuration") is checked against the options the daemons register: every option has a
 // row, every row is an option, and every default the docs state is the option's default.
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "agent_config.h"
+#include "core/strings.h"
 #include "core/time_format.h"
+#include "harness/test_util.h"
 #include "options.h"
 
 namespace {
@@ -18,42 +18,21 @@ struct Row {
   std::string defaultText;  ///< the second cell as written
 };
 
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  REQUIRE(in.good());
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::string trim(const std::string& s) {
-  const auto b = s.find_first_not_of(' ');
-  const auto e = s.find_last_not_of(' ');
-  return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
-}
-
 /// The "| `key` | default | meaning |" rows between `heading` and the next "## " heading.
 std::map<std::string, Row> tableRows(const std::string& doc, const std::string& heading) {
   std::map<std::string, Row> rows;
   const auto start = doc.find("\n" + heading + "\n");
   REQUIRE(start != std::string::npos);
   const auto end = doc.find("\n## ", start + heading.size() + 1);
-  std::istringstream lines(doc.substr(start, end - start));
-  std::string line;
-  while (std::getline(lines, line)) {
+  for (const auto& line : edgelink::split(doc.substr(start, end - start), '\n')) {
     if (line.rfind("| `", 0) != 0) {
       continue;
     }
-    std::vector<std::string> cells;
-    std::string cell;
-    std::istringstream cs(line.substr(1));
-    while (std::getline(cs, cell, '|')) {
-      cells.push_back(trim(cell));
-    }
-    REQUIRE(cells.size() >= 3);
-    const std::string& k = cells[0];
-    REQUIRE(k.size() > 2);
-    Row r{k.substr(1, k.size() - 2), cells[1]};
+    const auto cells = edgelink::split(line, '|');  // "", key, default, meaning, ""
+    REQUIRE(cells.size() >= 4);
+    const std::string key(edgelink::trim(cells[1]));
+    REQUIRE(key.size() > 2);
+    Row r{key.substr(1, key.size() - 2), std::string(edgelink::trim(cells[2]))};
     rows[r.key] = r;
   }
   return rows;
@@ -97,7 +76,9 @@ bool sameDefault(const std::string& documented, const std::string& actual) {
 }
 
 void checkReference(const CLI::App& app, const std::string& docPath, const std::string& heading) {
-  const auto rows = tableRows(readFile(docPath), heading);
+  const std::string doc = edgelink::testing::readText(docPath);
+  REQUIRE_FALSE(doc.empty());
+  const auto rows = tableRows(doc, heading);
   const auto keys = configKeys(app);
   INFO(docPath << " " << heading);
   REQUIRE(keys.size() > 10);
