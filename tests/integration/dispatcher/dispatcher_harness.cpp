@@ -125,6 +125,10 @@ std::string DispatcherHarness::daemonLog(size_t i) const {
   return readText(dir_.file("daemon-" + std::to_string(i) + ".log"));
 }
 
+bool DispatcherHarness::waitForLog(size_t i, const std::string& text, int timeoutMs) const {
+  return waitUntil([&] { return daemonLog(i).find(text) != std::string::npos; }, timeoutMs);
+}
+
 dispatcher::pg::Connection& DispatcherHarness::db() {
   if (!db_ || !db_->healthy()) {
     auto c = dispatcher::pg::Connection::open(conninfo_, "dispatcher-test");

@@ -48,6 +48,8 @@ class DispatcherHarness {
   /// Waits until the running dispatchers hold `partitions` partitions between them.
   bool waitAssigned(int partitions, int timeoutMs = 30000);
   std::string daemonLog(size_t i) const;
+  /// Waits until daemon `i`'s log contains `text`.
+  bool waitForLog(size_t i, const std::string& text, int timeoutMs = 30000) const;
   /// Starts a CLI command in the background (stdout to outPath).
   Subprocess spawnCli(const std::vector<std::string>& args, const std::string& outPath);
 

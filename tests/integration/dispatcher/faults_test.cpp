@@ -106,8 +106,7 @@ TEST_CASE("PostgreSQL down for a while: the dispatcher waits, then stores everyt
     kafka.produce("edge.p1", "p1", responseJson("during-" + std::to_string(i), 200));
   }
   // The daemon noticed (and kept its batch) before the database comes back.
-  REQUIRE(waitUntil(
-      [&] { return h.daemonLog(0).find("keeping it and retrying") != std::string::npos; }, 30000));
+  REQUIRE(h.waitForLog(0, "keeping it and retrying"));
   cluster->startAgain();
   kafka.produce("edge.p1", "p1", requestJson("after"));
   REQUIRE(h.waitFor("SELECT count(*) FROM requests", "22", 60000));
@@ -132,14 +131,11 @@ TEST_CASE("Kafka gone after a batch is stored: the commit gives up in time and S
   for (int i = 0; i < 5; ++i) {
     kafka.produce("edge.k1", "k1", requestJson("held-" + std::to_string(i)));
   }
-  REQUIRE(waitUntil(
-      [&] { return h.daemonLog(0).find("keeping it and retrying") != std::string::npos; }, 30000));
+  REQUIRE(h.waitForLog(0, "keeping it and retrying"));
   h.broker().stop();
   cluster->startAgain();
   REQUIRE(h.waitFor("SELECT count(*) FROM requests", "6", 60000));
-  REQUIRE(waitUntil(
-      [&] { return h.daemonLog(0).find("committing offsets after storing") != std::string::npos; },
-      30000));
+  REQUIRE(h.waitForLog(0, "committing offsets after storing"));
   INFO(h.daemonLog(0));
   CHECK(h.daemon(0).tryWait() == std::nullopt);
   REQUIRE(h.daemon(0).signal(SIGTERM));
@@ -194,7 +190,7 @@ TEST_CASE("a whole topic read again by a new consumer group changes nothing",
   const std::string before = h.sql(snapshot);
   // Another group reads every message again from the start, as after lost offsets.
   h.startDaemon({"--consumer-group", "second-reader"});
-  REQUIRE(waitUntil([&] { return h.daemonLog(1).find("redelivery") != std::string::npos; }, 30000));
+  REQUIRE(h.waitForLog(1, "redelivery"));
   CHECK(h.sql(snapshot) == before);
   CHECK(h.count("SELECT count(*) FROM requests") == 30);
   CHECK(h.count("SELECT count(*) FROM events") == 1);
