@@ -242,8 +242,7 @@ VoidResult Consumer::commit(const std::vector<TopicPartitionOffset>& offsets, in
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return toError(err, "commit");
   }
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> event(
-      rd_kafka_queue_poll(answers.get(), timeoutMs), &rd_kafka_event_destroy);
+  EventPtr event(rd_kafka_queue_poll(answers.get(), timeoutMs));
   if (!event) {
     return Error(Status::kTimeout, "commit: no answer from the group coordinator within " +
                                        std::to_string(timeoutMs) + " ms");
@@ -357,10 +356,8 @@ bool Consumer::close(int timeoutMs) {
       abandoned_ = true;
       return false;
     }
-    // No rebalance callback is configured, so these are only informational events.
-    if (rd_kafka_event_t* ev = rd_kafka_queue_poll(events.get(), 100)) {
-      rd_kafka_event_destroy(ev);
-    }
+    // No rebalance callback is configured, so these are only informational events: dropped.
+    EventPtr dropped(rd_kafka_queue_poll(events.get(), 100));
   }
   return true;
 }
@@ -419,13 +416,12 @@ VoidResult createTopic(const Config& config, const std::string& topic, int parti
   rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeoutMs, err, sizeof err);
   rd_kafka_CreateTopics(rk->get(), &nt, 1, opts.get(), queue.get());
   // The admin request itself times out by request_timeout; wait a little longer than that.
-  rd_kafka_event_t* ev = rd_kafka_queue_poll(queue.get(), timeoutMs + 2000);
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeoutMs + 2000));
+  rd_kafka_event_t* ev = event.get();
   if (ev == nullptr) {
     return Error(Status::kTimeout, "CreateTopics for " + topic + " got no answer within " +
                                        std::to_string(timeoutMs) + " ms");
   }
-  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> evGuard(
-      ev, &rd_kafka_event_destroy);
   if (rd_kafka_event_error(ev) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return toError(rd_kafka_event_error(ev), "CreateTopics for " + topic);
   }
