@@ -161,11 +161,7 @@ void ConsumerLoop::shutdown() {
     commitFinished();
     writers_.reset();
   }
-  if (!consumer_->close()) {
-    logger()->warn(
-        "leaving the consumer group: Kafka did not answer in time; the group "
-        "drops this member when its session times out");
-  }
+  consumer_->close();  // bounded; says so itself when Kafka does not answer
   consumer_.reset();
 }
 

@@ -346,6 +346,8 @@ bool Consumer::close(int timeoutMs) {
   closed_ = true;
   QueuePtr events(rd_kafka_queue_new(rk_.get()));
   if (rd_kafka_error_t* e = rd_kafka_consumer_close_queue(rk_.get(), events.get())) {
+    log::get("kafka")->warn("closing the consumer: {}; destroyed without a clean close",
+                            rd_kafka_error_string(e));
     rd_kafka_error_destroy(e);
     abandoned_ = true;
     return false;
@@ -353,6 +355,10 @@ bool Consumer::close(int timeoutMs) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeoutMs);
   while (rd_kafka_consumer_closed(rk_.get()) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
+      log::get("kafka")->warn(
+          "closing the consumer: no answer from Kafka within {} ms; destroyed without a clean "
+          "close (a consumer group drops the member when its session times out)",
+          timeoutMs);
       abandoned_ = true;
       return false;
     }

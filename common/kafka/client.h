@@ -168,7 +168,8 @@ class Consumer {
   /// Leaves the group cleanly (commits nothing by itself), waiting at most `timeoutMs`: with no
   /// broker reachable librdkafka's close can wait forever (librdkafka issue #3740). Past the
   /// bound the group is left without a goodbye (the coordinator expires the member) and the
-  /// handle is destroyed without a second close. Returns false when it had to give up.
+  /// handle is destroyed without a second close. Returns false (and logs a warning) when it
+  /// had to give up.
   bool close(int timeoutMs = 10000);
   rd_kafka_t* handle() const { return rk_.get(); }
 
