@@ -6,6 +6,7 @@
 
 #include "core/time_format.h"
 #include "envelope/json_util.h"
+#include "envelope/salvage.h"
 #include "envelope/types.h"
 
 namespace edgelink::dispatcher {
@@ -233,7 +234,25 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
   }
   auto decoded = decoder.decode(m.payload);
   if (!decoded) {
-    reject(m, edgeId, nowMs, decoded.error());
+    const envelope::DecodeError& e = decoded.error();
+    reject(m, edgeId, nowMs, e);
+    // A request whose id can be read is answered by its edge (400/413), so it is recorded too:
+    // the answer then joins a request, and the raw message stays in rejected_messages.
+    if (edgeId && e.kind == envelope::Kind::kRequest && e.id) {
+      RequestRow r;
+      r.edgeId = *edgeId;
+      r.id = e.id->str();
+      r.idIsNumber = e.id->isNumber();
+      r.type = envelope::isTypeName(e.type) ? e.type : std::string();
+      r.sender = e.sender;
+      r.sentAtMs = e.timestampMs.value_or(seen);
+      r.seenAtMs = seen;
+      r.deadlineMs = deadlineOf(r.sentAtMs, seen, options_.deadlineFor(r.type));
+      r.bodyJson = "{}";
+      r.partition = m.partition;
+      r.offset = m.offset;
+      addRequest(std::move(r));
+    }
     return Classified::kRejected;
   }
   if (!edgeId) {

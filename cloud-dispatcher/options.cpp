@@ -5,6 +5,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/time_format.h"
+#include "envelope/salvage.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -26,15 +27,6 @@ bool isValidTopicPrefix(const std::string& prefix) {
   }
   return std::all_of(prefix.begin(), prefix.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-  });
-}
-
-bool isValidTypeName(const std::string& type) {
-  if (type.empty() || type.size() > 64 || !(type[0] >= 'a' && type[0] <= 'z')) {
-    return false;
-  }
-  return std::all_of(type.begin(), type.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
   });
 }
 
@@ -211,7 +203,7 @@ config::Problems Options::validate() {
     if (parsed) {
       seconds = parseDurationSeconds(parsed->second);
     }
-    if (!parsed || !isValidTypeName(parsed->first)) {
+    if (!parsed || !envelope::isTypeName(parsed->first)) {
       p.add("type-deadline", "expected TYPE=DURATION such as frp_start=90s, got '" + kv + "'");
     } else if (!seconds || *seconds < 1) {
       p.add("type-deadline", "bad duration in '" + kv + "': expected e.g. 30s, 2m");
@@ -246,7 +238,7 @@ config::Problems Options::validate() {
     p.add("default-services", "name at least one service");
   }
   for (const auto& s : defaultServices) {
-    if (!isValidTypeName(s)) {
+    if (!envelope::isTypeName(s)) {
       p.add("default-services", "bad service name '" + s + "'");
     }
   }
@@ -348,6 +340,12 @@ kafka::Config Options::consumerConfig() const {
   // New edge topics are picked up by the regex at the next metadata refresh.
   c.set("topic.metadata.refresh.interval.ms", "60000");
   c.set("enable.partition.eof", "false");
+  // A broker sends a record batch whole even when it is larger than the fetch limits, and a
+  // response above receive.message.max.bytes makes librdkafka reconnect and ask for the same
+  // batch forever, stalling every partition on that broker. librdkafka's maximum (a Kafka
+  // response size is an int32) means any batch a broker holds is read, then rejected as too
+  // large (rejected_messages, 413) if it is.
+  c.set("receive.message.max.bytes", "2147483647");
   (void)c.apply(kafkaProperties, "kafka-property");  // validated by validate()
   return c;
 }
@@ -391,6 +389,8 @@ kafka::Config Options::producerConfig() const {
 std::map<std::string, std::string> Options::topicConfigMap() const {
   std::map<std::string, std::string> out;
   out["retention.ms"] = std::to_string(topicRetentionSeconds * 1000);
+  // The broker refuses larger messages at produce time (the agents never depend on it).
+  out["max.message.bytes"] = std::to_string(topicMaxMessageBytes());
   for (const auto& kv : topicConfigs) {
     if (auto parsed = splitKeyValue(kv)) {
       out[parsed->first] = parsed->second;

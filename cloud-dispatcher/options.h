@@ -91,8 +91,11 @@ struct Options {
   kafka::Config consumerConfig() const;
   kafka::Config producerConfig() const;
   kafka::Config baseKafkaConfig() const;
-  /// Topic configs for `edges add` (retention.ms plus topic-config entries).
+  /// Topic configs for `edges add`: retention.ms, max.message.bytes, then topic-config entries.
   std::map<std::string, std::string> topicConfigMap() const;
+  /// The edge topics' max.message.bytes: max-message-bytes plus room for the record batch
+  /// header, key and headers (a signature), so what agents accept is what the broker accepts.
+  int64_t topicMaxMessageBytes() const { return static_cast<int64_t>(maxMessageBytes) + 4096; }
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

@@ -19,6 +19,7 @@
 #include "core/version.h"
 #include "envelope/frp_command.h"
 #include "envelope/json_util.h"
+#include "envelope/salvage.h"
 #include "envelope/types.h"
 
 namespace edgelink::agent {
@@ -36,7 +37,6 @@ constexpr int kMaxMessagesPerTurn = 16;
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
 constexpr int64_t kStartCheckMs = 50;
-constexpr size_t kSalvageLimitBytes = 1024 * 1024;  // librdkafka's fetch limits are lower
 constexpr int kAdminTimeoutMs = 300;
 constexpr int64_t kShutdownFlushMs = 5000;
 constexpr int64_t kMaxPollMs = 60'000;
@@ -53,17 +53,6 @@ const auto& frpcLogger() {
 
 std::string idText(const envelope::Id& id) {
   return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
-}
-
-/// Response types echo the request's type only when it is a valid type name (a bad request
-/// may carry anything there).
-bool isTypeName(const std::string& t) {
-  if (t.empty() || t.size() > 64 || !(t[0] >= 'a' && t[0] <= 'z')) {
-    return false;
-  }
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-  });
 }
 
 bool permanentDeliveryError(rd_kafka_resp_err_t err) {
@@ -170,12 +159,9 @@ VoidResult Agent::init() {
   }
   producer_ = std::move(*producer);
   producer_->enableIoEvent(wakeWrite_);
-  auto consumer = kafka::Consumer::create(config_.consumerConfig);
-  if (!consumer) {
-    return consumer.error();
+  if (auto r = createConsumer(); !r) {
+    return r;
   }
-  consumer_ = std::move(*consumer);
-  consumer_->enableIoEvent(wakeWrite_);
   logger()->info("edge-agent {} for edge {} on topic {} (kafka: {}; state: {})", kVersion,
                  config_.options.edgeId, config_.topic, config_.options.kafkaBrokers,
                  config_.statePath());
@@ -243,6 +229,16 @@ VoidResult Agent::init() {
   return {};
 }
 
+VoidResult Agent::createConsumer() {
+  auto consumer = kafka::Consumer::create(config_.consumerConfig);
+  if (!consumer) {
+    return consumer.error();
+  }
+  consumer_ = std::move(*consumer);
+  consumer_->enableIoEvent(wakeWrite_);
+  return {};
+}
+
 // ---------------------------------------------------------------------------------------------
 // Main loop
 
@@ -273,6 +269,11 @@ void Agent::loop() {
     takeAssignment();
     runTimers();
     consumeMessages();
+    if (assigned_) {
+      if (auto f = consumer_->takeOversizeFetch()) {
+        handleOversizeFetch(*f);
+      }
+    }
   }
 }
 
@@ -451,6 +452,7 @@ void Agent::takeAssignment() {
     return;
   }
   silentBefore_ = a->silentBefore;
+  assignedParts_ = a->partitions;
   assigned_ = true;
   consumerBacklog_ = true;
   for (const auto& tp : a->partitions) {
@@ -504,14 +506,9 @@ void Agent::handleMessage(const kafka::Message& m) {
     positionsChanged(false);
     return;  // redelivered; its answer from before the restart is being re-sent
   }
-  if (m.payload().size() > decoder_.limits().maxBytes) {
-    handleOversize(m.payload(), origin);
-    positionsChanged(true);
-    return;
-  }
   auto decoded = decoder_.decode(m.payload());
   if (!decoded) {
-    handleDecodeError(decoded.error(), origin);
+    handleDecodeError(decoded.error(), origin, m.payload().size());
     positionsChanged(true);
     return;
   }
@@ -565,11 +562,68 @@ void Agent::handleMessage(const kafka::Message& m) {
   dispatch(msg, origin);
 }
 
-void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& origin) {
+void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
+  // Everything consumed before librdkafka reported the refusal has been handled (errors and
+  // messages come through one queue in order), so with one partition the batch that does not
+  // fit starts at the position.
+  if (assignedParts_.size() != 1) {
+    logger()->error(
+        "Kafka's fetch response of {} bytes is larger than receive.message.max.bytes {}: a "
+        "record batch on one of {}'s {} partitions is too large to read. With one partition "
+        "(as `edges add` creates edge topics) the agent moves past it; with several it cannot "
+        "tell which: lower the topic's max.message.bytes or raise receive.message.max.bytes "
+        "(kafka-property)",
+        fetch.size, fetch.limit, config_.topic, assignedParts_.size());
+    return;
+  }
+  const int32_t p = assignedParts_[0].partition;
+  int64_t at = assignedParts_[0].offset;
+  if (auto it = consumed_.find(p); it != consumed_.end()) {
+    at = it->second;
+  } else if (at < 0) {
+    auto w = consumer_->watermarks(config_.topic, p, 2000);
+    if (!w) {
+      logger()->warn(
+          "a record batch at {}[{}] is too large to read and its offset is unknown "
+          "yet ({}); trying again",
+          config_.topic, p, w.error().describe());
+      return;
+    }
+    at = w->first;
+  }
+  logger()->warn(
+      "dropped the record batch at {}[{}] offset {}: Kafka's fetch response of {} bytes is "
+      "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "
+      "agent reads); not read, not answered",
+      config_.topic, p, at, fetch.size, fetch.limit);
+  consumed_[p] = at + 1;
+  positionsChanged(true);
+  // A new client: librdkafka reports an identical refusal on the same connection only every
+  // 30 s, so the next oversize batch (if any) would otherwise stall the agent that long.
+  (void)consumer_->close(2000);
+  consumer_.reset();
+  if (auto r = createConsumer(); !r) {
+    logger()->critical("cannot re-create the Kafka consumer: {}", r.error().describe());
+    shutdownRequested_ = true;
+    shutdownReason_ = "Kafka consumer lost";
+    return;
+  }
+  assignedParts_[0].offset = at + 1;
+  if (auto r = consumer_->assign(assignedParts_); !r) {
+    logger()->error("cannot assign {}: {}", config_.topic, r.error().describe());
+  }
+}
+
+void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& origin, size_t bytes) {
+  // Never acted on, whatever it says; answered when a request's id could be read (the decoder
+  // reads the header leniently whatever is wrong with the rest: broken JSON, any size).
   const bool answerable = e.kind == envelope::Kind::kRequest && e.id && e.sender != policy_.sender;
   if (!answerable) {
-    logger()->warn("dropped an undecodable message at {}[{}] offset {}: {}", config_.topic,
-                   origin.partition, origin.offset, e.describe());
+    logger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {} ({})", bytes,
+                   config_.topic, origin.partition, origin.offset, e.describe(),
+                   e.kind && e.kind != envelope::Kind::kRequest
+                       ? std::string("not a request")
+                       : std::string("no readable request id to answer"));
     return;
   }
   hold(origin);
@@ -580,46 +634,17 @@ void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& orig
     send(seq);
     return;
   }
-  std::string type = isTypeName(e.type) ? e.type : std::string();
-  auto r = errorResponse(*e.id, type, policy_.sender, wallNow(), e.toError());
-  r.description = "request could not be decoded";
+  const std::string type = envelope::isTypeName(e.type) ? e.type : std::string();
+  Error error = e.toError();
+  if (e.status == Status::kTooLarge) {
+    error.message = "message of " + std::to_string(bytes) +
+                    " bytes is larger than this edge's limit of " +
+                    std::to_string(decoder_.limits().maxBytes) + " bytes: not acted on";
+  }
+  auto r = errorResponse(*e.id, type, policy_.sender, wallNow(), error);
+  r.description =
+      e.status == Status::kTooLarge ? "request too large" : "request could not be decoded";
   answer(*e.id, type.empty() ? "?" : type, e.sender, std::move(r), origin);
-}
-
-void Agent::handleOversize(std::string_view payload, const Origin& origin) {
-  // Not acted on whatever it says; read with a larger limit only to find whom to answer.
-  envelope::Decoder salvage(envelope::Limits{kSalvageLimitBytes, 32});
-  auto decoded = salvage.decode(payload);
-  std::optional<envelope::Id> id;
-  std::string type, sender;
-  if (decoded && decoded->kind == envelope::Kind::kRequest) {
-    id = decoded->id;
-    type = decoded->type;
-    sender = decoded->sender;
-  } else if (!decoded && decoded.error().kind == envelope::Kind::kRequest) {
-    id = decoded.error().id;
-    type = decoded.error().type;
-    sender = decoded.error().sender;
-  }
-  if (!id || sender == policy_.sender) {
-    logger()->warn(
-        "dropped a message of {} bytes at {}[{}] offset {}: larger than "
-        "max-message-bytes {} and not a request that can be answered",
-        payload.size(), config_.topic, origin.partition, origin.offset, decoder_.limits().maxBytes);
-    return;
-  }
-  hold(origin);
-  if (!isTypeName(type)) {
-    type.clear();
-  }
-  auto r =
-      errorResponse(*id, type, policy_.sender, wallNow(),
-                    Error(Status::kTooLarge, "message of " + std::to_string(payload.size()) +
-                                                 " bytes is larger than this edge's limit of " +
-                                                 std::to_string(decoder_.limits().maxBytes) +
-                                                 " bytes: not acted on"));
-  r.description = "request too large";
-  answer(*id, type.empty() ? "?" : type, sender, std::move(r), origin);
 }
 
 void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {
@@ -1221,7 +1246,7 @@ RenderOutcome renderForRequest(const AgentConfig& config, const std::string& req
   if (!decoded) {
     const auto& e = decoded.error();
     if (e.kind == envelope::Kind::kRequest && e.id) {
-      return fail(*e.id, isTypeName(e.type) ? e.type : std::string(), e.toError());
+      return fail(*e.id, envelope::isTypeName(e.type) ? e.type : std::string(), e.toError());
     }
     return RenderOutcome{false, "not a request the agent would answer: " + e.describe()};
   }

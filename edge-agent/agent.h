@@ -83,8 +83,10 @@ class Agent {
   void takeAssignment();
   void consumeMessages();
   void handleMessage(const kafka::Message& m);
-  void handleDecodeError(const envelope::DecodeError& e, const Origin& origin);
-  void handleOversize(std::string_view payload, const Origin& origin);
+  void handleDecodeError(const envelope::DecodeError& e, const Origin& origin, size_t bytes);
+  /// A record batch too large for receive.message.max.bytes blocks the partition: move past it.
+  void handleOversizeFetch(const kafka::OversizeFetch& fetch);
+  VoidResult createConsumer();
   void dispatch(const envelope::Envelope& request, const Origin& origin);
   void onDelivery(const kafka::DeliveryReport& report);
   void send(uint64_t seq);
@@ -145,6 +147,7 @@ class Agent {
   std::map<int32_t, int64_t> consumed_;
   std::map<int32_t, std::set<int64_t>> awaiting_;
   std::map<int32_t, int64_t> silentBefore_;
+  std::vector<kafka::TopicPartitionOffset> assignedParts_;  ///< as assigned (start offsets)
   bool assigned_ = false;
   bool consumerBacklog_ = false;
   uint64_t silentlySkipped_ = 0;

@@ -367,7 +367,12 @@ kafka::Config consumerDefaults(const std::string& edgeId) {
                           {"queued.max.messages.kbytes", "256"},
                           {"queued.min.messages", "16"},
                           {"fetch.max.bytes", "262144"},
-                          {"max.partition.fetch.bytes", "131072"}});
+                          {"max.partition.fetch.bytes", "131072"},
+                          // Brokers send a record batch whole even when it is larger than the
+                          // fetch limits; a response above this limit stalls the partition, so
+                          // it is far above Kafka's default maximum batch (1 MiB). The memory is
+                          // taken only when such a batch comes (and is then dropped, 413).
+                          {"receive.message.max.bytes", "67108864"}});
 }
 
 kafka::Config producerDefaults(const std::string& edgeId) {

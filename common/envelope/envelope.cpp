@@ -13,6 +13,7 @@
 
 #include "core/time_format.h"
 #include "envelope/json_util.h"
+#include "envelope/salvage.h"
 #include "envelope/schema_validator.h"
 #include "envelope/types.h"
 
@@ -31,14 +32,17 @@ constexpr size_t kMaxIdChars = 256;
 
 const char* const kKindNames[] = {"request", "response", "event"};
 
-// Sits between the reader and the document: bounds nesting and refuses NUL characters (which
-// PostgreSQL text/jsonb cannot store and which no field of the protocol needs).
+// Sits between the reader and the document: bounds nesting, refuses NUL characters (which
+// PostgreSQL text/jsonb cannot store and which no field of the protocol needs) and lone low
+// surrogates (RapidJSON 1.1.0 turns a "\udc00" with no high half before it into the invalid
+// UTF-8 bytes ED B0 80 instead of failing). Both can only come from \u escapes, so the checks
+// run only when the input holds such an escape.
 class GuardHandler {
  public:
-  enum class Failure { kNone, kTooDeep, kNul };
+  enum class Failure { kNone, kTooDeep, kNul, kLoneSurrogate };
 
-  GuardHandler(Document& doc, unsigned maxDepth, bool checkNul)
-      : doc_(doc), maxDepth_(maxDepth), checkNul_(checkNul) {}
+  GuardHandler(Document& doc, unsigned maxDepth, bool checkNul, bool checkSurrogates)
+      : doc_(doc), maxDepth_(maxDepth), checkNul_(checkNul), checkSurrogates_(checkSurrogates) {}
 
   bool Null() { return doc_.Null(); }
   bool Bool(bool b) { return doc_.Bool(b); }
@@ -78,12 +82,23 @@ class GuardHandler {
       failure_ = Failure::kNul;
       return false;
     }
+    if (checkSurrogates_) {
+      // An encoded surrogate is ED A0..BF xx; valid input (checked up front) has none.
+      for (const char* p = static_cast<const char*>(std::memchr(s, '\xED', n)); p != nullptr;
+           p = static_cast<const char*>(std::memchr(p + 1, '\xED', n - (p + 1 - s)))) {
+        if (p + 1 < s + n && static_cast<unsigned char>(p[1]) >= 0xA0) {
+          failure_ = Failure::kLoneSurrogate;
+          return false;
+        }
+      }
+    }
     return true;
   }
 
   Document& doc_;
   unsigned maxDepth_;
   bool checkNul_;
+  bool checkSurrogates_;
   unsigned depth_ = 0;
   Failure failure_ = Failure::kNone;
 };
@@ -108,56 +123,6 @@ std::optional<Id> readId(const Value& v) {
     return Id::number(v.GetUint64());
   }
   return std::nullopt;
-}
-
-// Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no overlongs, no
-// surrogates, nothing above U+10FFFF), or npos. ASCII runs are skipped 8 bytes at a time.
-size_t invalidUtf8At(const unsigned char* s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t word;
-      std::memcpy(&word, s + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0)
-        lo = 0xA0;
-      if (c == 0xED)
-        hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0)
-        lo = 0x90;
-      if (c == 0xF4)
-        hi = 0x8F;
-    } else {
-      return i;
-    }
-    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) {
-      return i;
-    }
-    for (size_t k = 2; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) {
-        return i;
-      }
-    }
-    i += len;
-  }
-  return std::string::npos;
 }
 
 void writeId(rapidjson::Writer<rapidjson::StringBuffer>& w, const Id& id) {
@@ -425,10 +390,22 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
     e.message = std::move(message);
     return e;
   };
+  // Refused before the header could be read from the DOM: whatever a lenient scan still finds
+  // is kept, so a request whose id is readable can be answered.
+  auto failEarly = [&](Status s, std::string message) {
+    DecodeError e = fail(s, "", std::move(message));
+    Salvaged h = salvageHeader(bytes);
+    e.kind = h.kind;
+    e.id = std::move(h.id);
+    e.sender = std::move(h.sender);
+    e.type = std::move(h.type);
+    e.timestampMs = h.timestampMs;
+    return e;
+  };
   if (bytes.size() > limits_.maxBytes) {
-    return fail(Status::kTooLarge, "",
-                "message of " + std::to_string(bytes.size()) + " bytes exceeds the limit of " +
-                    std::to_string(limits_.maxBytes) + " bytes");
+    return failEarly(Status::kTooLarge, "message of " + std::to_string(bytes.size()) +
+                                            " bytes exceeds the limit of " +
+                                            std::to_string(limits_.maxBytes) + " bytes");
   }
 
   // 1. Parse in place into storage the envelope keeps (the bytes and the DOM share one block;
@@ -437,8 +414,8 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
   if (size_t bad =
           invalidUtf8At(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
       bad != std::string::npos) {
-    return fail(Status::kBadRequest, "",
-                "invalid JSON at byte " + std::to_string(bad) + ": Invalid encoding in string.");
+    return failEarly(Status::kBadRequest, "invalid JSON at byte " + std::to_string(bad) +
+                                              ": invalid UTF-8 (RFC 3629) in a string");
   }
   Envelope env(bytes);
   Document& doc = env.storage_->doc;
@@ -447,8 +424,10 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
   rapidjson::ParseResult parsed;
   GuardHandler::Failure guardFailure = GuardHandler::Failure::kNone;
   const bool mayHoldNul = bytes.find("\\u0000") != std::string_view::npos;
+  const bool mayHoldSurrogate =
+      bytes.find("\\ud") != std::string_view::npos || bytes.find("\\uD") != std::string_view::npos;
   auto generate = [&](Document& d) {
-    GuardHandler guard(d, limits_.maxDepth, mayHoldNul);
+    GuardHandler guard(d, limits_.maxDepth, mayHoldNul, mayHoldSurrogate);
     parsed = reader.Parse<kParseFlags>(stream, guard);
     guardFailure = guard.failure();
     return !parsed.IsError();
@@ -457,23 +436,26 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
   if (parsed.IsError()) {
     std::string at = " at byte " + std::to_string(parsed.Offset());
     if (guardFailure == GuardHandler::Failure::kTooDeep) {
-      return fail(Status::kBadRequest, "",
-                  "nesting deeper than " + std::to_string(limits_.maxDepth) + " levels" + at);
+      return failEarly(Status::kBadRequest,
+                       "nesting deeper than " + std::to_string(limits_.maxDepth) + " levels" + at);
+    }
+    if (guardFailure == GuardHandler::Failure::kLoneSurrogate) {
+      return failEarly(Status::kBadRequest,
+                       "invalid JSON" + at + ": a \\u escape encodes a lone surrogate");
     }
     if (guardFailure == GuardHandler::Failure::kNul) {
-      return fail(Status::kBadRequest, "", "string contains a NUL character" + at);
+      return failEarly(Status::kBadRequest, "string contains a NUL character (\\u0000)" + at);
     }
-    return fail(
-        Status::kBadRequest, "",
-        std::string("invalid JSON") + at + ": " + rapidjson::GetParseError_En(parsed.Code()));
+    return failEarly(Status::kBadRequest, std::string("invalid JSON") + at + ": " +
+                                              rapidjson::GetParseError_En(parsed.Code()));
   }
   while (stream.Peek() == ' ' || stream.Peek() == '\n' || stream.Peek() == '\r' ||
          stream.Peek() == '\t') {
     stream.Take();
   }
   if (stream.Tell() != bytes.size()) {
-    return fail(Status::kBadRequest, "",
-                "unexpected data after the JSON value at byte " + std::to_string(stream.Tell()));
+    return failEarly(Status::kBadRequest, "unexpected data after the JSON value at byte " +
+                                              std::to_string(stream.Tell()));
   }
 
   // 2. Which kind.
@@ -522,6 +504,12 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
     }
     if (h.sender != nullptr && h.sender->IsString()) {
       e.sender = stringOf(*h.sender);
+    }
+    if (h.timestamp != nullptr && h.timestamp->IsString()) {
+      e.timestampMs = parseRfc3339Ms(
+          std::string_view(h.timestamp->GetString(), h.timestamp->GetStringLength()));
+    } else if (h.timestamp != nullptr && h.timestamp->IsInt64() && h.timestamp->GetInt64() >= 0) {
+      e.timestampMs = h.timestamp->GetInt64();
     }
     return e;
   };

@@ -114,6 +114,8 @@ class Envelope {
 
 /// Why bytes were not accepted, with whatever could still be read so the caller can answer:
 /// a request whose id is readable gets a 4xx response; anything else is logged and dropped.
+/// The header fields are read from the DOM when the JSON parsed, else by a lenient scan of the
+/// bytes (envelope/salvage.h): whatever the failure, a readable id is kept.
 struct DecodeError {
   Status status = Status::kBadRequest;  ///< 400, or 413 for oversize input.
   std::string field;    ///< Dotted path of the offending field ("request.body.actions[0].name").
@@ -122,6 +124,7 @@ struct DecodeError {
   std::optional<Id> id;
   std::string type;
   std::string sender;
+  std::optional<int64_t> timestampMs;  ///< when readable
 
   std::string describe() const { return field.empty() ? message : field + ": " + message; }
   Error toError() const { return Error(status, message, field); }

@@ -1,6 +1,8 @@
 #include "kafka/client.h"
 
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/logging.h"
 
@@ -165,16 +167,58 @@ void Producer::enableIoEvent(int fd) {
 // ---------------------------------------------------------------------------------------------
 // Consumer
 
+std::optional<OversizeFetch> parseOversizeFetch(rd_kafka_resp_err_t err,
+                                                const std::string& reason) {
+  static const std::string kMarker = "Invalid response size ";
+  auto at = reason.find(kMarker);
+  if (err != RD_KAFKA_RESP_ERR__BAD_MSG || at == std::string::npos) {
+    return std::nullopt;
+  }
+  OversizeFetch f;
+  f.detail = reason;
+  const char* p = reason.c_str() + at + kMarker.size();
+  char* end = nullptr;
+  f.size = std::strtoll(p, &end, 10);
+  if (end != nullptr && std::strncmp(end, " (0..", 5) == 0) {
+    f.limit = std::strtoll(end + 5, nullptr, 10);
+  }
+  return f;
+}
+
+void Consumer::errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
+  logClientError(rk, err, reason);
+  try {
+    auto* self = static_cast<Consumer*>(opaque);
+    if (self == nullptr || reason == nullptr) {
+      return;
+    }
+    if (auto f = parseOversizeFetch(static_cast<rd_kafka_resp_err_t>(err), reason)) {
+      std::lock_guard<std::mutex> lock(self->mutex_);
+      self->oversize_ = std::move(*f);
+    }
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing may unwind into librdkafka
+  }
+}
+
+std::optional<OversizeFetch> Consumer::takeOversizeFetch() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::optional<OversizeFetch> out;
+  out.swap(oversize_);
+  return out;
+}
+
 Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config) {
   auto conf = config.build();
   if (!conf) {
     return conf.error();
   }
+  std::unique_ptr<Consumer> c(new Consumer());
+  rd_kafka_conf_set_error_cb(conf->get(), &Consumer::errorThunk);
+  rd_kafka_conf_set_opaque(conf->get(), c.get());
   auto rk = newHandle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk) {
     return rk.error();
   }
-  std::unique_ptr<Consumer> c(new Consumer());
   c->rk_ = std::move(*rk);
   rd_kafka_poll_set_consumer(c->rk_.get());
   c->queue_.reset(rd_kafka_queue_get_consumer(c->rk_.get()));
@@ -237,8 +281,7 @@ VoidResult Consumer::commit(const std::vector<TopicPartitionOffset>& offsets, in
   // The answer comes back on a queue of our own, so the wait is bounded. Dropping the queue
   // with the commit still in flight is safe: librdkafka then discards the late answer.
   QueuePtr answers(rd_kafka_queue_new(rk_.get()));
-  auto err = rd_kafka_commit(rk_.get(), list.get(), 0);
-  return err ? toError(err, "c") : VoidResult{};
+  auto err = rd_kafka_commit_queue(rk_.get(), list.get(), answers.get(), nullptr, nullptr);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return toError(err, "commit");
   }

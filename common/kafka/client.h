@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -127,6 +128,18 @@ class Producer {
   DeliveryCallback onDelivery_;
 };
 
+/// A fetch response librdkafka refused because it is larger than receive.message.max.bytes
+/// (one record batch the broker holds is that large). librdkafka then reconnects and fetches the
+/// same offset again, forever: the partition is stuck until its consumer moves past the batch.
+struct OversizeFetch {
+  int64_t size = 0;   ///< the response size the broker announced
+  int64_t limit = 0;  ///< receive.message.max.bytes
+  std::string detail;
+};
+
+/// Reads librdkafka's "Invalid response size N (0..L)" error text; nullopt for other errors.
+std::optional<OversizeFetch> parseOversizeFetch(rd_kafka_resp_err_t err, const std::string& reason);
+
 /// A consumer: either subscribed (consumer group, regex patterns allowed) or with partitions
 /// assigned directly (no group coordination, position kept by the caller).
 class Consumer {
@@ -165,6 +178,10 @@ class Consumer {
                                                int64_t tsMs, int timeoutMs);
   /// Makes librdkafka write to `fd` whenever messages are waiting (for poll() loops).
   void enableIoEvent(int fd);
+  /// The last oversize fetch response reported since the previous call (reported from poll():
+  /// librdkafka reports identical errors at most every 30 s per broker connection, so a caller
+  /// that moves past the batch should use a new consumer to hear of the next one at once).
+  std::optional<OversizeFetch> takeOversizeFetch();
   /// Leaves the group cleanly (commits nothing by itself), waiting at most `timeoutMs`: with no
   /// broker reachable librdkafka's close can wait forever (librdkafka issue #3740). Past the
   /// bound the group is left without a goodbye (the coordinator expires the member) and the
@@ -175,7 +192,10 @@ class Consumer {
 
  private:
   Consumer() = default;
+  static void errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
 
+  std::mutex mutex_;  ///< guards oversize_ (errors may come from any poll)
+  std::optional<OversizeFetch> oversize_;
   HandlePtr rk_;
   QueuePtr queue_;
   bool closed_ = false;

@@ -30,6 +30,12 @@ void logCallback(const rd_kafka_t* rk, int level, const char* fac, const char* b
 }
 
 void errorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/) noexcept {
+  logClientError(rk, err, reason);
+}
+
+}  // namespace
+
+void logClientError(rd_kafka_t* rk, int err, const char* reason) noexcept {
   try {
     static const auto logger = log::get("kafka");
     auto code = static_cast<rd_kafka_resp_err_t>(err);
@@ -39,11 +45,9 @@ void errorCallback(rd_kafka_t* rk, int err, const char* reason, void* /*opaque*/
                      code == RD_KAFKA_RESP_ERR__RESOLVE;
     logger->log(transient ? spdlog::level::warn : spdlog::level::err, "{} {}: {}",
                 rd_kafka_name(rk), rd_kafka_err2name(code), reason);
-  } catch (...) {  // NOLINT(bugprone-empty-catch)
+  } catch (...) {  // NOLINT(bugprone-empty-catch): nothing may unwind into librdkafka
   }
 }
-
-}  // namespace
 
 Config& Config::set(const std::string& key, const std::string& value) {
   props_[key] = value;

@@ -48,5 +48,7 @@ class Config {
 /// Routes librdkafka's log and error callbacks into the spdlog logger "kafka". Installed by
 /// Config::build(); exposed for code creating its own rd_kafka_conf_t.
 void installLogCallbacks(rd_kafka_conf_t* conf);
+/// What the installed error callback does with an error: log it to "kafka" (never throws).
+void logClientError(rd_kafka_t* rk, int err, const char* reason) noexcept;
 
 }  // namespace edgelink::kafka

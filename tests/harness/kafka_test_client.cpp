@@ -27,6 +27,9 @@ void KafkaTestClient::produce(const std::string& topic, const std::string& key,
     kafka::Config c = config();
     c.set("linger.ms", "0");
     c.set("partitioner", "murmur2_random");
+    // Tests write oversize messages on purpose: the client lets the broker decide (librdkafka's
+    // own maximum; a real broker refuses above its max.message.bytes).
+    c.setDefault("message.max.bytes", "1000000000");
     auto p = kafka::Producer::create(c);
     if (!p) {
       throw std::runtime_error(p.error().describe());

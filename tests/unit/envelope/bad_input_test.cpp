@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "envelope/envelope.h"
+#include "envelope/salvage.h"
 
 using namespace edgelink;
 using namespace edgelink::envelope;
@@ -99,11 +100,16 @@ std::vector<Case> cases() {
       {"escaped NUL in string", requestWith("sender", R"("web\u0000backend")"), S::kBadRequest, "",
        "NUL"},
       {"escaped NUL in key", R"({"request":{"i\u0000d":1}})", S::kBadRequest, "", "NUL"},
-      {"invalid UTF-8", requestWith("sender", "\"web\xff\""), S::kBadRequest, "",
-       "Invalid encoding"},
+      {"invalid UTF-8", requestWith("sender", "\"web\xff\""), S::kBadRequest, "", "invalid UTF-8"},
       {"overlong UTF-8", requestWith("sender", "\"\xc0\xaf\""), S::kBadRequest, "",
-       "Invalid encoding"},
+       "invalid UTF-8"},
       {"lone surrogate escape", requestWith("sender", R"("\ud800")"), S::kBadRequest, "",
+       "invalid JSON"},
+      {"lone low surrogate escape", requestWith("sender", R"("\udc00")"), S::kBadRequest, "",
+       "lone surrogate"},
+      {"lone low surrogate in a body key", requestWith("body", R"({"a\uDFFFb":1})"), S::kBadRequest,
+       "", "lone surrogate"},
+      {"high surrogate followed by text", requestWith("sender", R"("\ud800x")"), S::kBadRequest, "",
        "invalid JSON"},
       {"trailing garbage", valid + " x", S::kBadRequest, "", "unexpected data after"},
       {"two documents", valid + valid, S::kBadRequest, "", "unexpected data after"},
@@ -253,4 +259,141 @@ TEST_CASE("the decoder keeps working after each bad input", "[envelope][bad-inpu
     (void)d.decode(c.input);
     REQUIRE(d.decode(good).ok());
   }
+}
+
+namespace {
+
+// Requests refused before the schema whose header is still readable: the answer goes to `id`.
+struct Readable {
+  std::string name;
+  std::string input;
+  Status status;
+  std::string messagePart;
+  std::optional<std::string> id;  ///< nullopt: no id can be read
+  std::string sender;
+  std::string type;
+  size_t maxBytes = 64 * 1024;
+};
+
+const std::string kHead =
+    R"({"request":{"id":"r-1","sender":"web_backend","timestamp":"2026-11-21T08:00:00Z","type":"change_frp_client_config",)";
+
+std::vector<Readable> readableCases() {
+  using S = Status;
+  const std::string ok = R"("body":{"actions":[{"name":"stop_frp_client_service"}]}}})";
+  std::string deepBody = R"("body":{"a":)" + nested(40) + "}}}";
+  std::string deepFirst = R"({"request":{"body":)" + nested(100000) +
+                          R"(,"id":7,"sender":"w","timestamp":0,"type":"ping"}})";
+  return {
+      {"truncated after the id", kHead + R"("body":{"actions":[{"na)", S::kBadRequest,
+       "invalid JSON at byte", "r-1", "web_backend", "change_frp_client_config"},
+      {"truncated right after the id", R"({"request":{"id":42,"sender":"w")", S::kBadRequest,
+       "invalid JSON", "42", "w", ""},
+      {"trailing data", kHead + ok + " trailing", S::kBadRequest, "unexpected data after", "r-1",
+       "web_backend", "change_frp_client_config"},
+      {"two documents", kHead + ok + kHead + ok, S::kBadRequest, "unexpected data after", "r-1",
+       "web_backend", "change_frp_client_config"},
+      {"raw newline in a string", kHead + R"("description":"two)" + "\n" + R"(lines",)" + ok,
+       S::kBadRequest, "invalid JSON at byte", "r-1", "web_backend", "change_frp_client_config"},
+      {"invalid UTF-8 in another string", kHead + "\"description\":\"\xff\"," + ok, S::kBadRequest,
+       "invalid UTF-8", "r-1", "web_backend", "change_frp_client_config"},
+      {"overlong UTF-8 in another string", kHead + "\"description\":\"\xc0\xaf\"," + ok,
+       S::kBadRequest, "invalid UTF-8", "r-1", "web_backend", "change_frp_client_config"},
+      {"\\u0000 in another string", kHead + R"("description":"a\u0000b",)" + ok, S::kBadRequest,
+       "NUL", "r-1", "web_backend", "change_frp_client_config"},
+      {"lone surrogate in another string", kHead + R"("description":"\ud800",)" + ok,
+       S::kBadRequest, "invalid JSON at byte", "r-1", "web_backend", "change_frp_client_config"},
+      {"lone low surrogate in another string", kHead + R"("description":"\udfff",)" + ok,
+       S::kBadRequest, "lone surrogate", "r-1", "web_backend", "change_frp_client_config"},
+      {"1e400 in the body",
+       kHead +
+           R"("body":{"edge_ssh_remote_port":1e400,"actions":[{"name":"start_frp_client_service"}]}}})",
+       S::kBadRequest, "Number too big", "r-1", "web_backend", "change_frp_client_config"},
+      {"nesting deeper than the limit in the body", kHead + deepBody, S::kBadRequest,
+       "nesting deeper than 32", "r-1", "web_backend", "change_frp_client_config"},
+      {"100k-deep body before the id", deepFirst, S::kBadRequest, "nesting deeper", "7", "w",
+       "ping", 1 << 20},
+      {"oversize with the id first",
+       kHead + R"("description":")" + std::string(70000, 'x') + "\"," + ok, S::kTooLarge,
+       "exceeds the limit of 65536", "r-1", "web_backend", "change_frp_client_config"},
+      {"oversize with the id last",
+       R"({"request":{"body":{"pad":")" + std::string(1 << 20, 'p') +
+           R"("},"type":"ping","sender":"w","timestamp":0,"id":"last"}})",
+       S::kTooLarge, "exceeds the limit", "last", "w", "ping"},
+      {"oversize and broken", kHead + R"("description":")" + std::string(70000, 'x'), S::kTooLarge,
+       "exceeds the limit", "r-1", "web_backend", "change_frp_client_config"},
+      // What must stay unreadable.
+      {"truncated inside the id", R"({"request":{"id":"abc)", S::kBadRequest, "invalid JSON",
+       std::nullopt, "", ""},
+      {"id given twice", R"({"request":{"id":1,"id":2,"sender":"w",)" + std::string("\xff"),
+       S::kBadRequest, "invalid UTF-8", std::nullopt, "w", ""},
+      {"two kinds", R"({"request":{"id":1,"sender":"w"},"event":{"id":2}} x)", S::kBadRequest,
+       "unexpected data", std::nullopt, "", ""},
+      {"id with a NUL escape", R"({"request":{"id":"a\u0000","sender":"w"} x)", S::kBadRequest,
+       "NUL", std::nullopt, "w", ""},
+      {"id with a lone surrogate", R"({"request":{"id":"\udc00","sender":"w"} x)", S::kBadRequest,
+       "invalid JSON", std::nullopt, "w", ""},
+      {"id with invalid UTF-8", "{\"request\":{\"id\":\"\xfe\",\"sender\":\"w\"}}", S::kBadRequest,
+       "invalid UTF-8", std::nullopt, "w", ""},
+      {"negative id", R"({"request":{"id":-1,"sender":"w"} x)", S::kBadRequest, "invalid JSON",
+       std::nullopt, "w", ""},
+      {"id beyond uint64", R"({"request":{"id":18446744073709551616,"sender":"w"} x)",
+       S::kBadRequest, "invalid JSON", std::nullopt, "w", ""},
+      {"id nested deeper", R"({"x":{"request":{"id":1}}} x)", S::kBadRequest, "unexpected data",
+       std::nullopt, "", ""},
+      {"300-character id", R"({"request":{"id":")" + std::string(300, 'i') + R"("}} x)",
+       S::kBadRequest, "unexpected data", std::nullopt, "", ""},
+  };
+}
+
+}  // namespace
+
+TEST_CASE("readable ids survive every failure before the schema, whatever follows them",
+          "[envelope][bad-input]") {
+  for (const auto& c : readableCases()) {
+    INFO(c.name);
+    Limits limits;
+    limits.maxBytes = c.maxBytes;
+    Decoder d(limits);
+    auto r = d.decode(c.input);
+    REQUIRE_FALSE(r.ok());
+    const DecodeError& e = r.error();
+    CHECK(e.status == c.status);
+    CHECK_THAT(e.message, Catch::Contains(c.messagePart));
+    if (c.id) {
+      REQUIRE(e.id.has_value());
+      CHECK(e.id->str() == *c.id);
+      CHECK(e.kind == Kind::kRequest);
+    } else {
+      CHECK_FALSE(e.id.has_value());
+    }
+    CHECK(e.sender == c.sender);
+    CHECK(e.type == c.type);
+  }
+}
+
+TEST_CASE("a readable numeric id stays numeric and the timestamp is read when it can be",
+          "[envelope][bad-input]") {
+  Decoder d;
+  auto r =
+      d.decode(R"({"request":{"id":9,"sender":"w","timestamp":"2026-11-21T08:00:00Z","x":tru)");
+  REQUIRE_FALSE(r.ok());
+  REQUIRE(r.error().id.has_value());
+  CHECK(r.error().id->isNumber());
+  REQUIRE(r.error().timestampMs.has_value());
+  CHECK(*r.error().timestampMs == 1795248000000);
+  auto s =
+      d.decode(R"({"request":{"id":"s","sender":"w","timestamp":1795248000000,"type":"pi ng"}})");
+  REQUIRE_FALSE(s.ok());
+  CHECK(s.error().field == "request.type");
+  REQUIRE(s.error().timestampMs.has_value());
+  CHECK(*s.error().timestampMs == 1795248000000);
+}
+
+TEST_CASE("a valid surrogate pair still decodes", "[envelope][bad-input]") {
+  Decoder d;
+  auto r = d.decode(
+      R"({"request":{"id":1,"sender":"s\ud83d\ude00","timestamp":0,"type":"ping","body":{"\uD83D\uDE00":"\u00e9"}}})");
+  REQUIRE(r.ok());
+  CHECK(r->sender == "s\xF0\x9F\x98\x80");
 }
