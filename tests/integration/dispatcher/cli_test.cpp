@@ -99,7 +99,7 @@ TEST_CASE("every listing prints a table by default and JSON with --json", "[disp
   REQUIRE(h.cli({"send", "--edge", "e1", "--type", "ping", "--wait", "20"}).code == 0);
   REQUIRE(h.cli({"session", "open", "--edge", "e2", "--wait", "20"}).code == 0);
   KafkaTestClient kafka(h.broker().bootstrap());
-  kafka.produce("edge.e2", "e2", eventJson("agent_stopping"));
+  kafka.produce(h.topic("e2"), "e2", eventJson("agent_stopping"));
   REQUIRE(h.waitFor("SELECT count(*) FROM events WHERE type = 'agent_stopping'", "1"));
 
   struct Case {
@@ -154,10 +154,10 @@ TEST_CASE("events tail --follow prints events as they are stored", "[dispatcher]
   const std::string outPath = h.dir().file("tail.out");
   Subprocess tail = h.spawnCli({"events", "tail", "--follow", "--json"}, outPath);
   KafkaTestClient kafka(h.broker().bootstrap());
-  kafka.produce("edge.e1", "e1", eventJson("agent_stopping", "ev-followed-1"));
+  kafka.produce(h.topic("e1"), "e1", eventJson("agent_stopping", "ev-followed-1"));
   REQUIRE(waitUntil([&] { return readText(outPath).find("ev-followed-1") != std::string::npos; },
                     20000));
-  kafka.produce("edge.e1", "e1", eventJson("agent_started", "ev-followed-2"));
+  kafka.produce(h.topic("e1"), "e1", eventJson("agent_started", "ev-followed-2"));
   REQUIRE(waitUntil([&] { return readText(outPath).find("ev-followed-2") != std::string::npos; },
                     20000));
   tail.signal(SIGTERM);

@@ -59,6 +59,9 @@ class DispatcherHarness {
   /// Waits until `query`'s first cell equals `expected`; on timeout prints the daemons' logs.
   bool waitFor(const std::string& query, const std::string& expected, int timeoutMs = 30000);
 
+  /// The topic of edge `edge` in this test (tests never spell topic names themselves: each test
+  /// gets its own topics on a broker it may share).
+  std::string topic(const std::string& edge) const { return "edge." + edge; }
   DevBrokerProcess& broker() { return *broker_; }
   const std::string& configPath() const { return configPath_; }
   const std::string& conninfo() const { return conninfo_; }

@@ -17,7 +17,7 @@ TEST_CASE("a request a web backend produced straight to Kafka is recorded and co
   h.startDaemon();
   KafkaTestClient backend(h.broker().bootstrap());
   // The original design's integer id, produced with plain librdkafka as a web backend would.
-  backend.produce("edge.e1", "e1", requestJson("111", "ping", "web_backend", nowMs(), true));
+  backend.produce(h.topic("e1"), "e1", requestJson("111", "ping", "web_backend", nowMs(), true));
   REQUIRE(h.waitFor("SELECT state FROM request_status WHERE edge_id = 'e1' AND id = '111'",
                     "succeeded"));
   CHECK(h.sql("SELECT sender || ' ' || id_is_number FROM requests WHERE id = '111'") ==
@@ -37,13 +37,13 @@ TEST_CASE("a response seen before its request is kept and joined when the reques
   DispatcherHarness h;
   h.startDaemon();
   KafkaTestClient kafka(h.broker().bootstrap());
-  kafka.produce("edge.e1", "e1", responseJson("early-1", 200));
+  kafka.produce(h.topic("e1"), "e1", responseJson("early-1", 200));
   REQUIRE(h.waitFor("SELECT count(*) FROM responses WHERE id = 'early-1'", "1"));
   CHECK(h.count("SELECT count(*) FROM request_status WHERE id = 'early-1'") == 0);
   auto orphan = h.cli({"requests", "show", "early-1", "--json"});
   CHECK(orphan.code == 0);
   CHECK_THAT(orphan.out, Catch::Contains("\"state\":\"unmatched\""));
-  kafka.produce("edge.e1", "e1", requestJson("early-1"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("early-1"));
   REQUIRE(h.waitFor("SELECT state FROM request_status WHERE id = 'early-1'", "succeeded"));
 }
 
@@ -51,14 +51,14 @@ TEST_CASE("every request state, and a late answer stored and marked late", "[dis
   DispatcherHarness h({{"e1"}, {"type-deadline = [\"ping=2s\"]", "request-deadline = \"1h\""}});
   h.startDaemon();
   KafkaTestClient kafka(h.broker().bootstrap());
-  kafka.produce("edge.e1", "e1", requestJson("ok", "system_info"));
-  kafka.produce("edge.e1", "e1", requestJson("bad", "system_info"));
-  kafka.produce("edge.e1", "e1", requestJson("old", "system_info"));
-  kafka.produce("edge.e1", "e1", requestJson("waiting", "system_info"));
-  kafka.produce("edge.e1", "e1", requestJson("slow", "ping"));
-  kafka.produce("edge.e1", "e1", responseJson("ok", 200, "system_info"));
-  kafka.produce("edge.e1", "e1", responseJson("bad", 500, "system_info"));
-  kafka.produce("edge.e1", "e1", responseJson("old", 408, "system_info"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("ok", "system_info"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("bad", "system_info"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("old", "system_info"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("waiting", "system_info"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("slow", "ping"));
+  kafka.produce(h.topic("e1"), "e1", responseJson("ok", 200, "system_info"));
+  kafka.produce(h.topic("e1"), "e1", responseJson("bad", 500, "system_info"));
+  kafka.produce(h.topic("e1"), "e1", responseJson("old", 408, "system_info"));
   REQUIRE(h.waitFor("SELECT count(*) FROM responses", "3"));
   CHECK(h.sql("SELECT state FROM request_status WHERE id = 'ok'") == "succeeded");
   CHECK(h.sql("SELECT state FROM request_status WHERE id = 'bad'") == "failed");
@@ -70,7 +70,7 @@ TEST_CASE("every request state, and a late answer stored and marked late", "[dis
   CHECK(listed.code == 0);
   CHECK_THAT(listed.out, Catch::Contains("\"id\":\"slow\""));
   CHECK_THAT(listed.out, !Catch::Contains("\"id\":\"waiting\""));
-  kafka.produce("edge.e1", "e1", responseJson("slow", 200, "ping"));
+  kafka.produce(h.topic("e1"), "e1", responseJson("slow", 200, "ping"));
   REQUIRE(h.waitFor("SELECT state || ' ' || late FROM request_status WHERE id = 'slow'",
                     "succeeded true"));
   CHECK(h.sql("SELECT late FROM request_status WHERE id = 'ok'") == "f");
@@ -81,11 +81,11 @@ TEST_CASE("malformed envelopes are recorded and the partition keeps flowing",
   DispatcherHarness h;
   h.startDaemon();
   KafkaTestClient kafka(h.broker().bootstrap());
-  kafka.produce("edge.e1", "e1", "this is not JSON");
-  kafka.produce("edge.e1", "e1",
+  kafka.produce(h.topic("e1"), "e1", "this is not JSON");
+  kafka.produce(h.topic("e1"), "e1",
                 "{\"request\":{\"id\":9,\"sender\":\"web\",\"timestamp\":true,\"type\":\"ping\"}}");
-  kafka.produce("edge.e1", "e1", std::string(70 * 1024, '{'));
-  kafka.produce("edge.e1", "e1", requestJson("after-garbage"));
+  kafka.produce(h.topic("e1"), "e1", std::string(70 * 1024, '{'));
+  kafka.produce(h.topic("e1"), "e1", requestJson("after-garbage"));
   REQUIRE(h.waitFor("SELECT count(*) FROM requests WHERE id = 'after-garbage'", "1"));
   CHECK(h.count("SELECT count(*) FROM rejected_messages") == 3);
   CHECK(h.sql("SELECT field || ' ' || message_id FROM rejected_messages WHERE kafka_offset = 1") ==
@@ -94,10 +94,10 @@ TEST_CASE("malformed envelopes are recorded and the partition keeps flowing",
               " WHERE kafka_offset = 2") == "413 71680");
   CHECK_THAT(h.daemonLog(0), Catch::Contains("rejected"));
   // An answer that breaks the contract is rejected, and `requests show` says so.
-  kafka.produce("edge.e1", "e1", requestJson("asked"));
+  kafka.produce(h.topic("e1"), "e1", requestJson("asked"));
   auto bad = envelope::Envelope::response(envelope::Id::text("asked"), "ping", "edge_board",
                                           nowMs(), 200);  // a ping answer without pong
-  kafka.produce("edge.e1", "e1", envelope::encode(bad));
+  kafka.produce(h.topic("e1"), "e1", envelope::encode(bad));
   REQUIRE(h.waitFor("SELECT count(*) FROM rejected_messages WHERE message_id = 'asked'", "1"));
   auto shown = h.cli({"requests", "show", "asked", "--json"});
   CHECK_THAT(shown.out, Catch::Contains("\"rejected_response\":\"response.body.pong"));
@@ -112,7 +112,7 @@ TEST_CASE("heartbeats mark edges online, agent_stopping and silence mark them of
   REQUIRE(h.waitAssigned(2));
   KafkaTestClient kafka(h.broker().bootstrap());
   edges.heartbeat("e1", "2.0.1");
-  kafka.produce("edge.e2", "e2", requestJson("to-e2"));  // known, never heard from
+  kafka.produce(h.topic("e2"), "e2", requestJson("to-e2"));  // known, never heard from
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'e1'", "t"));
   CHECK(h.sql("SELECT agent_version FROM edges WHERE edge_id = 'e1'") == "2.0.1");
   CHECK(h.count("SELECT count(*) FROM events") == 0);  // heartbeats are not event rows
@@ -122,7 +122,7 @@ TEST_CASE("heartbeats mark edges online, agent_stopping and silence mark them of
   CHECK_THAT(online.out, !Catch::Contains("\"edge_id\":\"e2\""));
   auto offline = h.cli({"edges", "list", "--offline"});
   CHECK_THAT(offline.out, Catch::Contains("e2"));
-  kafka.produce("edge.e1", "e1", eventJson("agent_stopping"));
+  kafka.produce(h.topic("e1"), "e1", eventJson("agent_stopping"));
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'e1'", "f"));
   edges.event("e1", "agent_started",
               R"({"agent_version": "2.0.2", "hostname": "board-e1", "pid": 12})");

@@ -31,7 +31,7 @@ TEST_CASE(
 
   // On the wire: the original design's change_frp_client_config with actions inside the body.
   KafkaTestClient kafka(h.broker().bootstrap());
-  auto records = kafka.readFromStart("edge.e1", 1, 10000);
+  auto records = kafka.readFromStart(h.topic("e1"), 1, 10000);
   REQUIRE_FALSE(records.empty());
   rapidjson::Document d;
   d.Parse(records[0].value.c_str());
@@ -167,7 +167,7 @@ TEST_CASE("the sweeper ends sessions that expired or were never answered",
                                            "edge_board", nowMs(), 200);
   late.set("state", "running");
   KafkaTestClient kafka(h.broker().bootstrap());
-  kafka.produce("edge.e2", "e2", envelope::encode(late));
+  kafka.produce(h.topic("e2"), "e2", envelope::encode(late));
   REQUIRE(h.waitFor("SELECT state FROM sessions WHERE edge_id = 'e2'", "active"));
   CHECK(h.count("SELECT count(*) FROM session_ports") == 3);
 }
@@ -184,7 +184,7 @@ TEST_CASE("a web backend's start is recorded as a session and frp events end it 
   services.AddMember("ssh", 40022, start.allocator());
   start.set("services", std::move(services));
   start.set("auto_stop_seconds", 600);
-  backend.produce("edge.e1", "e1", envelope::encode(start));
+  backend.produce(h.topic("e1"), "e1", envelope::encode(start));
   REQUIRE(
       h.waitFor("SELECT state || ' ' || opened_by || ' ' || (services->>'ssh')"
                 " FROM sessions WHERE request_id = 'web-start-1'",
@@ -245,7 +245,7 @@ TEST_CASE("a start with other ports the edge refuses leaves the running session 
     rapidjson::Value services(rapidjson::kObjectType);
     services.AddMember("ssh", port, start.allocator());
     start.set("services", std::move(services));
-    backend.produce("edge.e1", "e1", envelope::encode(start));
+    backend.produce(h.topic("e1"), "e1", envelope::encode(start));
   };
   const std::string stateOf = "SELECT state || ' ' || COALESCE(end_reason, '-') FROM sessions";
   startWith("web-a", 40022);
@@ -285,7 +285,7 @@ TEST_CASE("a web backend's start on a port another live session holds is recorde
     rapidjson::Value services(rapidjson::kObjectType);
     services.AddMember("ssh", 40500, start.allocator());
     start.set("services", std::move(services));
-    backend.produce("edge." + edge, edge, envelope::encode(start));
+    backend.produce(h.topic(edge), edge, envelope::encode(start));
     REQUIRE(h.waitFor("SELECT state FROM sessions WHERE request_id = '" + id + "'", "active"));
   }
   // The port stays with the first session; the second is recorded with a note saying why.
