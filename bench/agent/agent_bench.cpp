@@ -209,13 +209,14 @@ int main(int argc, char** argv) {
 
   AgentSetup setup;
   setup.edgeId = "bench";
-  setup.extraTopics = {"edge.baseline:1"};
+  const std::string baselineTopic = uniqueName("bench-baseline-");
+  setup.extraTopics = {{baselineTopic, 1}};
   setup.watchTopic = false;
   AgentUnderTest agent(setup);
   const std::string bootstrap = agent.broker().bootstrap();
 
   // 1a. Bare round trips (one hop), the agent's consumer settings.
-  Client base(bootstrap, "edge.baseline");
+  Client base(bootstrap, baselineTopic);
   base.warmUp("baseline");
   std::vector<double> bare;
   for (int i = 0; i < pings; ++i) {
@@ -242,7 +243,7 @@ int main(int argc, char** argv) {
 
   // Idle footprint and CPU, agent and bare client over the same window.
   SpawnOptions bareOpts;
-  bareOpts.argv = {"/proc/self/exe", "--bare-client", bootstrap, "edge.baseline"};
+  bareOpts.argv = {"/proc/self/exe", "--bare-client", bootstrap, baselineTopic};
   bareOpts.pipeStdout = true;
   auto bareProc = Subprocess::spawn(bareOpts);
   if (!bareProc || readLine(bareProc->stdoutFd(), 60000).value_or("") != "ready") {

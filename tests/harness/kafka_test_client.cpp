@@ -30,12 +30,19 @@ void KafkaTestClient::produce(const std::string& topic, const std::string& key,
     // Tests write oversize messages on purpose: the client lets the broker decide (librdkafka's
     // own maximum; a real broker refuses above its max.message.bytes).
     c.setDefault("message.max.bytes", "1000000000");
-    auto p = kafka::Producer::create(c);
+    // A message the broker refuses (too large, unknown topic) fails in its delivery report.
+    auto failed = deliveryError_;
+    auto p = kafka::Producer::create(c, [failed](const kafka::DeliveryReport& r) {
+      if (r.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        *failed = std::string(rd_kafka_err2name(r.err)) + ": " + rd_kafka_err2str(r.err);
+      }
+    });
     if (!p) {
       throw std::runtime_error(p.error().describe());
     }
     producer_ = std::move(*p);
   }
+  deliveryError_->clear();
   // librdkafka's RD_KAFKA_V_* macros expand to C casts.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
@@ -50,6 +57,10 @@ void KafkaTestClient::produce(const std::string& topic, const std::string& key,
   }
   if (auto r = producer_->flush(15000); !r) {
     throw std::runtime_error(r.error().describe());
+  }
+  if (!deliveryError_->empty()) {
+    throw ProduceRefused("produce to " + topic + " (" + std::to_string(value.size()) +
+                         " bytes): " + *deliveryError_);
   }
 }
 

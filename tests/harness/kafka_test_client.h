@@ -1,12 +1,18 @@
 #pragma once
 
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "kafka/client.h"
 
 namespace edgelink::testing {
+
+/// The broker refused a produced message (its delivery report failed).
+struct ProduceRefused : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 /// A plain librdkafka client for tests: what a web backend or kcat would do.
 class KafkaTestClient {
@@ -15,7 +21,7 @@ class KafkaTestClient {
   explicit KafkaTestClient(std::string bootstrap, std::vector<std::string> extra = {});
   ~KafkaTestClient();
 
-  /// Produces and waits for delivery (throws on failure).
+  /// Produces and waits for delivery (throws on failure: ProduceRefused when the broker said no).
   /// `timestampMs` sets the Kafka message timestamp (0: now), e.g. to stand for old messages.
   void produce(const std::string& topic, const std::string& key, const std::string& value,
                int64_t timestampMs = 0);
@@ -38,6 +44,7 @@ class KafkaTestClient {
  private:
   std::string bootstrap_;
   std::vector<std::string> extra_;
+  std::shared_ptr<std::string> deliveryError_ = std::make_shared<std::string>();
   std::unique_ptr<kafka::Producer> producer_;
 };
 

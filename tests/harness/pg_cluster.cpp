@@ -202,8 +202,8 @@ void PgCluster::writeEnvFile(const std::string& path) const {
 
 PgCluster& sharedPg() {
   static std::unique_ptr<PgCluster> cluster = [] {
-    if (const char* f = std::getenv("EDGELINK_TEST_PG_FILE"); f && *f) {
-      if (auto attached = PgCluster::attach(f)) {
+    if (const char* d = std::getenv("EDGELINK_TEST_FIXTURES"); d && *d) {
+      if (auto attached = PgCluster::attach(std::string(d) + "/pg.env")) {
         return attached;
       }
     }

@@ -56,8 +56,8 @@ class PgCluster {
   bool running_ = false;
 };
 
-/// The cluster shared by this test process: the ctest fixture's (EDGELINK_TEST_PG_FILE) when
-/// available, else one started on first use and stopped at exit.
+/// The cluster shared by this test process: the ctest fixture's ($EDGELINK_TEST_FIXTURES/pg.env)
+/// when available, else one started on first use and stopped at exit.
 PgCluster& sharedPg();
 
 /// The directory holding initdb/pg_ctl: $EDGELINK_PG_BIN or the newest /usr/lib/postgresql/*/bin.

@@ -169,14 +169,22 @@ std::string requestJson(const envelope::Id& id, const std::string& type,
 // AgentUnderTest
 
 AgentUnderTest::AgentUnderTest(AgentSetup setup)
-    : setup_(std::move(setup)), dir_("edge-agent-it"), topic_("edge." + setup_.edgeId) {
-  std::vector<std::string> brokerArgs = {"--topic", topic_ + ":1"};
-  for (const auto& t : setup_.extraTopics) {
-    brokerArgs.insert(brokerArgs.end(), {"--topic", t});
-  }
-  broker_ = std::make_unique<DevBrokerProcess>(brokerArgs);
+    : setup_(std::move(setup)),
+      dir_("edge-agent-it"),
+      topicPrefix_(uniqueName("t") + ".edge."),
+      topic_(topicPrefix_ + setup_.edgeId) {
+  BrokerOptions bo;
+  bo.kind = setup_.broker;
+  bo.privateBroker = setup_.privateBroker;
+  bo.topics.emplace_back(topic_, 1, setup_.topicConfigs);
+  bo.topics.insert(bo.topics.end(), setup_.extraTopics.begin(), setup_.extraTopics.end());
+  broker_ = makeBroker(bo);
   if (setup_.brokerDownAtStart) {
-    broker_->setDown(true);
+    if (broker_->isMock()) {
+      broker_->setDown(true);
+    } else {
+      broker_->stop();
+    }
   }
   if (setup_.watchTopic) {
     log_ = std::make_unique<TopicLog>(broker_->bootstrap(), topic_);
@@ -188,7 +196,12 @@ AgentUnderTest::AgentUnderTest(AgentSetup setup)
   conf << "# written by agent_harness.cpp\n"
        << "edge-id = \"" << setup_.edgeId << "\"\n"
        << "kafka-brokers = \"" << broker_->bootstrap() << "\"\n"
-       << "kafka-property = [\"fetch.wait.max.ms=10\", \"reconnect.backoff.max.ms=500\"]\n"
+       << "topic-prefix = \"" << topicPrefix_ << "\"\n"
+       << "kafka-property = [\"reconnect.backoff.max.ms=500\"";
+  for (const auto& kv : broker_->clientProperties()) {
+    conf << ", \"" << kv << "\"";
+  }
+  conf << "]\n"
        << "state-dir = \"" << stateDir() << "\"\n"
        << "frpc-path = \"" << fakeFrpcPath() << "\"\n"
        << "frpc-format = \"" << setup_.format << "\"\n"

@@ -1,12 +1,14 @@
 #pragma once
 
-// Runs the real edge-agent binary against the dev broker and the frpc stand-in, and watches the
+// Runs the real edge-agent binary against a test broker (tests/harness/test_broker.h: real
+// Kafka by default) and the frpc stand-in, and watches the
 // edge's topic like a web backend would. Shared by the integration tests and bench_agent; failures
 // are exceptions (Catch reports them with their message).
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -16,8 +18,8 @@
 
 #include "core/subprocess.h"
 #include "envelope/envelope.h"
-#include "harness/dev_broker_process.h"
 #include "harness/kafka_test_client.h"
+#include "harness/test_broker.h"
 #include "harness/test_util.h"
 #include "kafka/client.h"
 
@@ -81,9 +83,16 @@ struct AgentSetup {
                                        "camera_admin=127.0.0.1:8080"};
   std::string remotePorts = "30000-39999";
   std::vector<std::string> env;  ///< extra environment of the agent (and so of frpc)
+  /// Real Kafka (shared by the run) unless EDGELINK_TEST_BROKER=mock; the mock for faults only
+  /// it can make, a private real broker for tests that stop or kill it.
+  BrokerKind broker = defaultBrokerKind();
+  bool privateBroker = false;
+  /// The broker is down when the agent starts: the mock's outage, or a private real broker
+  /// stopped (broker().restart() brings it back).
   bool brokerDownAtStart = false;
-  std::vector<std::string> extraTopics;  ///< more topics on the broker, NAME:PARTITIONS
-  bool watchTopic = true;                ///< collect the topic in log() (off for benchmarks)
+  std::vector<TopicSpec> extraTopics;               ///< more topics on the broker (names as given)
+  std::map<std::string, std::string> topicConfigs;  ///< the agent's topic's (real Kafka)
+  bool watchTopic = true;  ///< collect the topic in log() (off for benchmarks)
 };
 
 class AgentUnderTest {
@@ -118,7 +127,9 @@ class AgentUnderTest {
   std::string configPath() const { return dir_.file("agent.conf"); }
   std::string stateDir() const { return dir_.file("state"); }
   const std::string& topic() const { return topic_; }
-  DevBrokerProcess& broker() { return *broker_; }
+  TestBroker& broker() { return *broker_; }
+  /// The agent's topic prefix (unique to this agent: brokers are shared between tests).
+  const std::string& topicPrefix() const { return topicPrefix_; }
   TopicLog& log() { return *log_; }
   const AgentSetup& setup() const { return setup_; }
   uint16_t adminPort() const { return adminPort_; }
@@ -126,9 +137,10 @@ class AgentUnderTest {
  private:
   AgentSetup setup_;
   TempDir dir_;
+  std::string topicPrefix_;
   std::string topic_;
   uint16_t adminPort_ = 0;
-  std::unique_ptr<DevBrokerProcess> broker_;
+  std::unique_ptr<TestBroker> broker_;
   std::unique_ptr<TopicLog> log_;
   std::unique_ptr<KafkaTestClient> client_;
   Subprocess proc_;

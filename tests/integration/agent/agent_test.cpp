@@ -465,13 +465,14 @@ TEST_CASE("SIGTERM stops frpc (agent_shutdown), flushes its events and exits 0",
 TEST_CASE("with Kafka down at start the agent keeps running and catches up when it is back",
           "[agent][outage]") {
   AgentSetup setup;
+  setup.privateBroker = true;  // stopped before the agent starts, started again below
   setup.brokerDownAtStart = true;
   AgentUnderTest agent(setup);
   agent.start();
   REQUIRE(waitUntil([&] { return agent.agentLog().find("waiting for topic") != std::string::npos; },
                     20000));
   CHECK(agent.running());
-  agent.broker().setDown(false);
+  agent.broker().restart();
   auto ping = agent.response(agent.send("ping"), 30000);
   CHECK(ping.statusCode == 200);
   agent.event(eventOf("agent_started"));
@@ -481,15 +482,17 @@ TEST_CASE(
     "a broker outage mid-run loses nothing: events made during it arrive after, and "
     "requests now too old get 408",
     "[agent][outage]") {
-  AgentUnderTest agent;
+  AgentSetup setup;
+  setup.privateBroker = true;  // killed -9 and started again
+  AgentUnderTest agent(setup);
   agent.start();
   agent.response(agent.send("ping"));
   auto r = startSession(agent, R"({"services":{"ssh":31022},"auto_stop_seconds":2})");
   int pid = pidOf(r);
-  agent.broker().setDown(true);
+  agent.broker().kill9();
   CHECK(waitDead(pid));  // auto-stop during the outage
   CHECK(agent.running());
-  agent.broker().setDown(false);
+  agent.broker().restart();
   agent.event(eventWith("frp_stopped", "stop_reason", "auto_stop"), 30000);
   auto stale = agent.response(agent.send("ping", "{}", nowMs() - 900 * 1000), 30000);
   CHECK(stale.statusCode == 408);

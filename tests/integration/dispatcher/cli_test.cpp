@@ -28,7 +28,7 @@ TEST_CASE(
     "send --wait gets the edge's answer through LISTEN/NOTIFY and exit codes tell the outcome",
     "[dispatcher][cli]") {
   DispatcherHarness h;
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   EdgeSimulator::Behaviour failing;
   failing.code = 500;
   failing.error = "disk on fire";
@@ -93,7 +93,7 @@ TEST_CASE("unreachable Kafka and PostgreSQL have their own exit codes", "[dispat
 
 TEST_CASE("every listing prints a table by default and JSON with --json", "[dispatcher][cli]") {
   DispatcherHarness h({{"e1", "e2"}});
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"}, h.topicPrefix());
   h.startDaemon();
   edges.heartbeat("e1");
   REQUIRE(h.cli({"send", "--edge", "e1", "--type", "ping", "--wait", "20"}).code == 0);
@@ -215,14 +215,16 @@ TEST_CASE("two db migrate at once: one applies, the other waits and finds nothin
   CHECK(h.count("SELECT count(*) FROM schema_migrations") == 4);
 }
 
-TEST_CASE("edges add on a broker without the admin API fails with a clear message",
+TEST_CASE("edges add on a broker without the admin API fails with a clear message (mock)",
           "[dispatcher][cli]") {
-  DispatcherHarness h;
+  DispatcherHarness::Setup setup;
+  setup.broker = BrokerKind::kMock;  // the mock has no CreateTopics
+  DispatcherHarness h(setup);
   auto r = h.cli({"edges", "add", "new-edge", "--kafka-timeout", "2"});
   CHECK(r.code == 4);
   CHECK_THAT(r.err, Catch::Contains("CreateTopics"));
   CHECK_THAT(r.err, Catch::Contains("admin API"));
-  CHECK_THAT(r.err, Catch::Contains("edge.new-edge"));
+  CHECK_THAT(r.err, Catch::Contains(h.topic("new-edge")));
   CHECK(h.count("SELECT count(*) FROM edges WHERE edge_id = 'new-edge'") == 0);
   auto bad = h.cli({"edges", "add", "bad id"});
   CHECK(bad.code == 2);

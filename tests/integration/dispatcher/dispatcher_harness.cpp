@@ -15,11 +15,17 @@ std::string dispatcherPath() {
 #endif
 }
 
-std::vector<std::string> fastTestConfig() {
+std::vector<std::string> fastTestConfig(const std::vector<std::string>& clientProperties) {
+  // session.timeout.ms: a real broker's minimum (group.min.session.timeout.ms) is 6 s.
+  std::string props =
+      "kafka-property = [\"session.timeout.ms=6000\", \"heartbeat.interval.ms=300\","
+      " \"topic.metadata.refresh.interval.ms=500\", \"log_level=3\"";
+  for (const auto& kv : clientProperties) {
+    props += ", \"" + kv + "\"";
+  }
+  props += "]";
   return {
-      "kafka-property = [\"fetch.wait.max.ms=10\", \"session.timeout.ms=6000\","
-      " \"heartbeat.interval.ms=300\", \"topic.metadata.refresh.interval.ms=500\","
-      " \"log_level=3\"]",
+      props,
       "batch-linger-ms = 10",
       "frps-host = \"frps.test\"",
       "kafka-timeout = \"5s\"",
@@ -27,17 +33,20 @@ std::vector<std::string> fastTestConfig() {
   };
 }
 
-DispatcherHarness::DispatcherHarness(Setup setup) {
-  std::vector<std::string> args;
+DispatcherHarness::DispatcherHarness(Setup setup)
+    : prefix_(uniqueName("t") + ".edge."), group_(uniqueName("cloud-dispatcher-")) {
+  BrokerOptions bo;
+  bo.kind = setup.broker;
+  bo.privateBroker = setup.privateBroker;
   for (const auto& e : setup.edges) {
-    args.push_back("--topic");
-    args.push_back("edge." + e + ":1");
+    bo.topics.emplace_back(topic(e), 1);
   }
-  broker_ = std::make_unique<DevBrokerProcess>(args);
+  broker_ = makeBroker(bo);
   conninfo_ = setup.conninfo.empty() ? sharedPg().createDatabase("disp") : setup.conninfo;
   std::string text = "kafka-brokers = \"" + broker_->bootstrap() + "\"\n" + "pg-conninfo = \"" +
-                     conninfo_ + "\"\n";
-  for (const auto& line : fastTestConfig()) {
+                     conninfo_ + "\"\n" + "topic-prefix = \"" + prefix_ + "\"\n" +
+                     "consumer-group = \"" + group_ + "\"\n";
+  for (const auto& line : fastTestConfig(broker_->clientProperties())) {
     text += line + "\n";
   }
   for (const auto& line : setup.config) {
@@ -142,6 +151,11 @@ dispatcher::pg::Connection& DispatcherHarness::db() {
 
 std::string DispatcherHarness::sql(const std::string& query) {
   auto rows = db().exec(query);
+  if (!rows) {
+    // Once more on a new connection: a test may have restarted PostgreSQL under the old one.
+    db_.reset();
+    rows = db().exec(query);
+  }
   if (!rows) {
     db_.reset();
     throw std::runtime_error(query + ": " + rows.error().describe());

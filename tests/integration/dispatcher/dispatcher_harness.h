@@ -1,6 +1,7 @@
 #pragma once
 
-// What the dispatcher's integration tests share: a dev broker with edge topics, a fresh migrated
+// What the dispatcher's integration tests share: a test broker (real Kafka by default, shared by
+// the run; tests/harness/test_broker.h) with this test's own edge topics, a fresh migrated
 // database, a config file, the real cloud-dispatcher binary as daemons and CLI runs, and SQL
 // checks against what it stored.
 
@@ -9,7 +10,7 @@
 #include <vector>
 
 #include "core/subprocess.h"
-#include "harness/dev_broker_process.h"
+#include "harness/test_broker.h"
 #include "harness/test_util.h"
 #include "pg.h"
 
@@ -30,10 +31,12 @@ class DispatcherHarness {
     Setup(std::vector<std::string> e = {"e1"}, std::vector<std::string> c = {}, std::string ci = "",
           bool m = true)
         : edges(std::move(e)), config(std::move(c)), conninfo(std::move(ci)), migrate(m) {}
-    std::vector<std::string> edges;   ///< topics edge.<id>, one partition each
+    std::vector<std::string> edges;   ///< topics <prefix><id>, one partition each
     std::vector<std::string> config;  ///< extra config lines (key = value)
     std::string conninfo;             ///< empty: a fresh database on the shared cluster
     bool migrate;
+    BrokerKind broker = defaultBrokerKind();  ///< the mock only for faults it alone can make
+    bool privateBroker = false;               ///< a real broker of the test's own (kill -9)
   };
   explicit DispatcherHarness(Setup setup);
   DispatcherHarness() : DispatcherHarness(Setup{}) {}
@@ -61,8 +64,12 @@ class DispatcherHarness {
 
   /// The topic of edge `edge` in this test (tests never spell topic names themselves: each test
   /// gets its own topics on a broker it may share).
-  std::string topic(const std::string& edge) const { return "edge." + edge; }
-  DevBrokerProcess& broker() { return *broker_; }
+  std::string topic(const std::string& edge) const { return prefix_ + edge; }
+  /// This test's topic prefix (the dispatcher's topic-prefix).
+  const std::string& topicPrefix() const { return prefix_; }
+  /// This test's consumer group.
+  const std::string& group() const { return group_; }
+  TestBroker& broker() { return *broker_; }
   const std::string& configPath() const { return configPath_; }
   const std::string& conninfo() const { return conninfo_; }
   TempDir& dir() { return dir_; }
@@ -71,7 +78,9 @@ class DispatcherHarness {
   dispatcher::pg::Connection& db();
 
   TempDir dir_{"edgelink-dispatcher-test"};
-  std::unique_ptr<DevBrokerProcess> broker_;
+  std::string prefix_;
+  std::string group_;
+  std::unique_ptr<TestBroker> broker_;
   std::string conninfo_;
   std::string configPath_;
   std::vector<std::unique_ptr<Subprocess>> daemons_;
@@ -79,7 +88,8 @@ class DispatcherHarness {
   int runs_ = 0;
 };
 
-/// The config lines every test daemon uses against the mock broker (short waits).
-std::vector<std::string> fastTestConfig();
+/// The config lines every test daemon uses (short waits), plus `clientProperties` (the
+/// broker's: TestBroker::clientProperties()) as kafka-property entries.
+std::vector<std::string> fastTestConfig(const std::vector<std::string>& clientProperties = {});
 
 }  // namespace edgelink::testing

@@ -22,8 +22,9 @@ int64_t now() {
 
 }  // namespace
 
-EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edges)
-    : bootstrap_(std::move(bootstrap)), edges_(std::move(edges)) {
+EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edges,
+                             std::string topicPrefix)
+    : bootstrap_(std::move(bootstrap)), edges_(std::move(edges)), prefix_(std::move(topicPrefix)) {
   kafka::Config pc;
   pc.set("bootstrap.servers", bootstrap_);
   pc.set("linger.ms", "0");
@@ -46,7 +47,7 @@ EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edg
   consumer_ = std::move(*c);
   std::vector<kafka::TopicPartitionOffset> parts;
   for (const auto& e : edges_) {
-    parts.push_back({"edge." + e, 0, RD_KAFKA_OFFSET_BEGINNING});
+    parts.push_back({prefix_ + e, 0, RD_KAFKA_OFFSET_BEGINNING});
   }
   if (auto r = consumer_->assign(parts); !r) {
     throw std::runtime_error(r.error().describe());
@@ -91,7 +92,7 @@ void EdgeSimulator::send(const std::string& edge, const envelope::Envelope& env)
     problems_ += "schema-invalid " + bytes + ": " + d.error().describe() + "\n";
     return;
   }
-  if (auto r = producer_->produce("edge." + edge, edge, bytes); !r) {
+  if (auto r = producer_->produce(prefix_ + edge, edge, bytes); !r) {
     std::lock_guard<std::mutex> lock(mutex_);
     problems_ += r.error().describe() + "\n";
     return;
@@ -130,7 +131,7 @@ void EdgeSimulator::loop() {
     if (!decoded || decoded->kind != envelope::Kind::kRequest || decoded->sender == kSender) {
       continue;
     }
-    std::string edge = m->topic().substr(5);
+    std::string edge = m->topic().substr(prefix_.size());
     if (!seen_.insert(edge + "/" + decoded->id.str()).second) {
       continue;  // answered already
     }

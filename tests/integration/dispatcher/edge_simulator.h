@@ -32,7 +32,9 @@ class EdgeSimulator {
     int64_t expiresInSeconds = 0;  ///< frp start: 0 = the request's auto-stop
   };
 
-  EdgeSimulator(std::string bootstrap, std::vector<std::string> edges);
+  /// Edges' topics are `topicPrefix` + edge id.
+  EdgeSimulator(std::string bootstrap, std::vector<std::string> edges,
+                std::string topicPrefix = "edge.");
   ~EdgeSimulator();
   EdgeSimulator(const EdgeSimulator&) = delete;
   EdgeSimulator& operator=(const EdgeSimulator&) = delete;
@@ -56,6 +58,7 @@ class EdgeSimulator {
 
   std::string bootstrap_;
   std::vector<std::string> edges_;
+  std::string prefix_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> consumer_;
   envelope::Decoder decoder_;

@@ -13,7 +13,7 @@ using namespace edgelink::testing;
 TEST_CASE("a request a web backend produced straight to Kafka is recorded and correlated",
           "[dispatcher][ingest]") {
   DispatcherHarness h;
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   h.startDaemon();
   KafkaTestClient backend(h.broker().bootstrap());
   // The original design's integer id, produced with plain librdkafka as a web backend would.
@@ -106,7 +106,7 @@ TEST_CASE("malformed envelopes are recorded and the partition keeps flowing",
 TEST_CASE("heartbeats mark edges online, agent_stopping and silence mark them offline",
           "[dispatcher][ingest]") {
   DispatcherHarness h({{"e1", "e2"}, {"offline-after = \"5s\""}});
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"}, h.topicPrefix());
   h.startDaemon();
   // Edges are filed under Kafka's time: a heartbeat is only "recent" if stored promptly.
   REQUIRE(h.waitAssigned(2));

@@ -19,7 +19,7 @@ TEST_CASE(
     "to connect and close ends it",
     "[dispatcher][sessions]") {
   DispatcherHarness h({{"e1"}, {"port-pool = \"31020-31029\""}});
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   h.startDaemon();
   auto opened = h.cli({"session", "open", "--edge", "e1", "--auto-stop", "30m", "--wait", "20"});
   REQUIRE(opened.code == 0);
@@ -138,7 +138,7 @@ TEST_CASE("the sweeper ends sessions that expired or were never answered",
           "[dispatcher][sessions]") {
   DispatcherHarness h(
       {{"e1", "e2"}, {"sweep-interval = \"1s\"", "sweep-grace = \"0s\"", "edge-max-age = \"3s\""}});
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});  // e2 never answers
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());  // e2 never answers
   EdgeSimulator::Behaviour shortLived;
   shortLived.expiresInSeconds = 1;
   shortLived.frpEvents = false;  // no frp_stopped will ever come
@@ -175,7 +175,7 @@ TEST_CASE("the sweeper ends sessions that expired or were never answered",
 TEST_CASE("a web backend's start is recorded as a session and frp events end it with their reason",
           "[dispatcher][sessions]") {
   DispatcherHarness h;
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   h.startDaemon();
   KafkaTestClient backend(h.broker().bootstrap());
   auto start = envelope::Envelope::request(envelope::Id::text("web-start-1"), "web_backend",
@@ -211,7 +211,7 @@ TEST_CASE("a web backend's start is recorded as a session and frp events end it 
 TEST_CASE("a start the edge refuses fails its session and frees the ports",
           "[dispatcher][sessions]") {
   DispatcherHarness h;
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   EdgeSimulator::Behaviour refused;
   refused.code = 500;
   refused.error = "proxy [e1.ssh] start error: port already used";
@@ -236,7 +236,7 @@ TEST_CASE("a start the edge refuses fails its session and frees the ports",
 TEST_CASE("a start with other ports the edge refuses leaves the running session alone",
           "[dispatcher][sessions]") {
   DispatcherHarness h;
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   h.startDaemon();
   KafkaTestClient backend(h.broker().bootstrap());
   auto startWith = [&](const std::string& id, int port) {
@@ -275,7 +275,7 @@ TEST_CASE("a start with other ports the edge refuses leaves the running session 
 TEST_CASE("a web backend's start on a port another live session holds is recorded and flagged",
           "[dispatcher][sessions]") {
   DispatcherHarness h({{"e1", "e2"}, {}});
-  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"}, h.topicPrefix());
   h.startDaemon();
   REQUIRE(h.waitAssigned(2));
   KafkaTestClient backend(h.broker().bootstrap());

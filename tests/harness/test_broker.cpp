@@ -1,0 +1,331 @@
+#include "harness/test_broker.h"
+
+#include <librdkafka/rdkafka.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+
+#include "core/strings.h"
+#include "harness/dev_broker_process.h"
+#include "harness/test_util.h"
+#include "kafka/client.h"
+
+namespace edgelink::testing {
+
+namespace {
+
+constexpr int kStartTimeoutMs = 120000;
+
+[[noreturn]] void unsupported(const char* what, BrokerKind kind) {
+  throw std::logic_error(
+      std::string(what) + " is not supported on " +
+      (kind == BrokerKind::kMock ? "the mock broker" : "a shared real broker (use privateBroker)"));
+}
+
+/// True when the broker at `bootstrap` answers a metadata request within `timeoutMs`.
+bool answersMetadata(const std::string& bootstrap, int timeoutMs) {
+  kafka::Config c;
+  c.set("bootstrap.servers", bootstrap);
+  c.set("log_level", "0");
+  auto conf = c.build();
+  if (!conf) {
+    return false;
+  }
+  char err[256];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), err, sizeof err);
+  if (rk == nullptr) {
+    return false;
+  }
+  const rd_kafka_metadata_t* md = nullptr;
+  auto e = rd_kafka_metadata(rk, 0, nullptr, &md, timeoutMs);
+  const bool ok = e == RD_KAFKA_RESP_ERR_NO_ERROR && md != nullptr && md->broker_cnt > 0;
+  if (md != nullptr) {
+    rd_kafka_metadata_destroy(md);
+  }
+  rd_kafka_destroy(rk);
+  return ok;
+}
+
+void createOnKafka(const std::string& bootstrap, const std::vector<TopicSpec>& topics) {
+  kafka::Config c;
+  c.set("bootstrap.servers", bootstrap);
+  c.set("log_level", "3");
+  for (const auto& t : topics) {
+    auto r = kafka::createTopic(c, t.name, t.partitions, 1, t.configs, 30000);
+    if (!r && r.error().status != Status::kConflict) {
+      throw std::runtime_error("creating topic " + t.name + ": " + r.error().describe());
+    }
+  }
+}
+
+// -------------------------------------------------------------------------------------------
+// The mock.
+
+class MockBroker final : public TestBroker {
+ public:
+  explicit MockBroker(const BrokerOptions& o) {
+    std::vector<std::string> args;
+    for (const auto& t : o.topics) {
+      args.insert(args.end(), {"--topic", t.name + ":" + std::to_string(t.partitions)});
+    }
+    proc_ = std::make_unique<DevBrokerProcess>(args);
+  }
+  BrokerKind kind() const override { return BrokerKind::kMock; }
+  std::string bootstrap() const override { return proc_->bootstrap(); }
+  void createTopics(const std::vector<TopicSpec>& /*topics*/) override {
+    unsupported("creating topics after start", kind());
+  }
+  std::vector<std::string> clientProperties() const override {
+    // The mock never wakes a waiting fetch: answers would wait fetch.wait.max.ms (500 ms).
+    return {"fetch.wait.max.ms=10"};
+  }
+  void setDown(bool down) override { proc_->setDown(down); }
+  void stop() override { proc_->stop(); }
+  int pid() const override { return proc_->pid(); }
+
+ private:
+  std::unique_ptr<DevBrokerProcess> proc_;
+};
+
+// -------------------------------------------------------------------------------------------
+// Real Kafka.
+
+class RealBroker final : public TestBroker {
+ public:
+  /// A private broker, or a handle on the shared one (`shared` non-null).
+  RealBroker(const BrokerOptions& o, std::shared_ptr<KafkaProcess> shared,
+             std::string sharedBootstrap)
+      : shared_(std::move(shared)), bootstrap_(std::move(sharedBootstrap)) {
+    if (o.privateBroker) {
+      own_ = std::make_unique<KafkaProcess>("", o.properties);
+      bootstrap_ = own_->bootstrap();
+    }
+    if (!o.topics.empty()) {
+      createTopics(o.topics);
+    }
+  }
+  BrokerKind kind() const override { return BrokerKind::kKafka; }
+  std::string bootstrap() const override { return bootstrap_; }
+  void createTopics(const std::vector<TopicSpec>& topics) override {
+    createOnKafka(bootstrap_, topics);
+  }
+  std::vector<std::string> clientProperties() const override { return {}; }
+  void kill9() override { self().kill9(); }
+  void stop() override { self().stop(); }
+  void restart() override { self().start(); }
+  int pid() const override { return own_ ? own_->pid() : 0; }
+
+ private:
+  KafkaProcess& self() {
+    if (!own_) {
+      unsupported("killing or restarting", kind());
+    }
+    return *own_;
+  }
+
+  std::shared_ptr<KafkaProcess> shared_;  ///< keeps a process-wide broker alive
+  std::unique_ptr<KafkaProcess> own_;
+  std::string bootstrap_;
+};
+
+/// The broker shared by this process: the ctest fixture's, else one started on first use (and
+/// stopped when the last test using it is done, or at exit).
+std::pair<std::shared_ptr<KafkaProcess>, std::string> sharedKafka() {
+  static std::mutex mutex;
+  static std::weak_ptr<KafkaProcess> started;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (const char* fixtures = std::getenv("EDGELINK_TEST_FIXTURES"); fixtures && *fixtures) {
+    const std::string env = std::string(fixtures) + "/kafka/broker.env";
+    for (const auto& [k, v] : readEnvFile(env)) {
+      if (k == "KAFKA_BOOTSTRAP") {
+        return {nullptr, v};
+      }
+    }
+    throw std::runtime_error("no KAFKA_BOOTSTRAP in " + env +
+                             ": did the kafka fixture (kafka_fixture_start) fail?");
+  }
+  auto p = started.lock();
+  if (!p) {
+    p = std::make_shared<KafkaProcess>();
+    started = p;
+  }
+  return {p, p->bootstrap()};
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::string uniqueName(const std::string& prefix) {
+  static std::atomic<unsigned> counter{0};
+  static const unsigned salt = std::random_device{}() % 46656;  // 3 base-36 digits
+  auto base36 = [](unsigned v) {
+    std::string s;
+    do {
+      s.insert(s.begin(), "0123456789abcdefghijklmnopqrstuvwxyz"[v % 36]);
+      v /= 36;
+    } while (v != 0);
+    return s;
+  };
+  return prefix + base36(static_cast<unsigned>(::getpid())) + "x" + base36(counter++) +
+         base36(salt);
+}
+
+kafka::Config TestBroker::clientConfig() const {
+  kafka::Config c;
+  c.set("bootstrap.servers", bootstrap());
+  for (const auto& kv : clientProperties()) {
+    auto eq = kv.find('=');
+    c.set(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  return c;
+}
+
+void TestBroker::setDown(bool /*down*/) {
+  unsupported("an outage at will", kind());
+}
+void TestBroker::kill9() {
+  unsupported("kill -9", kind());
+}
+void TestBroker::stop() {
+  unsupported("stopping", kind());
+}
+void TestBroker::restart() {
+  unsupported("restarting", kind());
+}
+
+BrokerKind defaultBrokerKind() {
+  const char* v = std::getenv("EDGELINK_TEST_BROKER");
+  return v != nullptr && std::string(v) == "mock" ? BrokerKind::kMock : BrokerKind::kKafka;
+}
+
+BrokerOptions::BrokerOptions() : kind(defaultBrokerKind()) {}
+
+std::unique_ptr<TestBroker> makeBroker(const BrokerOptions& options) {
+  if (options.kind == BrokerKind::kMock) {
+    return std::make_unique<MockBroker>(options);
+  }
+  if (options.privateBroker) {
+    return std::make_unique<RealBroker>(options, nullptr, "");
+  }
+  auto [process, bootstrap] = sharedKafka();
+  return std::make_unique<RealBroker>(options, std::move(process), bootstrap);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+std::string kafkaLauncherPath() {
+  return std::string(EDGELINK_SOURCE_DIR_FOR_TESTS) + "/tools/kafka/edgelink-kafka";
+}
+
+std::vector<std::pair<std::string, std::string>> readEnvFile(const std::string& path) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& line : split(readText(path), '\n')) {
+    auto eq = line.find('=');
+    if (eq != std::string::npos && !line.empty() && line[0] != '#') {
+      out.emplace_back(line.substr(0, eq), line.substr(eq + 1));
+    }
+  }
+  return out;
+}
+
+KafkaProcess::KafkaProcess(std::string dir, std::vector<std::string> properties)
+    : dir_(std::move(dir)), properties_(std::move(properties)) {
+  if (dir_.empty()) {
+    char tmpl[] = "/tmp/edgelink-kafka-XXXXXX";
+    if (::mkdtemp(tmpl) == nullptr) {
+      throw std::runtime_error("mkdtemp failed");
+    }
+    dir_ = tmpl;
+    ownsDir_ = true;
+  }
+  start();
+}
+
+KafkaProcess::~KafkaProcess() {
+  if (proc_.valid()) {
+    proc_.terminate(20000);
+  }
+  if (ownsDir_) {
+    removeTree(dir_);
+  }
+}
+
+std::string KafkaProcess::log() const {
+  return readText(dir_ + "/broker.log");
+}
+
+void KafkaProcess::start() {
+  if (running()) {
+    return;
+  }
+  ::unlink((dir_ + "/broker.env").c_str());
+  SpawnOptions opts;
+  // `run` prepares the directory, then execs the JVM: the pid we hold is the broker's.
+  opts.argv = {kafkaLauncherPath(), "run", dir_};
+  opts.argv.insert(opts.argv.end(), properties_.begin(), properties_.end());
+  opts.stdoutPath = dir_ + "/broker.log";
+  opts.stderrPath = dir_ + "/broker.log";
+  if (std::getenv("KAFKA_JVM_OPTS") == nullptr) {
+    opts.extraEnv.push_back(std::string("KAFKA_JVM_OPTS=") + EDGELINK_TEST_KAFKA_JVM_OPTS);
+  }
+  auto p = Subprocess::spawn(opts);
+  if (!p) {
+    throw std::runtime_error("starting " + kafkaLauncherPath() + ": " + p.error().describe());
+  }
+  proc_ = std::move(*p);
+  waitReady(kStartTimeoutMs);
+}
+
+void KafkaProcess::waitReady(int timeoutMs) {
+  const bool ok = waitUntil(
+      [&] {
+        if (!running()) {
+          return true;  // reported below
+        }
+        if (::access((dir_ + "/broker.env").c_str(), R_OK) != 0) {
+          return false;  // written once the data dir is formatted
+        }
+        for (const auto& [k, v] : readEnvFile(dir_ + "/broker.env")) {
+          if (k == "KAFKA_BOOTSTRAP") {
+            bootstrap_ = v;
+          } else if (k == "KAFKA_SASL_BOOTSTRAP") {
+            saslBootstrap_ = v;
+          } else if (k == "KAFKA_SASL_USER") {
+            saslUser_ = v;
+          } else if (k == "KAFKA_SASL_PASSWORD") {
+            saslPassword_ = v;
+          } else if (k == "KAFKA_CA") {
+            caFile_ = v;
+          }
+        }
+        return !bootstrap_.empty() && answersMetadata(bootstrap_, 1000);
+      },
+      timeoutMs, 100);
+  if (!running()) {
+    throw std::runtime_error("the Kafka broker in " + dir_ + " exited during start-up (" +
+                             describeWaitStatus(proc_.exitStatus().value_or(0)) + "):\n" + log());
+  }
+  if (!ok) {
+    throw std::runtime_error("the Kafka broker in " + dir_ + " did not answer within " +
+                             std::to_string(timeoutMs) + " ms:\n" + log());
+  }
+}
+
+void KafkaProcess::kill9() {
+  proc_.signal(SIGKILL);
+  proc_.waitFor(-1);
+}
+
+void KafkaProcess::stop() {
+  if (proc_.valid()) {
+    proc_.terminate(30000);
+  }
+}
+
+}  // namespace edgelink::testing
