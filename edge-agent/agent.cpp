@@ -456,7 +456,13 @@ void Agent::takeAssignment() {
   assigned_ = true;
   consumerBacklog_ = true;
   for (const auto& tp : a->partitions) {
-    if (tp.offset >= 0) {
+    const bool byTime = silentBefore_.count(tp.partition) != 0;
+    if (tp.offset >= 0 && byTime) {
+      logger()->info(
+          "consuming {}[{}] from offset {}: the first message younger than {} s, found by "
+          "timestamp (no stored position)",
+          tp.topic, tp.partition, tp.offset, policy_.maxAgeMs / 1000);
+    } else if (tp.offset >= 0) {
       logger()->info("consuming {}[{}] from stored offset {}", tp.topic, tp.partition, tp.offset);
     } else if (tp.offset == RD_KAFKA_OFFSET_BEGINNING) {
       logger()->info(

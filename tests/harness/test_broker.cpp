@@ -99,11 +99,14 @@ class RealBroker final : public TestBroker {
  public:
   /// A private broker, or a handle on the shared one (`shared` non-null).
   RealBroker(const BrokerOptions& o, std::shared_ptr<KafkaProcess> shared,
-             std::string sharedBootstrap)
-      : shared_(std::move(shared)), bootstrap_(std::move(sharedBootstrap)) {
+             std::optional<Sasl> sharedSasl, std::string sharedBootstrap)
+      : shared_(std::move(shared)),
+        sasl_(std::move(sharedSasl)),
+        bootstrap_(std::move(sharedBootstrap)) {
     if (o.privateBroker) {
       own_ = std::make_unique<KafkaProcess>("", o.properties);
       bootstrap_ = own_->bootstrap();
+      sasl_ = own_->sasl();
     }
     if (!o.topics.empty()) {
       createTopics(o.topics);
@@ -119,6 +122,7 @@ class RealBroker final : public TestBroker {
   void stop() override { self().stop(); }
   void restart() override { self().start(); }
   int pid() const override { return own_ ? own_->pid() : 0; }
+  std::optional<Sasl> sasl() const override { return sasl_; }
 
  private:
   KafkaProcess& self() {
@@ -129,32 +133,51 @@ class RealBroker final : public TestBroker {
   }
 
   std::shared_ptr<KafkaProcess> shared_;  ///< keeps a process-wide broker alive
+  std::optional<Sasl> sasl_;
   std::unique_ptr<KafkaProcess> own_;
   std::string bootstrap_;
 };
 
 /// The broker shared by this process: the ctest fixture's, else one started on first use (and
 /// stopped when the last test using it is done, or at exit).
-std::pair<std::shared_ptr<KafkaProcess>, std::string> sharedKafka() {
+struct Shared {
+  std::shared_ptr<KafkaProcess> process;  ///< null for the fixture's broker
+  TestBroker::Sasl sasl;
+  std::string bootstrap;
+};
+
+Shared sharedKafka() {
   static std::mutex mutex;
   static std::weak_ptr<KafkaProcess> started;
   std::lock_guard<std::mutex> lock(mutex);
   if (const char* fixtures = std::getenv("EDGELINK_TEST_FIXTURES"); fixtures && *fixtures) {
     const std::string env = std::string(fixtures) + "/kafka/broker.env";
+    Shared s;
     for (const auto& [k, v] : readEnvFile(env)) {
       if (k == "KAFKA_BOOTSTRAP") {
-        return {nullptr, v};
+        s.bootstrap = v;
+      } else if (k == "KAFKA_SASL_BOOTSTRAP") {
+        s.sasl.bootstrap = v;
+      } else if (k == "KAFKA_SASL_USER") {
+        s.sasl.user = v;
+      } else if (k == "KAFKA_SASL_PASSWORD") {
+        s.sasl.password = v;
+      } else if (k == "KAFKA_CA") {
+        s.sasl.caFile = v;
       }
     }
-    throw std::runtime_error("no KAFKA_BOOTSTRAP in " + env +
-                             ": did the kafka fixture (kafka_fixture_start) fail?");
+    if (s.bootstrap.empty()) {
+      throw std::runtime_error("no KAFKA_BOOTSTRAP in " + env +
+                               ": did the kafka fixture (kafka_fixture_start) fail?");
+    }
+    return s;
   }
   auto p = started.lock();
   if (!p) {
     p = std::make_shared<KafkaProcess>();
     started = p;
   }
-  return {p, p->bootstrap()};
+  return {p, p->sasl(), p->bootstrap()};
 }
 
 }  // namespace
@@ -211,13 +234,76 @@ std::unique_ptr<TestBroker> makeBroker(const BrokerOptions& options) {
     return std::make_unique<MockBroker>(options);
   }
   if (options.privateBroker) {
-    return std::make_unique<RealBroker>(options, nullptr, "");
+    return std::make_unique<RealBroker>(options, nullptr, std::nullopt, "");
   }
-  auto [process, bootstrap] = sharedKafka();
-  return std::make_unique<RealBroker>(options, std::move(process), bootstrap);
+  Shared shared = sharedKafka();
+  return std::make_unique<RealBroker>(options, std::move(shared.process), shared.sasl,
+                                      shared.bootstrap);
 }
 
 // ---------------------------------------------------------------------------------------------
+
+std::vector<std::string> saslProperties(const TestBroker::Sasl& sasl) {
+  return {"security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
+          "sasl.username=" + sasl.user, "sasl.password=" + sasl.password,
+          "ssl.ca.location=" + sasl.caFile};
+}
+
+std::map<std::string, std::string> describeTopic(const std::string& bootstrap,
+                                                 const std::string& topic) {
+  kafka::Config c;
+  c.set("bootstrap.servers", bootstrap);
+  c.set("log_level", "3");
+  auto conf = c.build();
+  if (!conf) {
+    throw std::runtime_error(conf.error().describe());
+  }
+  char err[256];
+  std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)> rk(
+      rd_kafka_new(RD_KAFKA_PRODUCER, conf->release(), err, sizeof err), &rd_kafka_destroy);
+  if (!rk) {
+    throw std::runtime_error(err);
+  }
+  std::map<std::string, std::string> out;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
+  const rd_kafka_metadata_t* md = nullptr;
+  auto e = rd_kafka_metadata(rk.get(), 0, rkt, &md, 10000);
+  rd_kafka_topic_destroy(rkt);
+  if (e != RD_KAFKA_RESP_ERR_NO_ERROR || md == nullptr || md->topic_cnt != 1 ||
+      md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (md != nullptr) {
+      rd_kafka_metadata_destroy(md);
+    }
+    throw std::runtime_error("no metadata for topic " + topic);
+  }
+  out["partitions"] = std::to_string(md->topics[0].partition_cnt);
+  out["replicas"] = std::to_string(md->topics[0].partitions[0].replica_cnt);
+  rd_kafka_metadata_destroy(md);
+
+  rd_kafka_ConfigResource_t* res =
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str());
+  std::unique_ptr<rd_kafka_queue_t, decltype(&rd_kafka_queue_destroy)> q(
+      rd_kafka_queue_new(rk.get()), &rd_kafka_queue_destroy);
+  rd_kafka_DescribeConfigs(rk.get(), &res, 1, nullptr, q.get());
+  rd_kafka_ConfigResource_destroy(res);
+  std::unique_ptr<rd_kafka_event_t, decltype(&rd_kafka_event_destroy)> ev(
+      rd_kafka_queue_poll(q.get(), 15000), &rd_kafka_event_destroy);
+  if (!ev || rd_kafka_event_error(ev.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error("DescribeConfigs for " + topic + " failed");
+  }
+  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(ev.get());
+  size_t nres = 0;
+  const rd_kafka_ConfigResource_t** rs = rd_kafka_DescribeConfigs_result_resources(result, &nres);
+  for (size_t i = 0; i < nres; ++i) {
+    size_t n = 0;
+    const rd_kafka_ConfigEntry_t** entries = rd_kafka_ConfigResource_configs(rs[i], &n);
+    for (size_t j = 0; j < n; ++j) {
+      const char* v = rd_kafka_ConfigEntry_value(entries[j]);
+      out[rd_kafka_ConfigEntry_name(entries[j])] = v != nullptr ? v : "";
+    }
+  }
+  return out;
+}
 
 std::string kafkaLauncherPath() {
   return std::string(EDGELINK_SOURCE_DIR_FOR_TESTS) + "/tools/kafka/edgelink-kafka";

@@ -14,6 +14,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -60,7 +61,21 @@ class TestBroker {
   virtual void restart();
   /// The broker's pid (0 when not a process of ours).
   virtual int pid() const { return 0; }
+
+  /// The SASL_SSL listener of a real broker (SCRAM-SHA-512 over TLS); nullopt on the mock.
+  struct Sasl {
+    std::string bootstrap, user, password, caFile;
+  };
+  virtual std::optional<Sasl> sasl() const { return std::nullopt; }
 };
+
+/// The librdkafka properties for a SASL_SSL listener, as the docs give them (docs/AGENT.md).
+std::vector<std::string> saslProperties(const TestBroker::Sasl& sasl);
+
+/// A topic's configuration as the broker describes it (real Kafka: DescribeConfigs), with its
+/// partition count under "partitions". Throws on failure.
+std::map<std::string, std::string> describeTopic(const std::string& bootstrap,
+                                                 const std::string& topic);
 
 struct BrokerOptions {
   BrokerKind kind;
@@ -97,6 +112,7 @@ class KafkaProcess {
   const std::string& saslUser() const { return saslUser_; }
   const std::string& saslPassword() const { return saslPassword_; }
   const std::string& caFile() const { return caFile_; }
+  TestBroker::Sasl sasl() const { return {saslBootstrap_, saslUser_, saslPassword_, caFile_}; }
   const std::string& dir() const { return dir_; }
   int pid() const { return proc_.pid(); }
   std::string log() const;

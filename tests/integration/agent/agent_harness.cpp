@@ -171,14 +171,22 @@ std::string requestJson(const envelope::Id& id, const std::string& type,
 AgentUnderTest::AgentUnderTest(AgentSetup setup)
     : setup_(std::move(setup)),
       dir_("edge-agent-it"),
-      topicPrefix_(uniqueName("t") + ".edge."),
+      topicPrefix_(setup_.topicPrefix.empty() ? uniqueName("t") + ".edge." : setup_.topicPrefix),
       topic_(topicPrefix_ + setup_.edgeId) {
   BrokerOptions bo;
   bo.kind = setup_.broker;
   bo.privateBroker = setup_.privateBroker;
   bo.topics.emplace_back(topic_, 1, setup_.topicConfigs);
   bo.topics.insert(bo.topics.end(), setup_.extraTopics.begin(), setup_.extraTopics.end());
-  broker_ = makeBroker(bo);
+  if (setup_.sharedBroker != nullptr) {
+    broker_ = setup_.sharedBroker;
+    if (!broker_->isMock()) {
+      broker_->createTopics(bo.topics);
+    }
+  } else {
+    ownBroker_ = makeBroker(bo);
+    broker_ = ownBroker_.get();
+  }
   if (setup_.brokerDownAtStart) {
     if (broker_->isMock()) {
       broker_->setDown(true);
@@ -190,15 +198,34 @@ AgentUnderTest::AgentUnderTest(AgentSetup setup)
     log_ = std::make_unique<TopicLog>(broker_->bootstrap(), topic_);
   }
   adminPort_ = freeTcpPort();
+  writeConfig();
+}
+
+void AgentUnderTest::writeConfig() {
+  std::string brokers = broker_->bootstrap();
+  std::vector<std::string> props = broker_->clientProperties();
+  if (setup_.sasl) {
+    auto sasl = broker_->sasl();
+    if (!sasl) {
+      throw std::logic_error("this broker has no SASL_SSL listener");
+    }
+    if (!setup_.saslPassword.empty()) {
+      sasl->password = setup_.saslPassword;
+    }
+    brokers = sasl->bootstrap;
+    for (const auto& kv : saslProperties(*sasl)) {
+      props.push_back(kv);
+    }
+  }
   writeText(dir_.file("token"), "test-token\n");
   ::chmod(dir_.file("token").c_str(), 0600);
   std::ostringstream conf;
   conf << "# written by agent_harness.cpp\n"
        << "edge-id = \"" << setup_.edgeId << "\"\n"
-       << "kafka-brokers = \"" << broker_->bootstrap() << "\"\n"
+       << "kafka-brokers = \"" << brokers << "\"\n"
        << "topic-prefix = \"" << topicPrefix_ << "\"\n"
        << "kafka-property = [\"reconnect.backoff.max.ms=500\"";
-  for (const auto& kv : broker_->clientProperties()) {
+  for (const auto& kv : props) {
     conf << ", \"" << kv << "\"";
   }
   conf << "]\n"

@@ -92,6 +92,14 @@ struct AgentSetup {
   bool brokerDownAtStart = false;
   std::vector<TopicSpec> extraTopics;               ///< more topics on the broker (names as given)
   std::map<std::string, std::string> topicConfigs;  ///< the agent's topic's (real Kafka)
+  /// Another test object's broker (e.g. a DispatcherHarness's) instead of one of our own; with
+  /// the mock, the agent's topic must already be on it.
+  TestBroker* sharedBroker = nullptr;
+  std::string topicPrefix;  ///< empty: a prefix unique to this agent
+  /// Connect over the broker's SASL_SSL listener with the settings docs/AGENT.md gives;
+  /// `saslPassword` replaces the right password when set.
+  bool sasl = false;
+  std::string saslPassword;
   bool watchTopic = true;  ///< collect the topic in log() (off for benchmarks)
 };
 
@@ -135,12 +143,15 @@ class AgentUnderTest {
   uint16_t adminPort() const { return adminPort_; }
 
  private:
+  void writeConfig();
+
   AgentSetup setup_;
   TempDir dir_;
   std::string topicPrefix_;
   std::string topic_;
   uint16_t adminPort_ = 0;
-  std::unique_ptr<TestBroker> broker_;
+  std::unique_ptr<TestBroker> ownBroker_;
+  TestBroker* broker_ = nullptr;
   std::unique_ptr<TopicLog> log_;
   std::unique_ptr<KafkaTestClient> client_;
   Subprocess proc_;

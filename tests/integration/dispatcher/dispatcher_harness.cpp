@@ -43,10 +43,22 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   }
   broker_ = makeBroker(bo);
   conninfo_ = setup.conninfo.empty() ? sharedPg().createDatabase("disp") : setup.conninfo;
-  std::string text = "kafka-brokers = \"" + broker_->bootstrap() + "\"\n" + "pg-conninfo = \"" +
-                     conninfo_ + "\"\n" + "topic-prefix = \"" + prefix_ + "\"\n" +
-                     "consumer-group = \"" + group_ + "\"\n";
-  for (const auto& line : fastTestConfig(broker_->clientProperties())) {
+  std::vector<std::string> props = broker_->clientProperties();
+  std::string brokers = broker_->bootstrap();
+  if (setup.sasl) {
+    auto sasl = broker_->sasl();
+    if (!sasl) {
+      throw std::logic_error("this broker has no SASL_SSL listener");
+    }
+    brokers = sasl->bootstrap;
+    for (const auto& kv : saslProperties(*sasl)) {
+      props.push_back(kv);
+    }
+  }
+  std::string text = "kafka-brokers = \"" + brokers + "\"\n" + "pg-conninfo = \"" + conninfo_ +
+                     "\"\n" + "topic-prefix = \"" + prefix_ + "\"\n" + "consumer-group = \"" +
+                     group_ + "\"\n";
+  for (const auto& line : fastTestConfig(props)) {
     text += line + "\n";
   }
   for (const auto& line : setup.config) {

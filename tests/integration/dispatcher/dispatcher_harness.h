@@ -37,6 +37,8 @@ class DispatcherHarness {
     bool migrate;
     BrokerKind broker = defaultBrokerKind();  ///< the mock only for faults it alone can make
     bool privateBroker = false;               ///< a real broker of the test's own (kill -9)
+    /// Connect over the broker's SASL_SSL listener, with the settings docs/DISPATCHER.md gives.
+    bool sasl = false;
   };
   explicit DispatcherHarness(Setup setup);
   DispatcherHarness() : DispatcherHarness(Setup{}) {}
