@@ -68,6 +68,8 @@ struct Args {
   bool online = false;
   bool offline = false;
   bool follow = false;
+  bool evenIfOffline = false;
+  bool force = false;
 };
 
 /// The outcome of publishing one request.
@@ -146,6 +148,9 @@ class Cli {
                                           const std::string& description);
   int showRecords(const Result<std::vector<Record>>& records, const std::vector<Column>& columns,
                   bool detail = false);
+  /// Why a session cannot be opened on `edge` now (unknown; offline unless --even-if-offline),
+  /// or "" when it can. Database errors are reported as such.
+  std::string checkEdgeReachable(pg::Connection& db, const std::string& edge);
 
   Options& o_;
   Args& a_;
@@ -254,7 +259,13 @@ Result<bool> Cli::waitForAnswer(pg::Connection& db, const std::string& edge, con
     if (doc.IsObject() && doc.HasMember("edge_id") && doc["edge_id"].IsString() &&
         doc.HasMember("id") && doc["id"].IsString()) {
       if (edge == doc["edge_id"].GetString() && id == doc["id"].GetString()) {
-        return true;
+        // The sweeper declared it 'timeout': past its expiry, no answer will come.
+        const bool timedOut = doc.HasMember("state") && doc["state"].IsString() &&
+                              std::string(doc["state"].GetString()) == "timeout";
+        if (!timedOut) {
+          return true;
+        }
+        return answered();
       }
       continue;  // someone else's answer
     }
@@ -299,8 +310,13 @@ int Cli::exchange(pg::Connection& db, const std::string& edge, const std::string
 
 Result<envelope::Envelope> Cli::buildRequest(const std::string& id, const std::string& type,
                                              const std::string& description) {
-  return envelope::Envelope::request(envelope::Id::text(id), o_.sender, clock_.wallMs(), type,
-                                     description);
+  const int64_t now = clock_.wallMs();
+  auto request =
+      envelope::Envelope::request(envelope::Id::text(id), o_.sender, now, type, description);
+  // The request says itself until when it may be acted on: an edge that gets it later answers
+  // 408 and does nothing, so this dispatcher's 'timeout' means "never acted on".
+  request.expiresAtMs = now + o_.deadlineFor(type) * 1000;
+  return Result<envelope::Envelope>(std::move(request));
 }
 
 int Cli::showRecords(const Result<std::vector<Record>>& records, const std::vector<Column>& columns,
@@ -319,6 +335,43 @@ int Cli::showRecords(const Result<std::vector<Record>>& records, const std::vect
     out(renderTable(*records, columns));
   }
   return kExitOk;
+}
+
+std::string Cli::checkEdgeReachable(pg::Connection& db, const std::string& edge) {
+  auto rows = db.exec(
+      "SELECT (last_heartbeat_at IS NOT NULL"
+      "  AND last_heartbeat_at > now() - make_interval(secs => $2::float8)"
+      "  AND (stopped_at IS NULL OR stopped_at < last_heartbeat_at)),"
+      " (extract(epoch FROM last_heartbeat_at) * 1000)::bigint,"
+      " (extract(epoch FROM stopped_at) * 1000)::bigint,"
+      " (extract(epoch FROM now() - last_heartbeat_at))::bigint"
+      " FROM edges WHERE edge_id = $1",
+      {edge, std::to_string(o_.offlineAfterSeconds)});
+  if (!rows) {
+    return "checking edge " + edge + ": " + rows.error().describe();
+  }
+  if (rows->empty()) {
+    return "edge " + edge + " is not known: `edges add` it first";
+  }
+  if (rows->boolean(0, 0) || a_.evenIfOffline) {
+    return {};
+  }
+  std::string why;
+  if (rows->isNull(0, 1)) {
+    why = "it has never sent a heartbeat";
+  } else {
+    why = "last seen (heartbeat) at " + shortTimestamp(formatRfc3339Ms(rows->int64(0, 1))) +
+          " UTC, " + config::durationText(rows->int64(0, 3)) + " ago";
+    if (!rows->isNull(0, 2) && rows->int64(0, 2) >= rows->int64(0, 1)) {
+      why += "; its agent said it was stopping at " +
+             shortTimestamp(formatRfc3339Ms(rows->int64(0, 2))) + " UTC";
+    } else {
+      why += " (offline after " + config::durationText(o_.offlineAfterSeconds) + " without one)";
+    }
+  }
+  return "edge " + edge + " is offline: " + why +
+         ". No ports were taken. --even-if-offline opens the session anyway (the start request "
+         "then waits in the edge's topic until it expires, holding its ports)";
 }
 
 // ---- daemon --------------------------------------------------------------------------------
@@ -483,6 +536,11 @@ int Cli::send() {
     out("request " + id + " (" + a_.type + ") published to " + published.topic + " [partition " +
         std::to_string(published.partition) + ", offset " + std::to_string(published.offset) +
         "]\n");
+  } else if (result == kExitTimeout && fieldText(r, "state") == "timeout") {
+    out("request " + id + " (" + a_.type + ") to edge " + a_.edge +
+        ": timeout, no answer by its deadline " + shortTimestamp(fieldText(r, "deadline")) +
+        " UTC; it expired at " + shortTimestamp(fieldText(r, "expires_at")) +
+        " UTC, so the edge will not act on it (see `requests show " + id + "`)\n");
   } else if (result == kExitTimeout) {
     out("request " + id + " (" + a_.type + ") to edge " + a_.edge + ": no answer within " +
         std::to_string(a_.wait) + " s (see `requests show " + id + "`)\n");
@@ -502,8 +560,8 @@ int Cli::requestsShow() {
   }
   auto records = showRequest(*db, a_.requestId, a_.edge);
   if (records && records->empty()) {
-    return fail(kExitFailed, "no request or response with id " + a_.requestId +
-                                 (a_.edge.empty() ? "" : " on edge " + a_.edge));
+    return fail(kExitNotFound, "no request or response with id " + a_.requestId +
+                                   (a_.edge.empty() ? "" : " on edge " + a_.edge));
   }
   return showRecords(records, {}, true);
 }
@@ -567,11 +625,21 @@ int Cli::sessionOpen() {
   if (std::adjacent_find(services.begin(), services.end()) != services.end()) {
     return fail(kExitUsage, "--services: a service is named twice");
   }
+  if (a_.autoStop > envelope::kMaxAutoStopSeconds) {
+    return fail(kExitUsage, "--auto-stop: at most 365d (" +
+                                std::to_string(envelope::kMaxAutoStopSeconds) + " s), got " +
+                                std::to_string(a_.autoStop) + " s");
+  }
   const int64_t autoStop = a_.autoStop > 0 ? a_.autoStop : o_.autoStopSeconds;
   int code = 0;
   auto db = database(code);
   if (!db) {
     return code;
+  }
+  // Before a port is taken or anything published: a start for an unknown edge has no topic to
+  // go to, and one for an offline edge would hold its ports until it expires unanswered.
+  if (auto refused = checkEdgeReachable(*db, a_.edge); !refused.empty()) {
+    return fail(kExitFailed, refused);
   }
   const std::string id = envelope::Id::generate().str();
   Sessions sessions(*db, o_);
@@ -627,11 +695,16 @@ int Cli::sessionOpen() {
   if (a_.openWait <= 0) {
     out("session " + sid + " on edge " + a_.edge + " requested (" + ports +
         "); the edge has not answered yet\n" + connectHints(o_, fieldText(s, "services")) + "\n");
+  } else if (result == kExitTimeout && fieldText(rq, "state") == "timeout") {
+    out("session " + sid + " on edge " + a_.edge + " (" + ports +
+        "): timeout, no answer by the start request's deadline; it expired at " +
+        shortTimestamp(fieldText(rq, "expires_at")) +
+        " UTC, so the edge will not act on it: the session ends and its ports are free again\n");
   } else if (result == kExitTimeout) {
     out("session " + sid + " on edge " + a_.edge + " (" + ports + "): no answer within " +
-        std::to_string(a_.openWait) + " s; it stays 'opening' until the edge answers or " +
-        std::to_string(o_.edgeMaxAgeSeconds) + " s pass (see `sessions list --edge " + a_.edge +
-        "`)\n");
+        std::to_string(a_.openWait) + " s; it stays 'opening' until the edge answers or the " +
+        "start request times out at " + shortTimestamp(fieldText(rq, "deadline")) +
+        " UTC (see `sessions list --edge " + a_.edge + "`)\n");
   } else if (result == kExitOk) {
     out("session " + sid + " on edge " + a_.edge + " is open until " +
         shortTimestamp(fieldText(s, "expires_at")) + " UTC\n" +
@@ -657,6 +730,11 @@ int Cli::sessionClose() {
   auto live = sessions.live(a_.edge);
   if (!live) {
     return fail(kExitDatabase, live.error().describe());
+  }
+  if (!*live && !a_.force) {
+    return fail(kExitFailed, "edge " + a_.edge +
+                                 " has no live session: nothing to close (no stop request "
+                                 "published; --force sends one anyway)");
   }
   const std::string id = envelope::Id::generate().str();
   auto req = buildRequest(id, envelope::request_type::kChangeFrpClientConfig, "stop frp");
@@ -684,7 +762,7 @@ int Cli::sessionClose() {
     out(renderJsonObject(r));
     return result;
   }
-  const std::string what = sid.empty() ? "edge " + a_.edge + " (no live session recorded)"
+  const std::string what = sid.empty() ? "edge " + a_.edge + " (no live session was recorded)"
                                        : "session " + sid + " on edge " + a_.edge;
   if (a_.closeWait <= 0) {
     out("stop request " + id + " published for " + what + "\n");
@@ -692,7 +770,7 @@ int Cli::sessionClose() {
     out("stop request " + id + " for " + what + ": no answer within " +
         std::to_string(a_.closeWait) + " s\n");
   } else if (result == kExitOk) {
-    out(what + ": frp stopped\n");
+    out(what + ": frp stopped" + (sid.empty() ? " (the edge answered the stop 200)" : "") + "\n");
   } else {
     out(what + ": the edge answered " + fieldText(r, "status_code") + " " +
         fieldText(r, "response_body") + "\n");
@@ -726,7 +804,7 @@ int Cli::sessionsShow() {
   }
   auto records = showSession(*db, o_, a_.sessionId);
   if (records && records->empty()) {
-    return fail(kExitFailed, "no session " + std::to_string(a_.sessionId));
+    return fail(kExitNotFound, "no session " + std::to_string(a_.sessionId));
   }
   return showRecords(records, {}, true);
 }
@@ -886,85 +964,138 @@ int Cli::eventsTail() {
 int cliMain(int argc, const char* const* argv) {
   Options options;
   Args args;
-  CLI::App app{"cloud-dispatcher: the EdgeLink cloud dispatcher (daemon and operators' CLI)"};
+  CLI::App app{
+      "cloud-dispatcher: the EdgeLink cloud dispatcher (daemon and operators' CLI).\n"
+      "Every option below is also a key of the --config file (kafka-brokers = \"...\" for "
+      "--kafka-brokers); flags win. Durations: 600, 90s, 15m, 2h, 1d."};
   app.fallthrough();
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
-  config::addConfigFile(app)->envname("CLOUD_DISPATCHER_CONFIG");
+  config::addConfigFile(app, "CLOUD_DISPATCHER_CONFIG");
   options.addTo(app);
   app.add_flag("--json", args.json, "Print JSON instead of tables (for scripts)");
   app.add_flag("-v,--verbose", args.verbose, "CLI commands: log at --log-level instead of warn");
+  app.footer(
+      "Exit codes: 0 ok, 1 the edge answered non-2xx or the command was refused, 2 usage or "
+      "configuration error, 3 no answer within --wait, 4 Kafka, 5 PostgreSQL, 6 not found.\n"
+      "Example: cloud-dispatcher --config /etc/edgelink/cloud-dispatcher.conf session open "
+      "--edge elevator-0042 --auto-stop 1h");
+  // A subcommand's --help shows only its own flags: its footer names the global ones and shows
+  // an example.
+  auto command = [](CLI::App* sub, const std::string& example) {
+    sub->footer(
+        "Global flags (before or after the command): --config FILE (or the environment "
+        "variable CLOUD_DISPATCHER_CONFIG), --json, -v/--verbose, and every configuration key "
+        "as a flag (--kafka-brokers, --pg-conninfo, --port-pool, ...: see `cloud-dispatcher "
+        "--help`).\nExample: " +
+        example);
+    return sub;
+  };
 
-  auto* run = app.add_subcommand("run", "Run the daemon: consume every edge topic into PostgreSQL");
-  auto* verify = app.add_subcommand("verify", "Check the configuration and print it");
-  auto* db = app.add_subcommand("db", "Database schema");
+  auto* run =
+      command(app.add_subcommand("run", "Run the daemon: consume every edge topic into PostgreSQL"),
+              "cloud-dispatcher --config /etc/edgelink/cloud-dispatcher.conf run");
+  auto* verify = command(app.add_subcommand("verify", "Check the configuration and print it"),
+                         "CLOUD_DISPATCHER_CONFIG=/etc/edgelink/cloud-dispatcher.conf "
+                         "cloud-dispatcher verify");
+  auto* db = command(app.add_subcommand("db", "Database schema"), "cloud-dispatcher db migrate");
   db->require_subcommand(1);
-  auto* migrate = db->add_subcommand("migrate", "Create or upgrade the schema (idempotent)");
-  auto* dbStatus = db->add_subcommand("status", "Schema version and running dispatchers");
+  auto* migrate =
+      command(db->add_subcommand("migrate", "Create or upgrade the schema (idempotent)"),
+              "cloud-dispatcher db migrate");
+  auto* dbStatus = command(db->add_subcommand("status", "Schema version and running dispatchers"),
+                           "cloud-dispatcher db status --json");
 
-  auto* send = app.add_subcommand("send", "Publish a request to an edge, optionally wait");
+  auto* send = command(app.add_subcommand("send", "Publish a request to an edge, optionally wait"),
+                       "cloud-dispatcher send --edge elevator-0042 --type system_info --wait 10s");
   send->add_option("--edge", args.edge, "Edge id")->required();
   send->add_option("--type", args.type, "Request type (ping, system_info, frp_status, ...)")
       ->required();
   send->add_option("--body", args.body, "Request body: JSON object or @file")
       ->capture_default_str();
   send->add_option("--description", args.description, "Free text carried in the request");
-  send->add_option("--wait", args.wait, "Seconds to wait for the answer (0: do not wait)")
-      ->transform(config::durationSeconds())
-      ->capture_default_str();
+  config::durationDefault(
+      send->add_option("--wait", args.wait, "How long to wait for the answer (0: do not wait)")
+          ->transform(config::durationSeconds()),
+      args.wait);
 
-  auto* session = app.add_subcommand("session", "Open or close an frp session on an edge");
+  auto* session = command(app.add_subcommand("session", "Open or close an frp session on an edge"),
+                          "cloud-dispatcher session open --edge elevator-0042");
   session->require_subcommand(1);
-  auto* open =
-      session->add_subcommand("open", "Reserve pool ports, start frp, print how to connect");
-  open->add_option("--edge", args.edge, "Edge id")->required();
+  auto* open = command(
+      session->add_subcommand("open", "Reserve pool ports, start frp, print how to connect"),
+      "cloud-dispatcher session open --edge elevator-0042 --services ssh --auto-stop 1h");
+  open->add_option("--edge", args.edge, "Edge id (known and online: see --even-if-offline)")
+      ->required();
   open->add_option("--services", args.services, "Services to expose (default: --default-services)")
       ->delimiter(',');
-  open->add_option("--auto-stop", args.autoStop, "Session length (default: the --auto-stop option)")
+  open->add_option("--auto-stop", args.autoStop,
+                   "Session length, at most 365d (default: the --auto-stop option)")
       ->transform(config::durationSeconds());
-  open->add_option("--wait", args.openWait, "Seconds to wait for the edge (0: do not wait)")
-      ->transform(config::durationSeconds())
-      ->capture_default_str();
-  auto* close = session->add_subcommand("close", "Stop frp on an edge");
+  config::durationDefault(
+      open->add_option("--wait", args.openWait, "How long to wait for the edge (0: do not wait)")
+          ->transform(config::durationSeconds()),
+      args.openWait);
+  open->add_flag("--even-if-offline", args.evenIfOffline,
+                 "Open even when the edge's heartbeats say it is offline (an unknown edge is "
+                 "still refused)");
+  auto* close = command(session->add_subcommand("close", "Stop frp on an edge"),
+                        "cloud-dispatcher session close --edge elevator-0042");
   close->add_option("--edge", args.edge, "Edge id")->required();
-  close->add_option("--wait", args.closeWait, "Seconds to wait for the edge (0: do not wait)")
-      ->transform(config::durationSeconds())
-      ->capture_default_str();
+  config::durationDefault(
+      close->add_option("--wait", args.closeWait, "How long to wait for the edge (0: do not wait)")
+          ->transform(config::durationSeconds()),
+      args.closeWait);
+  close->add_flag("--force", args.force,
+                  "Publish the stop request even when no live session is recorded for the edge");
 
-  auto* sessions = app.add_subcommand("sessions", "List or show sessions");
+  auto* sessions = command(app.add_subcommand("sessions", "List or show sessions"),
+                           "cloud-dispatcher sessions list --active");
   sessions->require_subcommand(1);
-  auto* sessionsList = sessions->add_subcommand("list", "Sessions, newest first");
+  auto* sessionsList = command(sessions->add_subcommand("list", "Sessions, newest first"),
+                               "cloud-dispatcher sessions list --edge elevator-0042 --limit 10");
   sessionsList->add_flag("--active", args.active, "Only live sessions (opening or active)");
   sessionsList->add_option("--edge", args.edge, "Only this edge");
   sessionsList->add_option("--limit", args.limit, "At most this many")->capture_default_str();
-  auto* sessionsShow = sessions->add_subcommand("show", "One session");
+  auto* sessionsShow = command(sessions->add_subcommand("show", "One session"),
+                               "cloud-dispatcher sessions show 42 --json");
   sessionsShow->add_option("ID", args.sessionId, "Session id")->required();
 
-  auto* edges = app.add_subcommand("edges", "Provision or list edges");
+  auto* edges = command(app.add_subcommand("edges", "Provision or list edges"),
+                        "cloud-dispatcher edges list --offline");
   edges->require_subcommand(1);
-  auto* edgesAdd = edges->add_subcommand("add", "Create edge topics with the Kafka admin API");
+  auto* edgesAdd =
+      command(edges->add_subcommand("add", "Create edge topics with the Kafka admin API"),
+              "cloud-dispatcher edges add elevator-0042 elevator-0043");
   edgesAdd->add_option("ID", args.edgeIds, "Edge ids")->required();
-  auto* edgesList = edges->add_subcommand("list", "Edges with online state");
+  auto* edgesList = command(edges->add_subcommand("list", "Edges with online state"),
+                            "cloud-dispatcher edges list --online --json");
   edgesList->add_flag("--online", args.online, "Only online edges");
   edgesList->add_flag("--offline", args.offline, "Only offline edges");
   edgesList->add_option("--edge", args.edge, "Only this edge");
   edgesList->add_option("--limit", args.limit, "At most this many")->capture_default_str();
 
-  auto* requests = app.add_subcommand("requests", "Show or list requests");
+  auto* requests = command(app.add_subcommand("requests", "Show or list requests"),
+                           "cloud-dispatcher requests list --status timeout --since 1h");
   requests->require_subcommand(1);
-  auto* requestsShow = requests->add_subcommand("show", "One request with its answer");
+  auto* requestsShow =
+      command(requests->add_subcommand("show", "One request with its answer (exit 6: not found)"),
+              "cloud-dispatcher requests show 7d1c5c6e-3f0e-4b7e-9a55-0b1f2e6f9a10 --json");
   requestsShow->add_option("ID", args.requestId, "Request id")->required();
   requestsShow->add_option("--edge", args.edge, "Only on this edge");
-  auto* requestsList = requests->add_subcommand("list", "Requests, newest first");
+  auto* requestsList = command(requests->add_subcommand("list", "Requests, newest first"),
+                               "cloud-dispatcher requests list --edge elevator-0042 --since 15m");
   requestsList->add_option("--edge", args.edge, "Only this edge");
   requestsList->add_option("--status", args.status, "pending, succeeded, failed, stale or timeout");
   requestsList->add_option("--type", args.type, "Only this request type");
   requestsList->add_option("--since", args.since, "Sent since: a duration (15m) or RFC 3339 time");
   requestsList->add_option("--limit", args.limit, "At most this many")->capture_default_str();
 
-  auto* events = app.add_subcommand("events", "Edge events");
+  auto* events =
+      command(app.add_subcommand("events", "Edge events"), "cloud-dispatcher events tail --follow");
   events->require_subcommand(1);
-  auto* tail = events->add_subcommand("tail", "The newest events; --follow for new ones");
+  auto* tail = command(events->add_subcommand("tail", "The newest events; --follow for new ones"),
+                       "cloud-dispatcher events tail --edge elevator-0042 --type frp_stopped -f");
   tail->add_option("--edge", args.edge, "Only this edge");
   tail->add_option("--type", args.type, "Only this event type");
   tail->add_option("--limit", args.limit, "How many to show first")->capture_default_str();

@@ -7,6 +7,7 @@
 #include "core/logging.h"
 #include "migrations.h"
 #include "sessions.h"
+#include "store.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -288,6 +289,12 @@ void Ingestor::housekeeping(bool force) {
   if ((sweepDue || assignmentChanged || force) && housekeepingDb()) {
     if (sweepDue || force) {
       lastSweepMs_ = now;
+      if (auto t = sweepTimeouts(*db_); !t) {
+        logger()->warn("timeout sweeper: {}", t.error().describe());
+      } else if (t->timedOut > 0) {
+        logger()->info("timeout sweeper: {} requests reached their deadline unanswered (timeout)",
+                       t->timedOut);
+      }
       Sessions sessions(*db_, options_);
       if (auto ended = sessions.sweep(); !ended) {
         logger()->warn("session sweeper: {}", ended.error().describe());

@@ -220,6 +220,57 @@ CREATE UNIQUE INDEX sessions_one_active_per_edge ON sessions (edge_id) WHERE sta
 CREATE INDEX sessions_live_per_edge ON sessions (edge_id) WHERE ended_at IS NULL;
 )SQL";
 
+const char* const kV5Expiry = R"SQL(
+-- Requests carry their own expiry on the wire (expires_at: the edge never acts after it), and a
+-- timeout is a stored fact, notified once, not only something a view derives from the clock.
+ALTER TABLE requests ADD COLUMN expires_at timestamptz;   -- the request's own, when it had one
+ALTER TABLE requests ADD COLUMN timed_out_at timestamptz; -- when the sweeper declared 'timeout'
+
+-- The sweeper's work list: requests whose deadline it has not reached yet (answered or not). A
+-- row leaves once its deadline passed, so finding timeouts never scans old requests; several
+-- dispatchers share the work (DELETE ... SKIP LOCKED) and each timeout is marked and notified
+-- exactly once (UPDATE ... WHERE timed_out_at IS NULL).
+CREATE TABLE request_deadlines (
+  edge_id   text COLLATE "C" NOT NULL,
+  id        text COLLATE "C" NOT NULL,
+  deadline  timestamptz NOT NULL
+);
+CREATE INDEX request_deadlines_deadline ON request_deadlines (deadline);
+INSERT INTO request_deadlines (edge_id, id, deadline)
+  SELECT edge_id, id, deadline FROM requests WHERE deadline >= now();
+
+CREATE OR REPLACE VIEW request_status AS
+SELECT r.edge_id, r.id, r.id_is_number, r.type, r.sender, r.description, r.sent_at, r.seen_at,
+       r.deadline, r.body,
+       CASE
+         WHEN s.status_code IS NULL THEN
+           CASE WHEN r.timed_out_at IS NOT NULL OR r.deadline < now() THEN 'timeout'
+                ELSE 'pending' END
+         WHEN s.status_code = 408 THEN 'stale'
+         WHEN s.status_code BETWEEN 200 AND 299 THEN 'succeeded'
+         ELSE 'failed'
+       END AS state,
+       COALESCE(s.received_at > r.deadline, false) AS late,
+       s.status_code, s.status, s.sender AS answered_by, s.sent_at AS answer_sent_at,
+       s.received_at AS answered_at, s.body AS response_body, r.kafka_partition, r.kafka_offset,
+       r.expires_at, r.timed_out_at
+FROM requests r
+LEFT JOIN responses s ON s.edge_id = r.edge_id AND s.id = r.id;
+
+-- Every notification payload is compact JSON from row_to_json (the sessions' used
+-- json_build_object, which writes "key" : value).
+CREATE OR REPLACE FUNCTION edgelink_session_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.ended_at IS NOT NULL THEN
+    DELETE FROM session_ports WHERE session_id = NEW.session_id;
+  END IF;
+  PERFORM pg_notify('edgelink_session', (SELECT row_to_json(p)::text FROM (SELECT
+    NEW.edge_id AS edge_id, NEW.session_id AS session_id, NEW.state AS state,
+    NEW.end_reason AS end_reason) p));
+  RETURN NULL;
+END $$;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -228,6 +279,7 @@ const std::vector<Migration>& migrations() {
       {2, "sessions and their ports", kV2Sessions},
       {3, "dispatchers, settings, edge status", kV3Fleet},
       {4, "starts awaiting their answer beside the active session", kV4StartsBesideActive},
+      {5, "request expiry, stored and notified timeouts", kV5Expiry},
   };
   return all;
 }

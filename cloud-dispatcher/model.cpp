@@ -99,6 +99,13 @@ int64_t deadlineOf(int64_t sentAtMs, int64_t seenAtMs, int64_t deadlineSeconds) 
   return std::min(sentAtMs, seenAtMs) + deadlineSeconds * 1000;
 }
 
+int64_t expiringDeadlineOf(int64_t sentAtMs, int64_t seenAtMs, int64_t expiresAtMs,
+                           int64_t edgeMaxAgeSeconds, int64_t answerGraceSeconds) {
+  const int64_t lastChance =
+      std::min(expiresAtMs, deadlineOf(sentAtMs, seenAtMs, edgeMaxAgeSeconds));
+  return lastChance + answerGraceSeconds * 1000;
+}
+
 std::string correlationKey(std::string_view edge, std::string_view id) {
   std::string k;
   k.reserve(edge.size() + id.size() + 1);
@@ -281,7 +288,12 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
       r.description = env.description;
       r.sentAtMs = env.timestampMs;
       r.seenAtMs = seen;
-      r.deadlineMs = deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
+      r.expiresAtMs = env.expiresAtMs;
+      r.deadlineMs =
+          env.expiresAtMs
+              ? expiringDeadlineOf(env.timestampMs, seen, *env.expiresAtMs,
+                                   options_.edgeMaxAgeSeconds, options_.answerGraceSeconds)
+              : deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
       r.bodyJson = bodyJson(env.body());
       r.partition = m.partition;
       r.offset = m.offset;

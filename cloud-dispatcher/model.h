@@ -61,6 +61,7 @@ struct RequestRow {
   int64_t sentAtMs = 0;
   int64_t seenAtMs = 0;
   int64_t deadlineMs = 0;
+  std::optional<int64_t> expiresAtMs;  ///< the request's own expires_at
   std::string bodyJson;
   int32_t partition = 0;
   int64_t offset = -1;  ///< -1: not from Kafka (recorded by the CLI before delivery)
@@ -205,6 +206,13 @@ int64_t seenAt(int64_t kafkaTimestampMs, int64_t nowMs);
 /// A request's deadline: from when it was sent (never from a future timestamp) plus the
 /// deadline for its type.
 int64_t deadlineOf(int64_t sentAtMs, int64_t seenAtMs, int64_t deadlineSeconds);
+
+/// The deadline of a request that carries its own expires_at: when an edge can no longer act on
+/// it -- its expires_at, or the edges' max age after it was sent if that comes first -- plus the
+/// grace an edge that began acting just in time has to answer. Past it, 'timeout' means: not
+/// acted on, and never will be.
+int64_t expiringDeadlineOf(int64_t sentAtMs, int64_t seenAtMs, int64_t expiresAtMs,
+                           int64_t edgeMaxAgeSeconds, int64_t answerGraceSeconds);
 
 /// "edge\0id": the correlation key.
 std::string correlationKey(std::string_view edge, std::string_view id);

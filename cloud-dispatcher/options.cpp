@@ -76,27 +76,41 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--consumer-group", consumerGroup,
                  "Kafka consumer group shared by every dispatcher")
       ->capture_default_str();
-  app.add_option("--kafka-timeout", kafkaTimeoutSeconds,
-                 "How long CLI commands wait for Kafka (produce, admin, metadata)")
-      ->transform(dur)
-      ->capture_default_str();
+  config::durationDefault(
+      app.add_option("--kafka-timeout", kafkaTimeoutSeconds,
+                     "How long CLI commands wait for Kafka (produce, admin, metadata)")
+          ->transform(dur),
+      kafkaTimeoutSeconds);
   app.add_option("--topic-partitions", topicPartitions, "edges add: partitions per edge topic")
       ->capture_default_str();
   app.add_option("--topic-replication", topicReplication, "edges add: replication factor")
       ->capture_default_str();
-  app.add_option("--topic-retention", topicRetentionSeconds, "edges add: retention (retention.ms)")
-      ->transform(dur)
-      ->capture_default_str();
+  config::durationDefault(
+      app.add_option(
+             "--topic-retention", topicRetentionSeconds,
+             "edges add: how long the broker keeps an edge topic's messages (a duration, sent to "
+             "Kafka as the topic's retention.ms in milliseconds)")
+          ->transform(dur),
+      topicRetentionSeconds);
   app.add_option("--topic-config", topicConfigs,
                  "edges add: extra topic config key=value (repeatable)");
   // PostgreSQL.
   app.add_option("--pg-conninfo", pgConninfo,
                  "PostgreSQL connection (libpq conninfo or URI); unset: PGHOST, PGPORT, ...");
   // Requests.
-  app.add_option("--request-deadline", requestDeadlineSeconds,
-                 "A request with no answer this long after it was sent is 'timeout'")
-      ->transform(dur)
-      ->capture_default_str();
+  config::durationDefault(
+      app.add_option("--request-deadline", requestDeadlineSeconds,
+                     "How long an edge has to act on a request this dispatcher publishes (its "
+                     "expires_at; unanswered, it is 'timeout' --answer-grace later). Requests "
+                     "without expires_at: 'timeout' this long after they were sent")
+          ->transform(dur),
+      requestDeadlineSeconds);
+  config::durationDefault(
+      app.add_option("--answer-grace", answerGraceSeconds,
+                     "How long past a request's expires_at an edge that began acting in time may "
+                     "still answer: the request is 'timeout' only after it")
+          ->transform(dur),
+      answerGraceSeconds);
   app.add_option("--type-deadline", typeDeadlines,
                  "Per-type deadline TYPE=DURATION (repeatable), e.g. frp_start=90s");
   app.add_option("--sender", sender, "Sender name on requests this dispatcher publishes")
@@ -116,26 +130,31 @@ void Options::addTo(CLI::App& app) {
                  "Services a session exposes when --services is not given")
       ->delimiter(',')
       ->capture_default_str();
-  app.add_option("--auto-stop", autoStopSeconds, "Default session length (auto_stop_service_in)")
-      ->transform(dur)
-      ->capture_default_str();
-  app.add_option("--edge-max-age", edgeMaxAgeSeconds,
-                 "The agents' max request age: an unanswered session's ports are freed after it")
-      ->transform(dur)
-      ->capture_default_str();
-  app.add_option("--sweep-interval", sweepIntervalSeconds,
-                 "How often the daemon ends expired and unanswered sessions")
-      ->transform(dur)
-      ->capture_default_str();
-  app.add_option("--sweep-grace", sweepGraceSeconds,
-                 "How long past expires_at a session may stay open waiting for its frp_stopped")
-      ->transform(dur)
-      ->capture_default_str();
+  config::durationDefault(app.add_option("--auto-stop", autoStopSeconds,
+                                         "Default session length (auto_stop_service_in)")
+                              ->transform(dur),
+                          autoStopSeconds);
+  config::durationDefault(
+      app.add_option(
+             "--edge-max-age", edgeMaxAgeSeconds,
+             "The agents' max request age: an unanswered session's ports are freed after it")
+          ->transform(dur),
+      edgeMaxAgeSeconds);
+  config::durationDefault(
+      app.add_option("--sweep-interval", sweepIntervalSeconds,
+                     "How often the daemon marks timeouts and ends expired and unanswered sessions")
+          ->transform(dur),
+      sweepIntervalSeconds);
+  config::durationDefault(
+      app.add_option("--sweep-grace", sweepGraceSeconds,
+                     "How long past expires_at a session may stay open waiting for its frp_stopped")
+          ->transform(dur),
+      sweepGraceSeconds);
   // Edges.
-  app.add_option("--offline-after", offlineAfterSeconds,
-                 "An edge with no heartbeat for this long is offline")
-      ->transform(dur)
-      ->capture_default_str();
+  config::durationDefault(app.add_option("--offline-after", offlineAfterSeconds,
+                                         "An edge with no heartbeat for this long is offline")
+                              ->transform(dur),
+                          offlineAfterSeconds);
   // Ingest.
   app.add_option("--batch-size", batchSize, "Most messages stored per transaction")
       ->capture_default_str();
@@ -195,6 +214,9 @@ config::Problems Options::validate() {
   }
   if (requestDeadlineSeconds < 1) {
     p.add("request-deadline", "must be at least 1s");
+  }
+  if (answerGraceSeconds < 0 || answerGraceSeconds > 3600) {
+    p.add("answer-grace", "expected 0s to 1h");
   }
   deadlineByType.clear();
   for (const auto& kv : typeDeadlines) {

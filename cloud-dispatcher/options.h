@@ -44,6 +44,7 @@ struct Options {
   std::string pgConninfo;  ///< libpq conninfo or URI; empty: PGHOST/PGPORT/... (libpq defaults)
   // Requests
   int64_t requestDeadlineSeconds = 30;
+  int64_t answerGraceSeconds = 15;         ///< after a request's expires_at, before 'timeout'
   std::vector<std::string> typeDeadlines;  ///< "type=duration"
   std::string sender = "cloud_dispatcher";
   size_t maxMessageBytes = 64 * 1024;

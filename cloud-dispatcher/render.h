@@ -15,11 +15,13 @@ namespace edgelink::dispatcher {
 /// Exit codes of every cloud-dispatcher command (documented in docs/DISPATCHER.md).
 enum ExitCode : int {
   kExitOk = 0,        ///< done; the edge answered 2xx
-  kExitFailed = 1,    ///< the edge answered non-2xx, or the request was refused (conflict, unknown)
+  kExitFailed = 1,    ///< the edge answered non-2xx, or the command was refused (a live session,
+                      ///< the pool exhausted, an unknown or offline edge, no session to close)
   kExitUsage = 2,     ///< bad flags, config or arguments
   kExitTimeout = 3,   ///< no answer within --wait
   kExitKafka = 4,     ///< Kafka unreachable or refusing (produce, admin)
   kExitDatabase = 5,  ///< PostgreSQL unreachable, or its schema not migrated
+  kExitNotFound = 6,  ///< no such request or session (`requests show`, `sessions show`)
 };
 
 /// 0 for a 2xx answer, kExitFailed otherwise.

@@ -638,7 +638,22 @@ Result<int64_t> Sessions::sweep() {
   if (!unanswered) {
     return unanswered.error();
   }
-  return expired->affected() + unanswered->affected();
+  // A start that carried its own expires_at and timed out unanswered will never be acted on:
+  // its session ends at once, freeing its ports (without expires_at the edge may still act
+  // until its max age, above).
+  auto timedOut = db_.exec(
+      "UPDATE sessions s SET state = 'failed', ended_at = now(), end_reason = 'no_answer',"
+      " end_detail = NULLIF(concat_ws('; ', s.end_detail, 'no answer by the start request''s"
+      " deadline (past its expires_at ' || to_char(r.expires_at AT TIME ZONE 'UTC',"
+      " 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') || ': the edge will not act on it)'), ''),"
+      " updated_at = now() FROM requests r"
+      " WHERE s.ended_at IS NULL AND s.state = 'opening' AND r.edge_id = s.edge_id"
+      " AND r.id = s.request_id AND r.timed_out_at IS NOT NULL AND r.expires_at IS NOT NULL"
+      " AND NOT EXISTS (SELECT 1 FROM responses x WHERE x.edge_id = r.edge_id AND x.id = r.id)");
+  if (!timedOut) {
+    return timedOut.error();
+  }
+  return expired->affected() + unanswered->affected() + timedOut->affected();
 }
 
 }  // namespace edgelink::dispatcher

@@ -117,8 +117,9 @@ class Sessions {
                  const std::string& detail);
   /// The live session of an edge, if any.
   Result<std::optional<LiveSession>> live(const std::string& edgeId, bool forUpdate = false);
-  /// Ends sessions past expires_at + grace ('expired') and unanswered ones older than the edges'
-  /// max age ('no_answer'). Returns how many ended.
+  /// Ends sessions past expires_at + grace ('expired'), unanswered ones older than the edges'
+  /// max age, and those whose start carried expires_at and timed out ('no_answer'). Returns how
+  /// many ended.
   Result<int64_t> sweep();
 
  private:

@@ -1,8 +1,5 @@
 #include "store.h"
 
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
-
 #include <algorithm>
 #include <optional>
 #include <tuple>
@@ -38,11 +35,51 @@ void addResponseRow(CopyWriter& w, const ResponseRow& r) {
   w.int8(r.offset);
 }
 
+const char* const kNotifyResponsesSql =
+    "SELECT count(pg_notify('edgelink_response', row_to_json(p)::text)) FROM (SELECT u.edge_id,"
+    " u.id, u.status_code, CASE WHEN u.status_code BETWEEN 200 AND 299 THEN 'succeeded'"
+    " WHEN u.status_code = 408 THEN 'stale' ELSE 'failed' END AS state"
+    " FROM unnest($1::text[], $2::text[], $3::int[]) WITH ORDINALITY AS u(edge_id, id,"
+    " status_code, n) ORDER BY u.n) p";
+
+Result<TimeoutSweep> sweepTimeouts(pg::Connection& db, int64_t limit) {
+  // One statement, so one transaction: the due deadlines leave the work list, the unanswered
+  // requests among them are marked, and each marked one is notified -- or none of it happens.
+  static const std::string sql =
+      "WITH due AS (DELETE FROM request_deadlines WHERE ctid = ANY(ARRAY("
+      "  SELECT ctid FROM request_deadlines WHERE deadline < now() ORDER BY deadline LIMIT $1"
+      "  FOR UPDATE SKIP LOCKED)) RETURNING edge_id, id),"
+      " marked AS (UPDATE requests r SET timed_out_at = now()"
+      "  FROM (SELECT DISTINCT edge_id, id FROM due) d"
+      "  WHERE r.edge_id = d.edge_id AND r.id = d.id AND r.timed_out_at IS NULL"
+      "  AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.edge_id = r.edge_id AND s.id = r.id)"
+      "  RETURNING r.edge_id, r.id, r.deadline)"
+      " SELECT (SELECT count(*) FROM due),"
+      " (SELECT count(pg_notify('" +
+      std::string(kResponseChannel) +
+      "', row_to_json(p)::text)) FROM (SELECT m.edge_id, m.id, NULL::int AS status_code,"
+      "  'timeout' AS state FROM marked m ORDER BY m.deadline, m.edge_id, m.id) p)";
+  TimeoutSweep total;
+  for (;;) {
+    auto rows = db.exec(sql, {std::to_string(limit)});
+    if (!rows) {
+      return rows.error();
+    }
+    const int64_t swept = rows->int64(0, 0);
+    total.swept += swept;
+    total.timedOut += rows->int64(0, 1);
+    if (swept < limit) {
+      return total;
+    }
+  }
+}
+
 namespace {
 
 const char* const kRequestColumns =
     "edge_id, id, id_is_number, type, sender, description, sent_at, seen_at, deadline, body,"
-    " kafka_partition, kafka_offset";
+    " kafka_partition, kafka_offset, expires_at";
+const char* const kDeadlineColumns = "edge_id, id, deadline";
 const char* const kEventColumns =
     "edge_id, kafka_partition, kafka_offset, id, type, sender, description, sent_at, received_at,"
     " body";
@@ -174,20 +211,6 @@ struct Effect {
 
 }  // namespace
 
-std::string responseNotification(const ResponseRow& r) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.StartObject();
-  w.Key("edge_id");
-  w.String(r.edgeId.c_str(), static_cast<rapidjson::SizeType>(r.edgeId.size()));
-  w.Key("id");
-  w.String(r.id.c_str(), static_cast<rapidjson::SizeType>(r.id.size()));
-  w.Key("status_code");
-  w.Int(r.statusCode);
-  w.EndObject();
-  return sb.GetString();
-}
-
 std::string textArrayLiteral(const std::vector<std::string>& values) {
   std::string out = "{";
   for (size_t i = 0; i < values.size(); ++i) {
@@ -228,7 +251,7 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
   if (!batch.requests().empty()) {
     CopyWriter w;
     for (const auto& r : batch.requests()) {
-      w.row(12);
+      w.row(13);
       w.text(r.edgeId);
       w.text(r.id);
       w.boolean(r.idIsNumber);
@@ -246,12 +269,33 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
         w.null();
         w.null();
       }
+      w.optTimestamp(r.expiresAtMs);
     }
     auto inserted = insertRows(db, "requests", "stage_requests", kRequestColumns, w, "edge_id, id");
     if (!inserted) {
       return inserted.error();
     }
     stats.redelivered = stats.redelivered || !inserted->all;
+    // The sweeper's work list: every new request until its deadline (answered or not).
+    CopyWriter deadlines;
+    size_t deadlineRows = 0;
+    for (const auto& r : batch.requests()) {
+      if (inserted->has(correlationKey(r.edgeId, r.id))) {
+        deadlines.row(3);
+        deadlines.text(r.edgeId);
+        deadlines.text(r.id);
+        deadlines.timestamp(r.deadlineMs);
+        ++deadlineRows;
+      }
+    }
+    if (deadlineRows > 0) {
+      if (auto c = db.copyIn(std::string("COPY request_deadlines (") + kDeadlineColumns +
+                                 ") FROM STDIN (FORMAT binary)",
+                             deadlines.finish());
+          !c) {
+        return c.error();
+      }
+    }
     std::vector<const RequestRow*> frp;
     std::vector<std::string> edges;
     std::vector<std::string> ids;
@@ -323,16 +367,24 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
     }
     // Waiters LISTEN: one notification per new response, or one for a large batch.
     if (!fresh.empty()) {
-      std::vector<std::string> payloads;
+      Result<pg::Rows> n = pg::Rows();
       if (fresh.size() <= kNotifyEachUpTo) {
+        std::vector<std::string> notifyEdges;
+        std::vector<std::string> notifyIds;
+        std::vector<std::string> codes;
         for (const ResponseRow* r : fresh) {
-          payloads.push_back(responseNotification(*r));
+          notifyEdges.push_back(r->edgeId);
+          notifyIds.push_back(r->id);
+          codes.push_back(std::to_string(r->statusCode));
         }
+        n = db.exec(kNotifyResponsesSql, {textArrayLiteral(notifyEdges),
+                                          textArrayLiteral(notifyIds), textArrayLiteral(codes)});
       } else {
-        payloads.push_back("{\"batch\":true,\"responses\":" + std::to_string(fresh.size()) + "}");
+        n = db.exec(std::string("SELECT pg_notify('") + kResponseChannel +
+                        "', row_to_json(p)::text) FROM (SELECT true AS batch,"
+                        " $1::int AS responses) p",
+                    {std::to_string(fresh.size())});
       }
-      auto n = db.exec("SELECT count(pg_notify($1, p)) FROM unnest($2::text[]) AS p",
-                       {std::string(kResponseChannel), textArrayLiteral(payloads)});
       if (!n) {
         return n.error();
       }
@@ -372,8 +424,9 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
       }
     }
     if (fresh > 0) {
-      auto n = db.exec("SELECT pg_notify($1, $2)",
-                       {std::string(kEventChannel), "{\"events\":" + std::to_string(fresh) + "}"});
+      auto n = db.exec(std::string("SELECT pg_notify('") + kEventChannel +
+                           "', row_to_json(p)::text) FROM (SELECT $1::int AS events) p",
+                       {std::to_string(fresh)});
       if (!n) {
         return n.error();
       }

@@ -35,8 +35,25 @@ inline constexpr size_t kNotifyEachUpTo = 256;
 extern const char* const kResponseColumns;
 void addResponseRow(CopyWriter& w, const ResponseRow& r);
 
-/// JSON payload of a per-response notification: {"edge_id":"e1","id":"...","status_code":200}.
-std::string responseNotification(const ResponseRow& r);
+/// Notifications: every payload on every channel is compact JSON written by PostgreSQL's
+/// row_to_json (the one encoder; the sessions' trigger uses it too). Per answer on
+/// edgelink_response: {"edge_id":"e1","id":"...","status_code":200,"state":"succeeded"};
+/// $1 edge ids (text[]), $2 ids (text[]), $3 status codes (int[]).
+extern const char* const kNotifyResponsesSql;
+
+/// What one round of sweepTimeouts() did.
+struct TimeoutSweep {
+  int64_t swept = 0;     ///< deadlines reached (answered or not)
+  int64_t timedOut = 0;  ///< requests newly marked 'timeout' (each notified once)
+};
+
+/// Marks requests whose deadline passed without an answer as timed out (requests.timed_out_at)
+/// and notifies each once on edgelink_response, with the answers' payload shape:
+/// {"edge_id":"e1","id":"...","status_code":null,"state":"timeout"}. Takes at most `limit`
+/// deadlines per transaction, until none is due. Safe with several dispatchers on one database:
+/// they split the due deadlines (SKIP LOCKED) and a request is marked by one of them only.
+Result<TimeoutSweep> sweepTimeouts(pg::Connection& db, int64_t limit = 5000);
+
 /// A PostgreSQL text[] literal: {"a","b\"c"}.
 std::string textArrayLiteral(const std::vector<std::string>& values);
 

@@ -1240,7 +1240,7 @@ void Agent::shutdown() {
 // render-frpc
 
 RenderOutcome renderForRequest(const AgentConfig& config, const std::string& requestBytes,
-                               const Clock& clock) {
+                               const Clock& clock, bool showSecrets) {
   envelope::Decoder decoder(
       envelope::Limits{static_cast<size_t>(config.options.maxMessageBytes), 32});
   const std::string& sender = config.options.sender;
@@ -1280,10 +1280,22 @@ RenderOutcome renderForRequest(const AgentConfig& config, const std::string& req
     return fail(req.id, req.type, plan.error());
   }
   Session s = sessionFor(*plan, now, req.id);
-  auto text = renderFrpcConfig(config.format,
-                               frpcSettings(config, "edge-agent", randomPassword(24)), s.proxies());
+  FrpcSettings settings = frpcSettings(config, "edge-agent", randomPassword(24));
+  std::string masked;
+  if (!showSecrets) {
+    masked = config.format == FrpcFormat::kToml ? "webServer.password" : "admin_pwd";
+    settings.adminPassword = kMaskedSecret;
+    if (!settings.token.empty()) {
+      settings.token = kMaskedSecret;
+      masked = (config.format == FrpcFormat::kToml ? "auth.token" : "token") + (", " + masked);
+    }
+  }
+  auto text = renderFrpcConfig(config.format, settings, s.proxies());
   if (!text) {
     return fail(req.id, req.type, text.error());
+  }
+  if (!masked.empty()) {
+    *text = "# secrets masked (" + masked + "): render-frpc --show-secrets prints them\n" + *text;
   }
   return RenderOutcome{true, *text};
 }

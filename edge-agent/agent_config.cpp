@@ -198,7 +198,8 @@ const ServiceSpec* AgentConfig::findService(const std::string& name) const {
 
 void addOptions(CLI::App& app, AgentOptions& o) {
   auto durationOption = [&app](const char* name, int64_t& value, const char* help) {
-    app.add_option(name, value, help)->transform(config::durationSeconds())->capture_default_str();
+    config::durationDefault(app.add_option(name, value, help)->transform(config::durationSeconds()),
+                            value);
   };
   app.add_option("--edge-id", o.edgeId, "This edge's id ([A-Za-z0-9._-], at most 200)");
   app.add_option("--kafka-brokers", o.kafkaBrokers, "Kafka bootstrap servers (host:port,...)");

@@ -28,11 +28,21 @@ int runMain(int argc, const char* const* argv) {
       "Print the frpc config the agent would write for a request (or the error response it "
       "would send, exit 1). No Kafka, no processes; the request's timestamp is not judged.");
   std::string requestFile;
+  bool showSecrets = false;
   render->add_option("--request", requestFile, "File holding the request envelope (JSON)")
       ->required()
       ->check(CLI::ExistingFile);
+  render->add_flag("--show-secrets", showSecrets,
+                   "Print the frps token and the admin password (masked by default)");
   verify->fallthrough();
   render->fallthrough();
+  const std::string global =
+      "Global flags (before or after the command): --config FILE and every option of "
+      "`edge-agent --help` (--edge-id, --kafka-brokers, ...).\nExample: ";
+  verify->footer(global + "edge-agent verify --config /etc/edge-agent/edge-agent.conf");
+  render->footer(global +
+                 "edge-agent render-frpc --config /etc/edge-agent/edge-agent.conf --request "
+                 "start.json");
   app.require_subcommand(0, 1);
 
   auto outcome = config::parse(app, argc, argv);
@@ -69,7 +79,7 @@ int runMain(int argc, const char* const* argv) {
       std::fprintf(stderr, "edge-agent: %s\n", bytes.error().describe().c_str());
       return 2;
     }
-    auto rendered = renderForRequest(v.config, *bytes, SystemClock::instance());
+    auto rendered = renderForRequest(v.config, *bytes, SystemClock::instance(), showSecrets);
     std::fputs(rendered.text.c_str(), stdout);
     if (rendered.text.empty() || rendered.text.back() != '\n') {
       std::fputc('\n', stdout);

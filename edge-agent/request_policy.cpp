@@ -20,14 +20,26 @@ bool isKnownRequestType(const std::string& type) {
 std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,
                                                  const Policy& policy, int64_t nowMs) {
   const int64_t ageMs = nowMs - request.timestampMs;
-  if (ageMs <= policy.maxAgeMs && -ageMs <= policy.maxSkewMs) {
+  const bool tooOld = ageMs > policy.maxAgeMs;
+  const bool expired = request.expiresAtMs && nowMs > *request.expiresAtMs;
+  if (!tooOld && !expired && -ageMs <= policy.maxSkewMs) {
     return std::nullopt;
   }
-  const bool stale = ageMs > policy.maxAgeMs;
+  const bool stale = tooOld || expired;
+  // Both limits passed: the earlier one is the reason (and the message says which).
+  const bool byExpiry =
+      expired && (!tooOld || *request.expiresAtMs <= request.timestampMs + policy.maxAgeMs);
   const std::string requestTime = formatRfc3339Ms(request.timestampMs);
   const std::string edgeTime = formatRfc3339Ms(nowMs);
   Error error;
-  if (stale) {
+  if (byExpiry) {
+    error =
+        Error(Status::kStale, "request expired at " + formatRfc3339Ms(*request.expiresAtMs) +
+                                  " (its expires_at), " +
+                                  std::to_string((nowMs - *request.expiresAtMs) / 1000) +
+                                  " s before the edge got to it: not acted on (request " +
+                                  "timestamp " + requestTime + ", edge clock " + edgeTime + ")");
+  } else if (stale) {
     error = Error(Status::kStale,
                   "request is " + std::to_string(ageMs / 1000) + " s old, older than max_age " +
                       std::to_string(policy.maxAgeMs / 1000) + " s: not acted on (request " +
@@ -41,10 +53,18 @@ std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& reque
                   "request.timestamp");
   }
   auto response = errorResponse(request.id, request.type, policy.sender, nowMs, error);
-  response.description = stale ? "request is stale" : "request is dated in the future";
+  response.description = byExpiry ? "request expired"
+                         : stale  ? "request is stale"
+                                  : "request is dated in the future";
   response.set("request_timestamp", requestTime);
+  if (request.expiresAtMs) {
+    response.set("request_expires_at", formatRfc3339Ms(*request.expiresAtMs));
+  }
   response.set("edge_time", edgeTime);
   response.set("max_age_seconds", policy.maxAgeMs / 1000);
+  if (stale) {
+    response.set("expired_by", byExpiry ? "expires_at" : "max_age");
+  }
   return response;
 }
 

@@ -26,8 +26,9 @@ bool isForUs(const envelope::Envelope& message, const Policy& policy);
 bool isKnownRequestType(const std::string& type);
 
 /// nullopt when the request's timestamp is acceptable; otherwise the response to send:
-/// 408 when older than max age (not acted on), 400 when ahead of the edge's clock by more than
-/// the tolerance (naming both clocks).
+/// 408 when older than max age or past its own `expires_at` (not acted on; the earlier of the
+/// two is the reason given, in the message and as `expired_by`), 400 when ahead of the edge's
+/// clock by more than the tolerance (naming both clocks).
 std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,
                                                  const Policy& policy, int64_t nowMs);
 

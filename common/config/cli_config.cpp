@@ -1,7 +1,12 @@
 #include "config/cli_config.h"
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "core/strings.h"
 #include "core/time_format.h"
@@ -12,12 +17,111 @@ Error Problems::toError() const {
   return Error(Status::kBadRequest, join(lines_, "\n"));
 }
 
-CLI::Option* addConfigFile(CLI::App& app) {
+CLI::Option* addConfigFile(CLI::App& app, const std::string& envName) {
   app.allow_config_extras(CLI::config_extras_mode::error);
   auto* opt = app.set_config("--config", "", "Configuration file (TOML/INI: key = value)");
   opt->check(CLI::ExistingFile);
+  if (!envName.empty()) {
+    // CLI11 reads the config file before it looks at environment variables, so an envname alone
+    // would name the file too late (its keys never read): parse() makes the variable's file the
+    // option's default instead. The envname shows in --help and tells parse() which variable.
+    opt->envname(envName);
+  }
   return opt;
 }
+
+std::string durationText(int64_t seconds) {
+  if (seconds <= 0) {
+    return std::to_string(seconds);
+  }
+  std::string out;
+  for (const auto& [unit, size] :
+       {std::pair<const char*, int64_t>{"d", 86400}, {"h", 3600}, {"m", 60}, {"s", 1}}) {
+    if (seconds >= size) {
+      out += std::to_string(seconds / size) + unit;
+      seconds %= size;
+    }
+  }
+  return out;
+}
+
+CLI::Option* durationDefault(CLI::Option* option, int64_t seconds) {
+  return option->default_str(durationText(seconds));
+}
+
+namespace {
+
+bool givenOnCommandLine(int argc, const char* const* argv, const std::string& flag) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--") {
+      return false;
+    }
+    if (arg == flag || arg.rfind(flag + "=", 0) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// The deepest (sub)command the command line selected.
+CLI::App* selectedCommand(CLI::App& app) {
+  CLI::App* at = &app;
+  for (;;) {
+    auto subs = at->get_subcommands();
+    if (subs.empty()) {
+      return at;
+    }
+    at = subs.front();
+  }
+}
+
+std::string commandPath(const CLI::App& root, const CLI::App* at) {
+  std::string path;
+  for (const CLI::App* a = at; a != nullptr && a != &root; a = a->get_parent()) {
+    path = a->get_name() + (path.empty() ? "" : " " + path);
+  }
+  return path;
+}
+
+/// "unknown command 'frob'" / "a command is required" with the valid names, when that is what
+/// went wrong at the deepest selected command; empty otherwise.
+std::string describeCommandError(CLI::App& app, const CLI::ParseError& e) {
+  CLI::App* at = selectedCommand(app);
+  auto all = at->get_subcommands([](CLI::App*) { return true; });
+  if (all.empty()) {
+    return {};
+  }
+  const bool required = at->get_require_subcommand_min() > 0;
+  // The first bare word left over is what was taken for a command.
+  std::string unknown;
+  for (const auto& word : app.remaining()) {
+    if (!word.empty() && word[0] != '-') {
+      unknown = word;
+      break;
+    }
+  }
+  const bool missing = dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && required;
+  const bool extra = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr && !unknown.empty();
+  if (!missing && !extra) {
+    return {};
+  }
+  std::string names;
+  for (const CLI::App* sub : all) {
+    names += (names.empty() ? "" : ", ") + sub->get_name();
+  }
+  const std::string path = commandPath(app, at);
+  std::string program = app.get_name();  // argv[0]
+  program = program.substr(program.rfind('/') + 1);
+  const std::string where = path.empty() ? program : program + " " + path;
+  if (!unknown.empty()) {
+    return "unknown command '" + (path.empty() ? "" : path + " ") + unknown + "'; " + where +
+           " commands: " + names;
+  }
+  return where + ": a command is required: " + names;
+}
+
+}  // namespace
 
 std::string describe(const CLI::ParseError& e, const std::string& configPath) {
   std::string msg = e.what();
@@ -46,6 +150,20 @@ std::string describe(const CLI::ParseError& e, const std::string& configPath) {
 ParseOutcome parse(CLI::App& app, int argc, const char* const* argv,
                    const std::string& configPath) {
   ParseOutcome out;
+  if (auto* opt = app.get_config_ptr(); opt != nullptr && !opt->get_envname().empty() &&
+                                        !givenOnCommandLine(argc, argv, "--config")) {
+    const char* named = std::getenv(opt->get_envname().c_str());
+    if (named != nullptr && *named != '\0') {
+      if (::access(named, R_OK) != 0) {
+        out.proceed = false;
+        out.exitCode = 2;
+        out.message = "config file " + std::string(named) + " (from " + opt->get_envname() +
+                      "): cannot be read: " + std::strerror(errno) + "\nRun with --help for usage.";
+        return out;
+      }
+      opt->default_str(named);
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -67,7 +185,8 @@ ParseOutcome parse(CLI::App& app, int argc, const char* const* argv,
         path = opt->results().front();
       }
     }
-    out.message = describe(e, path) + "\nRun with --help for usage.";
+    std::string command = describeCommandError(app, e);
+    out.message = (command.empty() ? describe(e, path) : command) + "\nRun with --help for usage.";
   }
   return out;
 }

@@ -39,12 +39,21 @@ struct ParseOutcome {
 /// Adds `--config FILE` to `app`: a TOML/INI file whose keys are the options' long names
 /// (`kafka-brokers = "..."` for `--kafka-brokers`; repeated options as arrays or repeated
 /// keys; no [sections]). Unknown keys are errors. Flags on the command line override the file.
-CLI::Option* addConfigFile(CLI::App& app);
+/// `envName` (e.g. CLOUD_DISPATCHER_CONFIG): an environment variable naming the file when
+/// --config is not given (--config wins); a file it names must exist.
+CLI::Option* addConfigFile(CLI::App& app, const std::string& envName = {});
 
 /// Parses with CLI11, turning its errors into messages that name the flag or config key:
-/// "config file /etc/x.conf: unknown key 'kafka_brokrs'".
+/// "config file /etc/x.conf: unknown key 'kafka_brokrs'", and "unknown command 'frob'" with the
+/// valid ones where a (sub)command is missing or unknown.
 ParseOutcome parse(CLI::App& app, int argc, const char* const* argv,
                    const std::string& configPath = {});
+
+/// A duration as the docs and config files write it: 7200 -> "2h", 90 -> "1m30s", 0 -> "0".
+std::string durationText(int64_t seconds);
+
+/// Shows `seconds` as `option`'s default in --help the way the docs write it ("2h", not 7200).
+CLI::Option* durationDefault(CLI::Option* option, int64_t seconds);
 
 /// Rewrites a CLI11 error for humans (exposed for tests).
 std::string describe(const CLI::ParseError& e, const std::string& configPath);

@@ -226,6 +226,7 @@ Envelope Envelope::clone() const {
   e.id = id;
   e.sender = sender;
   e.timestampMs = timestampMs;
+  e.expiresAtMs = expiresAtMs;
   e.description = description;
   e.type = type;
   e.statusCode = statusCode;
@@ -315,6 +316,7 @@ struct Header {
   const Value* id = nullptr;
   const Value* sender = nullptr;
   const Value* timestamp = nullptr;
+  const Value* expiresAt = nullptr;
   const Value* description = nullptr;
   const Value* type = nullptr;
   const Value* code = nullptr;
@@ -353,6 +355,10 @@ struct Header {
         case 9:
           if (keyIs(n, "timestamp", 9))
             timestamp = &m->value;
+          break;
+        case 10:
+          if (keyIs(n, "expires_at", 10))
+            expiresAt = &m->value;
           break;
         case 11:
           if (keyIs(n, "description", 11))
@@ -543,6 +549,20 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
   } else {
     env.timestampMs = h.timestamp->GetInt64();
   }
+  if (kind == Kind::kRequest && h.expiresAt != nullptr) {
+    if (h.expiresAt->IsString()) {
+      auto ms = parseRfc3339Ms(
+          std::string_view(h.expiresAt->GetString(), h.expiresAt->GetStringLength()));
+      if (!ms) {
+        return failWith(Status::kBadRequest, kname + ".expires_at",
+                        "expected RFC 3339 string or epoch milliseconds, got " +
+                            json::preview(*h.expiresAt) + " (not a valid date-time)");
+      }
+      env.expiresAtMs = *ms;
+    } else {
+      env.expiresAtMs = h.expiresAt->GetInt64();
+    }
+  }
   if (h.description != nullptr) {
     env.description = stringOf(*h.description);
   }
@@ -618,6 +638,10 @@ std::string encode(const Envelope& e) {
   writeString(w, e.sender);
   w.Key("timestamp");
   writeString(w, formatRfc3339Ms(e.timestampMs));
+  if (e.kind == Kind::kRequest && e.expiresAtMs) {
+    w.Key("expires_at");
+    writeString(w, formatRfc3339Ms(*e.expiresAtMs));
+  }
   w.Key("description");
   writeString(w, e.description);
   if (e.kind != Kind::kResponse || !e.type.empty()) {

@@ -78,6 +78,9 @@ class Envelope {
   Id id;
   std::string sender;
   int64_t timestampMs = 0;
+  /// Requests only: when the sender stops wanting it done (the wire's optional `expires_at`).
+  /// A request past it is never acted on (408), like one older than the agent's max age.
+  std::optional<int64_t> expiresAtMs;
   std::string description;
   /// Request/event type. On responses: the answered request's type (may be empty).
   std::string type;

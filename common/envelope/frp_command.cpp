@@ -1,5 +1,8 @@
 #include "envelope/frp_command.h"
 
+#include <algorithm>
+#include <cmath>
+
 #include "envelope/json_util.h"
 #include "envelope/types.h"
 
@@ -20,6 +23,27 @@ VoidResult addService(FrpCommand& cmd, const std::string& name, int64_t port,
 }
 
 }  // namespace
+
+std::optional<int64_t> readAutoStopSeconds(const rapidjson::Value& value) {
+  if (value.IsInt64()) {
+    const int64_t v = value.GetInt64();
+    return v < 0 ? std::nullopt : std::optional<int64_t>(std::min(v, kMaxAutoStopSeconds));
+  }
+  if (value.IsUint64()) {
+    return kMaxAutoStopSeconds;  // beyond int64
+  }
+  if (value.IsNumber()) {
+    const double v = value.GetDouble();
+    if (!(v >= 0)) {
+      return std::nullopt;  // negative (or NaN, which JSON cannot carry)
+    }
+    if (v >= static_cast<double>(kMaxAutoStopSeconds)) {
+      return kMaxAutoStopSeconds;
+    }
+    return static_cast<int64_t>(std::ceil(v));
+  }
+  return std::nullopt;
+}
 
 bool isFrpCommandType(const std::string& type) {
   return type == request_type::kChangeFrpClientConfig || type == request_type::kFrpStart ||
@@ -49,8 +73,8 @@ Result<FrpCommand> readFrpCommand(const Envelope& request) {
         return r.error();
       }
     }
-    if (const auto* a = json::member(body, "auto_stop_seconds"); a && a->IsInt64()) {
-      cmd.autoStopSeconds = a->GetInt64();
+    if (const auto* a = json::member(body, "auto_stop_seconds")) {
+      cmd.autoStopSeconds = readAutoStopSeconds(*a);
     }
     if (cmd.services.empty()) {
       return Error(Status::kBadRequest, "a start needs at least one service",
@@ -90,8 +114,8 @@ Result<FrpCommand> readFrpCommand(const Envelope& request) {
   if (cmd.services.empty()) {
     return Error(Status::kBadRequest, "a start needs at least one of " + missing, "request.body");
   }
-  if (const auto* a = json::member(body, legacy::kAutoStopField); a && a->IsInt64()) {
-    cmd.autoStopSeconds = a->GetInt64();
+  if (const auto* a = json::member(body, legacy::kAutoStopField)) {
+    cmd.autoStopSeconds = readAutoStopSeconds(*a);
   }
   return cmd;
 }

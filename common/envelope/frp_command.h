@@ -21,6 +21,16 @@ struct FrpCommand {
   std::optional<int64_t> autoStopSeconds;    ///< absent: the agent's default
 };
 
+/// The longest auto-stop a request can carry through: 365 days (also the most an agent's
+/// auto-stop-max may be). A larger value, however large, is read as this (and then capped by the
+/// agent's own maximum): never refused, never overflowing.
+inline constexpr int64_t kMaxAutoStopSeconds = 31536000;
+
+/// An auto-stop field's value as whole seconds: any non-negative JSON number, a fraction rounded
+/// up, anything above kMaxAutoStopSeconds (a float, or beyond 64-bit integers) read as it.
+/// nullopt for negative numbers and non-numbers (the schemas refuse those first).
+std::optional<int64_t> readAutoStopSeconds(const rapidjson::Value& value);
+
 /// True for change_frp_client_config, frp_start and frp_stop.
 bool isFrpCommandType(const std::string& type);
 

@@ -126,7 +126,7 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
       edgeAgentPath(), "render-frpc",       "--config",        exampleConfig(), "--frpc-path",
       fakeFrpcPath(),  "--frps-token-file", dir.file("token"), "--state-dir",   dir.file("state")};
   auto legacy = base;
-  legacy.insert(legacy.end(), {"--remote-ports", "3000-4000", "--request",
+  legacy.insert(legacy.end(), {"--remote-ports", "3000-4000", "--show-secrets", "--request",
                                sourceDir() + "/schemas/examples/valid/"
                                              "request-change_frp_client_config-original.json"});
   auto r = runCapture(legacy, dir.file("out"));

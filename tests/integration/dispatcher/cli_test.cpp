@@ -9,6 +9,7 @@
 #include "edge_simulator.h"
 #include "harness/kafka_test_client.h"
 #include "harness/pg_cluster.h"
+#include "online_edges.h"
 #include "test_messages.h"
 
 using namespace edgelink;
@@ -88,7 +89,7 @@ TEST_CASE("unreachable Kafka and PostgreSQL have their own exit codes", "[dispat
   auto badStatus = h.cli({"requests", "list", "--status", "done"});
   CHECK(badStatus.code == 2);
   auto unknown = h.cli({"requests", "show", "no-such-id"});
-  CHECK(unknown.code == 1);
+  CHECK(unknown.code == 6);  // not found: 1 is for a non-2xx answer or a refusal
 }
 
 TEST_CASE("every listing prints a table by default and JSON with --json", "[dispatcher][cli]") {
@@ -96,6 +97,7 @@ TEST_CASE("every listing prints a table by default and JSON with --json", "[disp
   EdgeSimulator edges(h.broker().bootstrap(), {"e1", "e2"}, h.topicPrefix());
   h.startDaemon();
   edges.heartbeat("e1");
+  markOnline(h, "e2");
   REQUIRE(h.cli({"send", "--edge", "e1", "--type", "ping", "--wait", "20"}).code == 0);
   REQUIRE(h.cli({"session", "open", "--edge", "e2", "--wait", "20"}).code == 0);
   KafkaTestClient kafka(h.broker().bootstrap());
@@ -194,7 +196,7 @@ TEST_CASE("db migrate is idempotent and the daemon refuses an unmigrated databas
   auto second = h.cli({"db", "migrate", "--json"});
   CHECK(second.code == 0);
   CHECK_THAT(second.out, Catch::Contains("\"applied\":[]"));
-  CHECK(h.count("SELECT count(*) FROM schema_migrations") == 4);
+  CHECK(h.count("SELECT count(*) FROM schema_migrations") == 5);
   h.startDaemon();
   REQUIRE(h.waitFor("SELECT count(*) FROM dispatchers WHERE state = 'running'", "1"));
 }
@@ -211,8 +213,8 @@ TEST_CASE("two db migrate at once: one applies, the other waits and finds nothin
   CHECK(WEXITSTATUS(*sa) == 0);
   CHECK(WEXITSTATUS(*sb) == 0);
   std::string both = readText(h.dir().file("m1.out")) + readText(h.dir().file("m2.out"));
-  CHECK_THAT(both, Catch::Contains("already at version 4"));
-  CHECK(h.count("SELECT count(*) FROM schema_migrations") == 4);
+  CHECK_THAT(both, Catch::Contains("already at version 5"));
+  CHECK(h.count("SELECT count(*) FROM schema_migrations") == 5);
 }
 
 TEST_CASE("edges add on a broker without the admin API fails with a clear message (mock)",

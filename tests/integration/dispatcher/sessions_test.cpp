@@ -9,6 +9,7 @@
 #include "edge_simulator.h"
 #include "envelope/envelope.h"
 #include "harness/kafka_test_client.h"
+#include "online_edges.h"
 #include "test_messages.h"
 
 using namespace edgelink;
@@ -20,6 +21,7 @@ TEST_CASE(
     "[dispatcher][sessions]") {
   DispatcherHarness h({{"e1"}, {"port-pool = \"31020-31029\""}});
   EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
+  markOnline(h, "e1");
   h.startDaemon();
   auto opened = h.cli({"session", "open", "--edge", "e1", "--auto-stop", "30m", "--wait", "20"});
   REQUIRE(opened.code == 0);
@@ -56,6 +58,7 @@ TEST_CASE(
 
 TEST_CASE("one live session per edge: a second open is refused", "[dispatcher][sessions]") {
   DispatcherHarness h;
+  markOnline(h, "e1");
   auto first = h.cli({"session", "open", "--edge", "e1", "--services", "ssh", "--wait", "0"});
   REQUIRE(first.code == 0);
   CHECK_THAT(first.out, Catch::Contains("requested"));
@@ -75,6 +78,9 @@ TEST_CASE("concurrent session opens from several processes never hand out a port
   }
   // 12 ports, 8 edges wanting 3 each (and a second opener on c0): at most 4 can win.
   DispatcherHarness h({names, {"port-pool = \"32000-32011\""}});
+  for (const auto& edge : names) {
+    markOnline(h, edge);
+  }
   std::vector<Subprocess> openers;
   for (size_t i = 0; i <= names.size(); ++i) {
     const std::string edge = names[i % names.size()];
@@ -143,6 +149,8 @@ TEST_CASE("the sweeper ends sessions that expired or were never answered",
   shortLived.expiresInSeconds = 1;
   shortLived.frpEvents = false;  // no frp_stopped will ever come
   edges.setBehaviour("change_frp_client_config", shortLived);
+  markOnline(h, "e1");
+  markOnline(h, "e2");
   h.startDaemon();
   REQUIRE(h.waitAssigned(2));
   REQUIRE(h.cli({"session", "open", "--edge", "e1", "--wait", "20"}).code == 0);
@@ -217,6 +225,7 @@ TEST_CASE("a start the edge refuses fails its session and frees the ports",
   refused.error = "proxy [e1.ssh] start error: port already used";
   refused.echoType = false;  // like the original design's agents
   edges.setBehaviour("change_frp_client_config", refused);
+  markOnline(h, "e1");
   h.startDaemon();
   auto r = h.cli({"session", "open", "--edge", "e1", "--services", "ssh,fcc_web", "--wait", "20"});
   CHECK(r.code == 1);

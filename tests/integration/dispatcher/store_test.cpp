@@ -106,8 +106,10 @@ TEST_CASE("each new response is notified, a large batch once", "[dispatcher][sto
     }
   }
   REQUIRE(payloads.size() == 2);
-  CHECK(payloads[0] == "{\"edge_id\":\"e1\",\"id\":\"n1\",\"status_code\":200}");
-  CHECK(payloads[1] == "{\"edge_id\":\"e1\",\"id\":\"n2\",\"status_code\":500}");
+  CHECK(payloads[0] ==
+        "{\"edge_id\":\"e1\",\"id\":\"n1\",\"status_code\":200,\"state\":\"succeeded\"}");
+  CHECK(payloads[1] ==
+        "{\"edge_id\":\"e1\",\"id\":\"n2\",\"status_code\":500,\"state\":\"failed\"}");
   std::vector<std::string> many;
   for (size_t i = 0; i < kNotifyEachUpTo + 1; ++i) {
     many.push_back(responseJson("bulk-" + std::to_string(i), 200));

@@ -287,7 +287,7 @@ TEST_CASE(
       request = R"({"request":{"id":"r)" + std::to_string(i) +
                 R"(","sender":"x","timestamp":0,"type":"frp_start","body":)" + body + "}}";
     }
-    auto outcome = renderForRequest(config, request, SystemClock::instance());
+    auto outcome = renderForRequest(config, request, SystemClock::instance(), true);
     INFO(request);
     if (!outcome.ok) {
       envelope::Decoder decoder;

@@ -45,6 +45,7 @@ TEST_CASE("a request older than max age is answered 408 with both times and not 
   CHECK(bodyString(*r, "edge_time") == formatRfc3339Ms(clock.wallMs()));
   CHECK(json::member(r->body(), "max_age_seconds")->GetInt64() == 600);
   CHECK_THAT(bodyString(*r, "error"), Catch::Contains("600 s old"));
+  CHECK(bodyString(*r, "expired_by") == "max_age");
   test::roundTrip(*r);
 }
 
@@ -65,6 +66,49 @@ TEST_CASE("a request dated ahead beyond the tolerance is a 400 naming both clock
   // An NTP step on the edge changes the verdict: judged by the wall clock at handling time.
   clock.setWallMs(ahead);
   CHECK_FALSE(checkTimestamp(request(ahead), p, clock.wallMs()));
+}
+
+TEST_CASE("a request past its own expires_at is answered 408 naming expires_at",
+          "[agent][policy][expiry]") {
+  ManualClock clock;
+  Policy p;
+  auto r0 = request(clock.wallMs());
+  r0.expiresAtMs = clock.wallMs() + 30'000;
+  CHECK_FALSE(checkTimestamp(r0, p, clock.wallMs() + 30'000));  // at its expiry: still on time
+  auto r = checkTimestamp(r0, p, clock.wallMs() + 45'000);
+  REQUIRE(r);
+  CHECK(r->statusCode == 408);
+  CHECK(r->description == "request expired");
+  CHECK(bodyString(*r, "expired_by") == "expires_at");
+  CHECK(bodyString(*r, "request_expires_at") == formatRfc3339Ms(*r0.expiresAtMs));
+  CHECK_THAT(bodyString(*r, "error"),
+             Catch::Contains("expired at " + formatRfc3339Ms(*r0.expiresAtMs) +
+                             " (its expires_at), 15 s before"));
+  CHECK_THAT(bodyString(*r, "error"), Catch::Contains("not acted on"));
+  test::roundTrip(*r);
+}
+
+TEST_CASE("when both expires_at and max age have passed the earlier one is the reason",
+          "[agent][policy][expiry]") {
+  ManualClock clock;
+  Policy p;
+  const int64_t sent = clock.wallMs();
+  auto early = request(sent);
+  early.expiresAtMs = sent + 60'000;  // before sent + max age
+  auto late = request(sent);
+  late.expiresAtMs = sent + 3'600'000;  // after sent + max age
+  const int64_t now = sent + 700'000;   // past both limits of `early`, past max age of `late`
+  auto a = checkTimestamp(early, p, now);
+  REQUIRE(a);
+  CHECK(a->statusCode == 408);
+  CHECK(bodyString(*a, "expired_by") == "expires_at");
+  auto b = checkTimestamp(late, p, now);
+  REQUIRE(b);
+  CHECK(b->statusCode == 408);
+  CHECK(bodyString(*b, "expired_by") == "max_age");
+  CHECK_THAT(bodyString(*b, "error"), Catch::Contains("older than max_age 600 s"));
+  // A distant expires_at does not extend max age, and an expires_at ahead keeps a fresh request.
+  CHECK_FALSE(checkTimestamp(late, p, sent + 1'000));
 }
 
 TEST_CASE("only requests from others are for the agent, of known types", "[agent][policy]") {

@@ -1,7 +1,10 @@
 #include "config/cli_config.h"
 
+#include <stdlib.h>
+
 #include <catch2/catch.hpp>
 
+#include "core/time_format.h"
 #include "harness/test_util.h"
 
 using namespace edgelink;
@@ -95,4 +98,91 @@ TEST_CASE("problems are all collected, each naming its key", "[config]") {
   p.add("frps_port", "expected 1-65535, got 0");
   REQUIRE(p.lines().size() == 2);
   CHECK(p.toError().message == "edge_id: required\nfrps_port: expected 1-65535, got 0");
+}
+
+TEST_CASE("an environment variable names the config file unless --config is given", "[config]") {
+  testing::TempDir dir;
+  testing::writeText(dir.file("env.conf"), "edge-id = \"from-env\"\n");
+  testing::writeText(dir.file("flag.conf"), "edge-id = \"from-flag\"\n");
+  const std::string var = "EDGELINK_CLI_CONFIG_TEST";
+  ::setenv(var.c_str(), dir.file("env.conf").c_str(), 1);
+  auto parseWith = [&](const std::vector<std::string>& args, Options& o) {
+    CLI::App app;
+    config::addConfigFile(app, var);
+    app.add_option("--edge-id", o.edgeId);
+    std::vector<const char*> argv = {"test"};
+    for (const auto& a : args) {
+      argv.push_back(a.c_str());
+    }
+    return config::parse(app, static_cast<int>(argv.size()), argv.data());
+  };
+  Options fromEnv;
+  REQUIRE(parseWith({}, fromEnv).proceed);
+  CHECK(fromEnv.edgeId == "from-env");
+  Options flagWins;
+  REQUIRE(parseWith({"--config", dir.file("flag.conf")}, flagWins).proceed);
+  CHECK(flagWins.edgeId == "from-flag");
+  Options overridden;
+  REQUIRE(parseWith({"--edge-id", "from-cli"}, overridden).proceed);
+  CHECK(overridden.edgeId == "from-cli");
+  ::setenv(var.c_str(), dir.file("missing.conf").c_str(), 1);
+  Options missing;
+  auto r = parseWith({}, missing);
+  CHECK_FALSE(r.proceed);
+  CHECK(r.exitCode == 2);
+  CHECK_THAT(r.message, Catch::Contains(var));
+  CHECK_THAT(r.message, Catch::Contains("missing.conf"));
+  ::unsetenv(var.c_str());
+  Options none;
+  REQUIRE(parseWith({}, none).proceed);
+  CHECK(none.edgeId.empty());
+}
+
+TEST_CASE("a missing or unknown command is named with the valid ones", "[config]") {
+  auto parseArgs = [](const std::vector<std::string>& args) {
+    CLI::App app;
+    app.require_subcommand(1);
+    app.fallthrough();
+    auto* session = app.add_subcommand("session", "");
+    session->require_subcommand(1);
+    session->add_subcommand("open", "");
+    session->add_subcommand("close", "");
+    app.add_subcommand("run", "");
+    std::vector<const char*> argv = {"/usr/bin/tool"};
+    for (const auto& a : args) {
+      argv.push_back(a.c_str());
+    }
+    return config::parse(app, static_cast<int>(argv.size()), argv.data());
+  };
+  auto unknown = parseArgs({"frob"});
+  CHECK(unknown.exitCode == 2);
+  CHECK_THAT(unknown.message,
+             Catch::StartsWith("unknown command 'frob'; tool commands: session, run"));
+  auto nested = parseArgs({"session", "frob"});
+  CHECK_THAT(
+      nested.message,
+      Catch::StartsWith("unknown command 'session frob'; tool session commands: open, close"));
+  auto missing = parseArgs({"session"});
+  CHECK_THAT(missing.message,
+             Catch::StartsWith("tool session: a command is required: open, close"));
+  auto none = parseArgs({});
+  CHECK_THAT(none.message, Catch::StartsWith("tool: a command is required: session, run"));
+}
+
+TEST_CASE("durations are shown as the docs write them", "[config]") {
+  CHECK(config::durationText(7200) == "2h");
+  CHECK(config::durationText(600) == "10m");
+  CHECK(config::durationText(90) == "1m30s");
+  CHECK(config::durationText(604800) == "7d");
+  CHECK(config::durationText(86400 + 3600 + 1) == "1d1h1s");
+  CHECK(config::durationText(0) == "0");
+  for (int64_t s : {1, 59, 60, 61, 3599, 3600, 5400, 86399, 86400, 31536000}) {
+    INFO(s);
+    CHECK(parseDurationSeconds(config::durationText(s)) == s);
+  }
+  CLI::App app;
+  int64_t v = 7200;
+  config::durationDefault(
+      app.add_option("--auto-stop", v, "")->transform(config::durationSeconds()), v);
+  CHECK_THAT(app.help(), Catch::Contains("=2h"));
 }

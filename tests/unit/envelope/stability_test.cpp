@@ -43,6 +43,11 @@ TEST_CASE("the canonical encoding of each kind is stable", "[stability]") {
   CHECK(
       encode(resp) ==
       R"({"response":{"id":7,"sender":"edge_board","timestamp":"2026-11-21T08:00:00.001Z","description":"unknown type","type":"ping","overall_status_code":"404","overall_status":"Failed","body":{}}})");
+  auto expiring = Envelope::request(Id::text("x"), "cloud_dispatcher", 1795248000000, "ping");
+  expiring.expiresAtMs = 1795248030000;
+  CHECK(
+      encode(expiring) ==
+      R"({"request":{"id":"x","sender":"cloud_dispatcher","timestamp":"2026-11-21T08:00:00.000Z","expires_at":"2026-11-21T08:00:30.000Z","description":"","type":"ping","body":{}}})");
   auto ev = Envelope::event(Id::text("e"), "edge_board", 0, "agent_stopping");
   CHECK(
       encode(ev) ==
