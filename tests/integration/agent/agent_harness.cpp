@@ -182,7 +182,7 @@ AgentUnderTest::AgentUnderTest(AgentSetup setup)
     log_ = std::make_unique<TopicLog>(broker_->bootstrap(), topic_);
   }
   adminPort_ = freeTcpPort();
-  writeText(dir_.file("token"), "test-token\n");
+  writeText(dir_.file("token"), setup_.frpsToken + "\n");
   ::chmod(dir_.file("token").c_str(), 0600);
   std::ostringstream conf;
   conf << "# written by agent_harness.cpp\n"
@@ -190,10 +190,13 @@ AgentUnderTest::AgentUnderTest(AgentSetup setup)
        << "kafka-brokers = \"" << broker_->bootstrap() << "\"\n"
        << "kafka-property = [\"fetch.wait.max.ms=10\", \"reconnect.backoff.max.ms=500\"]\n"
        << "state-dir = \"" << stateDir() << "\"\n"
-       << "frpc-path = \"" << fakeFrpcPath() << "\"\n"
+       << "frpc-path = \"" << (setup_.frpcPath.empty() ? fakeFrpcPath() : setup_.frpcPath) << "\"\n"
        << "frpc-format = \"" << setup_.format << "\"\n"
-       << "frps-addr = \"frps.test\"\n"
-       << "frps-token-file = \"" << dir_.file("token") << "\"\n"
+       << "frps-addr = \"" << setup_.frpsAddr << "\"\n";
+  if (setup_.frpsPort != 0) {
+    conf << "frps-port = " << setup_.frpsPort << "\n";
+  }
+  conf << "frps-token-file = \"" << dir_.file("token") << "\"\n"
        << "service = [";
   for (size_t i = 0; i < setup_.services.size(); ++i) {
     conf << (i ? ", " : "") << "\"" << setup_.services[i] << "\"";
@@ -205,6 +208,9 @@ AgentUnderTest::AgentUnderTest(AgentSetup setup)
        << "frpc-stop-grace = \"2s\"\n"
        << "heartbeat-interval = \"30s\"\n"
        << "log-level = \"debug\"\n";
+  for (const auto& line : setup_.extraConfig) {
+    conf << line << "\n";
+  }
   writeText(configPath(), conf.str());
 }
 

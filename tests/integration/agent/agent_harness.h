@@ -84,6 +84,12 @@ struct AgentSetup {
   bool brokerDownAtStart = false;
   std::vector<std::string> extraTopics;  ///< more topics on the broker, NAME:PARTITIONS
   bool watchTopic = true;                ///< collect the topic in log() (off for benchmarks)
+  // frp: the stand-in against no frps by default; real frpc against a test's frps when set.
+  std::string frpcPath;                  ///< empty: the stand-in (fakeFrpcPath())
+  std::string frpsAddr = "frps.test";    ///< frps-addr
+  uint16_t frpsPort = 0;                 ///< frps-port (0: not written, the agent's default)
+  std::string frpsToken = "test-token";  ///< written to the frps-token-file
+  std::vector<std::string> extraConfig;  ///< more `key = value` lines for the config file
 };
 
 class AgentUnderTest {
@@ -117,6 +123,8 @@ class AgentUnderTest {
   std::string file(const std::string& name) const { return dir_.file(name); }
   std::string configPath() const { return dir_.file("agent.conf"); }
   std::string stateDir() const { return dir_.file("state"); }
+  /// Where the agent writes frpc's config (the default: in the state dir, by format).
+  std::string frpcConfigPath() const { return stateDir() + "/frpc." + setup_.format; }
   const std::string& topic() const { return topic_; }
   DevBrokerProcess& broker() { return *broker_; }
   TopicLog& log() { return *log_; }
