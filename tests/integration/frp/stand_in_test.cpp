@@ -173,6 +173,17 @@ TEST_CASE("the stand-in and real frpc verify the same configs with the same exit
       CHECK_THAT(fake.output, Catch::Contains("syntax is ok"));
     }
   }
+  // Run with an invalid config, frpc exits 1 at once as verify does.
+  for (const char* bad : {"serverPort = \"7000\"\n", "bogus = 1\n",
+                          "[common]\n[a]\ntype = tcpx\nlocal_port = 22\n"}) {
+    std::string path = dir.file("run-bad");
+    writeText(path, bad);
+    auto real = runCommand({realFrpcPath(), "-c", path}, 10000);
+    auto fake = runCommand({fakeFrpcPath(), "-c", path}, 10000);
+    INFO(bad << "--- real frpc: " << real.output << "--- stand-in: " << fake.output);
+    CHECK(real.exitCode() == 1);
+    CHECK(fake.exitCode() == 1);
+  }
   // A missing file, and no -c at all (frpc then reads ./frpc.ini, which is not there).
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"verify", "-c", dir.file("missing.toml")},
@@ -198,8 +209,9 @@ TEST_CASE(
   TempDir dir("frpc-status");
   const uint16_t free = freeTcpPort();
   auto config = [&](uint16_t adminPort) {
-    return "serverAddr = \"127.0.0.1\"\nserverPort = " + std::to_string(frps.port()) +
-           "\nauth.token = \"" + frps.token() +
+    // With `user` set, frp v0.68+ still lists the raw proxy names (frps prefixes them).
+    return "serverAddr = \"127.0.0.1\"\nuser = \"edgeuser\"\nserverPort = " +
+           std::to_string(frps.port()) + "\nauth.token = \"" + frps.token() +
            "\"\nwebServer.addr = \"127.0.0.1\"\nwebServer.port = " + std::to_string(adminPort) +
            "\nwebServer.user = \"u\"\nwebServer.password = \"p\"\nlog.disablePrintColor = true\n"
            "\n[[proxies]]\nname = \"e1.ok\"\ntype = \"tcp\"\nlocalIP = \"127.0.0.1\"\n"
@@ -221,6 +233,7 @@ TEST_CASE(
   INFO("real: " << realJson << "\nstand-in: " << fakeJson);
   CHECK(summary(realJson) == summary(fakeJson));
   CHECK(summary(realJson)["e1.taken"][3] == "err port unavailable");
+  CHECK(summary(realJson).count("e1.ok") == 1);  // not "edgeuser.e1.ok"
   // Without the admin credentials: 401 from both.
   CHECK(agent::httpGet(realAdmin, "/api/status", "u", "wrong", 1000)->status == 401);
   CHECK(agent::httpGet(fakeAdmin, "/api/status", "u", "wrong", 1000)->status == 401);

@@ -161,3 +161,58 @@ TEST_CASE("a token full of quotes and spaces reaches frps intact from TOML and I
     }
   }
 }
+
+TEST_CASE(
+    "a start with other ports replaces real frpc: the new port carries bytes and the old "
+    "one closes",
+    "[frp][real]") {
+  FrpsProcess frps;
+  EchoServer echo;
+  AgentUnderTest agent(realFrp(frps, {"echo=127.0.0.1:" + std::to_string(echo.port())}));
+  agent.start();
+  const uint16_t first = freeTcpPort();
+  auto a = startAndWait(agent, {{"echo", first}});
+  INFO(agent.agentLog() << frps.log());
+  REQUIRE(a.statusCode == 200);
+  uint16_t second = freeTcpPort();
+  while (second == first) {
+    second = freeTcpPort();
+  }
+  // The same proxy name again, from a new frpc: frps must have let go of the old one.
+  auto b = startAndWait(agent, {{"echo", second}});
+  REQUIRE(b.statusCode == 200);
+  CHECK(bodyInt(b, "pid") != bodyInt(a, "pid"));
+  CHECK(exchange(second, "second") == "second");
+  CHECK(waitUntil([&] { return tcpRefused(first); }, 10000));
+  CHECK(frpcOf(agent) == std::vector<int>{static_cast<int>(bodyInt(b, "pid"))});
+}
+
+TEST_CASE("an agent killed -9 mid-session resumes it with real frpc and the tunnel works again",
+          "[frp][real]") {
+  FrpsProcess frps;
+  EchoServer echo;
+  AgentUnderTest agent(realFrp(frps, {"echo=127.0.0.1:" + std::to_string(echo.port())}));
+  agent.start();
+  const uint16_t port = freeTcpPort();
+  auto r = startAndWait(agent, {{"echo", port}});
+  INFO(agent.agentLog() << frps.log());
+  REQUIRE(r.statusCode == 200);
+  const int oldPid = static_cast<int>(bodyInt(r, "pid"));
+  agent.kill9();
+  // frpc dies with the agent (PR_SET_PDEATHSIG); the agent comes back at once, as systemd
+  // would restart it, and logs in again with the same proxy names and ports.
+  CHECK(waitUntil([&] { return !processAlive(oldPid); }, 10000));
+  agent.start();
+  auto resumed = agent.event(
+      [](const envelope::Envelope& e) {
+        const auto* v = json::member(e.body(), "resumed");
+        return e.type == "frp_started" && v && v->IsBool() && v->GetBool();
+      },
+      30000);
+  CHECK(serviceString(resumed, "echo", "status") == "running");
+  CHECK(exchange(port, "resumed") == "resumed");
+  CHECK(agent.log().count(eventWith("frp_stopped", "stop_reason", "start_failed")) == 0);
+  auto pids = frpcOf(agent);
+  REQUIRE(pids.size() == 1);
+  CHECK(pids[0] != oldPid);
+}
