@@ -979,7 +979,7 @@ void Agent::checkPendingStart() {
       states.push_back(
           svc.proxyName + ": " +
           (it == p.statuses.end()
-               ? std::string("not reported")
+               ? std::string(statuses && statuses->empty() ? kNotLoggedIn : "not reported")
                : it->second.status +
                      (it->second.err.empty() ? std::string() : " (" + it->second.err + ")")));
     }
@@ -1154,6 +1154,8 @@ void Agent::handleStatus(const envelope::Envelope& request, const Origin& origin
   std::string note;
   if (!statuses) {
     note = "proxy states unknown: " + statuses.error().message;
+  } else if (statuses->empty()) {
+    note = kNotLoggedIn;
   }
   auto r = frpStateResponse(request, &*state_.session, true, nullptr,
                             statuses ? &*statuses : nullptr, false);

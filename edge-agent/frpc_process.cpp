@@ -38,6 +38,14 @@ bool sameProcessRunning(int pid, uint64_t ticks) {
 
 }  // namespace
 
+bool isAdminAccessLine(std::string_view line) {
+  // frpc v0.70: "... [I] [http/middleware.go:35] http request: [/api/status]" and
+  // "... [I] [http/middleware.go:38] http response [/api/status]: code [200]".
+  return line.find("[http/middleware.go:") != std::string_view::npos &&
+         (line.find("] http request: [") != std::string_view::npos ||
+          line.find("] http response [") != std::string_view::npos);
+}
+
 Result<std::unique_ptr<FrpcProcess>> FrpcProcess::start(const std::string& frpcPath,
                                                         const std::string& configPath) {
   SpawnOptions opts;
@@ -89,7 +97,7 @@ void FrpcProcess::readOutput(const std::function<void(const std::string&)>& onLi
       if (line.size() > 2000) {
         line.resize(2000);
       }
-      if (!trim(line).empty()) {
+      if (!trim(line).empty() && !isAdminAccessLine(line)) {
         lines_.push_back(line);
         if (lines_.size() > kKeptLines) {
           lines_.pop_front();

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "core/result.h"
 #include "core/subprocess.h"
@@ -32,7 +33,8 @@ class FrpcProcess {
   int outputFd() const { return outputEof_ ? -1 : proc_.stdoutFd(); }
   /// Reads whatever output is available without blocking; calls `onLine` per complete line.
   void readOutput(const std::function<void(const std::string&)>& onLine);
-  /// The last `n` non-empty output lines, joined with '\n'.
+  /// The last `n` non-empty output lines, joined with '\n' (without frpc's access log of its
+  /// admin API: the agent's own status polls would crowd out what frpc said).
   std::string lastLines(size_t n) const;
   /// The wait status once it has exited (reaps it), else nullopt.
   std::optional<int> tryWait() { return proc_.tryWait(); }
@@ -48,6 +50,10 @@ class FrpcProcess {
   std::string partial_;
   std::deque<std::string> lines_;
 };
+
+/// True for frpc's log line of one admin API request or answer (real frpc logs each at info
+/// level; the agent polls /api/status every 50 ms while a start is pending).
+bool isAdminAccessLine(std::string_view line);
 
 /// Field 22 of /proc/<pid>/stat (start time in clock ticks since boot), nullopt when gone.
 std::optional<uint64_t> processStartTicks(int pid);

@@ -119,7 +119,10 @@ void writeFrpState(envelope::Envelope& env, const FrpStateView& view, int64_t no
       v.AddMember("remote_port", static_cast<int>(s.remotePort), alloc);
       v.AddMember("proxy_name", json::str(s.proxyName, alloc), alloc);
       v.AddMember("local_addr", json::str(s.localAddr(), alloc), alloc);
-      if (view.statuses != nullptr) {
+      if (view.statuses != nullptr && view.statuses->empty()) {
+        v.AddMember("status", json::str(kProxyDisconnected, alloc), alloc);
+        v.AddMember("error", json::str(kNotLoggedIn, alloc), alloc);
+      } else if (view.statuses != nullptr) {
         auto it = view.statuses->find(s.proxyName);
         const bool known = it != view.statuses->end();
         v.AddMember("status", json::str(known ? it->second.status : "unknown", alloc), alloc);

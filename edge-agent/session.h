@@ -94,6 +94,12 @@ struct ProxyStatus {
   std::string remoteAddr;
 };
 
+/// frpc's /api/status lists no proxies at all until frpc has logged in to frps, and again while
+/// it is reconnecting (frps restarted or away; frpc retries on its own, the session goes on).
+/// The agent reports each proxy of its session then with this status and error.
+inline constexpr const char* kProxyDisconnected = "disconnected";
+inline constexpr const char* kNotLoggedIn = "frpc is not logged in to frps (it lists no proxies)";
+
 /// What an frpState body (schemas/common.schema.json#/definitions/frpState) describes.
 struct FrpStateView {
   const Session* session = nullptr;  ///< the running session, or the one that just ended

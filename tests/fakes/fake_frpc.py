@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
-"""A stand-in for frp's client (frpc) in EdgeLink's tests, where real frpc is absent.
+"""A stand-in for frp's client (frpc) in EdgeLink's tests: fast runs, and failures real frp
+cannot easily be pushed into. Held to real frpc v0.70.1 by tests/integration/frp/stand_in_test.cpp
+(same exit codes for the same configs, same /api/status shape and status words).
 
 Invoked exactly as the edge agent invokes frpc:
 
     fake_frpc.py -c FILE            run: check the config, serve the admin API, stay up
     fake_frpc.py verify -c FILE     check the config only (exit 0 / 1 like `frpc verify`)
 
-The config is checked strictly (frp v0.52+ TOML, or the legacy INI when it has a [common]
-section, as frp decides): required fields, types, port ranges, proxies; anything wrong exits 1
-with an frp-like message. Running, it serves GET /api/status on the configured admin address
-with HTTP basic auth and frpc's JSON shape (a map from proxy type to a list of {name, type,
-status, err, local_addr, plugin, remote_addr}), and stays up until SIGTERM (exit 0).
+The config is checked as frpc does (frp v0.52+ TOML strictly, or the legacy INI leniently when
+it has a [common] section, as frp decides); anything wrong exits 1 with frp's message. Running,
+it serves GET /api/status on the configured admin address (webServer.port / admin_port; none
+when 0) with HTTP basic auth and frpc's JSON shape (a map from proxy type to a list of {name,
+type, status, err, local_addr, plugin, remote_addr}; `{}` until it has "logged in"), and stays
+up until SIGTERM or SIGINT, by which it dies as real frpc does (killed by the signal).
 
 Failure modes, scripted by the test through the environment (inherited from the agent):
-  FAKE_FRPC_MODE     comma-separated: ok | login_fail | port_in_use=PORT[+PORT...]
-                     | exit_after=SECONDS[:CODE] | slow_start=SECONDS | ignore_term
+  FAKE_FRPC_MODE     comma-separated: ok | login_fail (frp's message, exit 1)
+                     | port_in_use=PORT[+PORT...] | port_not_allowed=PORT[+...]
+                     | port_unavailable=PORT[+...] (those proxies in "start error" with frps's
+                       "port already used" / "port not allowed" / "port unavailable")
+                     | exit_after=SECONDS[:CODE] | slow_start=SECONDS (proxies "wait start":
+                       frps slow to answer) | login_delay=SECONDS (no proxies reported: frps
+                       slow or away) | ignore_term
   FAKE_FRPC_CONTROL  a file whose content, when it exists, replaces FAKE_FRPC_MODE (read at
                      each start, so one test can change the mode between starts)
   FAKE_FRPC_RECORD   a file to which one JSON line per start and per exit is appended
@@ -28,6 +36,7 @@ import re
 import signal
 import sys
 import threading
+import time
 import tomllib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -49,36 +58,61 @@ class ConfigError(Exception):
 
 
 # ---------------------------------------------------------------------------------------------
-# Config checking
+# Config checking, as real frpc v0.70.1 does it (tests/integration/frp/stand_in_test.cpp holds
+# the two to the same exit codes): TOML is decoded strictly (unknown fields and wrong types are
+# errors, with frp's messages), the legacy INI leniently (go-ini: unknown keys and unparsable
+# numbers are ignored). Stand-in limits, refused rather than imitated: proxy types other than tcp,
+# TOML keys outside the set below, Go templates ("{{") and go-ini's %(name)s references.
+
+PROXY_TYPES = ("tcp", "udp", "http", "https", "stcp", "xtcp", "sudp", "tcpmux")
+JSON_KINDS = {str: "string", bool: "bool", int: "number", float: "number", list: "array",
+              dict: "object"}
 
 
-def check_port(value, field, allow_zero=False):
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise ConfigError(f"{field}: expected an integer, got {type(value).__name__}")
-    low = 0 if allow_zero else 1
-    if value < low or value > 65535:
-        raise ConfigError(f"{field}: port number {value} must be in the range {low}..65535")
-    return value
+def json_kind(value):
+    return JSON_KINDS.get(type(value), "object")
 
 
-def check_str(value, field, required=True):
+def typed(value, kind, field, default, proxy_index=None):
+    """A TOML value of Go type `kind` (int, string, bool), or frp's unmarshal error."""
     if value is None:
-        if required:
-            raise ConfigError(f"{field} should not be empty")
-        return ""
-    if not isinstance(value, str):
-        raise ConfigError(f"{field}: expected a string, got {type(value).__name__}")
-    if required and value == "":
-        raise ConfigError(f"{field} should not be empty")
-    if "{{" in value:
-        raise ConfigError(f"{field}: template: frp: unexpected action in {value!r}")
+        return default
+    ok = {"int": isinstance(value, int) and not isinstance(value, bool),
+          "string": isinstance(value, str),
+          "bool": isinstance(value, bool)}[kind]
+    if not ok:
+        if proxy_index is not None:
+            raise ConfigError(f"decode proxy at index {proxy_index}: unmarshal ProxyConfig error: "
+                              f"json: cannot unmarshal {json_kind(value)} into Go struct field "
+                              f"TCPProxyConfig.{field} of type {kind}")
+        raise ConfigError(f'field "ClientCommonConfig.{field}": cannot unmarshal '
+                          f"{json_kind(value)} into {kind}")
+    if kind == "string" and "{{" in value:
+        raise ConfigError(f"{field}: template: the stand-in does not render Go templates")
     return value
 
 
-def check_keys(table, allowed, where):
+def check_range(value, field):
+    if value < 0 or value > 65535:
+        raise ConfigError(f"{field}: port number {value} must be in the range 0..65535")
+    return value
+
+
+def check_keys(table, allowed, where, proxy_index=None):
     for key in table:
         if key not in allowed:
-            raise ConfigError(f'json: unknown field "{key}"' + (f" in {where}" if where else ""))
+            if proxy_index is not None:
+                raise ConfigError(f"decode proxy at index {proxy_index}: unmarshal ProxyConfig "
+                                  f'error: json: unknown field "{key}"')
+            raise ConfigError(f'json: unknown field "{key}"')
+
+
+def table(doc, key):
+    value = doc.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(f'field "ClientCommonConfig.{key}": cannot unmarshal '
+                          f"{json_kind(value)} into object")
+    return value
 
 
 def load_toml(text):
@@ -89,66 +123,63 @@ def load_toml(text):
     check_keys(doc, {"serverAddr", "serverPort", "loginFailExit", "auth", "webServer", "log",
                      "user", "transport", "proxies"}, "")
     cfg = {
-        "server_addr": check_str(doc.get("serverAddr"), "serverAddr"),
-        "server_port": check_port(doc.get("serverPort", 7000), "serverPort"),
-        "login_fail_exit": doc.get("loginFailExit", True),
+        "server_addr": typed(doc.get("serverAddr"), "string", "serverAddr", "0.0.0.0"),
+        "server_port": typed(doc.get("serverPort"), "int", "serverPort", 7000),
+        "login_fail_exit": typed(doc.get("loginFailExit"), "bool", "loginFailExit", True),
+        "user": typed(doc.get("user"), "string", "user", ""),
     }
-    if not isinstance(cfg["login_fail_exit"], bool):
-        raise ConfigError("loginFailExit: expected a boolean")
-    auth = doc.get("auth", {})
-    if not isinstance(auth, dict):
-        raise ConfigError("auth: expected a table")
+    auth = table(doc, "auth")
     check_keys(auth, {"method", "token"}, "auth")
-    if auth.get("method", "token") not in ("token", "oidc"):
+    if typed(auth.get("method"), "string", "auth.method", "token") not in ("token", "oidc"):
         raise ConfigError("invalid auth method, optional values are [token oidc]")
-    cfg["token"] = check_str(auth.get("token"), "auth.token", required=False)
-    web = doc.get("webServer")
-    if not isinstance(web, dict):
-        raise ConfigError("webServer: required by this stand-in (the agent needs the admin API)")
+    cfg["token"] = typed(auth.get("token"), "string", "auth.token", "")
+    web = table(doc, "webServer")
     check_keys(web, {"addr", "port", "user", "password"}, "webServer")
-    cfg["admin_addr"] = check_str(web.get("addr", "127.0.0.1"), "webServer.addr")
-    cfg["admin_port"] = check_port(web.get("port"), "webServer.port")
-    cfg["admin_user"] = check_str(web.get("user"), "webServer.user", required=False)
-    cfg["admin_password"] = check_str(web.get("password"), "webServer.password", required=False)
-    transport = doc.get("transport", {})
-    if not isinstance(transport, dict):
-        raise ConfigError("transport: expected a table")
+    cfg["admin_addr"] = typed(web.get("addr"), "string", "webServer.addr", "127.0.0.1")
+    cfg["admin_port"] = check_range(typed(web.get("port"), "int", "webServer.port", 0),
+                                    "webServer.port")
+    cfg["admin_user"] = typed(web.get("user"), "string", "webServer.user", "")
+    cfg["admin_password"] = typed(web.get("password"), "string", "webServer.password", "")
+    transport = table(doc, "transport")
     check_keys(transport, {"tls"}, "transport")
     tls = transport.get("tls", {})
     if not isinstance(tls, dict):
-        raise ConfigError("transport.tls: expected a table")
+        raise ConfigError('field "ClientCommonConfig.transport.tls": cannot unmarshal '
+                          f"{json_kind(tls)} into object")
     check_keys(tls, {"enable"}, "transport.tls")
-    if not isinstance(tls.get("enable", True), bool):
-        raise ConfigError("transport.tls.enable: expected a boolean")
-    cfg["tls"] = tls.get("enable", True)
-    logcfg = doc.get("log", {})
-    if not isinstance(logcfg, dict):
-        raise ConfigError("log: expected a table")
+    cfg["tls"] = typed(tls.get("enable"), "bool", "transport.tls.enable", True)
+    logcfg = table(doc, "log")
     check_keys(logcfg, {"to", "level", "maxDays", "disablePrintColor"}, "log")
-    proxies = doc.get("proxies")
-    if not isinstance(proxies, list) or not proxies:
-        raise ConfigError("proxies: at least one [[proxies]] is required by this stand-in")
+    typed(logcfg.get("to"), "string", "log.to", "")
+    typed(logcfg.get("maxDays"), "int", "log.maxDays", 3)
+    typed(logcfg.get("disablePrintColor"), "bool", "log.disablePrintColor", False)
+    if typed(logcfg.get("level"), "string", "log.level", "info") not in \
+            ("trace", "debug", "info", "warn", "error"):
+        raise ConfigError("invalid log level, optional values are [trace debug info warn error]")
+    proxies = doc.get("proxies", [])
+    if not isinstance(proxies, list):
+        raise ConfigError(f'field "ClientCommonConfig.proxies": cannot unmarshal '
+                          f"{json_kind(proxies)} into array")
     cfg["proxies"] = []
     for i, p in enumerate(proxies):
         if not isinstance(p, dict):
-            raise ConfigError(f"proxies[{i}]: expected a table")
-        check_keys(p, {"name", "type", "localIP", "localPort", "remotePort"}, f"proxies[{i}]")
-        name = check_str(p.get("name"), f"proxies[{i}].name")
-        cfg["proxies"].append({
-            "name": name,
-            "type": check_type(p.get("type"), name),
-            "local_ip": check_str(p.get("localIP", "127.0.0.1"), f"proxy {name}: localIP"),
-            "local_port": check_port(p.get("localPort"), f"proxy {name}: localPort"),
-            "remote_port": check_port(p.get("remotePort", 0), f"proxy {name}: remotePort",
-                                      allow_zero=True),
-        })
+            raise ConfigError(f"decode proxy at index {i}: expected a table")
+        kind = p.get("type")
+        if kind not in PROXY_TYPES:
+            raise ConfigError(f"decode proxy at index {i}: unknown proxy type: "
+                              f"{kind if isinstance(kind, str) else ''}")
+        if kind != "tcp":
+            raise ConfigError(f"proxy at index {i}: type {kind}: the stand-in runs tcp only")
+        check_keys(p, {"name", "type", "localIP", "localPort", "remotePort"}, "", i)
+        name = typed(p.get("name"), "string", "ProxyBaseConfig.name", "", i)
+        local_ip = typed(p.get("localIP"), "string", "ProxyBaseConfig.ProxyBackend.localIP",
+                         "127.0.0.1", i)
+        local_port = typed(p.get("localPort"), "int", "ProxyBaseConfig.ProxyBackend.localPort",
+                           0, i)
+        remote_port = typed(p.get("remotePort"), "int", "remotePort", 0, i)
+        cfg["proxies"].append({"name": name, "type": kind, "local_ip": local_ip,
+                               "local_port": local_port, "remote_port": remote_port})
     return cfg
-
-
-def check_type(value, name):
-    if value != "tcp":
-        raise ConfigError(f"proxy {name}: unsupported proxy type {value!r} (stand-in: tcp only)")
-    return value
 
 
 def ini_value(raw):
@@ -172,6 +203,7 @@ def ini_value(raw):
 
 
 def parse_ini(text):
+    """Sections in order; a section given twice is one (go-ini merges them, later keys win)."""
     sections = {}
     current = None
     for number, raw in enumerate(text.split("\n"), 1):
@@ -183,70 +215,70 @@ def parse_ini(text):
             if close < 0:
                 raise ConfigError(f"unclosed section: {line.strip()}")
             current = line[1:close]
-            if current in sections:
-                raise ConfigError(f"section [{current}] appears twice")
-            sections[current] = {}
+            sections.setdefault(current, {})
             continue
         m = re.match(r"([^=:]+)[=:](.*)$", line.rstrip("\r"))
         if m is None or current is None:
-            raise ConfigError(f"line {number}: key-value delimiter not found: {line.strip()}")
+            raise ConfigError(f"key-value delimiter not found: {line.strip()}")
         key = m.group(1).strip()
         value = ini_value(m.group(2))
         if "%(" in value:
-            raise ConfigError(f"line {number}: value of {key} holds a %(...)s reference")
+            raise ConfigError(f"line {number}: the stand-in does not expand go-ini's %(name)s "
+                              f"references (value of {key})")
         if "{{" in value:
-            raise ConfigError(f"template: frp: unexpected action in {value!r}")
+            raise ConfigError(f"line {number}: the stand-in does not render Go templates")
         sections[current][key] = value
     return sections
 
 
-def ini_port(section, key, where, required=True, allow_zero=False):
-    if key not in section:
-        if required:
-            raise ConfigError(f"{where}: {key} is required")
-        return 0
+def ini_int(section, key, default):
+    """go-ini's MapTo: an unparsable number leaves the default (no error)."""
     try:
-        value = int(section[key])
+        return int(section[key]) if key in section else default
     except ValueError:
-        raise ConfigError(f'{where}: {key}: strconv.ParseInt: parsing "{section[key]}": '
-                          "invalid syntax") from None
-    return check_port(value, f"{where}: {key}", allow_zero)
+        return default
+
+
+def ini_bool(section, key, default):
+    value = section.get(key, "").lower()
+    if value in ("true", "1", "yes", "on", "t"):
+        return True
+    if value in ("false", "0", "no", "off", "f"):
+        return False
+    return default
 
 
 def load_ini(text):
     sections = parse_ini(text)
     common = sections.pop("common")
-    check_keys(common, {"server_addr", "server_port", "login_fail_exit", "authentication_method",
-                        "token", "admin_addr", "admin_port", "admin_user", "admin_pwd",
-                        "disable_log_color", "user", "log_level", "tls_enable"}, "[common]")
-    for key in ("login_fail_exit", "disable_log_color", "tls_enable"):
-        if common.get(key, "true") not in ("true", "false"):
-            raise ConfigError(f"[common]: {key}: expected true or false")
     cfg = {
-        "server_addr": check_str(common.get("server_addr"), "server_addr"),
-        "server_port": ini_port(common, "server_port", "[common]"),
-        "login_fail_exit": common.get("login_fail_exit", "true") == "true",
+        "server_addr": common.get("server_addr", "0.0.0.0"),
+        "server_port": ini_int(common, "server_port", 7000),
+        "login_fail_exit": ini_bool(common, "login_fail_exit", True),
+        "user": common.get("user", ""),
         "token": common.get("token", ""),
         "admin_addr": common.get("admin_addr", "127.0.0.1"),
-        "admin_port": ini_port(common, "admin_port", "[common]"),
+        "admin_port": ini_int(common, "admin_port", 0),
         "admin_user": common.get("admin_user", ""),
         "admin_password": common.get("admin_pwd", ""),
-        "tls": common.get("tls_enable", "true") == "true",
+        "tls": ini_bool(common, "tls_enable", True),
         "proxies": [],
     }
     if common.get("authentication_method", "token") not in ("token", "oidc"):
-        raise ConfigError("invalid authentication_method")
-    if not sections:
-        raise ConfigError("at least one proxy section is required by this stand-in")
+        raise ConfigError("invalid authentication method, optional values are [token oidc]")
+    check_range(cfg["admin_port"], "webServer.port")
     for name, s in sections.items():
-        check_keys(s, {"type", "local_ip", "local_port", "remote_port"}, f"[{name}]")
+        kind = s.get("type", "tcp")
+        if kind not in PROXY_TYPES:
+            raise ConfigError(f"failed to parse proxy {name}, err: invalid type [{kind}]")
+        if kind != "tcp":
+            raise ConfigError(f"proxy {name}: type {kind}: the stand-in runs tcp only")
         cfg["proxies"].append({
             "name": name,
-            "type": check_type(s.get("type"), name),
+            "type": kind,
             "local_ip": s.get("local_ip", "127.0.0.1"),
-            "local_port": ini_port(s, "local_port", f"proxy {name}"),
-            "remote_port": ini_port(s, "remote_port", f"proxy {name}", required=False,
-                                    allow_zero=True),
+            "local_port": ini_int(s, "local_port", 0),
+            "remote_port": ini_int(s, "remote_port", 0),
         })
     return cfg
 
@@ -265,14 +297,23 @@ def load_config(path):
     else:
         cfg = load_toml(text)
         cfg["legacy"] = False
-    names = [p["name"] for p in cfg["proxies"]]
-    if len(set(names)) != len(names):
-        raise ConfigError("proxy names must be unique")
+    seen = set()
+    for p in cfg["proxies"]:
+        if not p["name"]:
+            raise ConfigError("proxy : name should not be empty")
+        if p["name"] in seen:
+            raise ConfigError(f"proxy name [{p['name']}] is duplicated")
+        seen.add(p["name"])
+        check_range(p["local_port"], f"proxy {p['name']}: localPort: localPort")
     return cfg
 
 
 # ---------------------------------------------------------------------------------------------
 # Running
+
+
+START_ERRORS = {"port_in_use": "port already used", "port_not_allowed": "port not allowed",
+                "port_unavailable": "port unavailable"}
 
 
 def read_mode():
@@ -281,16 +322,16 @@ def read_mode():
     if control and os.path.exists(control):
         with open(control, encoding="utf-8") as f:
             text = f.read().strip() or "ok"
-    mode = {"ports_in_use": set()}
+    mode = {"start_errors": {}}
     for token in filter(None, (t.strip() for t in text.split(","))):
         key, _, value = token.partition("=")
-        if key == "port_in_use":
-            mode["ports_in_use"].update(int(p) for p in value.split("+"))
+        if key in START_ERRORS:
+            mode["start_errors"].update((int(p), START_ERRORS[key]) for p in value.split("+"))
         elif key == "exit_after":
             seconds, _, code = value.partition(":")
             mode["exit_after"] = (float(seconds), int(code or 1))
-        elif key == "slow_start":
-            mode["slow_start"] = float(value)
+        elif key in ("slow_start", "login_delay"):
+            mode[key] = float(value)
         elif key in ("ok", "login_fail", "ignore_term"):
             mode[key] = True
         else:
@@ -302,17 +343,23 @@ class State:
     def __init__(self, cfg, mode):
         self.cfg = cfg
         self.mode = mode
-        self.started = datetime.datetime.now().timestamp()
+        self.logged_in = threading.Event()
+        self.started = None
 
     def statuses(self):
-        waiting = datetime.datetime.now().timestamp() - self.started < self.mode.get("slow_start", 0)
+        # Like real frpc: no proxies at all until it has logged in to frps (also while it
+        # reconnects), then each proxy's status; "wait start" while frps has not answered yet.
+        if not self.logged_in.is_set():
+            return {}
+        waiting = time.monotonic() - self.started < self.mode.get("slow_start", 0)
         out = {}
         for p in self.cfg["proxies"]:
             entry = {"name": p["name"], "type": p["type"], "status": "running", "err": "",
                      "local_addr": f"{p['local_ip']}:{p['local_port']}", "plugin": "",
                      "remote_addr": f"{self.cfg['server_addr']}:{p['remote_port']}"}
-            if p["remote_port"] in self.mode["ports_in_use"]:
-                entry.update(status="start error", err="port already used", remote_addr="")
+            err = self.mode["start_errors"].get(p["remote_port"])
+            if err:
+                entry.update(status="start error", err=err, remote_addr="")
             elif waiting:
                 entry.update(status="wait start", remote_addr="")
             out.setdefault(p["type"], []).append(entry)
@@ -329,26 +376,36 @@ def make_handler(state):
         def log_message(self, *args):
             pass
 
-        def do_GET(self):
-            if expected is not None and self.headers.get("Authorization") != expected:
-                self.send_response(401)
-                self.send_header("WWW-Authenticate", 'Basic realm="Restricted"')
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            if self.path != "/api/status":
-                self.send_response(404)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            body = json.dumps(state.statuses()).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
+        def reply(self, code, body=b"", headers=()):
+            self.send_response(code)
+            for k, v in headers:
+                self.send_header(k, v)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            log("I", "http/middleware.go:38", f"http response [{self.path}]: code [{code}]")
+
+        def do_GET(self):
+            # Real frpc logs every admin API request, at info level.
+            log("I", "http/middleware.go:35", f"http request: [{self.path}]")
+            if expected is not None and self.headers.get("Authorization") != expected:
+                self.reply(401, headers=[("WWW-Authenticate", 'Basic realm="Restricted"')])
+                return
+            if self.path != "/api/status":
+                self.reply(404)
+                return
+            self.reply(200, json.dumps(state.statuses(), separators=(",", ":")).encode(),
+                       [("Content-Type", "application/json")])
 
     return Handler
+
+
+def die_by(signum):
+    """Real frpc (tcp transport) has no handler for SIGTERM/SIGINT: it dies by the signal."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+    time.sleep(10)
+    return 128 + signum
 
 
 def run(path):
@@ -358,39 +415,59 @@ def run(path):
         print("WARNING: ini format is deprecated and the support will be removed in the future, "
               "please use yaml/json/toml format instead!", flush=True)
     record("start", argv=sys.argv[1:], config=path, mode=sorted(k for k in mode if mode[k]))
-    log("I", "sub/root.go:142", f"start frpc service for config file [{path}]")
+    log("I", "sub/root.go:201",
+        f"start frpc service for config file [{path}] with aggregated configuration")
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, signal.SIG_IGN if mode.get("ignore_term")
-                  else (lambda *_: stop.set()))
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    got = []
+
+    def on_signal(signum, _frame):
+        got.append(signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN if mode.get("ignore_term") else on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     state = State(cfg, mode)
-    try:
-        server = ThreadingHTTPServer((cfg["admin_addr"], cfg["admin_port"]), make_handler(state))
-    except OSError as e:
-        print(f"listen tcp {cfg['admin_addr']}:{cfg['admin_port']}: bind: {e.strerror.lower()}",
-              flush=True)
-        record("exit", code=1, why="admin bind failed")
-        return 1
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    log("I", "client/service.go:178", f"admin server listen on {cfg['admin_addr']}:{cfg['admin_port']}")
-    log("I", "client/service.go:295", "try to connect to server...")
+    if cfg["admin_port"]:
+        try:
+            server = ThreadingHTTPServer((cfg["admin_addr"], cfg["admin_port"]),
+                                         make_handler(state))
+        except OSError as e:
+            print(f"listen tcp {cfg['admin_addr']}:{cfg['admin_port']}: bind: "
+                  f"{e.strerror.lower()}", flush=True)
+            record("exit", code=1, why="admin bind failed")
+            return 1
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        log("I", "client/service.go:253",
+            f"admin server listen on {cfg['admin_addr']}:{cfg['admin_port']}")
+    log("I", "client/service.go:311", "try to connect to server...")
+    if stop.wait(mode.get("login_delay", 0)):
+        record("exit", code=128 + got[0], why="signal")
+        return die_by(got[0])
     if mode.get("login_fail"):
         message = "token in login doesn't match token from configuration"
-        log("W", "client/service.go:298", f"connect to server error: {message}")
+        log("W", "client/service.go:322", f"connect to server error: {message}")
+        log("I", "sub/root.go:218", f"frpc service for config file [{path}] stopped")
         print(f"login to the server failed: {message}. With loginFailExit enabled, no additional "
               "retries will be attempted", flush=True)
         record("exit", code=1, why="login failed")
         return 1
-    log("I", "client/control.go:168", "login to server success, get run id [fake0001]")
+    run_id = "fa4e0000f4e00001"
+    log("I", "client/service.go:331",
+        f"[{run_id}] login to server success, get run id [{run_id}]")
+    log("I", "proxy/proxy_manager.go:180",
+        f"[{run_id}] proxy added: [{' '.join(p['name'] for p in cfg['proxies'])}]")
+    state.started = time.monotonic()
+    state.logged_in.set()
     for p in cfg["proxies"]:
-        if p["remote_port"] in mode["ports_in_use"]:
-            log("W", "client/control.go:171", f"[{p['name']}] start error: port already used")
+        err = mode["start_errors"].get(p["remote_port"])
+        if err:
+            log("W", "client/control.go:163", f"[{run_id}] [{p['name']}] start error: {err}")
         elif not mode.get("slow_start"):
-            log("I", "client/control.go:173", f"[{p['name']}] start proxy success")
+            log("I", "client/control.go:165", f"[{run_id}] [{p['name']}] start proxy success")
     exit_after = mode.get("exit_after")
     if stop.wait(exit_after[0] if exit_after else None):
-        record("exit", code=0, why="SIGTERM")
-        return 0
+        record("exit", code=128 + got[0], why="signal")
+        return die_by(got[0])
     log("E", "client/control.go:236", "connection to server closed: scripted failure")
     record("exit", code=exit_after[1], why="scripted exit")
     return exit_after[1]
@@ -417,8 +494,7 @@ def main(argv):
             print(f"Error: unknown flag: {args[i]}", flush=True)
             return 1
     if path is None:
-        print("frpc: the configuration file is not specified", flush=True)
-        return 1
+        path = "./frpc.ini"  # frpc's default
     try:
         if verify:
             load_config(path)

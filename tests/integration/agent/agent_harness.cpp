@@ -217,7 +217,7 @@ void AgentUnderTest::writeConfig() {
       props.push_back(kv);
     }
   }
-  writeText(dir_.file("token"), "test-token\n");
+  writeText(dir_.file("token"), setup_.frpsToken + "\n");
   ::chmod(dir_.file("token").c_str(), 0600);
   std::ostringstream conf;
   conf << "# written by agent_harness.cpp\n"
@@ -230,10 +230,13 @@ void AgentUnderTest::writeConfig() {
   }
   conf << "]\n"
        << "state-dir = \"" << stateDir() << "\"\n"
-       << "frpc-path = \"" << fakeFrpcPath() << "\"\n"
+       << "frpc-path = \"" << (setup_.frpcPath.empty() ? fakeFrpcPath() : setup_.frpcPath) << "\"\n"
        << "frpc-format = \"" << setup_.format << "\"\n"
-       << "frps-addr = \"frps.test\"\n"
-       << "frps-token-file = \"" << dir_.file("token") << "\"\n"
+       << "frps-addr = \"" << setup_.frpsAddr << "\"\n";
+  if (setup_.frpsPort != 0) {
+    conf << "frps-port = " << setup_.frpsPort << "\n";
+  }
+  conf << "frps-token-file = \"" << dir_.file("token") << "\"\n"
        << "service = [";
   for (size_t i = 0; i < setup_.services.size(); ++i) {
     conf << (i ? ", " : "") << "\"" << setup_.services[i] << "\"";
@@ -245,6 +248,9 @@ void AgentUnderTest::writeConfig() {
        << "frpc-stop-grace = \"2s\"\n"
        << "heartbeat-interval = \"30s\"\n"
        << "log-level = \"debug\"\n";
+  for (const auto& line : setup_.extraConfig) {
+    conf << line << "\n";
+  }
   writeText(configPath(), conf.str());
 }
 

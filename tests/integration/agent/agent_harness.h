@@ -101,6 +101,12 @@ struct AgentSetup {
   bool sasl = false;
   std::string saslPassword;
   bool watchTopic = true;  ///< collect the topic in log() (off for benchmarks)
+  // frp: the stand-in against no frps by default; real frpc against a test's frps when set.
+  std::string frpcPath;                  ///< empty: the stand-in (fakeFrpcPath())
+  std::string frpsAddr = "frps.test";    ///< frps-addr
+  uint16_t frpsPort = 0;                 ///< frps-port (0: not written, the agent's default)
+  std::string frpsToken = "test-token";  ///< written to the frps-token-file
+  std::vector<std::string> extraConfig;  ///< more `key = value` lines for the config file
 };
 
 class AgentUnderTest {
@@ -134,6 +140,8 @@ class AgentUnderTest {
   std::string file(const std::string& name) const { return dir_.file(name); }
   std::string configPath() const { return dir_.file("agent.conf"); }
   std::string stateDir() const { return dir_.file("state"); }
+  /// Where the agent writes frpc's config (the default: in the state dir, by format).
+  std::string frpcConfigPath() const { return stateDir() + "/frpc." + setup_.format; }
   const std::string& topic() const { return topic_; }
   TestBroker& broker() { return *broker_; }
   /// The agent's topic prefix (unique to this agent: brokers are shared between tests).

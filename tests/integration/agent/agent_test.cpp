@@ -176,7 +176,9 @@ TEST_CASE("a start whose proxies never run within the bound is a 504 and leaves 
           "[agent][frp]") {
   AgentUnderTest agent;
   agent.setFrpcMode("slow_start=60");
-  agent.start({"--frpc-start-timeout", "1s"});
+  // The bound must outlast the stand-in's own start (a Python interpreter: seconds on a loaded
+  // 2-core machine), or the 504 says "not reported" instead of frp's "wait start".
+  agent.start({"--frpc-start-timeout", "5s"});
   auto r = agent.response(agent.send("frp_start", R"({"services":{"ssh":31022}})"));
   CHECK(r.statusCode == 504);
   CHECK_THAT(str(r, "error"), Catch::Contains("wait start"));

@@ -66,14 +66,36 @@ void checkParsed(const rapidjson::Value& parsed, const std::string& token,
     CHECK(getInt(got[i], "local_port") == expected[i].localPort);
     CHECK(getInt(got[i], "remote_port") == expected[i].remotePort);
   }
-  if (parsed["raw"].IsObject()) {
+  std::vector<std::string> keys;
+  for (const auto& m : parsed["raw"].GetObject()) {
+    keys.emplace_back(m.name.GetString());
+  }
+  if (!cfg["legacy"].GetBool()) {
     // TOML: exactly these top-level keys, nothing injected.
-    std::vector<std::string> keys;
-    for (const auto& m : parsed["raw"].GetObject()) {
-      keys.emplace_back(m.name.GetString());
-    }
     CHECK(keys == std::vector<std::string>{"serverAddr", "serverPort", "loginFailExit", "auth",
                                            "webServer", "log", "proxies"});
+  } else {
+    // INI (read leniently by frpc: an injected key would pass unnoticed): exactly [common] and
+    // one section per proxy, and exactly the keys the agent writes.
+    std::vector<std::string> sections = {"common"};
+    for (const auto& p : expected) {
+      sections.push_back(p.name);
+    }
+    CHECK(keys == sections);
+    std::vector<std::string> common;
+    for (const auto& m : parsed["raw"]["common"].GetObject()) {
+      common.emplace_back(m.name.GetString());
+    }
+    std::vector<std::string> want = {"server_addr", "server_port", "login_fail_exit",
+                                     "authentication_method"};
+    if (!token.empty()) {
+      want.push_back("token");
+    }
+    for (const char* k :
+         {"admin_addr", "admin_port", "admin_user", "admin_pwd", "disable_log_color"}) {
+      want.push_back(k);
+    }
+    CHECK(common == want);
   }
 }
 

@@ -58,12 +58,50 @@ TEST_CASE("frpc's output is read without blocking and its last lines kept",
   CHECK((*p)->tryWait());
 }
 
+TEST_CASE("frpc's access log of its admin API is logged but kept out of its last lines",
+          "[agent][frpc-process]") {
+  // Real frpc v0.70 logs every admin API request at info level; the agent polls /api/status
+  // every 50 ms while a start is pending, which pushed what frpc said out of failure reports.
+  const std::string request =
+      "2026-12-02 06:35:45.436 [I] [http/middleware.go:35] http request: [/api/status]";
+  const std::string response =
+      "2026-12-02 06:35:45.436 [I] [http/middleware.go:38] http response [/api/status]: code "
+      "[200]";
+  const std::string said =
+      "2026-12-02 06:35:43.384 [I] [client/service.go:311] try to connect to server...";
+  CHECK(isAdminAccessLine(request));
+  CHECK(isAdminAccessLine(response));
+  CHECK_FALSE(isAdminAccessLine(said));
+  CHECK_FALSE(
+      isAdminAccessLine("[W] [client/control.go:163] [e1.ssh] start error: port already "
+                        "used"));
+  testing::TempDir dir;
+  testing::writeText(dir.file("fake.sh"), "#!/bin/sh\necho '" + said + "'\necho '" + request +
+                                              "'\necho '" + response + "'\nexec sleep 1000\n");
+  ::chmod(dir.file("fake.sh").c_str(), 0755);
+  auto p = FrpcProcess::start(dir.file("fake.sh"), "/etc/x.toml");
+  REQUIRE(p.ok());
+  std::vector<std::string> seen;
+  REQUIRE(testing::waitUntil(
+      [&] {
+        (*p)->readOutput([&](const std::string& l) { seen.push_back(l); });
+        return seen.size() == 3;
+      },
+      5000));
+  CHECK(seen[2] == response);
+  CHECK((*p)->lastLines(3) == said);
+  (*p)->stop(2000);
+}
+
 TEST_CASE("frpc verify failures carry frpc's own output", "[agent][frpc-process]") {
   testing::TempDir dir;
   testing::writeText(dir.file("bad.toml"), "serverPort = \"x\"\n");
   auto r = verifyConfig(EDGELINK_FAKES_DIR "/fake_frpc.py", dir.file("bad.toml"), 10000);
   REQUIRE_FALSE(r.ok());
-  CHECK_THAT(r.error().message, Catch::Contains("serverAddr should not be empty"));
+  // frpc v0.70.1's words (the stand-in uses them; tests/integration/frp holds it to real frpc).
+  CHECK_THAT(r.error().message,
+             Catch::Contains("field \"ClientCommonConfig.serverPort\": cannot unmarshal string "
+                             "into int"));
   auto missing = verifyConfig("/nonexistent/frpc", dir.file("bad.toml"), 1000);
   CHECK_FALSE(missing.ok());
 }

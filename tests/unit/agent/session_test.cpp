@@ -128,3 +128,31 @@ TEST_CASE("frp state bodies pass the response and event schemas", "[agent][sessi
   writeFrpState(idle, FrpStateView{nullptr, false, 0, &stop, nullptr, false}, 0);
   test::roundTrip(idle);
 }
+
+TEST_CASE("proxies frpc does not list while it is not logged in to frps are reported disconnected",
+          "[agent][session]") {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  auto plan = *planStart(config, "frp_start", start({{"ssh", 31022}, {"fcc_web", 31080}}, 600));
+  Session s = sessionFor(plan, 1'795'248'000'000, envelope::Id::number(7));
+  auto req = envelope::Envelope::request(envelope::Id::number(7), "web_backend", 1'795'248'000'000,
+                                         "frp_status");
+  auto serviceOf = [](const envelope::Envelope& e, const char* name) {
+    return (*json::member(e.body(), "services"))[name].GetObject();
+  };
+  // Real frpc's /api/status is {} before its login and while it reconnects to frps.
+  std::map<std::string, ProxyStatus> none;
+  auto r = envelope::Envelope::response(req, "edge_board", 1'795'248'001'000, 200);
+  writeFrpState(r, FrpStateView{&s, true, 4242, nullptr, &none, false}, 1'795'248'001'000);
+  auto back = test::roundTrip(r);
+  CHECK(std::string(serviceOf(back, "ssh")["status"].GetString()) == "disconnected");
+  CHECK_THAT(serviceOf(back, "ssh")["error"].GetString(), Catch::Contains("not logged in to frps"));
+  // Listed, but not this one: unknown.
+  std::map<std::string, ProxyStatus> one = {
+      {"elevator-0042.ssh", {"elevator-0042.ssh", "tcp", "running", "", "127.0.0.1:22", ""}}};
+  auto r2 = envelope::Envelope::response(req, "edge_board", 1'795'248'001'000, 200);
+  writeFrpState(r2, FrpStateView{&s, true, 4242, nullptr, &one, false}, 1'795'248'001'000);
+  auto back2 = test::roundTrip(r2);
+  CHECK(std::string(serviceOf(back2, "ssh")["status"].GetString()) == "running");
+  CHECK(std::string(serviceOf(back2, "fcc_web")["status"].GetString()) == "unknown");
+}

@@ -73,8 +73,12 @@ out = []
 for path in sys.argv[2:]:
     try:
         cfg = fake_frpc.load_config(path)
-        raw = None
-        if not cfg["legacy"]:
+        if cfg["legacy"]:
+            # frpc reads INI leniently (unknown keys are ignored): the sections and keys as
+            # written, for the caller to check exactly.
+            with open(path, encoding="utf-8") as f:
+                raw = fake_frpc.parse_ini(f.read())
+        else:
             with open(path, "rb") as f:
                 raw = tomllib.load(f)
         out.append({"ok": True, "cfg": cfg, "raw": raw})
