@@ -39,7 +39,7 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   bo.kind = setup.broker;
   bo.privateBroker = setup.privateBroker;
   for (const auto& e : setup.edges) {
-    bo.topics.emplace_back(topic(e), 1);
+    bo.topics.emplace_back(topic(e), 1, setup.topicConfigs);
   }
   broker_ = makeBroker(bo);
   conninfo_ = setup.conninfo.empty() ? sharedPg().createDatabase("disp") : setup.conninfo;

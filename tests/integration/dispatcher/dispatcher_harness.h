@@ -5,6 +5,7 @@
 // database, a config file, the real cloud-dispatcher binary as daemons and CLI runs, and SQL
 // checks against what it stored.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -39,6 +40,7 @@ class DispatcherHarness {
     bool privateBroker = false;               ///< a real broker of the test's own (kill -9)
     /// Connect over the broker's SASL_SSL listener, with the settings docs/DISPATCHER.md gives.
     bool sasl = false;
+    std::map<std::string, std::string> topicConfigs;  ///< every edge topic's (real Kafka)
   };
   explicit DispatcherHarness(Setup setup);
   DispatcherHarness() : DispatcherHarness(Setup{}) {}
