@@ -160,27 +160,46 @@ TEST_CASE("Kafka gone after a batch is stored: the commit gives up in time and S
 TEST_CASE("two dispatchers in one group split the edge topics and one takes over from the other",
           "[dispatcher][faults]") {
   const std::vector<std::string> edges = {"g1", "g2", "g3", "g4", "g5", "g6"};
-  DispatcherHarness h(DispatcherHarness::Setup{edges});
+  DispatcherHarness h(DispatcherHarness::Setup{edges, {"batch-size = 50"}});
   size_t a = h.startDaemon();
   size_t b = h.startDaemon();
   REQUIRE(
       h.waitFor("SELECT count(*) || '/' || sum(assigned_partitions) FROM dispatchers"
                 " WHERE state = 'running' AND assigned_partitions BETWEEN 1 AND 5",
                 "2/6"));
-  KafkaTestClient kafka(h.broker().bootstrap());
-  for (const auto& e : edges) {
-    kafka.produce(h.topic(e), e, requestJson("first-" + e));
-  }
-  REQUIRE(h.waitFor("SELECT count(*) FROM requests", "6"));
+  // A stream to every edge; one member dies by kill -9 in the middle of it.
+  const int perEdge = 150;
+  std::string produceError;
+  std::thread producer([&] {
+    produceError = produceStream(h.broker().bootstrap(), h.topicPrefix(), edges, perEdge, "s");
+  });
+  const bool midStream =
+      waitUntil([&] { return h.count("SELECT count(*) FROM requests") > 100; }, 30000);
   ::kill(h.daemon(a).pid(), SIGKILL);
+  producer.join();
+  REQUIRE(produceError.empty());
+  REQUIRE(midStream);
+  // The survivor gets the dead member's partitions once the broker evicts it (session timeout).
   const std::string survivor = hostName() + ":" + std::to_string(h.daemon(b).pid());
   REQUIRE(h.waitFor("SELECT assigned_partitions FROM dispatchers WHERE member = '" + survivor + "'",
-                    "6"));
+                    "6", 60000));
+  const int64_t total = static_cast<int64_t>(edges.size()) * perEdge;
+  REQUIRE(h.waitFor("SELECT count(*) FROM requests", std::to_string(total), 60000));
+  REQUIRE(h.waitFor("SELECT count(*) FROM responses", std::to_string(total), 30000));
+  REQUIRE(h.waitFor("SELECT count(*) FROM events", std::to_string(total), 30000));
+  // Nothing twice: every offset of every edge is stored exactly once, in one of the tables.
   for (const auto& e : edges) {
-    kafka.produce(h.topic(e), e, requestJson("second-" + e));
+    CHECK(h.sql("SELECT count(*) || '/' || count(DISTINCT kafka_offset) FROM (SELECT kafka_offset"
+                " FROM requests WHERE edge_id = '" +
+                e +
+                "' UNION ALL SELECT kafka_offset FROM"
+                " responses WHERE edge_id = '" +
+                e +
+                "' UNION ALL SELECT kafka_offset FROM events"
+                " WHERE edge_id = '" +
+                e + "') o") == std::to_string(3 * perEdge) + "/" + std::to_string(3 * perEdge));
   }
-  REQUIRE(h.waitFor("SELECT count(*) FROM requests", "12"));
-  CHECK(h.count("SELECT count(*) FROM requests WHERE id LIKE 'second-%'") == 6);
+  CHECK(h.count("SELECT count(*) FROM request_status WHERE state = 'succeeded'") == total);
 }
 
 TEST_CASE("a whole topic read again by a new consumer group changes nothing",
