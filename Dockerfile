@@ -1,10 +1,10 @@
-# The cloud dispatcher image, built exactly as README.md builds it: scripts/bootstrap installs
-# the Debian packages, the "release" CMake preset builds (a test,
+# The cloud dispatcher image, built exactly as README.md builds it: scripts/bootstrap --no-peers
+# installs the Debian packages (the image needs no test peers), the "release" CMake preset builds (a test,
 # tests/integration/packaging/docker_files_test.sh, checks these steps match the README's).
 FROM debian:12 AS build
 WORKDIR /src
 COPY . .
-RUN scripts/bootstrap
+RUN scripts/bootstrap --no-peers
 RUN cmake --preset release && cmake --build --preset release --target cloud-dispatcher
 
 FROM debian:12-slim

@@ -17,6 +17,14 @@ done
 resolved=$(docker-compose -f docker-compose.yml config)
 grep -q "condition: service_healthy" <<< "$resolved" || fail "no depends_on health conditions"
 
+# The images run the versions the tests pin (tools/kafka/pom.xml, tools/frp/go.mod).
+kafka_version=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' tools/kafka/pom.xml)
+frp_version=$(awk '$1 == "require" && $2 == "github.com/fatedier/frp" { sub(/^v/, "", $3); print $3 }' tools/frp/go.mod)
+grep -q "image: apache/kafka:$kafka_version\$" docker-compose.yml ||
+  fail "docker-compose.yml's Kafka image is not apache/kafka:$kafka_version (tools/kafka/pom.xml)"
+grep -q "image: snowdreamtech/frps:$frp_version\$" docker-compose.yml ||
+  fail "docker-compose.yml's frps image is not at frp $frp_version (tools/frp/go.mod)"
+
 steps=0
 while IFS= read -r cmd; do
   [ -z "$cmd" ] && continue
@@ -31,4 +39,4 @@ while IFS= read -r cmd; do
 done < <(awk '/^FROM /{stage++} stage==1 && /^RUN /{sub(/^RUN /,""); print}' Dockerfile)
 [ "$steps" -ge 3 ] || fail "found only $steps build steps in the Dockerfile's build stage"
 grep -q "scripts/bootstrap" Dockerfile || fail "the Dockerfile does not use scripts/bootstrap"
-echo "PASS: compose validates ($services); $steps Dockerfile build steps match the README"
+echo "PASS: compose validates ($services); Kafka $kafka_version and frp $frp_version as pinned; $steps Dockerfile build steps match the README"
