@@ -55,10 +55,18 @@ void createOnKafka(const std::string& bootstrap, const std::vector<TopicSpec>& t
   kafka::Config c;
   c.set("bootstrap.servers", bootstrap);
   c.set("log_level", "3");
+  std::vector<kafka::NewTopic> specs;
   for (const auto& t : topics) {
-    auto r = kafka::createTopic(c, t.name, t.partitions, 1, t.configs, 30000);
+    specs.push_back({t.name, t.partitions, 1, t.configs});
+  }
+  auto results = kafka::createTopics(c, specs, 60000);
+  if (!results) {
+    throw std::runtime_error("creating topics: " + results.error().describe());
+  }
+  for (size_t i = 0; i < topics.size(); ++i) {
+    const auto& r = (*results)[i];
     if (!r && r.error().status != Status::kConflict) {
-      throw std::runtime_error("creating topic " + t.name + ": " + r.error().describe());
+      throw std::runtime_error("creating topic " + topics[i].name + ": " + r.error().describe());
     }
   }
 }

@@ -1,6 +1,6 @@
 // Proves the integration harness: the dev broker as a real process carries envelopes over TCP
 // between independent librdkafka clients, survives an outage, and the throwaway PostgreSQL
-// answers queries.
+// answers queries; real Kafka takes a fleet's topics through the admin API.
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <pqxx/pqxx>
@@ -10,7 +10,9 @@
 #include "harness/dev_broker_process.h"
 #include "harness/kafka_test_client.h"
 #include "harness/pg_cluster.h"
+#include "harness/test_broker.h"
 #include "harness/test_util.h"
+#include "kafka/client.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
@@ -63,4 +65,54 @@ TEST_CASE("the throwaway PostgreSQL runs queries in a fresh database", "[harness
   CHECK(row[0].as<std::string>() == "true");
   CHECK(row[1].as<int>() >= 150000);
   tx.commit();
+}
+
+TEST_CASE("createTopics makes a fleet's topics in batched requests and reports each one",
+          "[harness][kafka]") {
+  BrokerOptions o;
+  o.kind = BrokerKind::kKafka;
+  auto broker = makeBroker(o);
+  const std::string prefix = uniqueName("fleet") + ".";
+  kafka::Config c = broker->clientConfig();
+  REQUIRE(kafka::createTopic(c, prefix + "existing", 1, 1, {}, 30000).ok());
+
+  // More than one request's worth, one topic already there, one name Kafka refuses, one with
+  // a config.
+  std::vector<kafka::NewTopic> topics;
+  const size_t n = kafka::kCreateTopicsBatch + 10;
+  for (size_t i = 0; i < n; ++i) {
+    topics.push_back({prefix + std::to_string(i), 1, 1, {}});
+  }
+  topics[3].name = prefix + "existing";
+  topics[kafka::kCreateTopicsBatch + 2].name = prefix + "bad/name";
+  topics[kafka::kCreateTopicsBatch + 5].configs = {{"retention.ms", "3600000"}};
+  auto results = kafka::createTopics(c, topics, 60000);
+  REQUIRE(results.ok());
+  REQUIRE(results->size() == n);
+  for (size_t i = 0; i < n; ++i) {
+    INFO(topics[i].name);
+    if (i == 3) {
+      REQUIRE_FALSE((*results)[i].ok());
+      CHECK((*results)[i].error().status == Status::kConflict);
+    } else if (i == kafka::kCreateTopicsBatch + 2) {
+      REQUIRE_FALSE((*results)[i].ok());
+      CHECK((*results)[i].error().describe().find("bad/name") != std::string::npos);
+    } else {
+      CHECK((*results)[i].ok());
+    }
+  }
+  auto listed = kafka::Producer::create(c);
+  REQUIRE(listed.ok());
+  // CreateTopics answers once the controller made them; brokers' metadata follows shortly.
+  size_t seen = 0;
+  CHECK(waitUntil(
+      [&] {
+        auto names = kafka::listTopics((*listed)->handle(), prefix, 30000);
+        seen = names ? names->size() : 0;
+        return seen == n - 1;  // all but the bad name ("existing" was there before)
+      },
+      20000));
+  CHECK(seen == n - 1);
+  CHECK(describeTopic(broker->bootstrap(), topics[kafka::kCreateTopicsBatch + 5].name)
+            .at("retention.ms") == "3600000");
 }
