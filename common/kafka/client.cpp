@@ -265,9 +265,20 @@ std::optional<Message> Consumer::poll(int timeoutMs) {
 }
 
 std::vector<Message> Consumer::pollBatch(size_t max, int timeoutMs) {
-  std::vector<rd_kafka_message_t*> raw(max);
-  ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), timeoutMs, raw.data(), max);
   std::vector<Message> out;
+  if (max == 0) {
+    return out;
+  }
+  std::vector<rd_kafka_message_t*> raw(max);
+  // Only the first message is waited for: librdkafka's batch call would wait out the whole
+  // timeout for the batch to fill, adding it to every message's latency when traffic is light.
+  // What is queued behind the first is taken at once; under load the queue fills while the
+  // caller works, so batches grow by themselves.
+  ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), timeoutMs, raw.data(), 1);
+  if (n == 1 && max > 1) {
+    ssize_t more = rd_kafka_consume_batch_queue(queue_.get(), 0, raw.data() + 1, max - 1);
+    n += std::max<ssize_t>(more, 0);
+  }
   for (ssize_t i = 0; i < n; ++i) {
     out.emplace_back(MessagePtr(raw[static_cast<size_t>(i)]));
   }

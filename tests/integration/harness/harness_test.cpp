@@ -116,3 +116,43 @@ TEST_CASE("createTopics makes a fleet's topics in batched requests and reports e
   CHECK(describeTopic(broker->bootstrap(), topics[kafka::kCreateTopicsBatch + 5].name)
             .at("retention.ms") == "3600000");
 }
+
+TEST_CASE("a batch poll returns at its first message and takes what is queued behind it",
+          "[harness][kafka]") {
+  BrokerOptions o;
+  o.kind = BrokerKind::kKafka;
+  const std::string topic = uniqueName("batch-poll-");
+  o.topics = {{topic, 1}};
+  auto broker = makeBroker(o);
+  KafkaTestClient client(broker->bootstrap());
+  kafka::Config cc = broker->clientConfig();
+  cc.set("group.id", uniqueName("batch-poll-"));
+  auto consumer = kafka::Consumer::create(cc);
+  REQUIRE(consumer.ok());
+  REQUIRE((*consumer)->assign({{topic, 0, RD_KAFKA_OFFSET_BEGINNING}}).ok());
+  const auto elapsedMs = [](auto t0) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                 t0)
+        .count();
+  };
+
+  // A lone message: the poll does not wait out its 30 s for a batch of 100 to fill.
+  client.produce(topic, "k", "one");
+  auto t0 = std::chrono::steady_clock::now();
+  auto first = (*consumer)->pollBatch(100, 30000);
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].payload() == "one");
+  CHECK(elapsedMs(t0) < 15000);
+
+  // Fifty queued while nobody polls: one poll takes them all, at once.
+  for (int i = 0; i < 50; ++i) {
+    client.produce(topic, "k", "m" + std::to_string(i));
+  }
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // the fetcher queues them
+  t0 = std::chrono::steady_clock::now();
+  auto rest = (*consumer)->pollBatch(100, 30000);
+  CHECK(elapsedMs(t0) < 15000);
+  REQUIRE(rest.size() == 50);
+  CHECK(rest.front().payload() == "m0");
+  CHECK(rest.back().payload() == "m49");
+}
