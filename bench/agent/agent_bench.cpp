@@ -1,14 +1,15 @@
-// The edge agent through the dev broker, against bare librdkafka measured in the same run:
+// The edge agent against bare librdkafka measured in the same run, on the real Kafka broker
+// and then on the dev broker (librdkafka's mock cluster):
 //
-//  1. round trips: a bare produce->consume (one Kafka hop, the agent's consumer settings),
-//     then request->response through the agent (two hops) for ping and for frp start/stop
-//     (the frpc stand-in); p50/p99 and the ratio to the bare round trip;
-//  2. footprint: the agent's RSS and threads idle and during an frp session, against a bare
-//     librdkafka consumer + producer with the agent's settings in a child process; idle CPU of
-//     both over the same window.
+//  1. round trips: a bare produce->consume (one Kafka hop, the clients' consumer settings for
+//     that broker), then request->response through the agent (two hops) for ping and for frp
+//     start/stop (the frpc stand-in); p50/p99 and the ratio to the bare round trip;
+//  2. footprint (real broker, production consumer settings): the agent's RSS and threads idle
+//     and during an frp session, against a bare librdkafka consumer + producer with the agent's
+//     settings in a child process; idle CPU of both over the same window.
 //
-//   bench_agent [--quick] [--pings N] [--starts N] [--idle-seconds S]
-//   bench_agent --bare-client BOOTSTRAP TOPIC     (the footprint baseline, run by the above)
+//   bench_agent [--quick] [--pings N] [--starts N] [--idle-seconds S] [--broker real|mock|both]
+//   bench_agent --bare-client BOOTSTRAP TOPIC [PROPERTY...]   (the footprint baseline)
 #include <signal.h>
 #include <unistd.h>
 
@@ -27,36 +28,22 @@
 #include "core/time_format.h"
 #include "envelope/json_util.h"
 #include "kafka/client.h"
+#include "round_trip.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
+using namespace edgelink::bench;
 
 namespace {
 
-const auto& kClock = SystemClock::instance();
-
-double nowUs() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) / 1e3;
-}
-
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) {
-    return 0;
-  }
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(p * static_cast<double>(v.size() - 1) + 0.5);
-  return v[std::min(i, v.size() - 1)];
-}
-
-/// The consumer settings of the agent (as the harness configures it: fetch.wait.max.ms=10,
-/// needed against the mock broker, which does not wake waiting fetches).
-kafka::Config consumerSettings(const std::string& bootstrap) {
+/// The agent's own consumer / producer settings, plus the broker's test properties (the mock
+/// needs a small fetch.wait.max.ms: it never wakes a waiting fetch).
+kafka::Config consumerSettings(const std::string& bootstrap,
+                               const std::vector<std::string>& props) {
   kafka::Config c = agent::consumerDefaults("bench-" + std::to_string(::getpid()));
   c.set("bootstrap.servers", bootstrap);
-  c.set("fetch.wait.max.ms", "10");
   c.set("log_level", "3");
+  (void)c.apply(props, "property");
   return c;
 }
 
@@ -72,89 +59,15 @@ kafka::Config producerSettings(const std::string& bootstrap) {
   std::exit(1);
 }
 
-/// A client like a web backend: produces requests and reads answers, timing each round trip.
-class Client {
- public:
-  Client(const std::string& bootstrap, const std::string& topic) : topic_(topic) {
-    auto p = kafka::Producer::create(producerSettings(bootstrap));
-    auto c = kafka::Consumer::create(consumerSettings(bootstrap));
-    if (!p || !c) {
-      die("cannot create Kafka clients");
-    }
-    producer_ = std::move(*p);
-    consumer_ = std::move(*c);
-    if (!consumer_->assign({{topic, 0, RD_KAFKA_OFFSET_END}})) {
-      die("assign");
-    }
-  }
-
-  /// Produces `value` and waits for a message matching `match`; the round trip in ms.
-  template <class Match>
-  double roundTrip(const std::string& key, const std::string& value, Match match,
-                   envelope::Envelope* out = nullptr) {
-    double t0 = nowUs();
-    if (!producer_->produce(topic_, key, value)) {
-      die("produce");
-    }
-    const int64_t deadline = kClock.monoMs() + 30000;
-    while (kClock.monoMs() < deadline) {
-      producer_->poll(0);
-      auto m = consumer_->poll(5);
-      if (!m || m->isError()) {
-        continue;
-      }
-      if (match(m->payload())) {
-        double dt = (nowUs() - t0) / 1000.0;
-        if (out != nullptr) {
-          auto d = decoder_.decode(m->payload());
-          if (d) {
-            *out = std::move(*d);
-          }
-        }
-        return dt;
-      }
-    }
-    die("no answer within 30 s to " + value);
-  }
-
-  /// Waits until the consumer is positioned and fetching: a message produced before its start
-  /// offset is known would be missed, so one is produced every half second until one arrives.
-  void warmUp(const std::string& key) {
-    const int64_t deadline = kClock.monoMs() + 30000;
-    int64_t nextProduce = 0;
-    while (kClock.monoMs() < deadline) {
-      if (kClock.monoMs() >= nextProduce) {
-        (void)producer_->produce(topic_, key, "warm-up");
-        nextProduce = kClock.monoMs() + 500;
-      }
-      producer_->poll(0);
-      auto m = consumer_->poll(5);
-      if (m && !m->isError() && m->payload() == "warm-up") {
-        return;
-      }
-    }
-    die("the consumer of " + topic_ + " did not start within 30 s");
-  }
-
- private:
-  std::string topic_;
-  std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<kafka::Consumer> consumer_;
-  envelope::Decoder decoder_;
-};
-
-bool isResponseTo(std::string_view value, const std::string& idJson) {
-  return value.rfind("{\"response\":{\"id\":" + idJson + ",", 0) == 0;
-}
-
 /// The baseline for footprint: a bare consumer + producer with the agent's settings.
-int bareClient(const std::string& bootstrap, const std::string& topic) {
+int bareClient(const std::string& bootstrap, const std::string& topic,
+               const std::vector<std::string>& props) {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
   auto p = kafka::Producer::create(producerSettings(bootstrap));
-  auto c = kafka::Consumer::create(consumerSettings(bootstrap));
+  auto c = kafka::Consumer::create(consumerSettings(bootstrap, props));
   if (!p || !c || !(*c)->assign({{topic, 0, RD_KAFKA_OFFSET_END}})) {
     return 1;
   }
@@ -178,72 +91,27 @@ int bareClient(const std::string& bootstrap, const std::string& topic) {
   return 0;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  if (argc == 4 && std::strcmp(argv[1], "--bare-client") == 0) {
-    return bareClient(argv[2], argv[3]);
-  }
+struct Args {
   int pings = 1000;
   int starts = 500;
   int idleSeconds = 5;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--quick") {
-      pings = 200;
-      starts = 20;
-      idleSeconds = 3;
-    } else if (a == "--pings" && i + 1 < argc) {
-      pings = std::atoi(argv[++i]);
-    } else if (a == "--starts" && i + 1 < argc) {
-      starts = std::atoi(argv[++i]);
-    } else if (a == "--idle-seconds" && i + 1 < argc) {
-      idleSeconds = std::atoi(argv[++i]);
-    } else {
-      std::fprintf(stderr,
-                   "usage: bench_agent [--quick] [--pings N] [--starts N] "
-                   "[--idle-seconds S]\n");
-      return 2;
-    }
-  }
+  std::vector<BrokerKind> brokers = {BrokerKind::kKafka, BrokerKind::kMock};
+};
 
-  AgentSetup setup;
-  setup.edgeId = "bench";
-  const std::string baselineTopic = uniqueName("bench-baseline-");
-  setup.extraTopics = {{baselineTopic, 1}};
-  setup.watchTopic = false;
-  AgentUnderTest agent(setup);
-  const std::string bootstrap = agent.broker().bootstrap();
+struct Footprint {
+  double agentCpuPct = 0, bareCpuPct = 0;
+  uint64_t agentIdleRss = 0, bareRss = 0, sessionRss = 0;
+  int agentIdleThreads = 0, bareThreads = 0, sessionThreads = 0;
+};
 
-  // 1a. Bare round trips (one hop), the agent's consumer settings.
-  Client base(bootstrap, baselineTopic);
-  base.warmUp("baseline");
-  std::vector<double> bare;
-  for (int i = 0; i < pings; ++i) {
-    std::string v = "bare-" + std::to_string(i);
-    bare.push_back(base.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
-  }
-
-  // 1b. The agent: ping, then frp start/stop.
-  agent.start({"--log-level", "warn"});
-  Client client(bootstrap, agent.topic());
-  client.warmUp("bench");  // not a request: the agent ignores it (logged as undecodable)
-  {
-    auto id = envelope::Id::number(0);
-    client.roundTrip("bench", requestJson(id, "ping", "{}", nowMs()),
-                     [](std::string_view v) { return isResponseTo(v, "0"); });
-  }
-  std::vector<double> ping;
-  for (int i = 1; i <= pings; ++i) {
-    std::string idJson = std::to_string(i);
-    ping.push_back(client.roundTrip(
-        "bench", requestJson(envelope::Id::number(static_cast<uint64_t>(i)), "ping", "{}", nowMs()),
-        [&](std::string_view v) { return isResponseTo(v, idJson); }));
-  }
-
-  // Idle footprint and CPU, agent and bare client over the same window.
+/// Idle footprint and CPU of the agent and of a bare client over the same window.
+Footprint measureIdle(AgentUnderTest& agent, const std::string& topic, int idleSeconds) {
+  Footprint f;
   SpawnOptions bareOpts;
-  bareOpts.argv = {"/proc/self/exe", "--bare-client", bootstrap, baselineTopic};
+  bareOpts.argv = {"/proc/self/exe", "--bare-client", agent.broker().bootstrap(), topic};
+  for (const auto& p : agent.broker().clientProperties()) {
+    bareOpts.argv.push_back(p);
+  }
   bareOpts.pipeStdout = true;
   auto bareProc = Subprocess::spawn(bareOpts);
   if (!bareProc || readLine(bareProc->stdoutFd(), 60000).value_or("") != "ready") {
@@ -253,22 +121,87 @@ int main(int argc, char** argv) {
   int64_t agentCpu0 = cpuTimeMs(agent.pid());
   int64_t bareCpu0 = cpuTimeMs(bareProc->pid());
   std::this_thread::sleep_for(std::chrono::seconds(idleSeconds));
-  double agentCpuPct =
+  f.agentCpuPct =
       100.0 * static_cast<double>(cpuTimeMs(agent.pid()) - agentCpu0) / (idleSeconds * 1000.0);
-  double bareCpuPct =
+  f.bareCpuPct =
       100.0 * static_cast<double>(cpuTimeMs(bareProc->pid()) - bareCpu0) / (idleSeconds * 1000.0);
-  uint64_t agentIdleRss = rssBytes(agent.pid());
-  int agentIdleThreads = threadCount(agent.pid());
-  uint64_t bareRss = rssBytes(bareProc->pid());
-  int bareThreads = threadCount(bareProc->pid());
+  f.agentIdleRss = rssBytes(agent.pid());
+  f.agentIdleThreads = threadCount(agent.pid());
+  f.bareRss = rssBytes(bareProc->pid());
+  f.bareThreads = threadCount(bareProc->pid());
   bareProc->terminate(5000);
+  return f;
+}
+
+const char* brokerName(BrokerKind k) {
+  return k == BrokerKind::kKafka ? "real Kafka broker" : "dev broker (mock)";
+}
+
+void printFootprint(const Footprint& f, int idleSeconds, BrokerKind k) {
+  std::printf(
+      "  RSS idle: agent %.1f MB (%d threads), bare consumer+producer %.1f MB (%d threads):"
+      " %.2fx (bar <= 1.5x: %s)\n",
+      static_cast<double>(f.agentIdleRss) / 1048576.0, f.agentIdleThreads,
+      static_cast<double>(f.bareRss) / 1048576.0, f.bareThreads,
+      static_cast<double>(f.agentIdleRss) / static_cast<double>(f.bareRss),
+      static_cast<double>(f.agentIdleRss) <= 1.5 * static_cast<double>(f.bareRss) ? "met"
+                                                                                  : "MISSED");
+  std::printf(
+      "  RSS during an frp session: agent %.1f MB (%d threads; frpc is a separate "
+      "process)\n",
+      static_cast<double>(f.sessionRss) / 1048576.0, f.sessionThreads);
+  std::printf("  idle CPU over %d s: agent %.2f%%, bare client %.2f%% (%s)\n", idleSeconds,
+              f.agentCpuPct, f.bareCpuPct,
+              k == BrokerKind::kKafka ? "fetch.wait.max.ms 500: the broker wakes a waiting fetch"
+                                      : "fetch.wait.max.ms 10: the mock never wakes a fetch");
+}
+
+/// Every measure on one broker; prints its block.
+void runOn(BrokerKind kind, const Args& a) {
+  AgentSetup setup;
+  setup.edgeId = "bench";
+  setup.broker = kind;
+  setup.privateBroker = false;
+  const std::string baselineTopic = uniqueName("bench-baseline-");
+  setup.extraTopics = {{baselineTopic, 1}};
+  setup.watchTopic = false;
+  AgentUnderTest agent(setup);
+  const std::string bootstrap = agent.broker().bootstrap();
+  const auto props = agent.broker().clientProperties();
+
+  // 1a. Bare round trips (one hop), the agent's consumer settings.
+  RoundTripClient base(producerSettings(bootstrap), consumerSettings(bootstrap, props),
+                       baselineTopic);
+  base.warmUp("baseline");
+  std::vector<double> bare;
+  for (int i = 0; i < a.pings; ++i) {
+    std::string v = "bare-" + std::to_string(i);
+    bare.push_back(base.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
+  }
+
+  // 1b. The agent: ping, then frp start/stop.
+  agent.start({"--log-level", "warn"});
+  RoundTripClient client(producerSettings(bootstrap), consumerSettings(bootstrap, props),
+                         agent.topic());
+  client.warmUp("bench");  // not a request: the agent ignores it (logged as undecodable)
+  client.roundTrip("bench", requestJson(envelope::Id::number(0), "ping", "{}", nowMs()),
+                   [](std::string_view v) { return isResponseTo(v, "0"); });
+  std::vector<double> ping;
+  for (int i = 1; i <= a.pings; ++i) {
+    std::string idJson = std::to_string(i);
+    ping.push_back(client.roundTrip(
+        "bench", requestJson(envelope::Id::number(static_cast<uint64_t>(i)), "ping", "{}", nowMs()),
+        [&](std::string_view v) { return isResponseTo(v, idJson); }));
+  }
+  Footprint f;
+  if (kind == BrokerKind::kKafka) {
+    f = measureIdle(agent, baselineTopic, a.idleSeconds);
+  }
 
   // frp start/stop round trips; the start split into where the time goes.
   std::vector<double> startMs, stopMs, inboundMs, agentMs, outboundMs;
-  uint64_t next = static_cast<uint64_t>(pings) + 1;
-  uint64_t sessionRss = 0;
-  int sessionThreads = 0;
-  for (int i = 0; i < starts; ++i) {
+  uint64_t next = static_cast<uint64_t>(a.pings) + 1;
+  for (int i = 0; i < a.starts; ++i) {
     uint64_t sid = next++;
     std::string sidJson = std::to_string(sid);
     double sent = static_cast<double>(nowMs());
@@ -288,8 +221,8 @@ int main(int argc, char** argv) {
     agentMs.push_back(static_cast<double>(r.timestampMs) - began);
     outboundMs.push_back(received - static_cast<double>(r.timestampMs));
     if (i == 0) {
-      sessionRss = rssBytes(agent.pid());
-      sessionThreads = threadCount(agent.pid());
+      f.sessionRss = rssBytes(agent.pid());
+      f.sessionThreads = threadCount(agent.pid());
     }
     uint64_t tid = next++;
     std::string tidJson = std::to_string(tid);
@@ -300,39 +233,73 @@ int main(int argc, char** argv) {
   agent.stop();
 
   const double bareP50 = percentile(bare, 0.5), bareP99 = percentile(bare, 0.99);
-  std::printf("edge agent benchmark (dev broker, fetch.wait.max.ms=10 on every consumer)\n");
+  std::printf("edge agent on the %s (%s)\n", brokerName(kind),
+              props.empty() ? "production consumer settings" : "fetch.wait.max.ms=10 everywhere");
   std::printf("  bare produce->consume (1 hop)   : p50 %7.2f ms  p99 %7.2f ms  (%d)\n", bareP50,
-              bareP99, pings);
+              bareP99, a.pings);
   std::printf(
       "  ping request->response (2 hops) : p50 %7.2f ms  p99 %7.2f ms  (%d)  ratio p50 "
       "%.2fx  p99 %.2fx\n",
-      percentile(ping, 0.5), percentile(ping, 0.99), pings, percentile(ping, 0.5) / bareP50,
+      percentile(ping, 0.5), percentile(ping, 0.99), a.pings, percentile(ping, 0.5) / bareP50,
       percentile(ping, 0.99) / bareP99);
   std::printf(
       "  frp_start -> 200 (stand-in)     : p50 %7.2f ms  p99 %7.2f ms  (%d)  ratio p50 "
       "%.2fx\n",
-      percentile(startMs, 0.5), percentile(startMs, 0.99), starts,
+      percentile(startMs, 0.5), percentile(startMs, 0.99), a.starts,
       percentile(startMs, 0.5) / bareP50);
   std::printf("      request to agent (Kafka)    : p50 %7.2f ms\n", percentile(inboundMs, 0.5));
   std::printf("      agent: config, spawn, proxies running: p50 %7.2f ms\n",
               percentile(agentMs, 0.5));
   std::printf("      response to client (Kafka)  : p50 %7.2f ms\n", percentile(outboundMs, 0.5));
   std::printf("  frp_stop -> 200                 : p50 %7.2f ms  p99 %7.2f ms  (%d)\n",
-              percentile(stopMs, 0.5), percentile(stopMs, 0.99), starts);
-  std::printf(
-      "  RSS idle: agent %.1f MB (%d threads), bare consumer+producer %.1f MB (%d threads):"
-      " %.2fx (bar <= 1.5x: %s)\n",
-      static_cast<double>(agentIdleRss) / 1048576.0, agentIdleThreads,
-      static_cast<double>(bareRss) / 1048576.0, bareThreads,
-      static_cast<double>(agentIdleRss) / static_cast<double>(bareRss),
-      static_cast<double>(agentIdleRss) <= 1.5 * static_cast<double>(bareRss) ? "met" : "MISSED");
-  std::printf(
-      "  RSS during an frp session: agent %.1f MB (%d threads; frpc is a separate "
-      "process)\n",
-      static_cast<double>(sessionRss) / 1048576.0, sessionThreads);
-  std::printf(
-      "  idle CPU over %d s: agent %.2f%%, bare client %.2f%% (librdkafka fetching every "
-      "10 ms)\n",
-      idleSeconds, agentCpuPct, bareCpuPct);
+              percentile(stopMs, 0.5), percentile(stopMs, 0.99), a.starts);
+  if (kind == BrokerKind::kKafka) {
+    printFootprint(f, a.idleSeconds, kind);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc >= 4 && std::strcmp(argv[1], "--bare-client") == 0) {
+    return bareClient(argv[2], argv[3], std::vector<std::string>(argv + 4, argv + argc));
+  }
+  Args a;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick") {
+      a.pings = 200;
+      a.starts = 20;
+      a.idleSeconds = 3;
+    } else if (arg == "--pings" && i + 1 < argc) {
+      a.pings = std::atoi(argv[++i]);
+    } else if (arg == "--starts" && i + 1 < argc) {
+      a.starts = std::atoi(argv[++i]);
+    } else if (arg == "--idle-seconds" && i + 1 < argc) {
+      a.idleSeconds = std::atoi(argv[++i]);
+    } else if (arg == "--broker" && i + 1 < argc) {
+      std::string b = argv[++i];
+      if (b == "real") {
+        a.brokers = {BrokerKind::kKafka};
+      } else if (b == "mock") {
+        a.brokers = {BrokerKind::kMock};
+      } else if (b != "both") {
+        die("--broker: expected real, mock or both, got " + b);
+      }
+    } else {
+      std::fprintf(stderr,
+                   "usage: bench_agent [--quick] [--pings N] [--starts N] [--idle-seconds S] "
+                   "[--broker real|mock|both]\n");
+      return 2;
+    }
+  }
+  try {
+    for (BrokerKind k : a.brokers) {
+      runOn(k, a);
+    }
+  } catch (const std::exception& e) {
+    die(e.what());
+  }
   return 0;
 }
