@@ -41,6 +41,7 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   for (const auto& e : setup.edges) {
     bo.topics.emplace_back(topic(e), 1, setup.topicConfigs);
   }
+  bo.topics.insert(bo.topics.end(), setup.extraTopics.begin(), setup.extraTopics.end());
   broker_ = makeBroker(bo);
   conninfo_ = setup.conninfo.empty() ? sharedPg().createDatabase("disp") : setup.conninfo;
   std::vector<std::string> props = broker_->clientProperties();
@@ -58,8 +59,16 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   std::string text = "kafka-brokers = \"" + brokers + "\"\n" + "pg-conninfo = \"" + conninfo_ +
                      "\"\n" + "topic-prefix = \"" + prefix_ + "\"\n" + "consumer-group = \"" +
                      group_ + "\"\n";
-  for (const auto& line : fastTestConfig(props)) {
-    text += line + "\n";
+  if (setup.productionSettings) {
+    std::string list;
+    for (const auto& kv : props) {
+      list += (list.empty() ? "\"" : ", \"") + kv + "\"";
+    }
+    text += (list.empty() ? "" : "kafka-property = [" + list + "]\n") + "log-level = \"info\"\n";
+  } else {
+    for (const auto& line : fastTestConfig(props)) {
+      text += line + "\n";
+    }
   }
   for (const auto& line : setup.config) {
     text += line + "\n";

@@ -41,6 +41,10 @@ class DispatcherHarness {
     /// Connect over the broker's SASL_SSL listener, with the settings docs/DISPATCHER.md gives.
     bool sasl = false;
     std::map<std::string, std::string> topicConfigs;  ///< every edge topic's (real Kafka)
+    std::vector<TopicSpec> extraTopics;  ///< more topics on the broker (names as given)
+    /// The dispatcher's own defaults (batching, log level) instead of the tests' short waits:
+    /// for benchmarks. Only the broker's client properties are added.
+    bool productionSettings = false;
   };
   explicit DispatcherHarness(Setup setup);
   DispatcherHarness() : DispatcherHarness(Setup{}) {}

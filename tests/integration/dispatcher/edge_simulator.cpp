@@ -3,6 +3,7 @@
 #include <rapidjson/document.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/clock.h"
@@ -24,7 +25,14 @@ int64_t now() {
 
 EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edges,
                              std::string topicPrefix)
-    : bootstrap_(std::move(bootstrap)), edges_(std::move(edges)), prefix_(std::move(topicPrefix)) {
+    : EdgeSimulator(std::move(bootstrap), std::move(edges), std::move(topicPrefix), Tuning{}) {}
+
+EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edges,
+                             std::string topicPrefix, Tuning tuning)
+    : bootstrap_(std::move(bootstrap)),
+      edges_(std::move(edges)),
+      prefix_(std::move(topicPrefix)),
+      tuning_(tuning) {
   kafka::Config pc;
   pc.set("bootstrap.servers", bootstrap_);
   pc.set("linger.ms", "0");
@@ -34,31 +42,41 @@ EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edg
     throw std::runtime_error(p.error().describe());
   }
   producer_ = std::move(*p);
-  kafka::Config cc;
-  cc.set("bootstrap.servers", bootstrap_);
-  cc.set("group.id", "edge-simulator-" + std::to_string(::getpid()));
-  cc.set("enable.auto.commit", "false");
-  cc.set("fetch.wait.max.ms", "10");
-  cc.set("log_level", "3");
-  auto c = kafka::Consumer::create(cc);
-  if (!c) {
-    throw std::runtime_error(c.error().describe());
+  const size_t n = static_cast<size_t>(std::max(1, tuning_.consumers));
+  for (size_t k = 0; k < n; ++k) {
+    kafka::Config cc;
+    cc.set("bootstrap.servers", bootstrap_);
+    cc.set("group.id", "edge-simulator-" + std::to_string(::getpid()));
+    cc.set("enable.auto.commit", "false");
+    cc.set("fetch.wait.max.ms", std::to_string(tuning_.fetchWaitMs));
+    cc.set("fetch.min.bytes", std::to_string(tuning_.fetchMinBytes));
+    cc.set("log_level", "3");
+    auto c = kafka::Consumer::create(cc);
+    if (!c) {
+      throw std::runtime_error(c.error().describe());
+    }
+    std::vector<kafka::TopicPartitionOffset> parts;
+    for (size_t e = k; e < edges_.size(); e += n) {
+      parts.push_back({prefix_ + edges_[e], 0, RD_KAFKA_OFFSET_BEGINNING});
+    }
+    if (auto r = (*c)->assign(parts); !r) {
+      throw std::runtime_error(r.error().describe());
+    }
+    auto shard = std::make_unique<Shard>();
+    shard->consumer = std::move(*c);
+    shards_.push_back(std::move(shard));
   }
-  consumer_ = std::move(*c);
-  std::vector<kafka::TopicPartitionOffset> parts;
-  for (const auto& e : edges_) {
-    parts.push_back({prefix_ + e, 0, RD_KAFKA_OFFSET_BEGINNING});
+  for (auto& shard : shards_) {
+    shard->thread = std::thread([this, s = shard.get()] { loop(*s); });
   }
-  if (auto r = consumer_->assign(parts); !r) {
-    throw std::runtime_error(r.error().describe());
-  }
-  thread_ = std::thread([this] { loop(); });
 }
 
 EdgeSimulator::~EdgeSimulator() {
   stop_ = true;
-  if (thread_.joinable()) {
-    thread_.join();
+  for (auto& shard : shards_) {
+    if (shard->thread.joinable()) {
+      shard->thread.join();
+    }
   }
   (void)producer_->flush(5000);
 }
@@ -97,6 +115,10 @@ void EdgeSimulator::send(const std::string& edge, const envelope::Envelope& env)
     problems_ += r.error().describe() + "\n";
     return;
   }
+  if (!tuning_.flushEach) {
+    producer_->poll(0);
+    return;
+  }
   if (auto r = producer_->flush(10000); !r) {
     std::lock_guard<std::mutex> lock(mutex_);
     problems_ += r.error().describe() + "\n";
@@ -121,18 +143,21 @@ void EdgeSimulator::event(const std::string& edge, const std::string& type,
   send(edge, e);
 }
 
-void EdgeSimulator::loop() {
+void EdgeSimulator::loop(Shard& shard) {
   while (!stop_) {
-    auto m = consumer_->poll(50);
+    if (!tuning_.flushEach) {
+      producer_->poll(0);  // delivery reports of answers sent without waiting
+    }
+    auto m = shard.consumer->poll(tuning_.flushEach ? 50 : 5);
     if (!m || m->isError()) {
       continue;
     }
-    auto decoded = decoder_.decode(m->payload());
+    auto decoded = shard.decoder.decode(m->payload());
     if (!decoded || decoded->kind != envelope::Kind::kRequest || decoded->sender == kSender) {
       continue;
     }
     std::string edge = m->topic().substr(prefix_.size());
-    if (!seen_.insert(edge + "/" + decoded->id.str()).second) {
+    if (!shard.seen.insert(edge + "/" + decoded->id.str()).second) {
       continue;  // answered already
     }
     handle(edge, *decoded);

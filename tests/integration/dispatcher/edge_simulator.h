@@ -32,9 +32,27 @@ class EdgeSimulator {
     int64_t expiresInSeconds = 0;  ///< frp start: 0 = the request's auto-stop
   };
 
+  /// How the simulator's Kafka clients behave.
+  struct Tuning {
+    /// The consumer's fetch.wait.max.ms: 10 for the mock (it never wakes a waiting fetch); a
+    /// real broker answers a waiting fetch as soon as data arrives, so 500 costs nothing there.
+    int fetchWaitMs = 10;
+    /// The consumer's fetch.min.bytes: above 1, a real broker holds a fetch up to fetchWaitMs
+    /// to gather that much (fewer fetches of all the simulator's partitions under load).
+    int fetchMinBytes = 1;
+    /// Wait for each answer's delivery before the next (tests: answers in order, errors seen at
+    /// once); off for load (benchmarks), where answers go out like many boards' would.
+    bool flushEach = true;
+    /// Consumers (each with its thread and a share of the edges): one consumer per board in
+    /// reality; librdkafka's work per fetch grows with the square of one client's topics.
+    int consumers = 1;
+  };
+
   /// Edges' topics are `topicPrefix` + edge id.
   EdgeSimulator(std::string bootstrap, std::vector<std::string> edges,
                 std::string topicPrefix = "edge.");
+  EdgeSimulator(std::string bootstrap, std::vector<std::string> edges, std::string topicPrefix,
+                Tuning tuning);
   ~EdgeSimulator();
   EdgeSimulator(const EdgeSimulator&) = delete;
   EdgeSimulator& operator=(const EdgeSimulator&) = delete;
@@ -51,7 +69,13 @@ class EdgeSimulator {
   std::string problems() const;
 
  private:
-  void loop();
+  struct Shard {
+    std::unique_ptr<kafka::Consumer> consumer;
+    envelope::Decoder decoder;
+    std::set<std::string> seen;  ///< "edge/id" answered (the shard's edges only)
+    std::thread thread;
+  };
+  void loop(Shard& shard);
   void handle(const std::string& edge, const envelope::Envelope& req);
   void send(const std::string& edge, const envelope::Envelope& env);
   Behaviour behaviourFor(const std::string& type) const;
@@ -59,17 +83,15 @@ class EdgeSimulator {
   std::string bootstrap_;
   std::vector<std::string> edges_;
   std::string prefix_;
+  Tuning tuning_;
   std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<kafka::Consumer> consumer_;
-  envelope::Decoder decoder_;
+  std::vector<std::unique_ptr<Shard>> shards_;
   mutable std::mutex mutex_;
   std::map<std::string, Behaviour> behaviours_;
   std::map<std::string, std::string> running_;  ///< edge -> start request id of its frp session
-  std::set<std::string> seen_;
   std::string problems_;
   std::atomic<size_t> answered_{0};
   std::atomic<bool> stop_{false};
-  std::thread thread_;
 };
 
 }  // namespace edgelink::testing
