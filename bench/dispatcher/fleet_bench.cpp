@@ -1,13 +1,19 @@
-// One dispatcher and a fleet of one-partition edge topics on the dev broker (this design's own
-// choice: one topic per edge). Measures, with the real cloud-dispatcher process and production
-// settings (fetch.wait.max.ms and the rest at their defaults):
+// One dispatcher and a fleet of one-partition edge topics (this design's own choice: one topic
+// per edge) on a real Apache Kafka broker of its own (or, with --mock, the dev broker).
+// Measures, with the real cloud-dispatcher process and production settings (fetch.wait.max.ms
+// and the rest at their defaults unless given):
+//   - the topics' creation through the admin API (batched CreateTopics), real broker;
 //   - seconds until every topic is assigned to it (fresh group, then again after a restart);
-//   - a round of one heartbeat per edge (what 10,000 edges send each minute): seconds until all
+//   - a minute of heartbeats as a fleet sends them (one per edge, spread evenly over the minute):
+//     the dispatcher's and the broker's CPU;
+//   - a round of one heartbeat per edge as fast as they go: seconds until all
 //     are stored and the dispatcher's CPU for it, for a fresh group (offsets looked up from the
 //     earliest) and in steady state (positions known, offsets committed);
-//   - idle CPU with every partition assigned; RSS and threads.
+//   - idle CPU with every partition assigned; RSS and threads; the broker's CPU beside it.
 //
-//   bench_fleet [--quick] [--edges N] [--idle-seconds S]
+//   bench_fleet [--quick] [--mock] [--edges N] [--idle-seconds S] [--fetch-wait-ms MS]
+//               [--fetch-min-bytes N]
+//               [--consumers N] [--precommit] [--spread-seconds S] [--no-restart]
 #include <signal.h>
 
 #include <cstdio>
@@ -22,6 +28,7 @@
 #include "envelope/envelope.h"
 #include "harness/dev_broker_process.h"
 #include "harness/pg_cluster.h"
+#include "harness/test_broker.h"
 #include "harness/test_util.h"
 #include "kafka/client.h"
 
@@ -30,20 +37,73 @@ using namespace edgelink::bench;
 
 namespace {
 
-struct Args {
-  int edges = 10000;
-  int idleSeconds = 20;
-  bool quick = false;
-  int fetchWaitMs = 0;  // 0: librdkafka's default (500)
-  int consumers = 1;
-  bool precommit = false;  // start like an established deployment: offsets committed
-};
-
 std::string topicOf(int i) {
   char name[32];
   std::snprintf(name, sizeof name, "edge.fleet-%05d", i);
   return name;
 }
+
+struct Args {
+  int edges = 10000;
+  int idleSeconds = 20;
+  bool quick = false;
+  int fetchWaitMs = 0;    // 0: librdkafka's default (500)
+  int fetchMinBytes = 0;  // 0: librdkafka's default (1)
+  int consumers = 1;
+  bool precommit = false;     // start like an established deployment: offsets committed
+  bool mock = false;          // the dev broker instead of a real one
+  double spreadSeconds = 60;  // the "minute" a round of heartbeats is spread over
+  bool noRestart = false;
+};
+
+/// The broker under the fleet: a real Kafka broker of the bench's own, or the dev broker.
+class FleetBroker {
+ public:
+  FleetBroker(const Args& a) {
+    auto t0 = SteadyClock::now();
+    if (a.mock) {
+      mock_ = std::make_unique<testing::DevBrokerProcess>(std::vector<std::string>{
+          "--edge-topics", std::to_string(a.edges), "--edge-topic-prefix", "edge.fleet-"});
+      std::printf("dev broker with %d topics up in %.1f s\n", a.edges, secondsSince(t0));
+      return;
+    }
+    // 10,000 partitions: more heap than the tests' broker (KAFKA_HEAP overrides).
+    ::setenv("KAFKA_HEAP", "1g", 0);
+    real_ = std::make_unique<testing::KafkaProcess>();
+    std::printf("real Kafka broker up in %.1f s (KAFKA_HEAP %s)\n", secondsSince(t0),
+                std::getenv("KAFKA_HEAP"));
+    std::vector<kafka::NewTopic> topics;
+    for (int i = 0; i < a.edges; ++i) {
+      topics.push_back({topicOf(i), 1, 1, {}});
+    }
+    kafka::Config c;
+    c.set("bootstrap.servers", bootstrap());
+    c.set("log_level", "3");
+    const int64_t cpu0 = testing::cpuTimeMs(pid());
+    auto t1 = SteadyClock::now();
+    auto results = kafka::createTopics(c, topics, 120000);
+    if (!results) {
+      die("CreateTopics: " + results.error().describe());
+    }
+    for (size_t i = 0; i < results->size(); ++i) {
+      if (!(*results)[i]) {
+        die("creating " + topics[i].name + ": " + (*results)[i].error().describe());
+      }
+    }
+    std::printf(
+        "%d topics created through the admin API in %.1f s (%zu per CreateTopics request; "
+        "broker CPU %.1f s)\n",
+        a.edges, secondsSince(t1), kafka::kCreateTopicsBatch,
+        static_cast<double>(testing::cpuTimeMs(pid()) - cpu0) / 1000.0);
+  }
+  std::string bootstrap() const { return mock_ ? mock_->bootstrap() : real_->bootstrap(); }
+  int pid() const { return mock_ ? mock_->pid() : real_->pid(); }
+  const char* name() const { return mock_ ? "dev broker" : "real broker"; }
+
+ private:
+  std::unique_ptr<testing::DevBrokerProcess> mock_;
+  std::unique_ptr<testing::KafkaProcess> real_;
+};
 
 class Fleet {
  public:
@@ -55,9 +115,16 @@ class Fleet {
     }
   }
 
-  /// One heartbeat from every edge, timestamped `ts`.
-  void heartbeatRound(int64_t ts) {
+  /// One heartbeat from every edge, timestamped `ts`; spread evenly over `spreadSeconds` (as a
+  /// fleet sends them) or, with 0, as fast as they go.
+  void heartbeatRound(int64_t ts, double spreadSeconds = 0) {
+    const auto t0 = SteadyClock::now();
     for (int i = 0; i < edges_; ++i) {
+      const double due = spreadSeconds * i / edges_;
+      while (secondsSince(t0) < due) {
+        producer_->poll(0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
       auto e = envelope::Envelope::event(envelope::Id::generate(), "edge_board", ts, "heartbeat");
       e.set("agent_version", "1.2.3");
       e.set("interval_seconds", 60);
@@ -127,36 +194,44 @@ int benchMain(int argc, char** argv) {
       a.quick = true;
       a.edges = 2000;
       a.idleSeconds = 5;
+      a.spreadSeconds = 15;
     } else if (arg == "--edges" && i + 1 < argc) {
       a.edges = std::stoi(argv[++i]);
     } else if (arg == "--idle-seconds" && i + 1 < argc) {
       a.idleSeconds = std::stoi(argv[++i]);
+    } else if (arg == "--spread-seconds" && i + 1 < argc) {
+      a.spreadSeconds = std::stod(argv[++i]);
+    } else if (arg == "--no-restart") {
+      a.noRestart = true;
+    } else if (arg == "--mock") {
+      a.mock = true;
     } else if (arg == "--precommit") {
       a.precommit = true;
     } else if (arg == "--consumers" && i + 1 < argc) {
       a.consumers = std::stoi(argv[++i]);
+    } else if (arg == "--fetch-min-bytes" && i + 1 < argc) {
+      a.fetchMinBytes = std::stoi(argv[++i]);
     } else if (arg == "--fetch-wait-ms" && i + 1 < argc) {
       a.fetchWaitMs = std::stoi(argv[++i]);
     } else {
-      die("usage: bench_fleet [--quick] [--edges N] [--idle-seconds S] [--fetch-wait-ms MS] "
-          "[--consumers N] [--precommit]");
+      die("usage: bench_fleet [--quick] [--mock] [--edges N] [--idle-seconds S] [--fetch-wait-ms "
+          "MS] [--fetch-min-bytes N] "
+          "[--consumers N] [--precommit] [--spread-seconds S] [--no-restart]");
     }
   }
   (void)log::init("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf(
-      "== fleet: %d one-partition edge topics, one dispatcher with %d consumer%s, "
-      "fetch.wait.max.ms %d%s\n",
-      a.edges, a.consumers, a.consumers > 1 ? "s" : "", a.fetchWaitMs > 0 ? a.fetchWaitMs : 500,
-      a.quick ? " (--quick)" : "");
+      "== fleet: %d one-partition edge topics on the %s, one dispatcher with %d consumer%s, "
+      "fetch.wait.max.ms %d, fetch.min.bytes %d%s\n",
+      a.edges, a.mock ? "dev broker (mock)" : "real Kafka broker", a.consumers,
+      a.consumers > 1 ? "s" : "", a.fetchWaitMs > 0 ? a.fetchWaitMs : 500,
+      a.fetchMinBytes > 0 ? a.fetchMinBytes : 1, a.quick ? " (--quick)" : "");
   testing::TempDir dir("edgelink-fleet");
   auto cluster = testing::PgCluster::start();
   const std::string conninfo = cluster->createDatabase("fleet");
   auto db = migratedDb(conninfo);
-  auto tb = SteadyClock::now();
-  testing::DevBrokerProcess broker(
-      {"--edge-topics", std::to_string(a.edges), "--edge-topic-prefix", "edge.fleet-"});
-  std::printf("dev broker with %d topics up in %.1f s\n", a.edges, secondsSince(tb));
+  FleetBroker broker(a);
   const std::string config = dir.file("dispatcher.conf");
   testing::writeText(
       config,
@@ -166,6 +241,8 @@ int benchMain(int argc, char** argv) {
           "kafka-property = [\"log_level=3\"" +
           (a.fetchWaitMs > 0 ? ", \"fetch.wait.max.ms=" + std::to_string(a.fetchWaitMs) + "\""
                              : std::string()) +
+          (a.fetchMinBytes > 0 ? ", \"fetch.min.bytes=" + std::to_string(a.fetchMinBytes) + "\""
+                               : std::string()) +
           "]\n");
   Fleet fleet(broker.bootstrap(), a.edges);
   const std::string total = std::to_string(a.edges);
@@ -202,11 +279,12 @@ int benchMain(int argc, char** argv) {
       a.edges, assignFresh, mb(testing::rssBytes(d.proc.pid())),
       testing::threadCount(d.proc.pid()));
 
-  auto round = [&](const char* what) {
+  auto round = [&](const char* what, double spreadSeconds = 0) {
     const int64_t ts = SystemClock::instance().wallMs();
     const int64_t cpu0 = testing::cpuTimeMs(d.proc.pid());
+    const int64_t brokerCpu0 = testing::cpuTimeMs(broker.pid());
     auto t0 = SteadyClock::now();
-    fleet.heartbeatRound(ts);
+    fleet.heartbeatRound(ts, spreadSeconds);
     const double produced = secondsSince(t0);
     waitSql(*db,
             "SELECT count(*) FROM edges WHERE heartbeat_sent_at >= to_timestamp(" +
@@ -214,31 +292,49 @@ int benchMain(int argc, char** argv) {
             total, 900, what);
     const double stored = secondsSince(t0);
     const double cpu = static_cast<double>(testing::cpuTimeMs(d.proc.pid()) - cpu0) / 1000.0;
+    const double brokerCpu =
+        static_cast<double>(testing::cpuTimeMs(broker.pid()) - brokerCpu0) / 1000.0;
     std::printf(
         "%-44s all %d stored %.1f s after the first was sent (produced in %.1f s); "
-        "dispatcher CPU %.2f s (%.2f s per 10k)\n",
-        what, a.edges, stored, produced, cpu, cpu * 10000.0 / a.edges);
+        "dispatcher CPU %.2f s (%.2f s per 10k), %s CPU %.2f s\n",
+        what, a.edges, stored, produced, cpu, cpu * 10000.0 / a.edges, broker.name(), brokerCpu);
+    if (spreadSeconds > 0) {
+      std::printf("%-44s dispatcher %.1f%% of a core, %s %.1f%% of a core\n", "",
+                  100 * cpu / stored, broker.name(), 100 * brokerCpu / stored);
+    }
     return cpu;
   };
   round(a.precommit ? "heartbeat round 1 (offsets committed before):"
                     : "heartbeat round 1 (fresh group, earliest):");
   const double steadyCpu = round("heartbeat round 2 (steady state):");
+  // What a fleet really does: each edge's heartbeat once a minute, spread over the minute.
+  round("a minute of heartbeats, spread evenly:", a.spreadSeconds);
 
   const int64_t idle0 = testing::cpuTimeMs(d.proc.pid());
+  const int64_t brokerIdle0 = testing::cpuTimeMs(broker.pid());
   std::this_thread::sleep_for(std::chrono::seconds(a.idleSeconds));
   const double idleCpu = static_cast<double>(testing::cpuTimeMs(d.proc.pid()) - idle0) / 1000.0;
+  const double brokerIdle =
+      static_cast<double>(testing::cpuTimeMs(broker.pid()) - brokerIdle0) / 1000.0;
   const double idleShare = idleCpu / a.idleSeconds;
   std::printf(
       "idle, every partition assigned: %.1f%% of a core (%.2f CPU-s over %d s); RSS %.1f "
       "MB, %d threads\n",
       idleShare * 100, idleCpu, a.idleSeconds, mb(testing::rssBytes(d.proc.pid())),
       testing::threadCount(d.proc.pid()));
+  std::printf("idle, the %s meanwhile: %.1f%% of a core\n", broker.name(),
+              100 * brokerIdle / a.idleSeconds);
   const double perMinute = idleShare * 60 + steadyCpu;
   std::printf(
       "=> %d edges x 1 heartbeat/min: ~%.1f%% of one core (idle fetching %.1f%%, "
       "heartbeats %.1f%%)\n",
       a.edges, perMinute / 60 * 100, idleShare * 100, steadyCpu / 60 * 100);
 
+  if (a.noRestart) {
+    d.proc.signal(SIGTERM);
+    d.proc.waitFor(60000);
+    return 0;
+  }
   // 2. A restart: the group has committed offsets now.
   d.proc.signal(SIGTERM);
   d.proc.waitFor(60000);
