@@ -1,4 +1,4 @@
-#include "cli.h"
+#include "cli/cli.h"
 
 #include <rapidjson/document.h>
 #include <signal.h>
@@ -9,24 +9,24 @@
 #include <functional>
 #include <sstream>
 
+#include "cli/queries.h"
+#include "cli/render.h"
 #include "config/cli_config.h"
 #include "core/clock.h"
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/time_format.h"
 #include "core/version.h"
+#include "db/migrations.h"
+#include "db/pg.h"
+#include "domain/model.h"
+#include "domain/sessions.h"
 #include "envelope/frp_command.h"
 #include "envelope/types.h"
-#include "ingest.h"
+#include "ingest/ingest.h"
+#include "ingest/store.h"
 #include "kafka/client.h"
-#include "migrations.h"
-#include "model.h"
 #include "options.h"
-#include "pg.h"
-#include "queries.h"
-#include "render.h"
-#include "sessions.h"
-#include "store.h"
 
 namespace edgelink::dispatcher {
 namespace {

@@ -1,13 +1,13 @@
-#include "ingest.h"
+#include "ingest/ingest.h"
 
 #include <unistd.h>
 
 #include <chrono>
 
 #include "core/logging.h"
-#include "migrations.h"
-#include "sessions.h"
-#include "store.h"
+#include "db/migrations.h"
+#include "domain/sessions.h"
+#include "ingest/store.h"
 
 namespace edgelink::dispatcher {
 namespace {

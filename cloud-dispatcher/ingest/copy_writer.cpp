@@ -1,4 +1,4 @@
-#include "copy_writer.h"
+#include "ingest/copy_writer.h"
 
 #include <cstring>
 

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "core/result.h"
-#include "pg.h"
+#include "db/pg.h"
 
 namespace edgelink::dispatcher {
 

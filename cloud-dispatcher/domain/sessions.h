@@ -17,9 +17,9 @@
 #include <vector>
 
 #include "core/result.h"
-#include "model.h"
+#include "db/pg.h"
+#include "domain/model.h"
 #include "options.h"
-#include "pg.h"
 
 namespace edgelink::dispatcher {
 

@@ -1,4 +1,4 @@
-#include "render.h"
+#include "cli/render.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>

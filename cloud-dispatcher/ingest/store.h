@@ -12,11 +12,11 @@
 #include <string>
 #include <unordered_map>
 
-#include "copy_writer.h"
 #include "core/result.h"
-#include "model.h"
+#include "db/pg.h"
+#include "domain/model.h"
+#include "ingest/copy_writer.h"
 #include "options.h"
-#include "pg.h"
 
 namespace edgelink::dispatcher {
 

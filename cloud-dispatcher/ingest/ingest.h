@@ -19,11 +19,11 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "core/sd_notify.h"
+#include "db/pg.h"
 #include "envelope/envelope.h"
+#include "ingest/writer.h"
 #include "kafka/client.h"
 #include "options.h"
-#include "pg.h"
-#include "writer.h"
 
 namespace edgelink::dispatcher {
 

@@ -1,4 +1,4 @@
-#include "writer.h"
+#include "ingest/writer.h"
 
 #include <chrono>
 

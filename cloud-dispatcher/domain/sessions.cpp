@@ -1,4 +1,4 @@
-#include "sessions.h"
+#include "domain/sessions.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>

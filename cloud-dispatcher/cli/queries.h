@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "cli/render.h"
 #include "core/result.h"
+#include "db/pg.h"
 #include "options.h"
-#include "pg.h"
-#include "render.h"
 
 namespace edgelink::dispatcher {
 

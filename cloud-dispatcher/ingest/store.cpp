@@ -1,4 +1,4 @@
-#include "store.h"
+#include "ingest/store.h"
 
 #include <algorithm>
 #include <optional>
@@ -6,12 +6,12 @@
 #include <unordered_set>
 #include <variant>
 
-#include "copy_writer.h"
 #include "core/logging.h"
+#include "db/migrations.h"
+#include "domain/sessions.h"
 #include "envelope/frp_command.h"
 #include "envelope/types.h"
-#include "migrations.h"
-#include "sessions.h"
+#include "ingest/copy_writer.h"
 
 namespace edgelink::dispatcher {
 

@@ -19,12 +19,12 @@
 
 #include "core/clock.h"
 #include "core/sd_notify.h"
+#include "db/pg.h"
+#include "domain/model.h"
 #include "envelope/envelope.h"
+#include "ingest/store.h"
 #include "kafka/client.h"
-#include "model.h"
 #include "options.h"
-#include "pg.h"
-#include "store.h"
 
 namespace edgelink::dispatcher {
 

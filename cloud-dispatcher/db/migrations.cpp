@@ -1,4 +1,4 @@
-#include "migrations.h"
+#include "db/migrations.h"
 
 #include "core/logging.h"
 

@@ -1,10 +1,10 @@
-#include "queries.h"
+#include "cli/queries.h"
 
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
-#include "sessions.h"
+#include "domain/sessions.h"
 
 namespace edgelink::dispatcher {
 namespace {

@@ -1,4 +1,4 @@
-#include "pg.h"
+#include "db/pg.h"
 
 #include <poll.h>
 
