@@ -423,7 +423,7 @@ int Cli::migrateDb() {
   }
   auto m = migrate(*db);
   if (!m) {
-    return fail(kExitDatabase, m->applied.empty() ? m.error().describe() : m.error().describe());
+    return fail(kExitDatabase, m.error().describe());
   }
   if (a_.json) {
     Record r{numberField("from", m->from), numberField("to", m->to)};
