@@ -5,9 +5,9 @@
 #include <algorithm>
 
 #include "core/time_format.h"
-#include "envelope/json_util.h"
 #include "envelope/salvage.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 namespace edgelink::dispatcher {
 namespace {

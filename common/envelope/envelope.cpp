@@ -12,9 +12,9 @@
 #include <vector>
 
 #include "core/time_format.h"
-#include "envelope/json_util.h"
+#include "jsonschema/json_util.h"
 #include "envelope/salvage.h"
-#include "envelope/schema_validator.h"
+#include "jsonschema/schema_validator.h"
 #include "envelope/types.h"
 
 namespace edgelink::envelope {
@@ -300,7 +300,7 @@ Decoder::Decoder(Limits limits, const SchemaRegistry& registry)
     : limits_(limits), registry_(registry) {
   limits_.maxDepth = std::min(std::max(limits_.maxDepth, 4u), kMaxDepthCap);
   static const Value kAnything(rapidjson::kObjectType);
-  anyValue_ = std::move(SchemaValidator::compile(kAnything, "{}")).value();
+  anyValue_ = std::move(jsonschema::SchemaValidator::compile(kAnything, "{}")).value();
 }
 
 Decoder::~Decoder() = default;

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "envelope/json_util.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 namespace edgelink::envelope {
 namespace {

@@ -136,7 +136,7 @@ Result<std::unique_ptr<SchemaRegistry>> SchemaRegistry::build(
     } catch (const std::exception& e) {
       return Error(Status::kInternal, std::string("schema ") + e.what());
     }
-    auto validator = SchemaValidator::compile(compiled->json, path);
+    auto validator = jsonschema::SchemaValidator::compile(compiled->json, path);
     if (!validator) {
       return validator.error();
     }

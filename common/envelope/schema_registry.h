@@ -10,7 +10,7 @@
 
 #include "core/embedded_file.h"
 #include "core/result.h"
-#include "envelope/schema_validator.h"
+#include "jsonschema/schema_validator.h"
 
 namespace edgelink::envelope {
 
@@ -22,7 +22,7 @@ enum class Kind { kRequest, kResponse, kEvent };
 struct CompiledSchema {
   std::string path;  ///< e.g. "bodies/requests/frp_start.json"
   rapidjson::Document json;
-  std::unique_ptr<SchemaValidator> validator;
+  std::unique_ptr<jsonschema::SchemaValidator> validator;
   std::unique_ptr<rapidjson::SchemaDocument> schema;
 };
 

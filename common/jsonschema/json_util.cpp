@@ -1,4 +1,4 @@
-#include "envelope/json_util.h"
+#include "jsonschema/json_util.h"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>

@@ -1,11 +1,11 @@
-#include "envelope/pattern.h"
+#include "jsonschema/pattern.h"
 
 #include <algorithm>
 #include <functional>
 #include <memory>
 #include <vector>
 
-namespace edgelink::envelope {
+namespace edgelink::jsonschema {
 namespace {
 
 // The parsed pattern.
@@ -546,4 +546,4 @@ bool Pattern::search(std::string_view subject) const {
   return (state & last_) != 0;
 }
 
-}  // namespace edgelink::envelope
+}  // namespace edgelink::jsonschema

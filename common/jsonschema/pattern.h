@@ -8,7 +8,7 @@
 
 #include "core/result.h"
 
-namespace edgelink::envelope {
+namespace edgelink::jsonschema {
 
 /// A regular expression for JSON Schema `pattern` (an ECMA 262 subset): literals, `.`, classes
 /// `[a-z_]` / `[^...]`, escapes (`\d \w \s \. \\` ...), groups, `|`, the quantifiers
@@ -46,4 +46,4 @@ class Pattern {
   std::vector<uint8_t> accepts_;  // per state
 };
 
-}  // namespace edgelink::envelope
+}  // namespace edgelink::jsonschema

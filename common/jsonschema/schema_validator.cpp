@@ -1,13 +1,13 @@
-#include "envelope/schema_validator.h"
+#include "jsonschema/schema_validator.h"
 
 #include <algorithm>
 #include <cctype>
 #include <cstring>
 #include <string_view>
 
-#include "envelope/json_util.h"
+#include "jsonschema/json_util.h"
 
-namespace edgelink::envelope {
+namespace edgelink::jsonschema {
 
 using rapidjson::SizeType;
 using rapidjson::Value;
@@ -738,4 +738,4 @@ std::optional<SchemaValidator::Violation> SchemaValidator::validate(const Value&
   return std::nullopt;
 }
 
-}  // namespace edgelink::envelope
+}  // namespace edgelink::jsonschema

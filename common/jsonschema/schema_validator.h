@@ -9,9 +9,9 @@
 #include <vector>
 
 #include "core/result.h"
-#include "envelope/pattern.h"
+#include "jsonschema/pattern.h"
 
-namespace edgelink::envelope {
+namespace edgelink::jsonschema {
 
 /// A JSON Schema (draft-04 subset) compiled for speed: the validator the decoder runs on every
 /// message. It understands exactly the keywords our schema files use and refuses to compile a
@@ -54,4 +54,4 @@ class SchemaValidator {
 /// characters other than A-Z a-z 0-9 _ -, so hostile keys cannot forge log lines.
 void appendPathKey(std::string& path, const char* key, size_t len);
 
-}  // namespace edgelink::envelope
+}  // namespace edgelink::jsonschema
