@@ -323,6 +323,9 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
       r.bodyJson = bodyJson(env.body());
       r.partition = m.partition;
       r.offset = m.offset;
+      if (r.type.empty() || envelope::isFrpCommandType(r.type)) {
+        r.frp = readFrpInfo(env.body());
+      }
       auto& u = edge(r.edgeId, seen);
       u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
       responses_.push_back(std::move(r));

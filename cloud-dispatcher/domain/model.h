@@ -81,6 +81,7 @@ struct ResponseRow {
   std::string bodyJson;
   int32_t partition = 0;
   int64_t offset = 0;
+  std::optional<FrpInfo> frp;  ///< answers that may answer a start/stop (frp type or none)
 };
 
 struct EventRow {

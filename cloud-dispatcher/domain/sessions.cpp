@@ -21,28 +21,6 @@ std::optional<std::string> optMs(std::optional<int64_t> v) {
   return v ? std::optional<std::string>(std::to_string(*v)) : std::nullopt;
 }
 
-// Rebuilds the command of a stored request (type + normalised body) with the envelope code.
-Result<envelope::FrpCommand> frpCommandFromStored(const std::string& type,
-                                                  const std::string& bodyJson) {
-  auto req = envelope::Envelope::request(envelope::Id::text("stored"), "db", 0, type);
-  rapidjson::Document doc;
-  doc.Parse(bodyJson.c_str(), bodyJson.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    return Error(Status::kBadRequest, "stored request body is not a JSON object");
-  }
-  req.body().CopyFrom(doc, req.allocator());
-  return envelope::readFrpCommand(req);
-}
-
-FrpInfo frpInfoFromJson(const std::string& bodyJson) {
-  rapidjson::Document doc;
-  doc.Parse(bodyJson.c_str(), bodyJson.size());
-  if (doc.HasParseError()) {
-    return {};
-  }
-  return readFrpInfo(doc);
-}
-
 LiveSession liveFromRow(const pg::Rows& rows, int row) {
   LiveSession s;
   s.sessionId = rows.int64(row, 0);
@@ -296,38 +274,19 @@ VoidResult Sessions::onStartRequested(const StartRequested& e) {
 }
 
 VoidResult Sessions::onAnswered(const Answered& e) {
-  auto pair = db_.exec(
-      "SELECT r.type, r.body::text, r.sender, (extract(epoch FROM r.sent_at) * 1000)::bigint,"
-      " s.status_code, s.body::text, (extract(epoch FROM s.received_at) * 1000)::bigint"
-      " FROM requests r JOIN responses s ON s.edge_id = r.edge_id AND s.id = r.id"
-      " WHERE r.edge_id = $1 AND r.id = $2",
-      {e.edgeId, e.requestId});
-  if (!pair) {
-    return pair.error();
-  }
-  if (pair->empty()) {
-    return {};
-  }
-  const std::string type = pair->str(0, 0);
-  auto cmd = frpCommandFromStored(type, pair->str(0, 1));
-  if (!cmd) {
-    log::get("dispatcher")
-        ->warn("edge {} request {}: cannot read its frp command: {}", e.edgeId, e.requestId,
-               cmd.error().describe());
-    return {};
-  }
-  const std::string sender = pair->str(0, 2);
-  const int64_t sentAt = pair->int64(0, 3);
-  const int code = static_cast<int>(pair->int64(0, 4));
-  const FrpInfo info = frpInfoFromJson(pair->str(0, 5));
-  const int64_t answeredAt = pair->int64(0, 6);
+  const envelope::FrpCommand& cmd = e.command;
+  const std::string& sender = e.sender;
+  const int64_t sentAt = e.sentAtMs;
+  const int code = e.statusCode;
+  const FrpInfo& info = e.info;
+  const int64_t answeredAt = e.answeredAtMs;
   const bool success = code >= 200 && code < 300;
 
   auto live = this->live(e.edgeId, true);
   if (!live) {
     return live.error();
   }
-  if (cmd->action == envelope::FrpAction::kStop) {
+  if (cmd.action == envelope::FrpAction::kStop) {
     if (!success) {
       return {};
     }
@@ -363,7 +322,7 @@ VoidResult Sessions::onAnswered(const Answered& e) {
   if (!own->empty()) {
     if (!own->boolean(0, 1)) {
       return revive(own->int64(0, 0), e.edgeId, e.requestId, started,
-                    expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+                    expiresAt(info, started, cmd.autoStopSeconds, options_.autoStopSeconds));
     }
     std::optional<int64_t> autoStop;
     if (!own->isNull(0, 2)) {
@@ -379,22 +338,22 @@ VoidResult Sessions::onAnswered(const Answered& e) {
   }
   Services services = info.services.empty() ? Services() : info.services;
   if (services.empty()) {
-    for (const auto& [name, port] : cmd->services) {
+    for (const auto& [name, port] : cmd.services) {
       services[name] = port;
     }
   }
   if (*live && (*live)->state == "active") {
     if ((*live)->services == services) {  // an extension of the live session
       return activate((*live)->sessionId, started,
-                      expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+                      expiresAt(info, started, cmd.autoStopSeconds, options_.autoStopSeconds));
     }
     if (auto r = endOtherActive(e.edgeId, 0, replacedBy); !r) {
       return r;
     }
   }
   auto created =
-      create(e.edgeId, e.requestId, sender, services, cmd->autoStopSeconds, "active", sentAt,
-             started, expiresAt(info, started, cmd->autoStopSeconds, options_.autoStopSeconds));
+      create(e.edgeId, e.requestId, sender, services, cmd.autoStopSeconds, "active", sentAt,
+             started, expiresAt(info, started, cmd.autoStopSeconds, options_.autoStopSeconds));
   if (!created) {
     return created.error();
   }

@@ -78,9 +78,17 @@ struct StartRequested {
   int64_t requestedAtMs = 0;
 };
 
+/// A start or stop request of an frp type and its answer, both stored now: what the request
+/// asked and what the edge answered, as the ingest read them.
 struct Answered {
   std::string edgeId;
   std::string requestId;
+  envelope::FrpCommand command;  ///< the request's
+  std::string sender;            ///< the request's
+  int64_t sentAtMs = 0;          ///< the request's
+  int statusCode = 0;            ///< the answer's
+  FrpInfo info;                  ///< the answer's body
+  int64_t answeredAtMs = 0;      ///< when the answer was received
 };
 
 struct FrpEventSeen {
@@ -102,7 +110,6 @@ class Sessions {
   Sessions(pg::Connection& db, const Options& options) : db_(db), options_(options) {}
 
   VoidResult onStartRequested(const StartRequested& e);
-  /// A start or stop request of an frp type and its answer are both stored now.
   VoidResult onAnswered(const Answered& e);
   VoidResult onFrpEvent(const FrpEventSeen& e);
 

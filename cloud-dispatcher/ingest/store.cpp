@@ -1,5 +1,7 @@
 #include "ingest/store.h"
 
+#include <rapidjson/document.h>
+
 #include <algorithm>
 #include <optional>
 #include <tuple>
@@ -76,48 +78,22 @@ Result<TimeoutSweep> sweepTimeouts(pg::Connection& db, int64_t limit) {
 
 namespace {
 
-const char* const kRequestColumns =
-    "edge_id, id, id_is_number, type, sender, description, sent_at, seen_at, deadline, body,"
-    " kafka_partition, kafka_offset, expires_at";
-const char* const kDeadlineColumns = "edge_id, id, deadline";
-const char* const kEventColumns =
-    "edge_id, kafka_partition, kafka_offset, id, type, sender, description, sent_at, received_at,"
-    " body";
-const char* const kRejectedColumns =
-    "topic, kafka_partition, kafka_offset, edge_id, received_at, status_code, field, reason, kind,"
-    " message_id, sender, type, payload, payload_bytes";
-const char* const kEdgeColumns =
-    "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
-    " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname, agent_started_at,"
-    " stopped_at";
+/// A table the ingest COPYs into: its columns (the COPY row's order), the temp table redelivered
+/// batches go through, and the conflict key RETURNed for the rows that were new.
+struct Table {
+  const char* name;
+  const char* stage;
+  const char* columns;
+  const char* key;
+};
 
-const char* const kFrpTypes = "('change_frp_client_config', 'frp_start', 'frp_stop')";
-
-std::string stageDdl(const char* stage, const char* table, const char* columns) {
-  return std::string("CREATE TEMP TABLE IF NOT EXISTS ") + stage +
-         " ON COMMIT DELETE ROWS AS SELECT " + columns + " FROM " + table + " WITH NO DATA";
+std::string stageDdl(const Table& t) {
+  return std::string("CREATE TEMP TABLE IF NOT EXISTS ") + t.stage +
+         " ON COMMIT DELETE ROWS AS SELECT " + t.columns + " FROM " + t.name + " WITH NO DATA";
 }
 
-std::string edgeUpsertSql() {
-  const std::string newer =
-      "(EXCLUDED.last_heartbeat_at IS NOT NULL AND EXCLUDED.last_heartbeat_at >= "
-      "COALESCE(e.last_heartbeat_at, '-infinity'))";
-  auto fromNewest = [&](const char* col) {
-    return std::string(col) + " = CASE WHEN " + newer + " THEN COALESCE(EXCLUDED." + col + ", e." +
-           col + ") ELSE e." + col + " END";
-  };
-  return std::string("INSERT INTO edges AS e (") + kEdgeColumns + ") SELECT " + kEdgeColumns +
-         " FROM stage_edges ORDER BY edge_id ON CONFLICT (edge_id) DO UPDATE SET"
-         " first_seen_at = LEAST(e.first_seen_at, EXCLUDED.first_seen_at),"
-         " last_seen_at = GREATEST(e.last_seen_at, EXCLUDED.last_seen_at), " +
-         fromNewest("heartbeat_sent_at") + ", " + fromNewest("heartbeat_interval_s") + ", " +
-         fromNewest("uptime_s") + ", " + fromNewest("frp_running") + ", " +
-         fromNewest("agent_version") +
-         ", last_heartbeat_at = GREATEST(e.last_heartbeat_at, EXCLUDED.last_heartbeat_at),"
-         " hostname = CASE WHEN EXCLUDED.agent_started_at >= COALESCE(e.agent_started_at,"
-         " '-infinity') THEN COALESCE(EXCLUDED.hostname, e.hostname) ELSE e.hostname END,"
-         " agent_started_at = GREATEST(e.agent_started_at, EXCLUDED.agent_started_at),"
-         " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at)";
+std::string copySql(const char* table, const char* columns) {
+  return std::string("COPY ") + table + " (" + columns + ") FROM STDIN (FORMAT binary)";
 }
 
 /// Which rows of a table part were new: all of them (COPY went straight in) or these keys.
@@ -127,35 +103,30 @@ struct Inserted {
   bool has(const std::string& key) const { return all || keys.count(key) != 0; }
 };
 
-/// COPY straight into `table`; on a unique violation back to the savepoint and through `stage`
-/// with ON CONFLICT DO NOTHING, returning the new rows' keys (`keyColumns`, joined with NUL).
-Result<Inserted> insertRows(pg::Connection& db, const char* table, const char* stage,
-                            const char* columns, CopyWriter& w, const char* keyColumns) {
+/// COPY straight into the table; on a unique violation back to the savepoint and through the
+/// stage with ON CONFLICT DO NOTHING, returning the new rows' keys (joined with NUL).
+Result<Inserted> insertRows(pg::Connection& db, const Table& t, CopyWriter& w) {
   const std::string_view data = w.finish();
   if (auto r = db.run("SAVEPOINT straight"); !r) {
     return r.error();
   }
-  auto copied = db.copyIn(
-      std::string("COPY ") + table + " (" + columns + ") FROM STDIN (FORMAT binary)", data);
-  if (copied) {
+  if (auto copied = db.copyIn(copySql(t.name, t.columns), data); copied) {
     if (auto r = db.run("RELEASE SAVEPOINT straight"); !r) {
       return r.error();
     }
     return Inserted{};
-  }
-  if (copied.error().field != pg::kUniqueViolation) {
+  } else if (copied.error().field != pg::kUniqueViolation) {
     return copied.error();
   }
   if (auto r = db.run("ROLLBACK TO SAVEPOINT straight"); !r) {
     return r.error();
   }
-  if (auto r = db.copyIn(
-          std::string("COPY ") + stage + " (" + columns + ") FROM STDIN (FORMAT binary)", data);
-      !r) {
+  if (auto r = db.copyIn(copySql(t.stage, t.columns), data); !r) {
     return r.error();
   }
-  auto rows = db.exec(std::string("INSERT INTO ") + table + " (" + columns + ") SELECT " + columns +
-                      " FROM " + stage + " ON CONFLICT DO NOTHING RETURNING " + keyColumns);
+  auto rows =
+      db.exec(std::string("INSERT INTO ") + t.name + " (" + t.columns + ") SELECT " + t.columns +
+              " FROM " + t.stage + " ON CONFLICT DO NOTHING RETURNING " + t.key);
   if (!rows) {
     return rows.error();
   }
@@ -174,31 +145,23 @@ Result<Inserted> insertRows(pg::Connection& db, const char* table, const char* s
   return out;
 }
 
-std::string eventKey(const std::string& edge, int32_t partition, int64_t offset) {
-  return edge + '\0' + std::to_string(partition) + '\0' + std::to_string(offset);
+/// The rows of `table` (alias t) for these (edge, id) pairs meeting `condition`: t.edge_id,
+/// t.id, then `columns`.
+Result<pg::Rows> rowsFor(pg::Connection& db, const char* table, const std::string& columns,
+                         const std::string& condition, const std::vector<std::string>& edges,
+                         const std::vector<std::string>& ids) {
+  if (edges.empty()) {
+    return pg::Rows();
+  }
+  return db.exec(std::string("SELECT t.edge_id, t.id") + columns + " FROM " + table +
+                     " t JOIN unnest($1::text[], $2::text[]) AS k(edge_id, id)"
+                     " ON t.edge_id = k.edge_id AND t.id = k.id WHERE " +
+                     condition,
+                 {textArrayLiteral(edges), textArrayLiteral(ids)});
 }
 
-/// Of these (edge, id) pairs, those whose row exists in `table` with `condition`.
-Result<std::unordered_set<std::string>> existing(pg::Connection& db, const char* table,
-                                                 const char* condition,
-                                                 const std::vector<std::string>& edges,
-                                                 const std::vector<std::string>& ids) {
-  std::unordered_set<std::string> out;
-  if (edges.empty()) {
-    return out;
-  }
-  auto rows = db.exec(std::string("SELECT t.edge_id, t.id FROM ") + table +
-                          " t JOIN unnest($1::text[], $2::text[]) AS k(edge_id, id)"
-                          " ON t.edge_id = k.edge_id AND t.id = k.id WHERE " +
-                          condition,
-                      {textArrayLiteral(edges), textArrayLiteral(ids)});
-  if (!rows) {
-    return rows.error();
-  }
-  for (int i = 0; i < rows->size(); ++i) {
-    out.insert(correlationKey(rows->view(i, 0), rows->view(i, 1)));
-  }
-  return out;
+std::string msColumn(const char* column) {
+  return std::string("(extract(epoch FROM ") + column + ") * 1000)::bigint";
 }
 
 // A session effect, ordered by the message that caused it.
@@ -208,6 +171,452 @@ struct Effect {
   int order = 0;  // a request's own effect before its answer's
   std::variant<StartRequested, Answered, FrpEventSeen> what;
 };
+
+/// What the table writers share: the connection (inside the batch's transaction), the
+/// statistics and the session effects they collect.
+struct Writing {
+  pg::Connection& db;
+  StoreStats& stats;
+  std::vector<Effect>& effects;
+
+  Result<Inserted> insert(const Table& t, CopyWriter& w) {
+    auto inserted = insertRows(db, t, w);
+    if (inserted && !inserted->all) {
+      stats.redelivered = true;
+    }
+    return inserted;
+  }
+};
+
+// ---- requests (and the sweeper's deadlines) ---------------------------------------------------
+
+const Table kRequests{"requests", "stage_requests",
+                      "edge_id, id, id_is_number, type, sender, description, sent_at, seen_at,"
+                      " deadline, body, kafka_partition, kafka_offset, expires_at",
+                      "edge_id, id"};
+
+void addRequestRow(CopyWriter& w, const RequestRow& r) {
+  w.row(13);
+  w.text(r.edgeId);
+  w.text(r.id);
+  w.boolean(r.idIsNumber);
+  w.text(r.type);
+  w.text(r.sender);
+  w.textOrNull(r.description);
+  w.timestamp(r.sentAtMs);
+  w.timestamp(r.seenAtMs);
+  w.timestamp(r.deadlineMs);
+  w.jsonb(r.bodyJson);
+  if (r.offset >= 0) {
+    w.int4(r.partition);
+    w.int8(r.offset);
+  } else {
+    w.null();
+    w.null();
+  }
+  w.optTimestamp(r.expiresAtMs);
+}
+
+/// The sweeper's work list: every new request until its deadline (answered or not).
+VoidResult writeDeadlines(Writing& w, const std::vector<const RequestRow*>& fresh) {
+  if (fresh.empty()) {
+    return {};
+  }
+  CopyWriter rows;
+  for (const RequestRow* r : fresh) {
+    rows.row(3);
+    rows.text(r->edgeId);
+    rows.text(r->id);
+    rows.timestamp(r->deadlineMs);
+  }
+  return w.db.copyIn(copySql("request_deadlines", "edge_id, id, deadline"), rows.finish());
+}
+
+/// The answers stored before these new frp requests (an answer may come first), keyed by
+/// correlation key.
+Result<std::unordered_map<std::string, Answered>> storedAnswers(
+    pg::Connection& db, const std::vector<const RequestRow*>& frp) {
+  std::vector<std::string> edges;
+  std::vector<std::string> ids;
+  for (const RequestRow* r : frp) {
+    edges.push_back(r->edgeId);
+    ids.push_back(r->id);
+  }
+  auto rows =
+      rowsFor(db, "responses", ", t.status_code, t.body::text, " + msColumn("t.received_at"),
+              "true", edges, ids);
+  if (!rows) {
+    return rows.error();
+  }
+  std::unordered_map<std::string, Answered> out;
+  for (int i = 0; i < rows->size(); ++i) {
+    Answered a;
+    a.statusCode = static_cast<int>(rows->int64(i, 2));
+    rapidjson::Document body;
+    body.Parse(rows->view(i, 3).data(), rows->view(i, 3).size());
+    if (!body.HasParseError()) {
+      a.info = readFrpInfo(body);
+    }
+    a.answeredAtMs = rows->int64(i, 4);
+    out.emplace(correlationKey(rows->view(i, 0), rows->view(i, 1)), std::move(a));
+  }
+  return out;
+}
+
+VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests) {
+  CopyWriter rows;
+  for (const auto& r : requests) {
+    addRequestRow(rows, r);
+  }
+  auto inserted = w.insert(kRequests, rows);
+  if (!inserted) {
+    return inserted.error();
+  }
+  std::vector<const RequestRow*> fresh;
+  std::vector<const RequestRow*> frp;
+  for (const auto& r : requests) {
+    if (inserted->has(correlationKey(r.edgeId, r.id))) {
+      fresh.push_back(&r);
+      if (r.frp) {
+        frp.push_back(&r);
+      }
+    }
+  }
+  if (auto d = writeDeadlines(w, fresh); !d) {
+    return d;
+  }
+  auto answers = storedAnswers(w.db, frp);
+  if (!answers) {
+    return answers.error();
+  }
+  for (const RequestRow* r : frp) {
+    if (r->frp->action == envelope::FrpAction::kStart) {
+      StartRequested s{r->edgeId,
+                       r->id,
+                       r->sender,
+                       {},
+                       r->frp->autoStopSeconds,
+                       std::min(r->sentAtMs, r->seenAtMs)};
+      for (const auto& [name, port] : r->frp->services) {
+        s.services[name] = port;
+      }
+      w.effects.push_back({r->edgeId, r->offset, 0, std::move(s)});
+    }
+    auto a = answers->find(correlationKey(r->edgeId, r->id));
+    if (a != answers->end()) {
+      Answered e = std::move(a->second);
+      e.edgeId = r->edgeId;
+      e.requestId = r->id;
+      e.command = *r->frp;
+      e.sender = r->sender;
+      e.sentAtMs = r->sentAtMs;
+      w.effects.push_back({r->edgeId, r->offset, 1, std::move(e)});
+    }
+  }
+  return {};
+}
+
+// ---- responses (and their notifications) ------------------------------------------------------
+
+const Table kResponses{"responses", "stage_responses", kResponseColumns, "edge_id, id"};
+
+/// The frp start/stop requests these new answers answer, keyed by correlation key: their
+/// command as the request said it, who sent it and when.
+Result<std::unordered_map<std::string, Answered>> answeredFrpRequests(
+    pg::Connection& db, const std::vector<const ResponseRow*>& fresh) {
+  std::vector<std::string> edges;
+  std::vector<std::string> ids;
+  for (const ResponseRow* r : fresh) {
+    if (r->frp) {  // answers that echo a non-frp type need no look at their request
+      edges.push_back(r->edgeId);
+      ids.push_back(r->id);
+    }
+  }
+  auto rows =
+      rowsFor(db, "requests", ", t.type, t.body::text, t.sender, " + msColumn("t.sent_at"),
+              "t.type IN ('change_frp_client_config', 'frp_start', 'frp_stop')", edges, ids);
+  if (!rows) {
+    return rows.error();
+  }
+  std::unordered_map<std::string, Answered> out;
+  for (int i = 0; i < rows->size(); ++i) {
+    rapidjson::Document body;
+    body.Parse(rows->view(i, 3).data(), rows->view(i, 3).size());
+    auto cmd = body.HasParseError() ? Result<envelope::FrpCommand>(Error(
+                                          Status::kBadRequest, "stored request body is not JSON"))
+                                    : envelope::readFrpCommand(rows->str(i, 2), body);
+    if (!cmd) {
+      log::get("dispatcher")
+          ->warn("edge {} request {}: cannot read its frp command: {}", rows->view(i, 0),
+                 rows->view(i, 1), cmd.error().describe());
+      continue;
+    }
+    Answered a;
+    a.command = std::move(*cmd);
+    a.sender = rows->str(i, 4);
+    a.sentAtMs = rows->int64(i, 5);
+    out.emplace(correlationKey(rows->view(i, 0), rows->view(i, 1)), std::move(a));
+  }
+  return out;
+}
+
+/// Waiters LISTEN: one notification per new response, or one for a large batch.
+VoidResult notifyResponses(pg::Connection& db, const std::vector<const ResponseRow*>& fresh) {
+  if (fresh.empty()) {
+    return {};
+  }
+  Result<pg::Rows> n = pg::Rows();
+  if (fresh.size() <= kNotifyEachUpTo) {
+    std::vector<std::string> edges;
+    std::vector<std::string> ids;
+    std::vector<std::string> codes;
+    for (const ResponseRow* r : fresh) {
+      edges.push_back(r->edgeId);
+      ids.push_back(r->id);
+      codes.push_back(std::to_string(r->statusCode));
+    }
+    n = db.exec(kNotifyResponsesSql,
+                {textArrayLiteral(edges), textArrayLiteral(ids), textArrayLiteral(codes)});
+  } else {
+    n = db.exec(std::string("SELECT pg_notify('") + kResponseChannel +
+                    "', row_to_json(p)::text) FROM (SELECT true AS batch, $1::int AS responses) p",
+                {std::to_string(fresh.size())});
+  }
+  if (!n) {
+    return n.error();
+  }
+  return {};
+}
+
+VoidResult writeResponses(Writing& w, const std::vector<ResponseRow>& responses) {
+  CopyWriter rows;
+  for (const auto& r : responses) {
+    addResponseRow(rows, r);
+  }
+  auto inserted = w.insert(kResponses, rows);
+  if (!inserted) {
+    return inserted.error();
+  }
+  std::vector<const ResponseRow*> fresh;
+  for (const auto& r : responses) {
+    if (inserted->has(correlationKey(r.edgeId, r.id))) {
+      fresh.push_back(&r);
+    }
+  }
+  auto requests = answeredFrpRequests(w.db, fresh);
+  if (!requests) {
+    return requests.error();
+  }
+  for (const ResponseRow* r : fresh) {
+    auto q = requests->find(correlationKey(r->edgeId, r->id));
+    if (q == requests->end()) {
+      continue;
+    }
+    Answered e = std::move(q->second);
+    e.edgeId = r->edgeId;
+    e.requestId = r->id;
+    e.statusCode = r->statusCode;
+    e.info = *r->frp;
+    e.answeredAtMs = r->receivedAtMs;
+    w.effects.push_back({r->edgeId, r->offset, 1, std::move(e)});
+  }
+  return notifyResponses(w.db, fresh);
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+const Table kEvents{"events", "stage_events",
+                    "edge_id, kafka_partition, kafka_offset, id, type, sender, description,"
+                    " sent_at, received_at, body",
+                    "edge_id, kafka_partition, kafka_offset"};
+
+void addEventRow(CopyWriter& w, const EventRow& e) {
+  w.row(10);
+  w.text(e.edgeId);
+  w.int4(e.partition);
+  w.int8(e.offset);
+  w.text(e.id);
+  w.text(e.type);
+  w.text(e.sender);
+  w.textOrNull(e.description);
+  w.timestamp(e.sentAtMs);
+  w.timestamp(e.receivedAtMs);
+  w.jsonb(e.bodyJson);
+}
+
+std::string eventKey(const std::string& edge, int32_t partition, int64_t offset) {
+  return edge + '\0' + std::to_string(partition) + '\0' + std::to_string(offset);
+}
+
+VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events) {
+  CopyWriter rows;
+  for (const auto& e : events) {
+    addEventRow(rows, e);
+  }
+  auto inserted = w.insert(kEvents, rows);
+  if (!inserted) {
+    return inserted.error();
+  }
+  size_t fresh = 0;
+  for (const auto& e : events) {
+    if (!inserted->has(eventKey(e.edgeId, e.partition, e.offset))) {
+      continue;
+    }
+    ++fresh;
+    if (e.frp) {
+      w.effects.push_back(
+          {e.edgeId, e.offset, 0, FrpEventSeen{e.edgeId, e.id, e.type, *e.frp, e.sentAtMs}});
+    }
+  }
+  if (fresh == 0) {
+    return {};
+  }
+  auto n = w.db.exec(std::string("SELECT pg_notify('") + kEventChannel +
+                         "', row_to_json(p)::text) FROM (SELECT $1::int AS events) p",
+                     {std::to_string(fresh)});
+  if (!n) {
+    return n.error();
+  }
+  return {};
+}
+
+// ---- rejected messages ------------------------------------------------------------------------
+
+const Table kRejected{"rejected_messages", "stage_rejected",
+                      "topic, kafka_partition, kafka_offset, edge_id, received_at, status_code,"
+                      " field, reason, kind, message_id, sender, type, payload, payload_bytes",
+                      "topic, kafka_partition, kafka_offset"};
+
+void addRejectedRow(CopyWriter& w, const RejectedRow& r) {
+  w.row(14);
+  w.text(r.topic);
+  w.int4(r.partition);
+  w.int8(r.offset);
+  w.optText(r.edgeId);
+  w.timestamp(r.receivedAtMs);
+  w.int4(r.statusCode);
+  w.textOrNull(r.field);
+  w.text(r.reason);
+  w.textOrNull(r.kind);
+  w.textOrNull(r.messageId);
+  w.textOrNull(r.sender);
+  w.textOrNull(r.type);
+  w.bytea(r.payload);
+  w.int4(static_cast<int32_t>(r.payloadBytes));
+}
+
+VoidResult writeRejected(Writing& w, const std::vector<RejectedRow>& rejected) {
+  CopyWriter rows;
+  for (const auto& r : rejected) {
+    addRejectedRow(rows, r);
+  }
+  auto inserted = insertRows(w.db, kRejected, rows);  // a redelivered rejection is no news
+  if (!inserted) {
+    return inserted.error();
+  }
+  return {};
+}
+
+// ---- edges (an upsert through the stage: merged, never a conflict) ----------------------------
+
+const Table kEdges{"edges", "stage_edges",
+                   "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
+                   " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname,"
+                   " agent_started_at, stopped_at",
+                   "edge_id"};
+
+void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
+  w.row(12);
+  w.text(u.edgeId);
+  w.timestamp(u.firstSeenMs);
+  w.optTimestamp(u.lastSeenMs);
+  w.optTimestamp(u.lastHeartbeatMs);
+  w.optTimestamp(u.heartbeatSentMs);
+  if (u.intervalSeconds) {
+    w.int4(static_cast<int32_t>(*u.intervalSeconds));
+  } else {
+    w.null();
+  }
+  if (u.uptimeSeconds) {
+    w.float8(*u.uptimeSeconds);
+  } else {
+    w.null();
+  }
+  if (u.frpRunning) {
+    w.boolean(*u.frpRunning);
+  } else {
+    w.null();
+  }
+  w.optText(u.agentVersion);
+  w.optText(u.hostname);
+  w.optTimestamp(u.agentStartedMs);
+  w.optTimestamp(u.stoppedMs);
+}
+
+/// GREATEST/LEAST merges, so redelivered and out-of-order batches converge to the same row.
+std::string edgeUpsertSql() {
+  const std::string newer =
+      "(EXCLUDED.last_heartbeat_at IS NOT NULL AND EXCLUDED.last_heartbeat_at >= "
+      "COALESCE(e.last_heartbeat_at, '-infinity'))";
+  auto fromNewest = [&](const char* col) {
+    return std::string(col) + " = CASE WHEN " + newer + " THEN COALESCE(EXCLUDED." + col + ", e." +
+           col + ") ELSE e." + col + " END";
+  };
+  return std::string("INSERT INTO edges AS e (") + kEdges.columns + ") SELECT " + kEdges.columns +
+         " FROM stage_edges ORDER BY edge_id ON CONFLICT (edge_id) DO UPDATE SET"
+         " first_seen_at = LEAST(e.first_seen_at, EXCLUDED.first_seen_at),"
+         " last_seen_at = GREATEST(e.last_seen_at, EXCLUDED.last_seen_at), " +
+         fromNewest("heartbeat_sent_at") + ", " + fromNewest("heartbeat_interval_s") + ", " +
+         fromNewest("uptime_s") + ", " + fromNewest("frp_running") + ", " +
+         fromNewest("agent_version") +
+         ", last_heartbeat_at = GREATEST(e.last_heartbeat_at, EXCLUDED.last_heartbeat_at),"
+         " hostname = CASE WHEN EXCLUDED.agent_started_at >= COALESCE(e.agent_started_at,"
+         " '-infinity') THEN COALESCE(EXCLUDED.hostname, e.hostname) ELSE e.hostname END,"
+         " agent_started_at = GREATEST(e.agent_started_at, EXCLUDED.agent_started_at),"
+         " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at)";
+}
+
+VoidResult writeEdges(Writing& w, const std::vector<EdgeUpdate>& edges) {
+  CopyWriter rows;
+  for (const auto& u : edges) {
+    addEdgeRow(rows, u);
+  }
+  if (auto c = w.db.copyIn(copySql(kEdges.stage, kEdges.columns), rows.finish()); !c) {
+    return c;
+  }
+  static const std::string upsert = edgeUpsertSql();
+  if (auto r = w.db.exec(upsert); !r) {
+    return r.error();
+  }
+  w.stats.edgesWritten = edges.size();
+  return {};
+}
+
+// ---- session effects --------------------------------------------------------------------------
+
+/// Applies the effects of what is new, in message order (per edge: offset, then a request's
+/// own effect before its answer's).
+VoidResult applyEffects(Writing& w, const Options& options) {
+  std::stable_sort(w.effects.begin(), w.effects.end(), [](const Effect& a, const Effect& b) {
+    return std::tie(a.edge, a.offset, a.order) < std::tie(b.edge, b.offset, b.order);
+  });
+  Sessions sessions(w.db, options);
+  for (const auto& e : w.effects) {
+    VoidResult r;
+    if (const auto* s = std::get_if<StartRequested>(&e.what)) {
+      r = sessions.onStartRequested(*s);
+    } else if (const auto* a = std::get_if<Answered>(&e.what)) {
+      r = sessions.onAnswered(*a);
+    } else {
+      r = sessions.onFrpEvent(std::get<FrpEventSeen>(e.what));
+    }
+    if (!r) {
+      return r;
+    }
+    ++w.stats.sessionEffects;
+  }
+  return {};
+}
 
 }  // namespace
 
@@ -232,12 +641,23 @@ std::string textArrayLiteral(const std::vector<std::string>& values) {
 
 VoidResult Store::prepare(pg::Connection& db) {
   edgesWritten_.clear();
-  const std::string ddl = stageDdl("stage_requests", "requests", kRequestColumns) + ";" +
-                          stageDdl("stage_responses", "responses", kResponseColumns) + ";" +
-                          stageDdl("stage_events", "events", kEventColumns) + ";" +
-                          stageDdl("stage_rejected", "rejected_messages", kRejectedColumns) + ";" +
-                          stageDdl("stage_edges", "edges", kEdgeColumns);
+  std::string ddl;
+  for (const Table* t : {&kRequests, &kResponses, &kEvents, &kRejected, &kEdges}) {
+    ddl += (ddl.empty() ? "" : ";") + stageDdl(*t);
+  }
   return db.run(ddl);
+}
+
+std::vector<EdgeUpdate> Store::edgesToWrite(const Batch& batch) const {
+  std::vector<EdgeUpdate> edges;
+  for (auto& u : batch.edgeUpdates()) {
+    auto it = edgesWritten_.find(u.edgeId);
+    if (edgeWriteNeeded(
+            u, it == edgesWritten_.end() ? std::nullopt : std::optional<int64_t>(it->second))) {
+      edges.push_back(std::move(u));
+    }
+  }
+  return edges;
 }
 
 Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
@@ -247,289 +667,31 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
     return tx.error();
   }
   std::vector<Effect> effects;
-
-  if (!batch.requests().empty()) {
-    CopyWriter w;
-    for (const auto& r : batch.requests()) {
-      w.row(13);
-      w.text(r.edgeId);
-      w.text(r.id);
-      w.boolean(r.idIsNumber);
-      w.text(r.type);
-      w.text(r.sender);
-      w.textOrNull(r.description);
-      w.timestamp(r.sentAtMs);
-      w.timestamp(r.seenAtMs);
-      w.timestamp(r.deadlineMs);
-      w.jsonb(r.bodyJson);
-      if (r.offset >= 0) {
-        w.int4(r.partition);
-        w.int8(r.offset);
-      } else {
-        w.null();
-        w.null();
-      }
-      w.optTimestamp(r.expiresAtMs);
-    }
-    auto inserted = insertRows(db, "requests", "stage_requests", kRequestColumns, w, "edge_id, id");
-    if (!inserted) {
-      return inserted.error();
-    }
-    stats.redelivered = stats.redelivered || !inserted->all;
-    // The sweeper's work list: every new request until its deadline (answered or not).
-    CopyWriter deadlines;
-    size_t deadlineRows = 0;
-    for (const auto& r : batch.requests()) {
-      if (inserted->has(correlationKey(r.edgeId, r.id))) {
-        deadlines.row(3);
-        deadlines.text(r.edgeId);
-        deadlines.text(r.id);
-        deadlines.timestamp(r.deadlineMs);
-        ++deadlineRows;
-      }
-    }
-    if (deadlineRows > 0) {
-      if (auto c = db.copyIn(std::string("COPY request_deadlines (") + kDeadlineColumns +
-                                 ") FROM STDIN (FORMAT binary)",
-                             deadlines.finish());
-          !c) {
-        return c.error();
-      }
-    }
-    std::vector<const RequestRow*> frp;
-    std::vector<std::string> edges;
-    std::vector<std::string> ids;
-    for (const auto& r : batch.requests()) {
-      if (r.frp && inserted->has(correlationKey(r.edgeId, r.id))) {
-        frp.push_back(&r);
-        edges.push_back(r.edgeId);
-        ids.push_back(r.id);
-      }
-    }
-    // Their answers may have come first.
-    auto answered = existing(db, "responses", "true", edges, ids);
-    if (!answered) {
-      return answered.error();
-    }
-    for (const RequestRow* r : frp) {
-      if (r->frp->action == envelope::FrpAction::kStart) {
-        StartRequested s{r->edgeId,
-                         r->id,
-                         r->sender,
-                         {},
-                         r->frp->autoStopSeconds,
-                         std::min(r->sentAtMs, r->seenAtMs)};
-        for (const auto& [name, port] : r->frp->services) {
-          s.services[name] = port;
-        }
-        effects.push_back({r->edgeId, r->offset, 0, std::move(s)});
-      }
-      if (answered->count(correlationKey(r->edgeId, r->id)) != 0) {
-        effects.push_back({r->edgeId, r->offset, 1, Answered{r->edgeId, r->id}});
-      }
-    }
+  Writing w{db, stats, effects};
+  const std::vector<EdgeUpdate> edges = edgesToWrite(batch);
+  // Requests before responses: an answer in the same batch then finds its request stored.
+  VoidResult r;
+  if (r && !batch.requests().empty()) {
+    r = writeRequests(w, batch.requests());
   }
-
-  if (!batch.responses().empty()) {
-    CopyWriter w;
-    for (const auto& r : batch.responses()) {
-      addResponseRow(w, r);
-    }
-    auto inserted =
-        insertRows(db, "responses", "stage_responses", kResponseColumns, w, "edge_id, id");
-    if (!inserted) {
-      return inserted.error();
-    }
-    stats.redelivered = stats.redelivered || !inserted->all;
-    std::vector<const ResponseRow*> fresh;
-    std::vector<std::string> edges;
-    std::vector<std::string> ids;
-    for (const auto& r : batch.responses()) {
-      if (!inserted->has(correlationKey(r.edgeId, r.id))) {
-        continue;
-      }
-      fresh.push_back(&r);
-      // Answers that echo a non-frp type need no look at their request.
-      if (r.type.empty() || envelope::isFrpCommandType(r.type)) {
-        edges.push_back(r.edgeId);
-        ids.push_back(r.id);
-      }
-    }
-    auto frpAnswers =
-        existing(db, "requests", (std::string("t.type IN ") + kFrpTypes).c_str(), edges, ids);
-    if (!frpAnswers) {
-      return frpAnswers.error();
-    }
-    for (const ResponseRow* r : fresh) {
-      if (frpAnswers->count(correlationKey(r->edgeId, r->id)) != 0) {
-        effects.push_back({r->edgeId, r->offset, 1, Answered{r->edgeId, r->id}});
-      }
-    }
-    // Waiters LISTEN: one notification per new response, or one for a large batch.
-    if (!fresh.empty()) {
-      Result<pg::Rows> n = pg::Rows();
-      if (fresh.size() <= kNotifyEachUpTo) {
-        std::vector<std::string> notifyEdges;
-        std::vector<std::string> notifyIds;
-        std::vector<std::string> codes;
-        for (const ResponseRow* r : fresh) {
-          notifyEdges.push_back(r->edgeId);
-          notifyIds.push_back(r->id);
-          codes.push_back(std::to_string(r->statusCode));
-        }
-        n = db.exec(kNotifyResponsesSql, {textArrayLiteral(notifyEdges),
-                                          textArrayLiteral(notifyIds), textArrayLiteral(codes)});
-      } else {
-        n = db.exec(std::string("SELECT pg_notify('") + kResponseChannel +
-                        "', row_to_json(p)::text) FROM (SELECT true AS batch,"
-                        " $1::int AS responses) p",
-                    {std::to_string(fresh.size())});
-      }
-      if (!n) {
-        return n.error();
-      }
-    }
+  if (r && !batch.responses().empty()) {
+    r = writeResponses(w, batch.responses());
   }
-
-  if (!batch.events().empty()) {
-    CopyWriter w;
-    for (const auto& e : batch.events()) {
-      w.row(10);
-      w.text(e.edgeId);
-      w.int4(e.partition);
-      w.int8(e.offset);
-      w.text(e.id);
-      w.text(e.type);
-      w.text(e.sender);
-      w.textOrNull(e.description);
-      w.timestamp(e.sentAtMs);
-      w.timestamp(e.receivedAtMs);
-      w.jsonb(e.bodyJson);
-    }
-    auto inserted = insertRows(db, "events", "stage_events", kEventColumns, w,
-                               "edge_id, kafka_partition, kafka_offset");
-    if (!inserted) {
-      return inserted.error();
-    }
-    stats.redelivered = stats.redelivered || !inserted->all;
-    size_t fresh = 0;
-    for (const auto& e : batch.events()) {
-      if (!inserted->has(eventKey(e.edgeId, e.partition, e.offset))) {
-        continue;
-      }
-      ++fresh;
-      if (e.frp) {
-        effects.push_back(
-            {e.edgeId, e.offset, 0, FrpEventSeen{e.edgeId, e.id, e.type, *e.frp, e.sentAtMs}});
-      }
-    }
-    if (fresh > 0) {
-      auto n = db.exec(std::string("SELECT pg_notify('") + kEventChannel +
-                           "', row_to_json(p)::text) FROM (SELECT $1::int AS events) p",
-                       {std::to_string(fresh)});
-      if (!n) {
-        return n.error();
-      }
-    }
+  if (r && !batch.events().empty()) {
+    r = writeEvents(w, batch.events());
   }
-
-  if (!batch.rejected().empty()) {
-    CopyWriter w;
-    for (const auto& r : batch.rejected()) {
-      w.row(14);
-      w.text(r.topic);
-      w.int4(r.partition);
-      w.int8(r.offset);
-      w.optText(r.edgeId);
-      w.timestamp(r.receivedAtMs);
-      w.int4(r.statusCode);
-      w.textOrNull(r.field);
-      w.text(r.reason);
-      w.textOrNull(r.kind);
-      w.textOrNull(r.messageId);
-      w.textOrNull(r.sender);
-      w.textOrNull(r.type);
-      w.bytea(r.payload);
-      w.int4(static_cast<int32_t>(r.payloadBytes));
-    }
-    auto inserted = insertRows(db, "rejected_messages", "stage_rejected", kRejectedColumns, w,
-                               "topic, kafka_partition, kafka_offset");
-    if (!inserted) {
-      return inserted.error();
-    }
+  if (r && !batch.rejected().empty()) {
+    r = writeRejected(w, batch.rejected());
   }
-
-  std::vector<EdgeUpdate> edges;
-  for (auto& u : batch.edgeUpdates()) {
-    auto it = edgesWritten_.find(u.edgeId);
-    if (edgeWriteNeeded(
-            u, it == edgesWritten_.end() ? std::nullopt : std::optional<int64_t>(it->second))) {
-      edges.push_back(std::move(u));
-    }
+  if (r && !edges.empty()) {
+    r = writeEdges(w, edges);
   }
-  if (!edges.empty()) {
-    CopyWriter w;
-    for (const auto& u : edges) {
-      w.row(12);
-      w.text(u.edgeId);
-      w.timestamp(u.firstSeenMs);
-      w.optTimestamp(u.lastSeenMs);
-      w.optTimestamp(u.lastHeartbeatMs);
-      w.optTimestamp(u.heartbeatSentMs);
-      if (u.intervalSeconds) {
-        w.int4(static_cast<int32_t>(*u.intervalSeconds));
-      } else {
-        w.null();
-      }
-      if (u.uptimeSeconds) {
-        w.float8(*u.uptimeSeconds);
-      } else {
-        w.null();
-      }
-      if (u.frpRunning) {
-        w.boolean(*u.frpRunning);
-      } else {
-        w.null();
-      }
-      w.optText(u.agentVersion);
-      w.optText(u.hostname);
-      w.optTimestamp(u.agentStartedMs);
-      w.optTimestamp(u.stoppedMs);
-    }
-    if (auto c = db.copyIn(
-            std::string("COPY stage_edges (") + kEdgeColumns + ") FROM STDIN (FORMAT binary)",
-            w.finish());
-        !c) {
-      return c.error();
-    }
-    static const std::string upsert = edgeUpsertSql();
-    if (auto r = db.exec(upsert); !r) {
-      return r.error();
-    }
-    stats.edgesWritten = edges.size();
+  if (r && !effects.empty()) {
+    r = applyEffects(w, options_);
   }
-
-  if (!effects.empty()) {
-    std::stable_sort(effects.begin(), effects.end(), [](const Effect& a, const Effect& b) {
-      return std::tie(a.edge, a.offset, a.order) < std::tie(b.edge, b.offset, b.order);
-    });
-    Sessions sessions(db, options_);
-    for (const auto& e : effects) {
-      VoidResult r;
-      if (const auto* s = std::get_if<StartRequested>(&e.what)) {
-        r = sessions.onStartRequested(*s);
-      } else if (const auto* a = std::get_if<Answered>(&e.what)) {
-        r = sessions.onAnswered(*a);
-      } else {
-        r = sessions.onFrpEvent(std::get<FrpEventSeen>(e.what));
-      }
-      if (!r) {
-        return r.error();
-      }
-      ++stats.sessionEffects;
-    }
+  if (!r) {
+    return r.error();
   }
-
   if (auto c = tx.value()->commit(); !c) {
     return c.error();
   }

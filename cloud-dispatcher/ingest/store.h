@@ -1,11 +1,12 @@
 #pragma once
 
-// Writes a Batch to PostgreSQL in one transaction. Each kind of row is COPYed (binary) straight
-// into its table; when a row exists already (a redelivered batch: unique violation) the table's
-// part rolls back to a savepoint and goes through a staging table with INSERT ... ON CONFLICT DO
-// NOTHING, so redelivery changes nothing. Then: NOTIFY for new responses, the edges upsert
-// (GREATEST/LEAST merges; writes that would change nothing are skipped), and the session effects
-// of what is new, in message order.
+// Writes a Batch to PostgreSQL in one transaction, one writer per table (store.cpp keeps each
+// table's column list, COPY row, conflict key and effects side by side). Each kind of row is
+// COPYed (binary) straight into its table; when a row exists already (a redelivered batch:
+// unique violation) the table's part rolls back to a savepoint and goes through a staging table
+// with INSERT ... ON CONFLICT DO NOTHING, so redelivery changes nothing. Then: NOTIFY for new
+// responses and events, the edges upsert (GREATEST/LEAST merges; writes that would change nothing
+// are skipped), and the session effects of what is new, in message order.
 
 #include <cstddef>
 #include <cstdint>
@@ -68,6 +69,9 @@ class Store {
   Result<StoreStats> write(pg::Connection& db, const Batch& batch);
 
  private:
+  /// The batch's edge updates that would change the edges rows this store last wrote.
+  std::vector<EdgeUpdate> edgesToWrite(const Batch& batch) const;
+
   const Options& options_;
   /// edge -> last_seen this store wrote (skips rewriting edges rows that would not change).
   std::unordered_map<std::string, int64_t> edgesWritten_;
