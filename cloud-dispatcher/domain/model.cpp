@@ -5,78 +5,32 @@
 #include <algorithm>
 
 #include "core/time_format.h"
+#include "envelope/bodies.h"
 #include "envelope/salvage.h"
 #include "envelope/types.h"
-#include "jsonschema/json_util.h"
 
 namespace edgelink::dispatcher {
-namespace {
-
-std::optional<int64_t> timestampMember(const rapidjson::Value& body, const char* key) {
-  const auto* v = json::member(body, key);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (v->IsInt64()) {
-    return v->GetInt64();
-  }
-  if (v->IsString()) {
-    return parseRfc3339Ms(std::string_view(v->GetString(), v->GetStringLength()));
-  }
-  return std::nullopt;
-}
-
-std::optional<std::string> idMember(const rapidjson::Value& body, const char* key) {
-  const auto* v = json::member(body, key);
-  if (v == nullptr) {
-    return std::nullopt;
-  }
-  if (v->IsString() && v->GetStringLength() > 0) {
-    return std::string(v->GetString(), v->GetStringLength());
-  }
-  if (v->IsUint64()) {
-    return std::to_string(v->GetUint64());
-  }
-  return std::nullopt;
-}
-
-}  // namespace
-
 FrpInfo readFrpInfo(const rapidjson::Value& body) {
   FrpInfo info;
-  if (!body.IsObject()) {
-    return info;
-  }
-  if (const char* s = json::getString(body, "state")) {
-    info.state = s;
-  }
-  if (const auto* services = json::member(body, "services"); services && services->IsObject()) {
-    for (const auto& m : services->GetObject()) {
-      const rapidjson::Value* port = nullptr;
-      if (m.value.IsObject()) {
-        port = json::member(m.value, "remote_port");
-      } else if (m.value.IsInt()) {
-        port = &m.value;
-      }
-      if (port != nullptr && port->IsInt()) {
-        info.services[m.name.GetString()] = port->GetInt();
+  // The schemas checked the body when it was decoded: a member of another type cannot reach here.
+  if (auto s = envelope::body::readFrpState(body)) {
+    info.state = s->state;
+    for (const auto& [name, proxy] : s->services) {
+      if (proxy.remotePort > 0) {
+        info.services[name] = proxy.remotePort;
       }
     }
+    info.startedAtMs = s->startedAtMs;
+    info.expiresAtMs = s->expiresAtMs;
+    info.autoStopSeconds = s->autoStopSeconds;
+    if (s->requestId) {
+      info.requestId = s->requestId->str();
+    }
+    info.stopReason = s->stopReason;
+    info.extended = s->extended.value_or(false);
   }
-  info.startedAtMs = timestampMember(body, "started_at");
-  info.expiresAtMs = timestampMember(body, "expires_at");
-  if (const auto* a = json::member(body, "auto_stop_seconds"); a && a->IsInt64()) {
-    info.autoStopSeconds = a->GetInt64();
-  }
-  info.requestId = idMember(body, "request_id");
-  if (const char* r = json::getString(body, "stop_reason")) {
-    info.stopReason = r;
-  }
-  if (const char* e = json::getString(body, "error")) {
-    info.error = e;
-  }
-  if (const auto* x = json::member(body, "extended"); x && x->IsBool()) {
-    info.extended = x->GetBool();
+  if (auto e = envelope::body::readErrorBody(body)) {
+    info.error = e->error;
   }
   return info;
 }
@@ -343,19 +297,24 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     if (!u.lastHeartbeatMs || seen >= *u.lastHeartbeatMs) {
       u.lastHeartbeatMs = seen;
       u.heartbeatSentMs = env.timestampMs;
-      if (const char* v = json::getString(body, "agent_version")) {
-        u.agentVersion = v;
-      }
       if (heartbeat) {
-        if (const auto* i = json::member(body, "interval_seconds"); i && i->IsInt64()) {
-          u.intervalSeconds = i->GetInt64();
+        if (auto hb = envelope::body::readHeartbeat(body)) {
+          if (!hb->agentVersion.empty()) {
+            u.agentVersion = hb->agentVersion;
+          }
+          if (hb->intervalSeconds > 0) {
+            u.intervalSeconds = hb->intervalSeconds;
+          }
+          if (hb->uptimeSeconds) {
+            u.uptimeSeconds = hb->uptimeSeconds;
+          }
+          if (hb->frpRunning) {
+            u.frpRunning = hb->frpRunning;
+          }
         }
-        if (const auto* up = json::member(body, "uptime_seconds"); up && up->IsNumber()) {
-          u.uptimeSeconds = up->GetDouble();
-        }
-        if (const auto* f = json::member(body, "frp_running"); f && f->IsBool()) {
-          u.frpRunning = f->GetBool();
-        }
+      } else if (auto st = envelope::body::readAgentStarted(body);
+                 st && !st->agentVersion.empty()) {
+        u.agentVersion = st->agentVersion;
       }
     }
   }
@@ -364,8 +323,8 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     return Classified::kHeartbeat;
   }
   if (started) {
-    if (const char* h = json::getString(body, "hostname")) {
-      u.hostname = h;
+    if (auto st = envelope::body::readAgentStarted(body); st && !st->hostname.empty()) {
+      u.hostname = st->hostname;
     }
     u.agentStartedMs = std::max(u.agentStartedMs.value_or(seen), seen);
   }
