@@ -195,25 +195,7 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
   }
   auto decoded = decoder.decode(m.payload);
   if (!decoded) {
-    const envelope::DecodeError& e = decoded.error();
-    reject(m, edgeId, nowMs, e);
-    // A request whose id can be read is answered by its edge (400/413), so it is recorded too:
-    // the answer then joins a request, and the raw message stays in rejected_messages.
-    if (edgeId && e.kind == envelope::Kind::kRequest && e.id) {
-      RequestRow r;
-      r.edgeId = *edgeId;
-      r.id = e.id->str();
-      r.idIsNumber = e.id->isNumber();
-      r.type = envelope::isTypeName(e.type) ? e.type : std::string();
-      r.sender = e.sender;
-      r.sentAtMs = e.timestampMs.value_or(seen);
-      r.seenAtMs = seen;
-      r.deadlineMs = deadlineOf(r.sentAtMs, seen, options_.deadlineFor(r.type));
-      r.bodyJson = "{}";
-      r.partition = m.partition;
-      r.offset = m.offset;
-      addRequest(std::move(r));
-    }
+    rejectUndecodable(m, edgeId, nowMs, seen, decoded.error());
     return Classified::kRejected;
   }
   if (!edgeId) {
@@ -227,68 +209,101 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     reject(m, std::nullopt, nowMs, e);
     return Classified::kRejected;
   }
-  envelope::Envelope& env = *decoded;
-  switch (env.kind) {
-    case envelope::Kind::kRequest: {
-      RequestRow r;
-      r.edgeId = *edgeId;
-      r.id = env.id.str();
-      if (!requestKeys_.insert(correlationKey(r.edgeId, r.id)).second) {
-        return Classified::kDuplicate;
-      }
-      r.idIsNumber = env.id.isNumber();
-      r.type = env.type;
-      r.sender = env.sender;
-      r.description = env.description;
-      r.sentAtMs = env.timestampMs;
-      r.seenAtMs = seen;
-      r.expiresAtMs = env.expiresAtMs;
-      r.deadlineMs =
-          env.expiresAtMs
-              ? expiringDeadlineOf(env.timestampMs, seen, *env.expiresAtMs,
-                                   options_.edgeMaxAgeSeconds, options_.answerGraceSeconds)
-              : deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
-      r.bodyJson = bodyJson(env.body());
-      r.partition = m.partition;
-      r.offset = m.offset;
-      if (envelope::isFrpCommandType(env.type)) {
-        if (auto cmd = envelope::readFrpCommand(env)) {
-          r.frp = *cmd;
-        }
-      }
-      edge(r.edgeId, seen);
-      requests_.push_back(std::move(r));
-      return Classified::kRequest;
-    }
-    case envelope::Kind::kResponse: {
-      ResponseRow r;
-      r.edgeId = *edgeId;
-      r.id = env.id.str();
-      if (!responseKeys_.insert(correlationKey(r.edgeId, r.id)).second) {
-        return Classified::kDuplicate;
-      }
-      r.sender = env.sender;
-      r.type = env.type;
-      r.statusCode = env.statusCode;
-      r.status = env.status;
-      r.description = env.description;
-      r.sentAtMs = env.timestampMs;
-      r.receivedAtMs = seen;
-      r.bodyJson = bodyJson(env.body());
-      r.partition = m.partition;
-      r.offset = m.offset;
-      if (r.type.empty() || envelope::isFrpCommandType(r.type)) {
-        r.frp = readFrpInfo(env.body());
-      }
-      auto& u = edge(r.edgeId, seen);
-      u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
-      responses_.push_back(std::move(r));
-      return Classified::kResponse;
-    }
+  switch (decoded->kind) {
+    case envelope::Kind::kRequest:
+      return addRequest(m, *edgeId, *decoded, seen);
+    case envelope::Kind::kResponse:
+      return addResponse(m, *edgeId, *decoded, seen);
     case envelope::Kind::kEvent:
       break;
   }
-  auto& u = edge(*edgeId, seen);
+  return addEvent(m, *edgeId, *decoded, seen);
+}
+
+void Batch::rejectUndecodable(const RawMessage& m, const std::optional<std::string>& edgeId,
+                              int64_t nowMs, int64_t seen, const envelope::DecodeError& e) {
+  reject(m, edgeId, nowMs, e);
+  // A request whose id can be read is answered by its edge (400/413), so it is recorded too:
+  // the answer then joins a request, and the raw message stays in rejected_messages.
+  if (edgeId && e.kind == envelope::Kind::kRequest && e.id) {
+    RequestRow r;
+    r.edgeId = *edgeId;
+    r.id = e.id->str();
+    r.idIsNumber = e.id->isNumber();
+    r.type = envelope::isTypeName(e.type) ? e.type : std::string();
+    r.sender = e.sender;
+    r.sentAtMs = e.timestampMs.value_or(seen);
+    r.seenAtMs = seen;
+    r.deadlineMs = deadlineOf(r.sentAtMs, seen, options_.deadlineFor(r.type));
+    r.bodyJson = "{}";
+    r.partition = m.partition;
+    r.offset = m.offset;
+    addRequest(std::move(r));
+  }
+}
+
+Classified Batch::addRequest(const RawMessage& m, const std::string& edgeId,
+                             const envelope::Envelope& env, int64_t seen) {
+  RequestRow r;
+  r.edgeId = edgeId;
+  r.id = env.id.str();
+  if (!requestKeys_.insert(correlationKey(r.edgeId, r.id)).second) {
+    return Classified::kDuplicate;
+  }
+  r.idIsNumber = env.id.isNumber();
+  r.type = env.type;
+  r.sender = env.sender;
+  r.description = env.description;
+  r.sentAtMs = env.timestampMs;
+  r.seenAtMs = seen;
+  r.expiresAtMs = env.expiresAtMs;
+  r.deadlineMs = env.expiresAtMs
+                     ? expiringDeadlineOf(env.timestampMs, seen, *env.expiresAtMs,
+                                          options_.edgeMaxAgeSeconds, options_.answerGraceSeconds)
+                     : deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
+  r.bodyJson = bodyJson(env.body());
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (envelope::isFrpCommandType(env.type)) {
+    if (auto cmd = envelope::readFrpCommand(env)) {
+      r.frp = *cmd;
+    }
+  }
+  edge(r.edgeId, seen);
+  requests_.push_back(std::move(r));
+  return Classified::kRequest;
+}
+
+Classified Batch::addResponse(const RawMessage& m, const std::string& edgeId,
+                              const envelope::Envelope& env, int64_t seen) {
+  ResponseRow r;
+  r.edgeId = edgeId;
+  r.id = env.id.str();
+  if (!responseKeys_.insert(correlationKey(r.edgeId, r.id)).second) {
+    return Classified::kDuplicate;
+  }
+  r.sender = env.sender;
+  r.type = env.type;
+  r.statusCode = env.statusCode;
+  r.status = env.status;
+  r.description = env.description;
+  r.sentAtMs = env.timestampMs;
+  r.receivedAtMs = seen;
+  r.bodyJson = bodyJson(env.body());
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (r.type.empty() || envelope::isFrpCommandType(r.type)) {
+    r.frp = readFrpInfo(env.body());
+  }
+  auto& u = edge(r.edgeId, seen);
+  u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
+  responses_.push_back(std::move(r));
+  return Classified::kResponse;
+}
+
+Classified Batch::addEvent(const RawMessage& m, const std::string& edgeId,
+                           const envelope::Envelope& env, int64_t seen) {
+  auto& u = edge(edgeId, seen);
   u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
   const auto& body = env.body();
   const bool heartbeat = env.type == envelope::event_type::kHeartbeat;
@@ -332,7 +347,7 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     u.stoppedMs = std::max(u.stoppedMs.value_or(seen), seen);
   }
   EventRow e;
-  e.edgeId = *edgeId;
+  e.edgeId = edgeId;
   e.partition = m.partition;
   e.offset = m.offset;
   e.id = env.id.str();

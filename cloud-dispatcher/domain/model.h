@@ -175,6 +175,16 @@ class Batch {
  private:
   void reject(const RawMessage& m, const std::optional<std::string>& edge, int64_t nowMs,
               const envelope::DecodeError& e);
+  /// Rejected, and recorded as a request too when its id can be read (its edge answers it).
+  void rejectUndecodable(const RawMessage& m, const std::optional<std::string>& edgeId,
+                         int64_t nowMs, int64_t seen, const envelope::DecodeError& e);
+  Classified addRequest(const RawMessage& m, const std::string& edgeId,
+                        const envelope::Envelope& env, int64_t seen);
+  Classified addResponse(const RawMessage& m, const std::string& edgeId,
+                         const envelope::Envelope& env, int64_t seen);
+  /// Heartbeats fold into the edge's update; other events become rows.
+  Classified addEvent(const RawMessage& m, const std::string& edgeId, const envelope::Envelope& env,
+                      int64_t seen);
   EdgeUpdate& edge(const std::string& id, int64_t seenMs);
   void noteOffset(const RawMessage& m);
   const std::optional<std::string>& edgeOf(const std::string& topic);

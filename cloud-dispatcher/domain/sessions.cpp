@@ -37,106 +37,6 @@ const char* kLiveColumns =
 
 }  // namespace
 
-std::string servicesJson(const Services& services) {
-  rapidjson::StringBuffer sb;
-  rapidjson::Writer<rapidjson::StringBuffer> w(sb);
-  w.StartObject();
-  for (const auto& [name, port] : services) {
-    w.Key(name.c_str(), static_cast<rapidjson::SizeType>(name.size()));
-    w.Int(port);
-  }
-  w.EndObject();
-  return sb.GetString();
-}
-
-Services parseServicesJson(const std::string& json) {
-  Services out;
-  rapidjson::Document doc;
-  doc.Parse(json.c_str(), json.size());
-  if (doc.HasParseError() || !doc.IsObject()) {
-    return out;
-  }
-  for (const auto& m : doc.GetObject()) {
-    if (m.value.IsInt()) {
-      out[m.name.GetString()] = m.value.GetInt();
-    }
-  }
-  return out;
-}
-
-// ---- pure decisions ---------------------------------------------------------------------------
-
-std::vector<int> choosePorts(const PortRange& pool, const std::set<int>& used, size_t count,
-                             uint64_t seed) {
-  std::vector<int> out;
-  const int size = pool.size();
-  if (size <= 0 || count == 0) {
-    return out;
-  }
-  const int start = static_cast<int>(seed % static_cast<uint64_t>(size));
-  for (int i = 0; i < size && out.size() < count; ++i) {
-    int port = pool.first + (start + i) % size;
-    if (used.count(port) == 0) {
-      out.push_back(port);
-    }
-  }
-  if (out.size() < count) {
-    out.clear();
-  }
-  std::sort(out.begin(), out.end());
-  return out;
-}
-
-StartDecision decideStart(bool sessionForRequestExists, const std::optional<LiveSession>& live,
-                          const Services& requested) {
-  if (sessionForRequestExists) {
-    return StartDecision::kIgnore;
-  }
-  if (!live) {
-    return StartDecision::kCreate;
-  }
-  return live->services == requested ? StartDecision::kExtend : StartDecision::kReplace;
-}
-
-std::pair<std::string, std::string> failedStartOutcome(int statusCode) {
-  if (statusCode == toInt(Status::kStale)) {
-    return {"failed", "stale"};
-  }
-  return {"failed", envelope::stop_reason::kStartFailed};
-}
-
-std::pair<std::string, std::string> stoppedOutcome(const std::string& stopReason) {
-  if (stopReason == envelope::stop_reason::kStartFailed) {
-    return {"failed", stopReason};
-  }
-  return {"closed", stopReason.empty() ? std::string("stopped") : stopReason};
-}
-
-bool frpStoppedEnds(const LiveSession& live, const FrpInfo& info, int64_t eventAtMs) {
-  if (info.requestId) {
-    if (*info.requestId == live.requestId) {
-      return true;
-    }
-    // The event names another start: it can only be about an older session the edge replaced.
-    if (info.stopReason == envelope::stop_reason::kReplaced) {
-      return false;
-    }
-  }
-  if (info.stopReason == envelope::stop_reason::kReplaced) {
-    return false;
-  }
-  return live.requestedAtMs <= eventAtMs;
-}
-
-int64_t expiresAt(const FrpInfo& info, int64_t startedAtMs, std::optional<int64_t> autoStopSeconds,
-                  int64_t defaultAutoStopSeconds) {
-  if (info.expiresAtMs) {
-    return *info.expiresAtMs;
-  }
-  int64_t seconds = info.autoStopSeconds.value_or(autoStopSeconds.value_or(defaultAutoStopSeconds));
-  return startedAtMs + seconds * 1000;
-}
-
 // ---- database --------------------------------------------------------------------------------
 
 Result<std::optional<LiveSession>> Sessions::live(const std::string& edgeId, bool forUpdate) {
@@ -274,34 +174,37 @@ VoidResult Sessions::onStartRequested(const StartRequested& e) {
 }
 
 VoidResult Sessions::onAnswered(const Answered& e) {
-  const envelope::FrpCommand& cmd = e.command;
-  const std::string& sender = e.sender;
-  const int64_t sentAt = e.sentAtMs;
-  const int code = e.statusCode;
-  const FrpInfo& info = e.info;
-  const int64_t answeredAt = e.answeredAtMs;
-  const bool success = code >= 200 && code < 300;
-
-  auto live = this->live(e.edgeId, true);
+  auto live = this->live(e.edgeId, true);  // the edge's live session locked first
   if (!live) {
     return live.error();
   }
-  if (cmd.action == envelope::FrpAction::kStop) {
-    if (!success) {
-      return {};
-    }
-    // The edge stops whatever runs: every session requested before the stop was sent ends.
-    auto r = db_.exec(
-        "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
-        " end_detail = NULLIF(concat_ws('; ', end_detail, $4::text), ''), updated_at = now()"
-        " WHERE edge_id = $1 AND ended_at IS NULL"
-        " AND requested_at <= to_timestamp($2::bigint / 1000.0)",
-        {e.edgeId, ms(sentAt), envelope::stop_reason::kRequested, "stop request " + e.requestId});
-    if (!r) {
-      return r.error();
-    }
+  if (e.command.action == envelope::FrpAction::kStop) {
+    return onStopAnswered(e);
+  }
+  return onStartAnswered(e, *live);
+}
+
+VoidResult Sessions::onStopAnswered(const Answered& e) {
+  if (e.statusCode < 200 || e.statusCode >= 300) {
     return {};
   }
+  // The edge stops whatever runs: every session requested before the stop was sent ends.
+  auto r = db_.exec(
+      "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
+      " end_detail = NULLIF(concat_ws('; ', end_detail, $4::text), ''), updated_at = now()"
+      " WHERE edge_id = $1 AND ended_at IS NULL"
+      " AND requested_at <= to_timestamp($2::bigint / 1000.0)",
+      {e.edgeId, ms(e.sentAtMs), envelope::stop_reason::kRequested, "stop request " + e.requestId});
+  if (!r) {
+    return r.error();
+  }
+  return {};
+}
+
+VoidResult Sessions::onStartAnswered(const Answered& e, const std::optional<LiveSession>& live) {
+  const envelope::FrpCommand& cmd = e.command;
+  const FrpInfo& info = e.info;
+  const int code = e.statusCode;
   auto own = db_.exec(
       "SELECT session_id, ended_at IS NULL, auto_stop_s FROM sessions"
       " WHERE edge_id = $1 AND request_id = $2",
@@ -309,8 +212,8 @@ VoidResult Sessions::onAnswered(const Answered& e) {
   if (!own) {
     return own.error();
   }
-  const int64_t started = info.startedAtMs.value_or(answeredAt);
-  if (!success) {
+  const int64_t started = info.startedAtMs.value_or(e.answeredAtMs);
+  if (code < 200 || code >= 300) {
     if (!own->empty() && own->boolean(0, 1)) {
       auto [state, reason] = failedStartOutcome(code);
       std::string detail = std::to_string(code) + (info.error.empty() ? "" : ": " + info.error);
@@ -336,15 +239,15 @@ VoidResult Sessions::onAnswered(const Answered& e) {
                     expiresAt(info, started, autoStop.value_or(options_.autoStopSeconds),
                               options_.autoStopSeconds));
   }
-  Services services = info.services.empty() ? Services() : info.services;
+  Services services = info.services;
   if (services.empty()) {
     for (const auto& [name, port] : cmd.services) {
       services[name] = port;
     }
   }
-  if (*live && (*live)->state == "active") {
-    if ((*live)->services == services) {  // an extension of the live session
-      return activate((*live)->sessionId, started,
+  if (live && live->state == "active") {
+    if (live->services == services) {  // an extension of the live session
+      return activate(live->sessionId, started,
                       expiresAt(info, started, cmd.autoStopSeconds, options_.autoStopSeconds));
     }
     if (auto r = endOtherActive(e.edgeId, 0, replacedBy); !r) {
@@ -352,7 +255,7 @@ VoidResult Sessions::onAnswered(const Answered& e) {
     }
   }
   auto created =
-      create(e.edgeId, e.requestId, sender, services, cmd.autoStopSeconds, "active", sentAt,
+      create(e.edgeId, e.requestId, e.sender, services, cmd.autoStopSeconds, "active", e.sentAtMs,
              started, expiresAt(info, started, cmd.autoStopSeconds, options_.autoStopSeconds));
   if (!created) {
     return created.error();

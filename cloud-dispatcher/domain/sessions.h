@@ -135,6 +135,8 @@ class Sessions {
                                         std::optional<int64_t> autoStop, const std::string& state,
                                         int64_t requestedAtMs, std::optional<int64_t> startedAtMs,
                                         std::optional<int64_t> expiresAtMs);
+  VoidResult onStopAnswered(const Answered& e);
+  VoidResult onStartAnswered(const Answered& e, const std::optional<LiveSession>& live);
   VoidResult activate(int64_t sessionId, int64_t startedAtMs, int64_t expiresAtMs);
   /// Ends the edge's active session unless it is `keepSessionId` ('replaced').
   VoidResult endOtherActive(const std::string& edgeId, int64_t keepSessionId,
