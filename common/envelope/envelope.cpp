@@ -12,10 +12,10 @@
 #include <vector>
 
 #include "core/time_format.h"
-#include "jsonschema/json_util.h"
 #include "envelope/salvage.h"
-#include "jsonschema/schema_validator.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
+#include "jsonschema/schema_validator.h"
 
 namespace edgelink::envelope {
 namespace {
@@ -426,15 +426,16 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
   Envelope env(bytes);
   Document& doc = env.storage_->doc;
   rapidjson::InsituStringStream stream(env.storage_->text);
-  rapidjson::Reader reader;
   rapidjson::ParseResult parsed;
   GuardHandler::Failure guardFailure = GuardHandler::Failure::kNone;
-  const bool mayHoldNul = bytes.find("\\u0000") != std::string_view::npos;
-  const bool mayHoldSurrogate =
-      bytes.find("\\ud") != std::string_view::npos || bytes.find("\\uD") != std::string_view::npos;
+  // One scan for \u escapes (rare); only then the ones the guard must watch for.
+  const bool mayHoldEscape = bytes.find("\\u") != std::string_view::npos;
+  const bool mayHoldNul = mayHoldEscape && bytes.find("\\u0000") != std::string_view::npos;
+  const bool mayHoldSurrogate = mayHoldEscape && (bytes.find("\\ud") != std::string_view::npos ||
+                                                  bytes.find("\\uD") != std::string_view::npos);
   auto generate = [&](Document& d) {
     GuardHandler guard(d, limits_.maxDepth, mayHoldNul, mayHoldSurrogate);
-    parsed = reader.Parse<kParseFlags>(stream, guard);
+    parsed = reader_.Parse<kParseFlags>(stream, guard);
     guardFailure = guard.failure();
     return !parsed.IsError();
   };

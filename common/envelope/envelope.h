@@ -149,7 +149,8 @@ class Decoder {
   Limits limits_;
   const SchemaRegistry& registry_;
   std::unique_ptr<jsonschema::SchemaValidator>
-      anyValue_;  // duplicate-key walk for bodies with no schema
+      anyValue_;              // duplicate-key walk for bodies with no schema
+  rapidjson::Reader reader_;  // reused: its parse stack keeps its capacity between messages
 };
 
 /// Canonical JSON of an envelope (fixed key order, RFC 3339 UTC timestamp, string status code).

@@ -50,6 +50,10 @@ class SchemaRegistry {
  private:
   std::map<std::string, std::unique_ptr<CompiledSchema>> schemas_;
   const CompiledSchema* envelopes_[3] = {nullptr, nullptr, nullptr};
+  /// Per kind (as Kind), the body schemas by type: looked up per message without building a
+  /// path. bodies/responses/error.json is not in it (errorBody_).
+  std::map<std::string, const CompiledSchema*, std::less<>> bodies_[3];
+  const CompiledSchema* errorBody_ = nullptr;
 };
 
 /// The schema files compiled into this binary (generated at build time from schemas/).

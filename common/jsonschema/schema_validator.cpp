@@ -398,7 +398,7 @@ class Run {
       return true;
     }
     if (n != nullptr && n->never) {
-      return fail(quiet, v, "unexpected value " + json::preview(v));
+      return quiet ? false : fail(quiet, v, "unexpected value " + json::preview(v));
     }
     if (n != nullptr && !n->unconstrained && !checkHere(*n, v, quiet)) {
       return false;
@@ -442,21 +442,23 @@ class Run {
   bool checkHere(const Node& n, const Value& v, bool quiet) {
     const uint8_t t = typeBit(v);
     if ((n.types & t) == 0) {
-      return fail(quiet, v,
-                  "expected " + expected(n, typesText(n.types)) + ", got " + json::typeName(v));
+      return quiet ? false
+                   : fail(quiet, v,
+                          "expected " + expected(n, typesText(n.types)) + ", got " +
+                              json::typeName(v));
     }
     if (n.enumValues != nullptr) {
-      bool found = false;
-      std::string list;
-      for (const auto& e : n.enumValues->GetArray()) {
-        if (e == v) {
-          found = true;
-          break;
+      const auto values = n.enumValues->GetArray();
+      if (std::find(values.begin(), values.end(), v) == values.end()) {
+        if (quiet) {
+          return false;
         }
-        list += (list.empty() ? "" : ", ") + json::stringify(e);
-      }
-      if (!found) {
-        return fail(quiet, v, "expected one of " + list + ", got " + json::preview(v));
+        std::string list;
+        for (const auto& e : values) {
+          list += (list.empty() ? "" : ", ") + json::stringify(e);
+        }
+        return quiet ? false
+                     : fail(quiet, v, "expected one of " + list + ", got " + json::preview(v));
       }
     }
     if (v.IsNumber() && (n.hasMinimum || n.hasMaximum)) {
@@ -476,8 +478,10 @@ class Run {
         std::string range = n.hasMinimum && n.hasMaximum
                                 ? "in " + num(n.minimum) + ".." + num(n.maximum)
                                 : (n.hasMinimum ? ">= " + num(n.minimum) : "<= " + num(n.maximum));
-        return fail(quiet, v,
-                    "expected " + expected(n, "a number " + range) + ", got " + json::preview(v));
+        return quiet ? false
+                     : fail(quiet, v,
+                            "expected " + expected(n, "a number " + range) + ", got " +
+                                json::preview(v));
       }
     }
     if (v.IsString()) {
@@ -489,35 +493,41 @@ class Run {
       if (maybeShort || maybeLong) {
         auto len = static_cast<int64_t>(codePoints(v));
         if ((n.minLength >= 0 && len < n.minLength) || (n.maxLength >= 0 && len > n.maxLength)) {
-          return fail(quiet, v,
-                      "expected " +
-                          expected(n, "a string of " + rangeText(n.minLength, n.maxLength) +
-                                          " characters") +
-                          ", got a string of " + std::to_string(len) + " characters");
+          return quiet ? false
+                       : fail(quiet, v,
+                              "expected " +
+                                  expected(n, "a string of " + rangeText(n.minLength, n.maxLength) +
+                                                  " characters") +
+                                  ", got a string of " + std::to_string(len) + " characters");
         }
       }
       if (n.pattern && !n.pattern->search(std::string_view(v.GetString(), v.GetStringLength()))) {
-        return fail(quiet, v,
-                    "expected " + expected(n, "a string matching " + n.pattern->source()) +
-                        ", got " + json::preview(v));
+        return quiet ? false
+                     : fail(quiet, v,
+                            "expected " + expected(n, "a string matching " + n.pattern->source()) +
+                                ", got " + json::preview(v));
       }
     }
     if (v.IsArray() && (n.minItems >= 0 || n.maxItems >= 0)) {
       auto size = static_cast<int64_t>(v.Size());
       if ((n.minItems >= 0 && size < n.minItems) || (n.maxItems >= 0 && size > n.maxItems)) {
-        return fail(quiet, v,
-                    "expected " + expected(n, rangeText(n.minItems, n.maxItems) + " items") +
-                        ", got " + std::to_string(size) + " items");
+        return quiet
+                   ? false
+                   : fail(quiet, v,
+                          "expected " + expected(n, rangeText(n.minItems, n.maxItems) + " items") +
+                              ", got " + std::to_string(size) + " items");
       }
     }
     if (v.IsObject() && (n.minProperties >= 0 || n.maxProperties >= 0)) {
       auto size = static_cast<int64_t>(v.MemberCount());
       if ((n.minProperties >= 0 && size < n.minProperties) ||
           (n.maxProperties >= 0 && size > n.maxProperties)) {
-        return fail(quiet, v,
-                    "expected " +
-                        expected(n, rangeText(n.minProperties, n.maxProperties) + " members") +
-                        ", got " + std::to_string(size) + " members");
+        return quiet ? false
+                     : fail(quiet, v,
+                            "expected " +
+                                expected(n,
+                                         rangeText(n.minProperties, n.maxProperties) + " members") +
+                                ", got " + std::to_string(size) + " members");
       }
     }
     for (const Node* sub : n.allOf) {
@@ -534,9 +544,10 @@ class Run {
         }
       }
       if (!any) {
-        return fail(quiet, v,
-                    "expected " + expected(n, "a value matching one of the alternatives") +
-                        ", got " + json::preview(v));
+        return quiet ? false
+                     : fail(quiet, v,
+                            "expected " + expected(n, "a value matching one of the alternatives") +
+                                ", got " + json::preview(v));
       }
     }
     if (!n.oneOf.empty()) {
@@ -545,15 +556,19 @@ class Run {
         matches += check(sub, v, true) ? 1 : 0;
       }
       if (matches != 1) {
-        return fail(quiet, v,
-                    "expected " + expected(n, "a value matching exactly one of the alternatives") +
-                        ", got " + json::preview(v) + " matching " + std::to_string(matches));
+        return quiet
+                   ? false
+                   : fail(quiet, v,
+                          "expected " +
+                              expected(n, "a value matching exactly one of the alternatives") +
+                              ", got " + json::preview(v) + " matching " + std::to_string(matches));
       }
     }
     if (n.notNode != nullptr && !n.never && check(n.notNode, v, true)) {
-      return fail(quiet, v,
-                  "expected " + expected(n, "a value not matching the excluded schema") + ", got " +
-                      json::preview(v));
+      return quiet ? false
+                   : fail(quiet, v,
+                          "expected " + expected(n, "a value not matching the excluded schema") +
+                              ", got " + json::preview(v));
     }
     return true;
   }
@@ -574,7 +589,7 @@ class Run {
             covered = declared = true;
             if (i < 64) {
               if ((seen >> i) & 1) {
-                return fail(quiet, v, "duplicate key", key, len);
+                return quiet ? false : fail(quiet, v, "duplicate key", key, len);
               }
               seen |= uint64_t{1} << i;
             } else {
@@ -594,11 +609,13 @@ class Run {
         if (ok && !covered) {
           if (!n->additionalAllowed || (n->additional != nullptr && n->additional->never)) {
             const Node* why = n->additional != nullptr ? n->additional : n;
-            return fail(
-                quiet, v,
-                "unexpected key " +
-                    json::stringify(Value(rapidjson::StringRef(key, static_cast<SizeType>(len)))) +
-                    (why->expected.empty() ? "" : " (expected " + why->expected + ")"));
+            return quiet ? false
+                         : fail(quiet, v,
+                                "unexpected key " +
+                                    json::stringify(Value(
+                                        rapidjson::StringRef(key, static_cast<SizeType>(len)))) +
+                                    (why->expected.empty() ? ""
+                                                           : " (expected " + why->expected + ")"));
           }
           covered = n->additional != nullptr;
           ok = check(n->additional, m->value, quiet);
@@ -621,8 +638,10 @@ class Run {
         bool present = i < 64 ? (seen >> i) & 1 : v.HasMember(p.name.c_str());
         if (p.required && !present) {
           std::string want = p.node != nullptr ? p.node->expected : std::string();
-          return fail(quiet, v, "required field missing" + (want.empty() ? "" : " (" + want + ")"),
-                      p.name.c_str(), p.name.size());
+          return quiet ? false
+                       : fail(quiet, v,
+                              "required field missing" + (want.empty() ? "" : " (" + want + ")"),
+                              p.name.c_str(), p.name.size());
         }
       }
     }
@@ -681,7 +700,8 @@ class Run {
       }
     }
     if (dup != nullptr) {
-      return fail(quiet, v, "duplicate key", dup->GetString(), dup->GetStringLength());
+      return quiet ? false
+                   : fail(quiet, v, "duplicate key", dup->GetString(), dup->GetStringLength());
     }
     return true;
   }
