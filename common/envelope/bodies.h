@@ -5,7 +5,8 @@
 // that puts a struct into an envelope's body, and a read...() that takes it back from a body.
 //
 // Writing: fill the struct, call write(struct, envelope). Optional members are written only when
-// set (strings: when not empty), so a struct says exactly what goes on the wire.
+// set (strings: when not empty), so a struct says exactly what goes on the wire. Each body's
+// members are listed once (bodies.cpp), for writing and reading alike.
 // Reading: checks the types of the members present and returns a 400 naming the first wrong one
 // (`body.services.ssh.remote_port`); it does not check that required members are there -- the
 // schemas did that when the envelope was decoded -- so a reader can also take what it needs from
@@ -88,7 +89,7 @@ struct AgentStopping {
 };
 
 struct Pong {
-  bool pong = true;
+  bool pong = false;
   std::string agentVersion;
   std::optional<int64_t> receivedAtMs;
 };
@@ -114,7 +115,7 @@ struct SystemInfo {
   double uptimeSeconds = 0;
   std::optional<double> cpuUsagePercent;
   std::optional<int64_t> cpuCount;
-  std::vector<double> loadAverage;
+  std::optional<std::vector<double>> loadAverage;  ///< 1, 5, 15 minutes
   std::optional<Memory> memory;
   std::vector<Disk> disks;
   std::optional<int64_t> agentRssBytes;

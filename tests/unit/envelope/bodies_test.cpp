@@ -126,7 +126,7 @@ TEST_CASE("every body type round-trips through the wire", "[bodies]") {
   info.uptimeSeconds = 86400.5;
   info.cpuUsagePercent = 12.5;
   info.cpuCount = 4;
-  info.loadAverage = {0.25, 0.5, 0.75};
+  info.loadAverage = std::vector<double>{0.25, 0.5, 0.75};
   info.memory = body::Memory{536870912, 268435456, 50.0};
   info.disks = {{"/", 8000000000, 2000000000, 75.0}, {"/var/lib/edge-agent", 100, 50, 50.0}};
   info.agentRssBytes = 6291456;
