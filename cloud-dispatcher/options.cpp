@@ -5,7 +5,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/time_format.h"
-#include "envelope/salvage.h"
+#include "envelope/types.h"
 
 namespace edgelink::dispatcher {
 namespace {

@@ -6,7 +6,6 @@
 
 #include "core/time_format.h"
 #include "envelope/bodies.h"
-#include "envelope/salvage.h"
 #include "envelope/types.h"
 
 namespace edgelink::dispatcher {
