@@ -5,7 +5,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "core/time_format.h"
-#include "envelope/salvage.h"
+#include "envelope/types.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -174,6 +174,15 @@ void Options::addTo(CLI::App& app) {
 
 config::Problems Options::validate() {
   config::Problems p;
+  validateKafka(p);
+  validateRequests(p);
+  validateSessions(p);
+  validateIngest(p);
+  return p;
+}
+
+// Brokers, librdkafka properties, topics and their provisioning.
+void Options::validateKafka(config::Problems& p) {
   if (kafkaBrokers.empty()) {
     p.add("kafka-brokers", "required");
   }
@@ -212,6 +221,10 @@ config::Problems Options::validate() {
       p.add("topic-config", "expected key=value, got '" + kv + "'");
     }
   }
+}
+
+// Deadlines (per type too), the sender, the message size limit.
+void Options::validateRequests(config::Problems& p) {
   if (requestDeadlineSeconds < 1) {
     p.add("request-deadline", "must be at least 1s");
   }
@@ -239,6 +252,10 @@ config::Problems Options::validate() {
   if (maxMessageBytes < 1024 || maxMessageBytes > 16 * 1024 * 1024) {
     p.add("max-message-bytes", "expected 1024 to 16777216, got " + std::to_string(maxMessageBytes));
   }
+}
+
+// The port pool, connect hints, services, auto-stop, staleness and sweeping.
+void Options::validateSessions(config::Problems& p) {
   if (auto range = parsePortRange(portPool)) {
     pool = *range;
   } else {
@@ -279,6 +296,10 @@ config::Problems Options::validate() {
   if (offlineAfterSeconds < 1) {
     p.add("offline-after", "must be at least 1s");
   }
+}
+
+// Batches, consumers, writers, the log level.
+void Options::validateIngest(config::Problems& p) {
   if (batchSize < 1 || batchSize > 100000) {
     p.add("batch-size", "expected 1-100000, got " + std::to_string(batchSize));
   }
@@ -294,7 +315,6 @@ config::Problems Options::validate() {
   if (auto r = log::parseLevel(logLevel); !r) {
     p.addIf("log-level", r.error());
   }
-  return p;
 }
 
 std::string Options::effectiveTopicRegex() const {

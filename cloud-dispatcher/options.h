@@ -97,6 +97,13 @@ struct Options {
   /// The edge topics' max.message.bytes: max-message-bytes plus room for the record batch
   /// header, key and headers (a signature), so what agents accept is what the broker accepts.
   int64_t topicMaxMessageBytes() const { return static_cast<int64_t>(maxMessageBytes) + 4096; }
+
+ private:
+  // validate()'s parts.
+  void validateKafka(config::Problems& p);
+  void validateRequests(config::Problems& p);
+  void validateSessions(config::Problems& p);
+  void validateIngest(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

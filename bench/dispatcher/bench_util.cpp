@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "migrations.h"
+#include "db/migrations.h"
 
 namespace edgelink::bench {
 

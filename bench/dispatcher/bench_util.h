@@ -8,9 +8,9 @@
 #include <memory>
 #include <string>
 
+#include "db/pg.h"
 #include "kafka/client.h"
 #include "options.h"
-#include "pg.h"
 
 namespace edgelink::bench {
 

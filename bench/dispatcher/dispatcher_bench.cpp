@@ -22,20 +22,20 @@
 #include <vector>
 
 #include "bench_util.h"
-#include "copy_writer.h"
+#include "cli/queries.h"
 #include "core/clock.h"
 #include "core/logging.h"
 #include "core/sd_notify.h"
 #include "core/time_format.h"
+#include "domain/model.h"
 #include "envelope/envelope.h"
 #include "harness/dev_broker_process.h"
 #include "harness/pg_cluster.h"
-#include "ingest.h"
+#include "ingest/copy_writer.h"
+#include "ingest/ingest.h"
+#include "ingest/store.h"
+#include "ingest/writer.h"
 #include "kafka/client.h"
-#include "model.h"
-#include "queries.h"
-#include "store.h"
-#include "writer.h"
 
 using namespace edgelink;
 using namespace edgelink::bench;

@@ -39,7 +39,7 @@
 #include "edge_simulator.h"
 #include "envelope/json_util.h"
 #include "harness/frp_peers.h"
-#include "pg.h"
+#include "db/pg.h"
 #include "round_trip.h"
 
 using namespace edgelink;

@@ -12,10 +12,11 @@
 #include <vector>
 
 #include "core/time_format.h"
-#include "envelope/json_util.h"
+#include "envelope/decode_parts.h"
 #include "envelope/salvage.h"
-#include "envelope/schema_validator.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
+#include "jsonschema/schema_validator.h"
 
 namespace edgelink::envelope {
 namespace {
@@ -24,106 +25,7 @@ using rapidjson::Document;
 using rapidjson::SizeType;
 using rapidjson::Value;
 
-// Recursive (not iterative) parsing is safe: GuardHandler stops it at maxDepth. UTF-8 is checked
-// up front, faster than per string.
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag;
-constexpr unsigned kMaxDepthCap = 512;
-constexpr size_t kMaxIdChars = 256;
-
 const char* const kKindNames[] = {"request", "response", "event"};
-
-// Sits between the reader and the document: bounds nesting, refuses NUL characters (which
-// PostgreSQL text/jsonb cannot store and which no field of the protocol needs) and lone low
-// surrogates (RapidJSON 1.1.0 turns a "\udc00" with no high half before it into the invalid
-// UTF-8 bytes ED B0 80 instead of failing). Both can only come from \u escapes, so the checks
-// run only when the input holds such an escape.
-class GuardHandler {
- public:
-  enum class Failure { kNone, kTooDeep, kNul, kLoneSurrogate };
-
-  GuardHandler(Document& doc, unsigned maxDepth, bool checkNul, bool checkSurrogates)
-      : doc_(doc), maxDepth_(maxDepth), checkNul_(checkNul), checkSurrogates_(checkSurrogates) {}
-
-  bool Null() { return doc_.Null(); }
-  bool Bool(bool b) { return doc_.Bool(b); }
-  bool Int(int i) { return doc_.Int(i); }
-  bool Uint(unsigned u) { return doc_.Uint(u); }
-  bool Int64(int64_t i) { return doc_.Int64(i); }
-  bool Uint64(uint64_t u) { return doc_.Uint64(u); }
-  bool Double(double d) { return doc_.Double(d); }
-  bool RawNumber(const char* s, SizeType n, bool copy) { return doc_.RawNumber(s, n, copy); }
-  bool String(const char* s, SizeType n, bool copy) {
-    return checkNul(s, n) && doc_.String(s, n, copy);
-  }
-  bool Key(const char* s, SizeType n, bool copy) { return checkNul(s, n) && doc_.Key(s, n, copy); }
-  bool StartObject() { return enter() && doc_.StartObject(); }
-  bool EndObject(SizeType n) {
-    --depth_;
-    return doc_.EndObject(n);
-  }
-  bool StartArray() { return enter() && doc_.StartArray(); }
-  bool EndArray(SizeType n) {
-    --depth_;
-    return doc_.EndArray(n);
-  }
-
-  Failure failure() const { return failure_; }
-
- private:
-  bool enter() {
-    if (++depth_ > maxDepth_) {
-      failure_ = Failure::kTooDeep;
-      return false;
-    }
-    return true;
-  }
-  bool checkNul(const char* s, SizeType n) {
-    if (checkNul_ && std::memchr(s, 0, n) != nullptr) {
-      failure_ = Failure::kNul;
-      return false;
-    }
-    if (checkSurrogates_) {
-      // An encoded surrogate is ED A0..BF xx; valid input (checked up front) has none.
-      for (const char* p = static_cast<const char*>(std::memchr(s, '\xED', n)); p != nullptr;
-           p = static_cast<const char*>(std::memchr(p + 1, '\xED', n - (p + 1 - s)))) {
-        if (p + 1 < s + n && static_cast<unsigned char>(p[1]) >= 0xA0) {
-          failure_ = Failure::kLoneSurrogate;
-          return false;
-        }
-      }
-    }
-    return true;
-  }
-
-  Document& doc_;
-  unsigned maxDepth_;
-  bool checkNul_;
-  bool checkSurrogates_;
-  unsigned depth_ = 0;
-  Failure failure_ = Failure::kNone;
-};
-
-size_t countCodePoints(const char* s, size_t n) {
-  size_t count = 0;
-  for (size_t i = 0; i < n; ++i) {
-    if ((static_cast<unsigned char>(s[i]) & 0xC0) != 0x80) {
-      ++count;
-    }
-  }
-  return count;
-}
-
-std::optional<Id> readId(const Value& v) {
-  if (v.IsString() && v.GetStringLength() > 0 &&
-      (v.GetStringLength() <= kMaxIdChars ||
-       countCodePoints(v.GetString(), v.GetStringLength()) <= kMaxIdChars)) {
-    return Id::text(std::string(v.GetString(), v.GetStringLength()));
-  }
-  if (v.IsUint64()) {
-    return Id::number(v.GetUint64());
-  }
-  return std::nullopt;
-}
 
 void writeId(rapidjson::Writer<rapidjson::StringBuffer>& w, const Id& id) {
   if (id.isNumber()) {
@@ -298,108 +200,48 @@ void Envelope::set(const char* key, std::string_view value) {
 
 Decoder::Decoder(Limits limits, const SchemaRegistry& registry)
     : limits_(limits), registry_(registry) {
-  limits_.maxDepth = std::min(std::max(limits_.maxDepth, 4u), kMaxDepthCap);
+  limits_.maxDepth = std::min(std::max(limits_.maxDepth, 4u), detail::kMaxDepthCap);
   static const Value kAnything(rapidjson::kObjectType);
-  anyValue_ = std::move(SchemaValidator::compile(kAnything, "{}")).value();
+  anyValue_ = std::move(jsonschema::SchemaValidator::compile(kAnything, "{}")).value();
 }
 
 Decoder::~Decoder() = default;
 
 namespace {
 
-bool keyIs(const Value& name, const char* key, size_t len) {
-  return name.GetStringLength() == len && std::memcmp(name.GetString(), key, len) == 0;
-}
-
-// Pointers to the header members of a kind object, found in one pass.
-struct Header {
-  const Value* id = nullptr;
-  const Value* sender = nullptr;
-  const Value* timestamp = nullptr;
-  const Value* expiresAt = nullptr;
-  const Value* description = nullptr;
-  const Value* type = nullptr;
-  const Value* code = nullptr;
-  const Value* status = nullptr;
-  Value* body = nullptr;
-  Value::MemberIterator actions;
-  bool hasActions = false;
-
-  explicit Header(Value& inner) {
-    if (!inner.IsObject()) {
-      return;
-    }
-    for (auto m = inner.MemberBegin(); m != inner.MemberEnd(); ++m) {
-      const Value& n = m->name;
-      switch (n.GetStringLength()) {
-        case 2:
-          if (keyIs(n, "id", 2))
-            id = &m->value;
-          break;
-        case 4:
-          if (keyIs(n, "type", 4))
-            type = &m->value;
-          if (keyIs(n, "body", 4))
-            body = &m->value;
-          break;
-        case 6:
-          if (keyIs(n, "sender", 6))
-            sender = &m->value;
-          break;
-        case 7:
-          if (keyIs(n, "actions", 7)) {
-            actions = m;
-            hasActions = true;
-          }
-          break;
-        case 9:
-          if (keyIs(n, "timestamp", 9))
-            timestamp = &m->value;
-          break;
-        case 10:
-          if (keyIs(n, "expires_at", 10))
-            expiresAt = &m->value;
-          break;
-        case 11:
-          if (keyIs(n, "description", 11))
-            description = &m->value;
-          break;
-        case 14:
-          if (keyIs(n, "overall_status", 14))
-            status = &m->value;
-          break;
-        case 19:
-          if (keyIs(n, "overall_status_code", 19))
-            code = &m->value;
-          break;
-        default:
-          break;
-      }
-    }
+/// The body against its type's schema; bodies of types with no schema are still walked for
+/// duplicate keys.
+std::optional<DecodeError> checkBody(const SchemaRegistry& registry,
+                                     const jsonschema::SchemaValidator& anyValue,
+                                     const Envelope& env, const detail::Header& h) {
+  static const std::string kBodyPrefixes[3] = {"request.body", "response.body", "event.body"};
+  const Kind kind = env.kind;
+  const std::string& bodyPrefix = kBodyPrefixes[static_cast<int>(kind)];
+  const bool success = kind != Kind::kResponse || env.isSuccess();
+  std::optional<jsonschema::SchemaValidator::Violation> v;
+  if (const CompiledSchema* bodySchema = registry.body(kind, env.type, success)) {
+    v = bodySchema->validator->validate(*h.body, bodyPrefix);
+  } else if (!h.body->IsObject()) {
+    return detail::headerError(kind, h, Status::kBadRequest, bodyPrefix,
+                               std::string("expected object, got ") + json::typeName(*h.body));
+  } else {
+    v = anyValue.validate(*h.body, bodyPrefix);  // duplicate keys
   }
-};
-
-std::string stringOf(const Value& v) {
-  return std::string(v.GetString(), v.GetStringLength());
+  if (v) {
+    return detail::headerError(kind, h, Status::kBadRequest, v->field, v->message);
+  }
+  return std::nullopt;
 }
-
-const std::string kPrefixes[3] = {"request", "response", "event"};
-const std::string kBodyPrefixes[3] = {"request.body", "response.body", "event.body"};
 
 }  // namespace
 
 Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
-  auto fail = [](Status s, std::string field, std::string message) {
-    DecodeError e;
-    e.status = s;
-    e.field = std::move(field);
-    e.message = std::move(message);
-    return e;
-  };
   // Refused before the header could be read from the DOM: whatever a lenient scan still finds
   // is kept, so a request whose id is readable can be answered.
   auto failEarly = [&](Status s, std::string message) {
-    DecodeError e = fail(s, "", std::move(message));
+    DecodeError e;
+    e.status = s;
+    e.message = std::move(message);
     Salvaged h = salvageHeader(bytes);
     e.kind = h.kind;
     e.id = std::move(h.id);
@@ -425,198 +267,44 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
   }
   Envelope env(bytes);
   Document& doc = env.storage_->doc;
-  rapidjson::InsituStringStream stream(env.storage_->text);
-  rapidjson::Reader reader;
-  rapidjson::ParseResult parsed;
-  GuardHandler::Failure guardFailure = GuardHandler::Failure::kNone;
-  const bool mayHoldNul = bytes.find("\\u0000") != std::string_view::npos;
-  const bool mayHoldSurrogate =
-      bytes.find("\\ud") != std::string_view::npos || bytes.find("\\uD") != std::string_view::npos;
-  auto generate = [&](Document& d) {
-    GuardHandler guard(d, limits_.maxDepth, mayHoldNul, mayHoldSurrogate);
-    parsed = reader.Parse<kParseFlags>(stream, guard);
-    guardFailure = guard.failure();
-    return !parsed.IsError();
-  };
-  doc.Populate(generate);
-  if (parsed.IsError()) {
-    std::string at = " at byte " + std::to_string(parsed.Offset());
-    if (guardFailure == GuardHandler::Failure::kTooDeep) {
-      return failEarly(Status::kBadRequest,
-                       "nesting deeper than " + std::to_string(limits_.maxDepth) + " levels" + at);
-    }
-    if (guardFailure == GuardHandler::Failure::kLoneSurrogate) {
-      return failEarly(Status::kBadRequest,
-                       "invalid JSON" + at + ": a \\u escape encodes a lone surrogate");
-    }
-    if (guardFailure == GuardHandler::Failure::kNul) {
-      return failEarly(Status::kBadRequest, "string contains a NUL character (\\u0000)" + at);
-    }
-    return failEarly(Status::kBadRequest, std::string("invalid JSON") + at + ": " +
-                                              rapidjson::GetParseError_En(parsed.Code()));
-  }
-  while (stream.Peek() == ' ' || stream.Peek() == '\n' || stream.Peek() == '\r' ||
-         stream.Peek() == '\t') {
-    stream.Take();
-  }
-  if (stream.Tell() != bytes.size()) {
-    return failEarly(Status::kBadRequest, "unexpected data after the JSON value at byte " +
-                                              std::to_string(stream.Tell()));
+  if (auto why = detail::parseInPlace(reader_, limits_.maxDepth, bytes, env.storage_->text, doc)) {
+    return failEarly(Status::kBadRequest, std::move(*why));
   }
 
   // 2. Which kind.
-  if (!doc.IsObject()) {
-    return fail(Status::kBadRequest, "",
-                std::string("expected a JSON object with one of request, response, event; got ") +
-                    json::typeName(doc));
+  auto found = detail::findKind(doc);
+  if (!found) {
+    return found.error();
   }
-  int kindIndex = -1;
-  Value* innerPtr = nullptr;
-  for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
-    for (int k = 0; k < 3; ++k) {
-      if (keyIs(m->name, kKindNames[k], kPrefixes[k].size())) {
-        if (kindIndex >= 0) {
-          return fail(Status::kBadRequest, "",
-                      std::string("more than one of request, response, event (") +
-                          kKindNames[kindIndex] + " and " + kKindNames[k] + ")");
-        }
-        kindIndex = k;
-        innerPtr = &m->value;
-      }
-    }
-  }
-  if (kindIndex < 0) {
-    if (doc.MemberCount() == 1) {
-      return fail(Status::kBadRequest, "",
-                  "unknown envelope kind " + json::stringify(doc.MemberBegin()->name) +
-                      ": expected request, response or event");
-    }
-    return fail(Status::kBadRequest, "", "expected one of request, response, event");
-  }
-  const auto kind = static_cast<Kind>(kindIndex);
-  const std::string& kname = kPrefixes[kindIndex];
+  const auto [kind, innerPtr] = *found;
   Value& inner = *innerPtr;
-  Header h(inner);
-
-  // On failure, whatever can be read is kept so a request can still be answered.
-  auto failWith = [&](Status s, std::string field, std::string message) {
-    DecodeError e = fail(s, std::move(field), std::move(message));
-    e.kind = kind;
-    if (h.id != nullptr) {
-      e.id = readId(*h.id);
-    }
-    if (h.type != nullptr && h.type->IsString()) {
-      e.type = stringOf(*h.type);
-    }
-    if (h.sender != nullptr && h.sender->IsString()) {
-      e.sender = stringOf(*h.sender);
-    }
-    if (h.timestamp != nullptr && h.timestamp->IsString()) {
-      e.timestampMs = parseRfc3339Ms(
-          std::string_view(h.timestamp->GetString(), h.timestamp->GetStringLength()));
-    } else if (h.timestamp != nullptr && h.timestamp->IsInt64() && h.timestamp->GetInt64() >= 0) {
-      e.timestampMs = h.timestamp->GetInt64();
-    }
-    return e;
-  };
+  detail::Header h(inner);
 
   // 3. Structure: the kind's schema (and duplicate keys) for everything but the body, which is
   //    checked against its type's schema once normalised.
+  const std::string& kname = detail::kindPrefix(kind);
   if (auto v = registry_.envelope(kind).validator->validate(inner, kname, h.body)) {
-    return failWith(Status::kBadRequest, v->field, v->message);
+    return detail::headerError(kind, h, Status::kBadRequest, v->field, v->message);
   }
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
     for (auto n = m + 1; n != doc.MemberEnd(); ++n) {
       if (m->name == n->name) {
-        return failWith(Status::kBadRequest, stringOf(m->name), "duplicate key");
+        return detail::headerError(kind, h, Status::kBadRequest, detail::stringOf(m->name),
+                                   "duplicate key");
       }
     }
   }
 
-  // 4. Canonical header (the schema guarantees presence and types).
-  env.kind = kind;
-  env.id = *readId(*h.id);
-  env.sender = stringOf(*h.sender);
-  if (h.timestamp->IsString()) {
-    auto ms =
-        parseRfc3339Ms(std::string_view(h.timestamp->GetString(), h.timestamp->GetStringLength()));
-    if (!ms) {
-      return failWith(Status::kBadRequest, kname + ".timestamp",
-                      "expected RFC 3339 string or epoch milliseconds, got " +
-                          json::preview(*h.timestamp) + " (not a valid date-time)");
-    }
-    env.timestampMs = *ms;
-  } else {
-    env.timestampMs = h.timestamp->GetInt64();
+  // 4. Canonical header; 5. the body: an object, the legacy shapes normalised, then checked
+  //    against its type's schema.
+  if (auto e = detail::readHeader(env, h, kind)) {
+    return std::move(*e);
   }
-  if (kind == Kind::kRequest && h.expiresAt != nullptr) {
-    if (h.expiresAt->IsString()) {
-      auto ms = parseRfc3339Ms(
-          std::string_view(h.expiresAt->GetString(), h.expiresAt->GetStringLength()));
-      if (!ms) {
-        return failWith(Status::kBadRequest, kname + ".expires_at",
-                        "expected RFC 3339 string or epoch milliseconds, got " +
-                            json::preview(*h.expiresAt) + " (not a valid date-time)");
-      }
-      env.expiresAtMs = *ms;
-    } else {
-      env.expiresAtMs = h.expiresAt->GetInt64();
-    }
+  if (auto e = detail::normaliseBody(env, inner, h, doc.GetAllocator())) {
+    return std::move(*e);
   }
-  if (h.description != nullptr) {
-    env.description = stringOf(*h.description);
-  }
-  if (h.type != nullptr) {
-    env.type = stringOf(*h.type);
-  }
-  if (kind == Kind::kResponse) {
-    env.statusCode = h.code->IsString() ? std::atoi(h.code->GetString()) : h.code->GetInt();
-    if (h.status != nullptr) {
-      env.status = stringOf(*h.status);
-    } else {
-      env.status = env.isSuccess() ? kStatusSucceed : kStatusFailed;
-    }
-  }
-
-  // 5. Body: an object; the legacy shapes (one-element array, actions beside it) normalised.
-  if (h.body == nullptr) {
-    inner.AddMember("body", Value(rapidjson::kObjectType), doc.GetAllocator());
-    h.body = &inner["body"];
-  }
-  if (kind == Kind::kRequest && env.type == request_type::kChangeFrpClientConfig) {
-    Value& body = *h.body;
-    if (body.IsArray()) {
-      if (body.Size() != 1 || !body[0].IsObject()) {
-        return failWith(Status::kBadRequest, kname + ".body",
-                        "expected an object or a one-element array holding an object, got an "
-                        "array of " +
-                            std::to_string(body.Size()));
-      }
-      Value element(std::move(body[0]));
-      body = element;
-    }
-    if (h.hasActions) {
-      if (body.IsObject() && body.HasMember("actions")) {
-        return failWith(Status::kBadRequest, kname + ".actions",
-                        "given both beside body and inside it; send one");
-      }
-      if (body.IsObject()) {
-        Value actions(std::move(h.actions->value));
-        body.AddMember("actions", actions, doc.GetAllocator());
-      }
-    }
-  }
-  const std::string& bodyPrefix = kBodyPrefixes[kindIndex];
-  const bool success = kind != Kind::kResponse || env.isSuccess();
-  if (const CompiledSchema* bodySchema = registry_.body(kind, env.type, success)) {
-    if (auto v = bodySchema->validator->validate(*h.body, bodyPrefix)) {
-      return failWith(Status::kBadRequest, v->field, v->message);
-    }
-  } else if (!h.body->IsObject()) {
-    return failWith(Status::kBadRequest, bodyPrefix,
-                    std::string("expected object, got ") + json::typeName(*h.body));
-  } else if (auto v = anyValue_->validate(*h.body, bodyPrefix)) {
-    return failWith(Status::kBadRequest, v->field, v->message);  // duplicate keys
+  if (auto e = checkBody(registry_, *anyValue_, env, h)) {
+    return std::move(*e);
   }
   env.body_ = h.body;
   return env;

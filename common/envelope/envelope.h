@@ -10,7 +10,7 @@
 
 #include "core/result.h"
 #include "envelope/schema_registry.h"
-#include "envelope/schema_validator.h"
+#include "jsonschema/schema_validator.h"
 
 namespace edgelink::envelope {
 
@@ -148,7 +148,9 @@ class Decoder {
  private:
   Limits limits_;
   const SchemaRegistry& registry_;
-  std::unique_ptr<SchemaValidator> anyValue_;  // duplicate-key walk for bodies with no schema
+  std::unique_ptr<jsonschema::SchemaValidator>
+      anyValue_;              // duplicate-key walk for bodies with no schema
+  rapidjson::Reader reader_;  // reused: its parse stack keeps its capacity between messages
 };
 
 /// Canonical JSON of an envelope (fixed key order, RFC 3339 UTC timestamp, string status code).

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 
-#include "envelope/json_util.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 namespace edgelink::envelope {
 namespace {
@@ -51,13 +51,16 @@ bool isFrpCommandType(const std::string& type) {
 }
 
 Result<FrpCommand> readFrpCommand(const Envelope& request) {
-  const auto& body = request.body();
+  return readFrpCommand(request.type, request.body());
+}
+
+Result<FrpCommand> readFrpCommand(const std::string& type, const rapidjson::Value& body) {
   FrpCommand cmd;
-  if (request.type == request_type::kFrpStop) {
+  if (type == request_type::kFrpStop) {
     cmd.action = FrpAction::kStop;
     return cmd;
   }
-  if (request.type == request_type::kFrpStart) {
+  if (type == request_type::kFrpStart) {
     const auto* services = json::member(body, "services");
     if (services == nullptr || !services->IsObject()) {
       return Error(Status::kBadRequest, "required field missing", "request.body.services");
@@ -82,8 +85,8 @@ Result<FrpCommand> readFrpCommand(const Envelope& request) {
     }
     return cmd;
   }
-  if (request.type != request_type::kChangeFrpClientConfig) {
-    return Error(Status::kBadRequest, "not an frp start/stop request type: " + request.type,
+  if (type != request_type::kChangeFrpClientConfig) {
+    return Error(Status::kBadRequest, "not an frp start/stop request type: " + type,
                  "request.type");
   }
   const auto* actions = json::member(body, "actions");

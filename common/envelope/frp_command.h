@@ -37,6 +37,9 @@ bool isFrpCommandType(const std::string& type);
 /// Reads the command from a decoded request (whose body the schemas already checked).
 /// 400 errors name the field: a start without ports, one port given to two services.
 Result<FrpCommand> readFrpCommand(const Envelope& request);
+/// The same from a request's type and body (e.g. a stored request: its type and its body as the
+/// decoder normalised it).
+Result<FrpCommand> readFrpCommand(const std::string& type, const rapidjson::Value& body);
 
 /// Writes `command` into `request`'s body in the original design's legacy format (type must be
 /// change_frp_client_config). Services other than ssh/fcc_web/camera_admin cannot be expressed

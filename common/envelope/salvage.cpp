@@ -492,13 +492,4 @@ size_t invalidUtf8At(const unsigned char* s, size_t n) {
   return std::string::npos;
 }
 
-bool isTypeName(std::string_view t) {
-  if (t.empty() || t.size() > 64 || !(t[0] >= 'a' && t[0] <= 'z')) {
-    return false;
-  }
-  return std::all_of(t.begin(), t.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.';
-  });
-}
-
 }  // namespace edgelink::envelope

@@ -16,6 +16,7 @@
 #include <string_view>
 
 #include "envelope/envelope.h"
+#include "envelope/types.h"  // isTypeName, the one type-name check
 
 namespace edgelink::envelope {
 
@@ -33,8 +34,5 @@ Salvaged salvageHeader(std::string_view bytes);
 /// Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no overlongs, no
 /// surrogates, nothing above U+10FFFF), or npos.
 size_t invalidUtf8At(const unsigned char* s, size_t n);
-
-/// A request/event type name: [a-z][a-z0-9_.]*, at most 64 characters (the schemas' typeName).
-bool isTypeName(std::string_view type);
 
 }  // namespace edgelink::envelope

@@ -136,7 +136,7 @@ Result<std::unique_ptr<SchemaRegistry>> SchemaRegistry::build(
     } catch (const std::exception& e) {
       return Error(Status::kInternal, std::string("schema ") + e.what());
     }
-    auto validator = SchemaValidator::compile(compiled->json, path);
+    auto validator = jsonschema::SchemaValidator::compile(compiled->json, path);
     if (!validator) {
       return validator.error();
     }
@@ -145,12 +145,22 @@ Result<std::unique_ptr<SchemaRegistry>> SchemaRegistry::build(
     reg->schemas_.emplace(path, std::move(compiled));
   }
   const char* names[3] = {"request.schema.json", "response.schema.json", "event.schema.json"};
+  const std::string folders[3] = {"bodies/requests/", "bodies/responses/", "bodies/events/"};
   for (int i = 0; i < 3; ++i) {
     reg->envelopes_[i] = reg->find(names[i]);
     if (reg->envelopes_[i] == nullptr) {
       return Error(Status::kInternal, std::string("schema ") + names[i] + " is missing");
     }
+    for (const auto& [path, compiled] : reg->schemas_) {
+      const std::string& folder = folders[i];
+      if (path.size() > folder.size() + 5 && path.compare(0, folder.size(), folder) == 0 &&
+          path.compare(path.size() - 5, 5, ".json") == 0) {
+        reg->bodies_[i].emplace(path.substr(folder.size(), path.size() - folder.size() - 5),
+                                compiled.get());
+      }
+    }
   }
+  reg->errorBody_ = reg->find("bodies/responses/error.json");
   return reg;
 }
 
@@ -171,18 +181,12 @@ const CompiledSchema& SchemaRegistry::envelope(Kind kind) const {
 }
 
 const CompiledSchema* SchemaRegistry::body(Kind kind, const std::string& type, bool success) const {
-  switch (kind) {
-    case Kind::kRequest:
-      return find("bodies/requests/" + type + ".json");
-    case Kind::kEvent:
-      return find("bodies/events/" + type + ".json");
-    case Kind::kResponse:
-      if (!success) {
-        return find("bodies/responses/error.json");
-      }
-      return type.empty() ? nullptr : find("bodies/responses/" + type + ".json");
+  if (kind == Kind::kResponse && !success) {
+    return errorBody_;
   }
-  return nullptr;
+  const auto& byType = bodies_[static_cast<int>(kind)];
+  auto it = byType.find(std::string_view(type));
+  return it == byType.end() ? nullptr : it->second;
 }
 
 const CompiledSchema* SchemaRegistry::find(const std::string& path) const {

@@ -10,7 +10,7 @@
 
 #include "core/embedded_file.h"
 #include "core/result.h"
-#include "envelope/schema_validator.h"
+#include "jsonschema/schema_validator.h"
 
 namespace edgelink::envelope {
 
@@ -22,7 +22,7 @@ enum class Kind { kRequest, kResponse, kEvent };
 struct CompiledSchema {
   std::string path;  ///< e.g. "bodies/requests/frp_start.json"
   rapidjson::Document json;
-  std::unique_ptr<SchemaValidator> validator;
+  std::unique_ptr<jsonschema::SchemaValidator> validator;
   std::unique_ptr<rapidjson::SchemaDocument> schema;
 };
 
@@ -50,6 +50,10 @@ class SchemaRegistry {
  private:
   std::map<std::string, std::unique_ptr<CompiledSchema>> schemas_;
   const CompiledSchema* envelopes_[3] = {nullptr, nullptr, nullptr};
+  /// Per kind (as Kind), the body schemas by type: looked up per message without building a
+  /// path. bodies/responses/error.json is not in it (errorBody_).
+  std::map<std::string, const CompiledSchema*, std::less<>> bodies_[3];
+  const CompiledSchema* errorBody_ = nullptr;
 };
 
 /// The schema files compiled into this binary (generated at build time from schemas/).

@@ -3,6 +3,8 @@
 // The names on the wire. Changing any of these breaks deployed agents and web backends:
 // tests/unit/envelope/stability_test.cpp pins them.
 
+#include <string_view>
+
 namespace edgelink::envelope {
 
 namespace request_type {
@@ -55,5 +57,20 @@ inline constexpr const char* kAutoStopField = "auto_stop_service_in";
 /// Status texts used in `overall_status`.
 inline constexpr const char* kStatusSucceed = "Succeed";
 inline constexpr const char* kStatusFailed = "Failed";
+
+/// A request/event type name as the schemas allow it (common.schema.json#/definitions/typeName):
+/// [a-z][a-z0-9_.]*, at most 64 characters. The one check, for whoever must judge a type the
+/// schemas did not (salvaged headers, configuration keys).
+inline bool isTypeName(std::string_view t) {
+  if (t.empty() || t.size() > 64 || !(t[0] >= 'a' && t[0] <= 'z')) {
+    return false;
+  }
+  for (char c : t) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.')) {
+      return false;
+    }
+  }
+  return true;
+}
 
 }  // namespace edgelink::envelope

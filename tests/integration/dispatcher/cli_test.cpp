@@ -201,6 +201,30 @@ TEST_CASE("db migrate is idempotent and the daemon refuses an unmigrated databas
   REQUIRE(h.waitFor("SELECT count(*) FROM dispatchers WHERE state = 'running'", "1"));
 }
 
+TEST_CASE("db migrate that PostgreSQL refuses prints the error and exits 5", "[dispatcher][cli]") {
+  SECTION("a schema newer than the binary") {
+    DispatcherHarness h({{"e1"}, {}, "", false});
+    h.sql(
+        "CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    h.sql("INSERT INTO schema_migrations (version, name) VALUES (999, 'future')");
+    auto r = h.cli({"db", "migrate"});
+    CHECK(r.code == 5);
+    CHECK_THAT(r.err, Catch::Contains("999") && Catch::Contains("newer than this binary"));
+    CHECK(r.out.empty());
+  }
+  SECTION("a migration failing on an object in its way") {
+    DispatcherHarness h({{"e1"}, {}, "", false});
+    h.sql("CREATE TABLE edges (something_else integer)");
+    auto r = h.cli({"db", "migrate", "--json"});
+    CHECK(r.code == 5);
+    CHECK_THAT(r.err, Catch::Contains("migration 1") && Catch::Contains("edges"));
+    CHECK(r.out.empty());
+    // Nothing half-applied: the migration's transaction rolled back.
+    CHECK(h.sql("SELECT to_regclass('schema_migrations') IS NULL") == "t");
+  }
+}
+
 TEST_CASE("two db migrate at once: one applies, the other waits and finds nothing to do",
           "[dispatcher][cli]") {
   DispatcherHarness h({{"e1"}, {}, "", false});

@@ -12,10 +12,10 @@
 #include <map>
 #include <set>
 
+#include "db/migrations.h"
 #include "dispatcher_harness.h"
 #include "envelope/envelope.h"
 #include "harness/kafka_test_client.h"
-#include "migrations.h"
 #include "online_edges.h"
 #include "test_messages.h"
 

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "core/subprocess.h"
+#include "db/pg.h"
 #include "harness/test_broker.h"
 #include "harness/test_util.h"
-#include "pg.h"
 
 namespace edgelink::testing {
 

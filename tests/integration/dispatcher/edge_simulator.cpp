@@ -9,7 +9,7 @@
 #include "core/clock.h"
 #include "core/time_format.h"
 #include "envelope/frp_command.h"
-#include "envelope/json_util.h"
+#include "jsonschema/json_util.h"
 #include "envelope/types.h"
 
 namespace edgelink::testing {

@@ -1,13 +1,13 @@
 // The write path against PostgreSQL alone: redelivery changes nothing, notifications, the edge
 // row cache.
-#include "store.h"
+#include "ingest/store.h"
 
 #include <catch2/catch.hpp>
 
+#include "db/migrations.h"
 #include "dispatcher_harness.h"
+#include "domain/model.h"
 #include "harness/pg_cluster.h"
-#include "migrations.h"
-#include "model.h"
 #include "test_messages.h"
 
 using namespace edgelink;

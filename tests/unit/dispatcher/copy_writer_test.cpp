@@ -1,9 +1,9 @@
-#include "copy_writer.h"
+#include "ingest/copy_writer.h"
 
 #include <catch2/catch.hpp>
 
-#include "pg.h"
-#include "store.h"
+#include "db/pg.h"
+#include "ingest/store.h"
 
 using namespace edgelink;
 using namespace edgelink::dispatcher;

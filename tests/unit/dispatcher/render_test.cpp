@@ -1,4 +1,4 @@
-#include "render.h"
+#include "cli/render.h"
 
 #include <algorithm>
 #include <catch2/catch.hpp>

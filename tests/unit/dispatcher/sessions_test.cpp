@@ -1,4 +1,4 @@
-#include "sessions.h"
+#include "domain/sessions.h"
 
 #include <catch2/catch.hpp>
 

@@ -3,7 +3,7 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "envelope/json_util.h"
+#include "jsonschema/json_util.h"
 #include "envelope/types.h"
 
 using namespace edgelink;

@@ -7,7 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "envelope/envelope.h"
-#include "envelope/json_util.h"
+#include "jsonschema/json_util.h"
 #include "envelope/types.h"
 #include "harness/test_util.h"
 

@@ -1,13 +1,13 @@
 // Pattern (our JSON Schema regex engine) against std::regex with ECMAScript syntax, the
 // semantics JSON Schema prescribes, over every pattern our schemas use plus a spread of
 // constructs, on hand-picked and generated subjects.
-#include "envelope/pattern.h"
+#include "jsonschema/pattern.h"
 
 #include <catch2/catch.hpp>
 #include <random>
 #include <regex>
 
-using edgelink::envelope::Pattern;
+using edgelink::jsonschema::Pattern;
 
 namespace {
 

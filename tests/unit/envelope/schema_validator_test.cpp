@@ -8,12 +8,13 @@
 #include <catch2/catch.hpp>
 #include <functional>
 
-#include "envelope/json_util.h"
 #include "envelope/schema_registry.h"
 #include "harness/test_util.h"
+#include "jsonschema/json_util.h"
 
 using namespace edgelink;
 using namespace edgelink::envelope;
+using namespace edgelink::jsonschema;
 using rapidjson::Document;
 using rapidjson::Value;
 

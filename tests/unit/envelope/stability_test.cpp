@@ -2,6 +2,8 @@
 // change the protocol on purpose (and docs/PROTOCOL.md), never by accident.
 #include <catch2/catch.hpp>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "envelope/envelope.h"
 #include "envelope/types.h"
@@ -52,4 +54,18 @@ TEST_CASE("the canonical encoding of each kind is stable", "[stability]") {
   CHECK(
       encode(ev) ==
       R"({"event":{"id":"e","sender":"edge_board","timestamp":"1970-01-01T00:00:00.000Z","description":"","type":"agent_stopping","body":{}}})");
+}
+
+TEST_CASE("isTypeName, the one type-name check, agrees with the schemas' typeName", "[stability]") {
+  Decoder decoder;
+  for (const std::string& type : std::vector<std::string>{
+           "ping", "a", "a.b_c9", "x.y.z_1", std::string(64, 'a'), std::string(65, 'a'), "", "Ping",
+           "9a", "a-b", "a b", "_a", "\u00e9t\u00e9"}) {
+    INFO(type);
+    const std::string text =
+        R"({"request":{"id":"1","sender":"s","timestamp":"2026-11-21T08:00:00.000Z","type":")" +
+        type + R"(","body":{}}})";
+    auto decoded = decoder.decode(text);
+    CHECK(decoded.ok() == isTypeName(type));
+  }
 }

@@ -1,0 +1,60 @@
+// run (the daemon) and verify (the configuration).
+
+#include "cli/context.h"
+#include "core/logging.h"
+#include "core/version.h"
+#include "ingest/ingest.h"
+
+namespace edgelink::dispatcher {
+namespace {
+
+int run(Context& c) {
+  const Options& o = c.options;
+  installStopHandlers();
+  auto logger = log::get("dispatcher");
+  logger->info("cloud-dispatcher {} starting: Kafka {} ({}), PostgreSQL {}", kVersion,
+               o.kafkaBrokers, o.consumerConfig().describe(), maskConninfo(o.pgConninfo));
+  Ingestor ingestor(o, c.clock);
+  if (auto r = ingestor.start(); !r) {
+    const Error& e = r.error();
+    if (e.status == Status::kConflict || e.status == Status::kUnavailable || !e.field.empty()) {
+      return c.fail(kExitDatabase, e.describe());
+    }
+    return c.fail(kExitKafka, e.describe());
+  }
+  ingestor.run(gStop);
+  logger->info("stopped");
+  return kExitOk;
+}
+
+int verify(Context& c) {
+  // validate() already ran (cliMain refuses an invalid configuration with exit code 2).
+  const Options& o = c.options;
+  Record r;
+  r.push_back(stringField("kafka_brokers", o.kafkaBrokers));
+  r.push_back(stringField("kafka", o.consumerConfig().describe()));
+  r.push_back(stringField("topic_regex", o.effectiveTopicRegex()));
+  r.push_back(stringField("consumer_group", o.consumerGroup));
+  r.push_back(stringField("postgresql", maskConninfo(o.pgConninfo)));
+  r.push_back(
+      stringField("port_pool", std::to_string(o.pool.first) + "-" + std::to_string(o.pool.last)));
+  r.push_back(stringField("frps_host", o.frpsHost));
+  r.push_back(numberField("request_deadline_seconds", o.requestDeadlineSeconds));
+  r.push_back(numberField("offline_after_seconds", o.offlineAfterSeconds));
+  c.showOne(r, "configuration OK\n" + renderDetail(r));
+  return kExitOk;
+}
+
+}  // namespace
+
+void addDaemonCommands(Commands& cmds) {
+  Context& c = cmds.context();
+  cmds.add("run", "Run the daemon: consume every edge topic into PostgreSQL",
+           "cloud-dispatcher --config /etc/edgelink/cloud-dispatcher.conf run",
+           [&c] { return run(c); });
+  cmds.add("verify", "Check the configuration and print it",
+           "CLOUD_DISPATCHER_CONFIG=/etc/edgelink/cloud-dispatcher.conf cloud-dispatcher verify",
+           [&c] { return verify(c); });
+}
+
+}  // namespace edgelink::dispatcher

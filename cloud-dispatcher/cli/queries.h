@@ -1,0 +1,62 @@
+#pragma once
+
+// What the CLI reads from PostgreSQL, as records for rendering.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/render.h"
+#include "core/result.h"
+#include "db/pg.h"
+#include "options.h"
+
+namespace edgelink::dispatcher {
+
+/// Rows as records; field kinds follow the column types (timestamps become RFC 3339).
+std::vector<Record> toRecords(const pg::Rows& rows);
+
+/// The request states (`requests list --status`).
+bool isRequestState(const std::string& state);
+
+struct RequestFilter {
+  std::string edge;
+  std::string status;  ///< pending, succeeded, failed, stale, timeout
+  std::string type;
+  std::optional<int64_t> sinceMs;
+  int limit = 50;
+};
+
+/// Newest first.
+Result<std::vector<Record>> listRequests(pg::Connection& db, const RequestFilter& f);
+/// Every request with this id (on any edge unless `edge` is set), and responses whose request was
+/// not seen (state "unmatched").
+Result<std::vector<Record>> showRequest(pg::Connection& db, const std::string& id,
+                                        const std::string& edge);
+
+/// Newest first; `active`: live sessions only. Adds "connect" hints from `options`.
+Result<std::vector<Record>> listSessions(pg::Connection& db, const Options& options, bool active,
+                                         const std::string& edge, int limit);
+/// One session by id (with hints).
+Result<std::vector<Record>> showSession(pg::Connection& db, const Options& options,
+                                        int64_t sessionId);
+
+enum class EdgeFilter { kAll, kOnline, kOffline };
+/// Online: a heartbeat within `options.offlineAfterSeconds` and no agent_stopping since.
+Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options, EdgeFilter f,
+                                      const std::string& edge, int limit);
+
+/// Events after `afterSeq` (oldest first), or the newest `limit` when afterSeq is 0.
+Result<std::vector<Record>> listEvents(pg::Connection& db, const std::string& edge,
+                                       const std::string& type, int64_t afterSeq, int limit);
+
+/// Schema version, row counts and the dispatchers' rows.
+Result<std::vector<Record>> listDispatchers(pg::Connection& db);
+
+/// "ssh 31022, fcc_web 31023" from a services JSON object.
+std::string describeServices(const std::string& servicesJson);
+/// "ssh: ssh -p 31022 root@frps.example.com; fcc_web: http://..."
+std::string connectHints(const Options& options, const std::string& servicesJson);
+
+}  // namespace edgelink::dispatcher

@@ -1,0 +1,381 @@
+#include "db/migrations.h"
+
+#include "core/logging.h"
+
+namespace edgelink::dispatcher {
+namespace {
+
+// Any fixed number: the lock `db migrate` holds while it works.
+constexpr const char* kMigrationLock = "4842710093";
+
+const char* const kV1Core = R"SQL(
+-- Edges: one row each, updated from whatever their topics carry (heartbeats fold in here:
+-- they are not stored as event rows).
+-- Keys are compared bytewise (COLLATE "C"): cheaper index maintenance than a linguistic
+-- collation, and ids are identifiers, not prose.
+CREATE TABLE edges (
+  edge_id               text COLLATE "C" PRIMARY KEY,
+  first_seen_at         timestamptz NOT NULL,
+  last_seen_at          timestamptz,          -- last response or event from the edge
+  last_heartbeat_at     timestamptz,          -- last heartbeat or agent_started
+  heartbeat_sent_at     timestamptz,          -- the edge's own clock on that heartbeat
+  heartbeat_interval_s  integer,
+  uptime_s              double precision,
+  frp_running           boolean,
+  agent_version         text,
+  hostname              text,
+  agent_started_at      timestamptz,
+  stopped_at            timestamptz,          -- agent_stopping seen
+  provisioned_at        timestamptz           -- topic created by `edges add`
+);
+
+-- Requests, whoever published them. Correlated with responses by (edge_id, id).
+CREATE TABLE requests (
+  edge_id          text COLLATE "C" NOT NULL,
+  id               text COLLATE "C" NOT NULL,
+  id_is_number     boolean NOT NULL DEFAULT false,
+  type             text NOT NULL,
+  sender           text NOT NULL,
+  description      text,
+  sent_at          timestamptz NOT NULL,      -- the envelope's timestamp
+  seen_at          timestamptz NOT NULL,      -- Kafka's timestamp (capped at ingest time)
+  deadline         timestamptz NOT NULL,      -- no answer by then: 'timeout'
+  body             jsonb NOT NULL,
+  kafka_partition  integer,
+  kafka_offset     bigint,
+  PRIMARY KEY (edge_id, id)
+);
+CREATE INDEX requests_sent_at ON requests (sent_at DESC);
+CREATE INDEX requests_edge_sent_at ON requests (edge_id, sent_at DESC);
+CREATE INDEX requests_id ON requests (id);
+
+-- Responses: append-only; a response may arrive before its request and is joined when it does.
+CREATE TABLE responses (
+  edge_id          text COLLATE "C" NOT NULL,
+  id               text COLLATE "C" NOT NULL,
+  sender           text NOT NULL,
+  type             text,
+  status_code      integer NOT NULL,
+  status           text,
+  description      text,
+  sent_at          timestamptz NOT NULL,
+  received_at      timestamptz NOT NULL,
+  body             jsonb NOT NULL,
+  kafka_partition  integer,
+  kafka_offset     bigint,
+  PRIMARY KEY (edge_id, id)
+);
+
+-- Events other than heartbeats, keyed by their place in Kafka (ids are only unique per sender).
+CREATE TABLE events (
+  seq              bigserial PRIMARY KEY,
+  edge_id          text COLLATE "C" NOT NULL,
+  kafka_partition  integer NOT NULL,
+  kafka_offset     bigint NOT NULL,
+  id               text NOT NULL,
+  type             text NOT NULL,
+  sender           text NOT NULL,
+  description      text,
+  sent_at          timestamptz NOT NULL,
+  received_at      timestamptz NOT NULL,
+  body             jsonb NOT NULL,
+  UNIQUE (edge_id, kafka_partition, kafka_offset)
+);
+CREATE INDEX events_edge_seq ON events (edge_id, seq);
+
+-- Messages that could not be decoded (or that the database refused): kept, never blocking.
+CREATE TABLE rejected_messages (
+  topic            text NOT NULL,
+  kafka_partition  integer NOT NULL,
+  kafka_offset     bigint NOT NULL,
+  edge_id          text,
+  received_at      timestamptz NOT NULL,
+  status_code      integer NOT NULL,
+  field            text,
+  reason           text NOT NULL,
+  kind             text,
+  message_id       text,
+  sender           text,
+  type             text,
+  payload          bytea NOT NULL,            -- the first 4 KiB
+  payload_bytes    integer NOT NULL,
+  PRIMARY KEY (topic, kafka_partition, kafka_offset)
+);
+
+-- Request state is derived, never stored: ingest only appends.
+CREATE VIEW request_status AS
+SELECT r.edge_id, r.id, r.id_is_number, r.type, r.sender, r.description, r.sent_at, r.seen_at,
+       r.deadline, r.body,
+       CASE
+         WHEN s.status_code IS NULL THEN
+           CASE WHEN r.deadline < now() THEN 'timeout' ELSE 'pending' END
+         WHEN s.status_code = 408 THEN 'stale'
+         WHEN s.status_code BETWEEN 200 AND 299 THEN 'succeeded'
+         ELSE 'failed'
+       END AS state,
+       COALESCE(s.received_at > r.deadline, false) AS late,
+       s.status_code, s.status, s.sender AS answered_by, s.sent_at AS answer_sent_at,
+       s.received_at AS answered_at, s.body AS response_body, r.kafka_partition, r.kafka_offset
+FROM requests r
+LEFT JOIN responses s ON s.edge_id = r.edge_id AND s.id = r.id;
+)SQL";
+
+const char* const kV2Sessions = R"SQL(
+-- frp sessions. One live (not ended) session per edge; ports held by live sessions only.
+CREATE TABLE sessions (
+  session_id    bigserial PRIMARY KEY,
+  edge_id       text COLLATE "C" NOT NULL,
+  request_id    text COLLATE "C" NOT NULL,               -- the start request
+  opened_by     text NOT NULL,               -- its sender
+  services      jsonb NOT NULL,              -- {"ssh": 31022, ...}
+  auto_stop_s   integer,
+  state         text NOT NULL CHECK (state IN ('opening', 'active', 'closed', 'failed')),
+  requested_at  timestamptz NOT NULL,
+  started_at    timestamptz,
+  expires_at    timestamptz,
+  ended_at      timestamptz,
+  end_reason    text,
+  end_detail    text,
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  CHECK ((ended_at IS NULL) = (state IN ('opening', 'active'))),
+  UNIQUE (edge_id, request_id)
+);
+CREATE UNIQUE INDEX sessions_one_live_per_edge ON sessions (edge_id) WHERE ended_at IS NULL;
+CREATE INDEX sessions_requested_at ON sessions (requested_at DESC);
+CREATE INDEX sessions_live ON sessions (expires_at) WHERE ended_at IS NULL;
+
+-- The ports live sessions hold: the primary key is what keeps a port from two live sessions.
+CREATE TABLE session_ports (
+  port        integer PRIMARY KEY CHECK (port BETWEEN 1 AND 65535),
+  session_id  bigint NOT NULL REFERENCES sessions (session_id) ON DELETE CASCADE,
+  service     text NOT NULL
+);
+CREATE INDEX session_ports_session ON session_ports (session_id);
+
+-- Only a live session may hold ports.
+CREATE FUNCTION edgelink_session_port_check() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM sessions
+                 WHERE session_id = NEW.session_id AND ended_at IS NULL) THEN
+    RAISE EXCEPTION 'session % is not live: it cannot hold port %', NEW.session_id, NEW.port
+      USING ERRCODE = '23514';
+  END IF;
+  RETURN NEW;
+END $$;
+CREATE TRIGGER session_ports_live BEFORE INSERT OR UPDATE ON session_ports
+  FOR EACH ROW EXECUTE FUNCTION edgelink_session_port_check();
+
+-- Ending a session frees its ports, whoever ends it; every change is notified.
+CREATE FUNCTION edgelink_session_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.ended_at IS NOT NULL THEN
+    DELETE FROM session_ports WHERE session_id = NEW.session_id;
+  END IF;
+  PERFORM pg_notify('edgelink_session', json_build_object(
+    'edge_id', NEW.edge_id, 'session_id', NEW.session_id, 'state', NEW.state,
+    'end_reason', NEW.end_reason)::text);
+  RETURN NULL;
+END $$;
+CREATE TRIGGER sessions_changed AFTER INSERT OR UPDATE ON sessions
+  FOR EACH ROW EXECUTE FUNCTION edgelink_session_changed();
+)SQL";
+
+const char* const kV3Fleet = R"SQL(
+-- Settings the daemon publishes for readers of the database (the offline threshold).
+CREATE TABLE dispatcher_settings (
+  key         text PRIMARY KEY,
+  value       text NOT NULL,
+  updated_at  timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO dispatcher_settings (key, value) VALUES ('offline_after_seconds', '180');
+
+-- Running dispatchers (one row per process; `assigned_partitions` shows how a group split).
+CREATE TABLE dispatchers (
+  member               text PRIMARY KEY,     -- host:pid
+  consumer_group       text NOT NULL,
+  started_at           timestamptz NOT NULL,
+  updated_at           timestamptz NOT NULL,
+  assigned_partitions  integer NOT NULL DEFAULT 0,
+  messages_stored      bigint NOT NULL DEFAULT 0,
+  last_batch_at        timestamptz,
+  state                text NOT NULL          -- running, waiting_for_database, stopped
+);
+
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
+const char* const kV4StartsBesideActive = R"SQL(
+-- One *active* session per edge. Starts waiting for their answer ('opening') may sit beside it:
+-- a start with other ports ends the active session only once the edge answers it 200 (a start
+-- the edge refuses -- stale, forbidden, failed -- leaves the running session alone).
+DROP INDEX sessions_one_live_per_edge;
+CREATE UNIQUE INDEX sessions_one_active_per_edge ON sessions (edge_id) WHERE state = 'active';
+CREATE INDEX sessions_live_per_edge ON sessions (edge_id) WHERE ended_at IS NULL;
+)SQL";
+
+const char* const kV5Expiry = R"SQL(
+-- Requests carry their own expiry on the wire (expires_at: the edge never acts after it), and a
+-- timeout is a stored fact, notified once, not only something a view derives from the clock.
+ALTER TABLE requests ADD COLUMN expires_at timestamptz;   -- the request's own, when it had one
+ALTER TABLE requests ADD COLUMN timed_out_at timestamptz; -- when the sweeper declared 'timeout'
+
+-- The sweeper's work list: requests whose deadline it has not reached yet (answered or not). A
+-- row leaves once its deadline passed, so finding timeouts never scans old requests; several
+-- dispatchers share the work (DELETE ... SKIP LOCKED) and each timeout is marked and notified
+-- exactly once (UPDATE ... WHERE timed_out_at IS NULL).
+CREATE TABLE request_deadlines (
+  edge_id   text COLLATE "C" NOT NULL,
+  id        text COLLATE "C" NOT NULL,
+  deadline  timestamptz NOT NULL
+);
+CREATE INDEX request_deadlines_deadline ON request_deadlines (deadline);
+INSERT INTO request_deadlines (edge_id, id, deadline)
+  SELECT edge_id, id, deadline FROM requests WHERE deadline >= now();
+
+CREATE OR REPLACE VIEW request_status AS
+SELECT r.edge_id, r.id, r.id_is_number, r.type, r.sender, r.description, r.sent_at, r.seen_at,
+       r.deadline, r.body,
+       CASE
+         WHEN s.status_code IS NULL THEN
+           CASE WHEN r.timed_out_at IS NOT NULL OR r.deadline < now() THEN 'timeout'
+                ELSE 'pending' END
+         WHEN s.status_code = 408 THEN 'stale'
+         WHEN s.status_code BETWEEN 200 AND 299 THEN 'succeeded'
+         ELSE 'failed'
+       END AS state,
+       COALESCE(s.received_at > r.deadline, false) AS late,
+       s.status_code, s.status, s.sender AS answered_by, s.sent_at AS answer_sent_at,
+       s.received_at AS answered_at, s.body AS response_body, r.kafka_partition, r.kafka_offset,
+       r.expires_at, r.timed_out_at
+FROM requests r
+LEFT JOIN responses s ON s.edge_id = r.edge_id AND s.id = r.id;
+
+-- Every notification payload is compact JSON from row_to_json (the sessions' used
+-- json_build_object, which writes "key" : value).
+CREATE OR REPLACE FUNCTION edgelink_session_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF NEW.ended_at IS NOT NULL THEN
+    DELETE FROM session_ports WHERE session_id = NEW.session_id;
+  END IF;
+  PERFORM pg_notify('edgelink_session', (SELECT row_to_json(p)::text FROM (SELECT
+    NEW.edge_id AS edge_id, NEW.session_id AS session_id, NEW.state AS state,
+    NEW.end_reason AS end_reason) p));
+  RETURN NULL;
+END $$;
+)SQL";
+
+}  // namespace
+
+const std::vector<Migration>& migrations() {
+  static const std::vector<Migration> all = {
+      {1, "requests, responses, events, edges", kV1Core},
+      {2, "sessions and their ports", kV2Sessions},
+      {3, "dispatchers, settings, edge status", kV3Fleet},
+      {4, "starts awaiting their answer beside the active session", kV4StartsBesideActive},
+      {5, "request expiry, stored and notified timeouts", kV5Expiry},
+  };
+  return all;
+}
+
+int latestSchemaVersion() {
+  return migrations().back().version;
+}
+
+Result<int> schemaVersion(pg::Connection& db) {
+  auto exists = db.exec("SELECT to_regclass('schema_migrations') IS NOT NULL");
+  if (!exists) {
+    return exists.error();
+  }
+  if (!exists->boolean(0, 0)) {
+    return 0;
+  }
+  auto v = db.exec("SELECT COALESCE(max(version), 0) FROM schema_migrations");
+  if (!v) {
+    return v.error();
+  }
+  return static_cast<int>(v->int64(0, 0));
+}
+
+Result<MigrateOutcome> migrate(pg::Connection& db) {
+  auto tx = pg::Transaction::begin(db);
+  if (!tx) {
+    return tx.error();
+  }
+  if (auto r = db.exec(std::string("SELECT pg_advisory_xact_lock(") + kMigrationLock + ")"); !r) {
+    return r.error();
+  }
+  if (auto r = db.run("CREATE TABLE IF NOT EXISTS schema_migrations ("
+                      " version integer PRIMARY KEY, name text NOT NULL,"
+                      " applied_at timestamptz NOT NULL DEFAULT now())");
+      !r) {
+    return r.error();
+  }
+  auto current = schemaVersion(db);
+  if (!current) {
+    return current.error();
+  }
+  MigrateOutcome out;
+  out.from = *current;
+  out.to = *current;
+  if (*current > latestSchemaVersion()) {
+    return Error(Status::kConflict, "the database's schema version " + std::to_string(*current) +
+                                        " is newer than this binary's " +
+                                        std::to_string(latestSchemaVersion()) +
+                                        ": run a newer cloud-dispatcher");
+  }
+  for (const auto& m : migrations()) {
+    if (m.version <= *current) {
+      continue;
+    }
+    if (auto r = db.run(m.sql); !r) {
+      Error e = r.error();
+      e.message = "migration " + std::to_string(m.version) + " (" + m.name + "): " + e.message;
+      return e;
+    }
+    if (auto r = db.exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                         {std::to_string(m.version), std::string(m.name)});
+        !r) {
+      return r.error();
+    }
+    out.applied.push_back(std::to_string(m.version) + " " + m.name);
+    out.to = m.version;
+  }
+  if (auto r = tx.value()->commit(); !r) {
+    return r.error();
+  }
+  return out;
+}
+
+VoidResult checkSchema(pg::Connection& db) {
+  auto v = schemaVersion(db);
+  if (!v) {
+    return v.error();
+  }
+  if (*v == 0) {
+    return Error(Status::kConflict,
+                 "the database is not migrated (no EdgeLink schema): run `cloud-dispatcher db "
+                 "migrate` with the same --pg-conninfo first");
+  }
+  if (*v < latestSchemaVersion()) {
+    return Error(Status::kConflict, "the database's schema is at version " + std::to_string(*v) +
+                                        ", this binary needs " +
+                                        std::to_string(latestSchemaVersion()) +
+                                        ": run `cloud-dispatcher db migrate`");
+  }
+  if (*v > latestSchemaVersion()) {
+    return Error(Status::kConflict, "the database's schema version " + std::to_string(*v) +
+                                        " is newer than this binary's " +
+                                        std::to_string(latestSchemaVersion()) +
+                                        ": run a newer cloud-dispatcher");
+  }
+  return {};
+}
+
+}  // namespace edgelink::dispatcher

@@ -1,0 +1,367 @@
+#include "domain/model.h"
+
+#include <rapidjson/writer.h>
+
+#include <algorithm>
+
+#include "core/time_format.h"
+#include "envelope/bodies.h"
+#include "envelope/types.h"
+
+namespace edgelink::dispatcher {
+FrpInfo readFrpInfo(const rapidjson::Value& body) {
+  FrpInfo info;
+  // The schemas checked the body when it was decoded: a member of another type cannot reach here.
+  if (auto s = envelope::body::readFrpState(body)) {
+    info.state = s->state;
+    for (const auto& [name, proxy] : s->services) {
+      if (proxy.remotePort > 0) {
+        info.services[name] = proxy.remotePort;
+      }
+    }
+    info.startedAtMs = s->startedAtMs;
+    info.expiresAtMs = s->expiresAtMs;
+    info.autoStopSeconds = s->autoStopSeconds;
+    if (s->requestId) {
+      info.requestId = s->requestId->str();
+    }
+    info.stopReason = s->stopReason;
+    info.extended = s->extended.value_or(false);
+  }
+  if (auto e = envelope::body::readErrorBody(body)) {
+    info.error = e->error;
+  }
+  return info;
+}
+
+bool edgeWriteNeeded(const EdgeUpdate& u, std::optional<int64_t> written) {
+  if (!written) {
+    return true;
+  }
+  if (u.lastHeartbeatMs || u.agentStartedMs || u.stoppedMs || u.hostname || u.agentVersion) {
+    return true;
+  }
+  return u.lastSeenMs && *u.lastSeenMs >= *written + kLastSeenResolutionMs;
+}
+
+int64_t seenAt(int64_t kafkaTimestampMs, int64_t nowMs) {
+  return kafkaTimestampMs > 0 ? std::min(kafkaTimestampMs, nowMs) : nowMs;
+}
+
+int64_t deadlineOf(int64_t sentAtMs, int64_t seenAtMs, int64_t deadlineSeconds) {
+  return std::min(sentAtMs, seenAtMs) + deadlineSeconds * 1000;
+}
+
+int64_t expiringDeadlineOf(int64_t sentAtMs, int64_t seenAtMs, int64_t expiresAtMs,
+                           int64_t edgeMaxAgeSeconds, int64_t answerGraceSeconds) {
+  const int64_t lastChance =
+      std::min(expiresAtMs, deadlineOf(sentAtMs, seenAtMs, edgeMaxAgeSeconds));
+  return lastChance + answerGraceSeconds * 1000;
+}
+
+std::string correlationKey(std::string_view edge, std::string_view id) {
+  std::string k;
+  k.reserve(edge.size() + id.size() + 1);
+  k.append(edge);
+  k.push_back('\0');
+  k.append(id);
+  return k;
+}
+
+Batch::Batch(const Options& options) : options_(options) {}
+
+void Batch::clear() {
+  messages_ = 0;
+  heartbeats_ = 0;
+  requests_.clear();
+  responses_.clear();
+  events_.clear();
+  rejected_.clear();
+  edges_.clear();
+  requestKeys_.clear();
+  responseKeys_.clear();
+  nextOffsets_.clear();
+  lastNext_ = nullptr;
+  lastTopic_.clear();
+}
+
+void Batch::noteOffset(const RawMessage& m) {
+  // Kafka hands over runs of one partition: the last entry usually is the one.
+  if (lastNext_ == nullptr || m.partition != lastPartition_ || m.topic != lastTopic_) {
+    std::string key = std::to_string(m.partition);
+    key.push_back('\0');
+    key.append(m.topic);
+    lastNext_ = &nextOffsets_[key];  // unordered_map references stay valid
+    lastPartition_ = m.partition;
+  }
+  *lastNext_ = std::max(*lastNext_, m.offset + 1);
+}
+
+std::string Batch::bodyJson(const rapidjson::Value& body) {
+  json_.Clear();
+  rapidjson::Writer<rapidjson::StringBuffer> w(json_);
+  body.Accept(w);
+  return std::string(json_.GetString(), json_.GetSize());
+}
+
+std::map<std::pair<std::string, int32_t>, int64_t> Batch::nextOffsets() const {
+  std::map<std::pair<std::string, int32_t>, int64_t> out;
+  for (const auto& [key, next] : nextOffsets_) {
+    const size_t nul = key.find('\0');
+    out[{key.substr(nul + 1), static_cast<int32_t>(std::stol(key.substr(0, nul)))}] = next;
+  }
+  return out;
+}
+
+const std::optional<std::string>& Batch::edgeOf(const std::string& topic) {
+  if (topic != lastTopic_ || lastTopic_.empty()) {
+    lastTopic_ = topic;
+    lastEdge_ = options_.edgeFromTopic(topic);
+  }
+  return lastEdge_;
+}
+
+EdgeUpdate& Batch::edge(const std::string& id, int64_t seenMs) {
+  auto [it, inserted] = edges_.try_emplace(id);
+  if (inserted) {
+    it->second.edgeId = id;
+    it->second.firstSeenMs = seenMs;
+  } else {
+    it->second.firstSeenMs = std::min(it->second.firstSeenMs, seenMs);
+  }
+  return it->second;
+}
+
+std::vector<EdgeUpdate> Batch::edgeUpdates() const {
+  std::vector<EdgeUpdate> out;
+  out.reserve(edges_.size());
+  for (const auto& [id, u] : edges_) {
+    out.push_back(u);
+  }
+  std::sort(out.begin(), out.end(),
+            [](const EdgeUpdate& a, const EdgeUpdate& b) { return a.edgeId < b.edgeId; });
+  return out;
+}
+
+void Batch::reject(const RawMessage& m, const std::optional<std::string>& edge, int64_t nowMs,
+                   const envelope::DecodeError& e) {
+  RejectedRow r;
+  r.topic = m.topic;
+  r.partition = m.partition;
+  r.offset = m.offset;
+  r.edgeId = edge;
+  r.receivedAtMs = seenAt(m.kafkaTimestampMs, nowMs);
+  r.statusCode = toInt(e.status);
+  r.field = e.field;
+  r.reason = e.message;
+  if (e.kind) {
+    r.kind = envelope::kindName(*e.kind);
+  }
+  if (e.id) {
+    r.messageId = e.id->str();
+  }
+  r.sender = e.sender;
+  r.type = e.type;
+  r.payloadBytes = static_cast<int64_t>(m.payload.size());
+  r.payload = std::string(m.payload.substr(0, kRejectedPayloadBytes));
+  rejected_.push_back(std::move(r));
+}
+
+void Batch::addRejected(const RawMessage& m, int64_t nowMs, int statusCode,
+                        const std::string& reason) {
+  ++messages_;
+  noteOffset(m);
+  envelope::DecodeError e;
+  e.status = static_cast<Status>(statusCode);
+  e.message = reason;
+  reject(m, edgeOf(m.topic), nowMs, e);
+}
+
+void Batch::addRequest(RequestRow row) {
+  if (requestKeys_.insert(correlationKey(row.edgeId, row.id)).second) {
+    edge(row.edgeId, row.seenAtMs);
+    requests_.push_back(std::move(row));
+  }
+}
+
+Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t nowMs) {
+  ++messages_;
+  noteOffset(m);
+  const int64_t seen = seenAt(m.kafkaTimestampMs, nowMs);
+  std::optional<std::string> edgeId = edgeOf(m.topic);
+  if (!edgeId && isValidEdgeId(std::string(m.key))) {
+    edgeId = std::string(m.key);  // a custom regex matched a topic outside the prefix
+  }
+  auto decoded = decoder.decode(m.payload);
+  if (!decoded) {
+    rejectUndecodable(m, edgeId, nowMs, seen, decoded.error());
+    return Classified::kRejected;
+  }
+  if (!edgeId) {
+    envelope::DecodeError e;
+    e.message = "cannot tell the edge: topic '" + m.topic + "' lacks the prefix '" +
+                options_.topicPrefix + "' and the key is not an edge id";
+    e.kind = decoded->kind;
+    e.id = decoded->id;
+    e.type = decoded->type;
+    e.sender = decoded->sender;
+    reject(m, std::nullopt, nowMs, e);
+    return Classified::kRejected;
+  }
+  switch (decoded->kind) {
+    case envelope::Kind::kRequest:
+      return addRequest(m, *edgeId, *decoded, seen);
+    case envelope::Kind::kResponse:
+      return addResponse(m, *edgeId, *decoded, seen);
+    case envelope::Kind::kEvent:
+      break;
+  }
+  return addEvent(m, *edgeId, *decoded, seen);
+}
+
+void Batch::rejectUndecodable(const RawMessage& m, const std::optional<std::string>& edgeId,
+                              int64_t nowMs, int64_t seen, const envelope::DecodeError& e) {
+  reject(m, edgeId, nowMs, e);
+  // A request whose id can be read is answered by its edge (400/413), so it is recorded too:
+  // the answer then joins a request, and the raw message stays in rejected_messages.
+  if (edgeId && e.kind == envelope::Kind::kRequest && e.id) {
+    RequestRow r;
+    r.edgeId = *edgeId;
+    r.id = e.id->str();
+    r.idIsNumber = e.id->isNumber();
+    r.type = envelope::isTypeName(e.type) ? e.type : std::string();
+    r.sender = e.sender;
+    r.sentAtMs = e.timestampMs.value_or(seen);
+    r.seenAtMs = seen;
+    r.deadlineMs = deadlineOf(r.sentAtMs, seen, options_.deadlineFor(r.type));
+    r.bodyJson = "{}";
+    r.partition = m.partition;
+    r.offset = m.offset;
+    addRequest(std::move(r));
+  }
+}
+
+Classified Batch::addRequest(const RawMessage& m, const std::string& edgeId,
+                             const envelope::Envelope& env, int64_t seen) {
+  RequestRow r;
+  r.edgeId = edgeId;
+  r.id = env.id.str();
+  if (!requestKeys_.insert(correlationKey(r.edgeId, r.id)).second) {
+    return Classified::kDuplicate;
+  }
+  r.idIsNumber = env.id.isNumber();
+  r.type = env.type;
+  r.sender = env.sender;
+  r.description = env.description;
+  r.sentAtMs = env.timestampMs;
+  r.seenAtMs = seen;
+  r.expiresAtMs = env.expiresAtMs;
+  r.deadlineMs = env.expiresAtMs
+                     ? expiringDeadlineOf(env.timestampMs, seen, *env.expiresAtMs,
+                                          options_.edgeMaxAgeSeconds, options_.answerGraceSeconds)
+                     : deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
+  r.bodyJson = bodyJson(env.body());
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (envelope::isFrpCommandType(env.type)) {
+    if (auto cmd = envelope::readFrpCommand(env)) {
+      r.frp = *cmd;
+    }
+  }
+  edge(r.edgeId, seen);
+  requests_.push_back(std::move(r));
+  return Classified::kRequest;
+}
+
+Classified Batch::addResponse(const RawMessage& m, const std::string& edgeId,
+                              const envelope::Envelope& env, int64_t seen) {
+  ResponseRow r;
+  r.edgeId = edgeId;
+  r.id = env.id.str();
+  if (!responseKeys_.insert(correlationKey(r.edgeId, r.id)).second) {
+    return Classified::kDuplicate;
+  }
+  r.sender = env.sender;
+  r.type = env.type;
+  r.statusCode = env.statusCode;
+  r.status = env.status;
+  r.description = env.description;
+  r.sentAtMs = env.timestampMs;
+  r.receivedAtMs = seen;
+  r.bodyJson = bodyJson(env.body());
+  r.partition = m.partition;
+  r.offset = m.offset;
+  if (r.type.empty() || envelope::isFrpCommandType(r.type)) {
+    r.frp = readFrpInfo(env.body());
+  }
+  auto& u = edge(r.edgeId, seen);
+  u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
+  responses_.push_back(std::move(r));
+  return Classified::kResponse;
+}
+
+Classified Batch::addEvent(const RawMessage& m, const std::string& edgeId,
+                           const envelope::Envelope& env, int64_t seen) {
+  auto& u = edge(edgeId, seen);
+  u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
+  const auto& body = env.body();
+  const bool heartbeat = env.type == envelope::event_type::kHeartbeat;
+  const bool started = env.type == envelope::event_type::kAgentStarted;
+  if (heartbeat || started) {
+    if (!u.lastHeartbeatMs || seen >= *u.lastHeartbeatMs) {
+      u.lastHeartbeatMs = seen;
+      u.heartbeatSentMs = env.timestampMs;
+      if (heartbeat) {
+        if (auto hb = envelope::body::readHeartbeat(body)) {
+          if (!hb->agentVersion.empty()) {
+            u.agentVersion = hb->agentVersion;
+          }
+          if (hb->intervalSeconds > 0) {
+            u.intervalSeconds = hb->intervalSeconds;
+          }
+          if (hb->uptimeSeconds) {
+            u.uptimeSeconds = hb->uptimeSeconds;
+          }
+          if (hb->frpRunning) {
+            u.frpRunning = hb->frpRunning;
+          }
+        }
+      } else if (auto st = envelope::body::readAgentStarted(body);
+                 st && !st->agentVersion.empty()) {
+        u.agentVersion = st->agentVersion;
+      }
+    }
+  }
+  if (heartbeat) {
+    ++heartbeats_;
+    return Classified::kHeartbeat;
+  }
+  if (started) {
+    if (auto st = envelope::body::readAgentStarted(body); st && !st->hostname.empty()) {
+      u.hostname = st->hostname;
+    }
+    u.agentStartedMs = std::max(u.agentStartedMs.value_or(seen), seen);
+  }
+  if (env.type == envelope::event_type::kAgentStopping) {
+    u.stoppedMs = std::max(u.stoppedMs.value_or(seen), seen);
+  }
+  EventRow e;
+  e.edgeId = edgeId;
+  e.partition = m.partition;
+  e.offset = m.offset;
+  e.id = env.id.str();
+  e.type = env.type;
+  e.sender = env.sender;
+  e.description = env.description;
+  e.sentAtMs = env.timestampMs;
+  e.receivedAtMs = seen;
+  e.bodyJson = bodyJson(body);
+  if (env.type == envelope::event_type::kFrpStarted ||
+      env.type == envelope::event_type::kFrpStopped) {
+    e.frp = readFrpInfo(body);
+  }
+  events_.push_back(std::move(e));
+  return Classified::kEvent;
+}
+
+}  // namespace edgelink::dispatcher

@@ -1,0 +1,439 @@
+#include "ingest/tables.h"
+
+#include <rapidjson/document.h>
+
+#include <algorithm>
+#include <unordered_map>
+
+#include "core/logging.h"
+#include "db/migrations.h"
+#include "envelope/frp_command.h"
+#include "envelope/types.h"
+
+namespace edgelink::dispatcher::tables {
+
+// ---- requests (and the sweeper's deadlines) ---------------------------------------------------
+
+const Table kRequests{"requests", "stage_requests",
+                      "edge_id, id, id_is_number, type, sender, description, sent_at, seen_at,"
+                      " deadline, body, kafka_partition, kafka_offset, expires_at",
+                      "edge_id, id"};
+
+namespace {
+
+void addRequestRow(CopyWriter& w, const RequestRow& r) {
+  w.row(13);
+  w.text(r.edgeId);
+  w.text(r.id);
+  w.boolean(r.idIsNumber);
+  w.text(r.type);
+  w.text(r.sender);
+  w.textOrNull(r.description);
+  w.timestamp(r.sentAtMs);
+  w.timestamp(r.seenAtMs);
+  w.timestamp(r.deadlineMs);
+  w.jsonb(r.bodyJson);
+  if (r.offset >= 0) {
+    w.int4(r.partition);
+    w.int8(r.offset);
+  } else {
+    w.null();
+    w.null();
+  }
+  w.optTimestamp(r.expiresAtMs);
+}
+
+/// The sweeper's work list: every new request until its deadline (answered or not).
+VoidResult writeDeadlines(Writing& w, const std::vector<const RequestRow*>& fresh) {
+  if (fresh.empty()) {
+    return {};
+  }
+  CopyWriter rows;
+  for (const RequestRow* r : fresh) {
+    rows.row(3);
+    rows.text(r->edgeId);
+    rows.text(r->id);
+    rows.timestamp(r->deadlineMs);
+  }
+  return w.db.copyIn(copySql("request_deadlines", "edge_id, id, deadline"), rows.finish());
+}
+
+/// The answers stored before these new frp requests (an answer may come first), keyed by
+/// correlation key.
+Result<std::unordered_map<std::string, Answered>> storedAnswers(
+    pg::Connection& db, const std::vector<const RequestRow*>& frp) {
+  std::vector<std::string> edges;
+  std::vector<std::string> ids;
+  for (const RequestRow* r : frp) {
+    edges.push_back(r->edgeId);
+    ids.push_back(r->id);
+  }
+  auto rows =
+      rowsFor(db, "responses", ", t.status_code, t.body::text, " + msColumn("t.received_at"),
+              "true", edges, ids);
+  if (!rows) {
+    return rows.error();
+  }
+  std::unordered_map<std::string, Answered> out;
+  for (int i = 0; i < rows->size(); ++i) {
+    Answered a;
+    a.statusCode = static_cast<int>(rows->int64(i, 2));
+    rapidjson::Document body;
+    body.Parse(rows->view(i, 3).data(), rows->view(i, 3).size());
+    if (!body.HasParseError()) {
+      a.info = readFrpInfo(body);
+    }
+    a.answeredAtMs = rows->int64(i, 4);
+    out.emplace(correlationKey(rows->view(i, 0), rows->view(i, 1)), std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests) {
+  CopyWriter rows;
+  for (const auto& r : requests) {
+    addRequestRow(rows, r);
+  }
+  auto inserted = w.insert(kRequests, rows);
+  if (!inserted) {
+    return inserted.error();
+  }
+  std::vector<const RequestRow*> fresh;
+  std::vector<const RequestRow*> frp;
+  for (const auto& r : requests) {
+    if (inserted->has(correlationKey(r.edgeId, r.id))) {
+      fresh.push_back(&r);
+      if (r.frp) {
+        frp.push_back(&r);
+      }
+    }
+  }
+  if (auto d = writeDeadlines(w, fresh); !d) {
+    return d;
+  }
+  auto answers = storedAnswers(w.db, frp);
+  if (!answers) {
+    return answers.error();
+  }
+  for (const RequestRow* r : frp) {
+    if (r->frp->action == envelope::FrpAction::kStart) {
+      StartRequested s{r->edgeId,
+                       r->id,
+                       r->sender,
+                       {},
+                       r->frp->autoStopSeconds,
+                       std::min(r->sentAtMs, r->seenAtMs)};
+      for (const auto& [name, port] : r->frp->services) {
+        s.services[name] = port;
+      }
+      w.effects.push_back({r->edgeId, r->offset, 0, std::move(s)});
+    }
+    auto a = answers->find(correlationKey(r->edgeId, r->id));
+    if (a != answers->end()) {
+      Answered e = std::move(a->second);
+      e.edgeId = r->edgeId;
+      e.requestId = r->id;
+      e.command = *r->frp;
+      e.sender = r->sender;
+      e.sentAtMs = r->sentAtMs;
+      w.effects.push_back({r->edgeId, r->offset, 1, std::move(e)});
+    }
+  }
+  return {};
+}
+
+// ---- responses (and their notifications) ------------------------------------------------------
+
+const Table kResponses{"responses", "stage_responses", kResponseColumns, "edge_id, id"};
+
+namespace {
+
+/// The frp start/stop requests these new answers answer, keyed by correlation key: their
+/// command as the request said it, who sent it and when.
+Result<std::unordered_map<std::string, Answered>> answeredFrpRequests(
+    pg::Connection& db, const std::vector<const ResponseRow*>& fresh) {
+  std::vector<std::string> edges;
+  std::vector<std::string> ids;
+  for (const ResponseRow* r : fresh) {
+    if (r->frp) {  // answers that echo a non-frp type need no look at their request
+      edges.push_back(r->edgeId);
+      ids.push_back(r->id);
+    }
+  }
+  auto rows =
+      rowsFor(db, "requests", ", t.type, t.body::text, t.sender, " + msColumn("t.sent_at"),
+              "t.type IN ('change_frp_client_config', 'frp_start', 'frp_stop')", edges, ids);
+  if (!rows) {
+    return rows.error();
+  }
+  std::unordered_map<std::string, Answered> out;
+  for (int i = 0; i < rows->size(); ++i) {
+    rapidjson::Document body;
+    body.Parse(rows->view(i, 3).data(), rows->view(i, 3).size());
+    auto cmd = body.HasParseError() ? Result<envelope::FrpCommand>(Error(
+                                          Status::kBadRequest, "stored request body is not JSON"))
+                                    : envelope::readFrpCommand(rows->str(i, 2), body);
+    if (!cmd) {
+      log::get("dispatcher")
+          ->warn("edge {} request {}: cannot read its frp command: {}", rows->view(i, 0),
+                 rows->view(i, 1), cmd.error().describe());
+      continue;
+    }
+    Answered a;
+    a.command = std::move(*cmd);
+    a.sender = rows->str(i, 4);
+    a.sentAtMs = rows->int64(i, 5);
+    out.emplace(correlationKey(rows->view(i, 0), rows->view(i, 1)), std::move(a));
+  }
+  return out;
+}
+
+/// Waiters LISTEN: one notification per new response, or one for a large batch.
+VoidResult notifyResponses(pg::Connection& db, const std::vector<const ResponseRow*>& fresh) {
+  if (fresh.empty()) {
+    return {};
+  }
+  Result<pg::Rows> n = pg::Rows();
+  if (fresh.size() <= kNotifyEachUpTo) {
+    std::vector<std::string> edges;
+    std::vector<std::string> ids;
+    std::vector<std::string> codes;
+    for (const ResponseRow* r : fresh) {
+      edges.push_back(r->edgeId);
+      ids.push_back(r->id);
+      codes.push_back(std::to_string(r->statusCode));
+    }
+    n = db.exec(kNotifyResponsesSql,
+                {textArrayLiteral(edges), textArrayLiteral(ids), textArrayLiteral(codes)});
+  } else {
+    n = db.exec(std::string("SELECT pg_notify('") + kResponseChannel +
+                    "', row_to_json(p)::text) FROM (SELECT true AS batch, $1::int AS responses) p",
+                {std::to_string(fresh.size())});
+  }
+  if (!n) {
+    return n.error();
+  }
+  return {};
+}
+
+}  // namespace
+
+VoidResult writeResponses(Writing& w, const std::vector<ResponseRow>& responses) {
+  CopyWriter rows;
+  for (const auto& r : responses) {
+    addResponseRow(rows, r);
+  }
+  auto inserted = w.insert(kResponses, rows);
+  if (!inserted) {
+    return inserted.error();
+  }
+  std::vector<const ResponseRow*> fresh;
+  for (const auto& r : responses) {
+    if (inserted->has(correlationKey(r.edgeId, r.id))) {
+      fresh.push_back(&r);
+    }
+  }
+  auto requests = answeredFrpRequests(w.db, fresh);
+  if (!requests) {
+    return requests.error();
+  }
+  for (const ResponseRow* r : fresh) {
+    auto q = requests->find(correlationKey(r->edgeId, r->id));
+    if (q == requests->end()) {
+      continue;
+    }
+    Answered e = std::move(q->second);
+    e.edgeId = r->edgeId;
+    e.requestId = r->id;
+    e.statusCode = r->statusCode;
+    e.info = *r->frp;
+    e.answeredAtMs = r->receivedAtMs;
+    w.effects.push_back({r->edgeId, r->offset, 1, std::move(e)});
+  }
+  return notifyResponses(w.db, fresh);
+}
+
+// ---- events -----------------------------------------------------------------------------------
+
+const Table kEvents{"events", "stage_events",
+                    "edge_id, kafka_partition, kafka_offset, id, type, sender, description,"
+                    " sent_at, received_at, body",
+                    "edge_id, kafka_partition, kafka_offset"};
+
+namespace {
+
+void addEventRow(CopyWriter& w, const EventRow& e) {
+  w.row(10);
+  w.text(e.edgeId);
+  w.int4(e.partition);
+  w.int8(e.offset);
+  w.text(e.id);
+  w.text(e.type);
+  w.text(e.sender);
+  w.textOrNull(e.description);
+  w.timestamp(e.sentAtMs);
+  w.timestamp(e.receivedAtMs);
+  w.jsonb(e.bodyJson);
+}
+
+std::string eventKey(const std::string& edge, int32_t partition, int64_t offset) {
+  return edge + '\0' + std::to_string(partition) + '\0' + std::to_string(offset);
+}
+
+}  // namespace
+
+VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events) {
+  CopyWriter rows;
+  for (const auto& e : events) {
+    addEventRow(rows, e);
+  }
+  auto inserted = w.insert(kEvents, rows);
+  if (!inserted) {
+    return inserted.error();
+  }
+  size_t fresh = 0;
+  for (const auto& e : events) {
+    if (!inserted->has(eventKey(e.edgeId, e.partition, e.offset))) {
+      continue;
+    }
+    ++fresh;
+    if (e.frp) {
+      w.effects.push_back(
+          {e.edgeId, e.offset, 0, FrpEventSeen{e.edgeId, e.id, e.type, *e.frp, e.sentAtMs}});
+    }
+  }
+  if (fresh == 0) {
+    return {};
+  }
+  auto n = w.db.exec(std::string("SELECT pg_notify('") + kEventChannel +
+                         "', row_to_json(p)::text) FROM (SELECT $1::int AS events) p",
+                     {std::to_string(fresh)});
+  if (!n) {
+    return n.error();
+  }
+  return {};
+}
+
+// ---- rejected messages ------------------------------------------------------------------------
+
+const Table kRejected{"rejected_messages", "stage_rejected",
+                      "topic, kafka_partition, kafka_offset, edge_id, received_at, status_code,"
+                      " field, reason, kind, message_id, sender, type, payload, payload_bytes",
+                      "topic, kafka_partition, kafka_offset"};
+
+namespace {
+
+void addRejectedRow(CopyWriter& w, const RejectedRow& r) {
+  w.row(14);
+  w.text(r.topic);
+  w.int4(r.partition);
+  w.int8(r.offset);
+  w.optText(r.edgeId);
+  w.timestamp(r.receivedAtMs);
+  w.int4(r.statusCode);
+  w.textOrNull(r.field);
+  w.text(r.reason);
+  w.textOrNull(r.kind);
+  w.textOrNull(r.messageId);
+  w.textOrNull(r.sender);
+  w.textOrNull(r.type);
+  w.bytea(r.payload);
+  w.int4(static_cast<int32_t>(r.payloadBytes));
+}
+
+}  // namespace
+
+VoidResult writeRejected(Writing& w, const std::vector<RejectedRow>& rejected) {
+  CopyWriter rows;
+  for (const auto& r : rejected) {
+    addRejectedRow(rows, r);
+  }
+  auto inserted = insertRows(w.db, kRejected, rows);  // a redelivered rejection is no news
+  if (!inserted) {
+    return inserted.error();
+  }
+  return {};
+}
+
+// ---- edges (an upsert through the stage: merged, never a conflict) ----------------------------
+
+const Table kEdges{"edges", "stage_edges",
+                   "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
+                   " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname,"
+                   " agent_started_at, stopped_at",
+                   "edge_id"};
+
+namespace {
+
+void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
+  w.row(12);
+  w.text(u.edgeId);
+  w.timestamp(u.firstSeenMs);
+  w.optTimestamp(u.lastSeenMs);
+  w.optTimestamp(u.lastHeartbeatMs);
+  w.optTimestamp(u.heartbeatSentMs);
+  if (u.intervalSeconds) {
+    w.int4(static_cast<int32_t>(*u.intervalSeconds));
+  } else {
+    w.null();
+  }
+  if (u.uptimeSeconds) {
+    w.float8(*u.uptimeSeconds);
+  } else {
+    w.null();
+  }
+  if (u.frpRunning) {
+    w.boolean(*u.frpRunning);
+  } else {
+    w.null();
+  }
+  w.optText(u.agentVersion);
+  w.optText(u.hostname);
+  w.optTimestamp(u.agentStartedMs);
+  w.optTimestamp(u.stoppedMs);
+}
+
+/// GREATEST/LEAST merges, so redelivered and out-of-order batches converge to the same row.
+std::string edgeUpsertSql() {
+  const std::string newer =
+      "(EXCLUDED.last_heartbeat_at IS NOT NULL AND EXCLUDED.last_heartbeat_at >= "
+      "COALESCE(e.last_heartbeat_at, '-infinity'))";
+  auto fromNewest = [&](const char* col) {
+    return std::string(col) + " = CASE WHEN " + newer + " THEN COALESCE(EXCLUDED." + col + ", e." +
+           col + ") ELSE e." + col + " END";
+  };
+  return std::string("INSERT INTO edges AS e (") + kEdges.columns + ") SELECT " + kEdges.columns +
+         " FROM stage_edges ORDER BY edge_id ON CONFLICT (edge_id) DO UPDATE SET"
+         " first_seen_at = LEAST(e.first_seen_at, EXCLUDED.first_seen_at),"
+         " last_seen_at = GREATEST(e.last_seen_at, EXCLUDED.last_seen_at), " +
+         fromNewest("heartbeat_sent_at") + ", " + fromNewest("heartbeat_interval_s") + ", " +
+         fromNewest("uptime_s") + ", " + fromNewest("frp_running") + ", " +
+         fromNewest("agent_version") +
+         ", last_heartbeat_at = GREATEST(e.last_heartbeat_at, EXCLUDED.last_heartbeat_at),"
+         " hostname = CASE WHEN EXCLUDED.agent_started_at >= COALESCE(e.agent_started_at,"
+         " '-infinity') THEN COALESCE(EXCLUDED.hostname, e.hostname) ELSE e.hostname END,"
+         " agent_started_at = GREATEST(e.agent_started_at, EXCLUDED.agent_started_at),"
+         " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at)";
+}
+
+}  // namespace
+
+VoidResult writeEdges(Writing& w, const std::vector<EdgeUpdate>& edges) {
+  CopyWriter rows;
+  for (const auto& u : edges) {
+    addEdgeRow(rows, u);
+  }
+  if (auto c = w.db.copyIn(copySql(kEdges.stage, kEdges.columns), rows.finish()); !c) {
+    return c;
+  }
+  static const std::string upsert = edgeUpsertSql();
+  if (auto r = w.db.exec(upsert); !r) {
+    return r.error();
+  }
+  w.stats.edgesWritten = edges.size();
+  return {};
+}
+
+}  // namespace edgelink::dispatcher::tables

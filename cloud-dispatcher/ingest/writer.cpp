@@ -1,0 +1,282 @@
+#include "ingest/writer.h"
+
+#include <chrono>
+
+#include "core/logging.h"
+
+namespace edgelink::dispatcher {
+namespace {
+
+std::shared_ptr<spdlog::logger> logger() {
+  static auto l = log::get("db");
+  return l;
+}
+
+}  // namespace
+
+BatchWriter::BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier)
+    : options_(options),
+      clock_(clock),
+      notifier_(notifier),
+      decoder_(envelope::Limits{options.maxMessageBytes, 32}),
+      store_(options) {
+  thread_ = std::thread([this] { loop(); });
+}
+
+BatchWriter::~BatchWriter() {
+  quit();
+  if (thread_.joinable()) {
+    thread_.join();
+  }
+}
+
+void BatchWriter::quit() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    quit_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool BatchWriter::submit(std::unique_ptr<Job> job, const std::function<bool()>& whileWaiting) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (!queue_.empty()) {
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    if (!queue_.empty()) {
+      lock.unlock();
+      const bool keepWaiting = whileWaiting();
+      lock.lock();
+      if (!keepWaiting) {
+        return false;
+      }
+    }
+  }
+  queue_.push_back(std::move(job));
+  ++inFlight_;
+  cv_.notify_all();
+  return true;
+}
+
+std::vector<std::unique_ptr<BatchWriter::Job>> BatchWriter::takeFinished() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::unique_ptr<Job>> out;
+  while (!finished_.empty()) {
+    out.push_back(std::move(finished_.front()));
+    finished_.pop_front();
+  }
+  return out;
+}
+
+void BatchWriter::drain(const std::function<bool()>& whileWaiting) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  while (inFlight_ > 0) {
+    cv_.wait_for(lock, std::chrono::milliseconds(50));
+    lock.unlock();
+    const bool keepWaiting = whileWaiting();
+    lock.lock();
+    if (!keepWaiting) {
+      return;
+    }
+  }
+}
+
+void BatchWriter::loop() {
+  for (;;) {
+    std::unique_ptr<Job> job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [this] { return !queue_.empty() || quit_; });
+      if (queue_.empty()) {
+        return;  // quitting with nothing to do
+      }
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
+    cv_.notify_all();  // room for the next submit while this one is stored
+    job->stored = store(*job);
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      finished_.push_back(std::move(job));
+      --inFlight_;
+    }
+    cv_.notify_all();
+  }
+}
+
+bool BatchWriter::connect() {
+  auto db = pg::Connection::open(options_.pgConninfo, "cloud-dispatcher");
+  if (!db) {
+    if (!downLogged_) {
+      logger()->error("{} (retrying; offsets are not committed meanwhile)", db.error().describe());
+      downLogged_ = true;
+    }
+    return false;
+  }
+  if (auto r = store_.prepare(**db); !r) {
+    logger()->error("preparing the staging tables: {}", r.error().describe());
+    return false;
+  }
+  if (downLogged_) {
+    logger()->info("PostgreSQL is reachable again");
+    downLogged_ = false;
+  }
+  db_ = std::move(*db);
+  return true;
+}
+
+void BatchWriter::backoff(int& ms) {
+  const int64_t until = clock_.monoMs() + ms;
+  while (!quit_ && clock_.monoMs() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ms = std::min(ms * 2, 5000);
+}
+
+BatchWriter::Outcome BatchWriter::writeRetrying(const Batch& batch) {
+  int backoffMs = 100;
+  bool announced = false;
+  // One attempt even when quitting (a clean stop stores what it holds); retries only while not.
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) {
+      if (quit_) {
+        return Outcome::kQuit;
+      }
+      if (!announced) {
+        notifier_.status("waiting for PostgreSQL");
+        announced = true;
+      }
+      backoff(backoffMs);
+    }
+    if ((!db_ || !db_->healthy()) && !connect()) {
+      continue;
+    }
+    auto r = store_.write(*db_, batch);
+    if (r) {
+      if (announced) {
+        notifier_.status("consuming " + options_.effectiveTopicRegex());
+      }
+      if (r->redelivered) {
+        logger()->info(
+            "a batch of {} messages held rows stored before (redelivery): kept the "
+            "stored ones",
+            batch.messages());
+      }
+      return Outcome::kStored;
+    }
+    const Error& e = r.error();
+    if (e.status == Status::kBadRequest) {
+      logger()->warn("the database refused a batch of {} messages: {}", batch.messages(),
+                     e.describe());
+      return Outcome::kRefused;
+    }
+    if (e.status == Status::kUnavailable || !db_->healthy()) {
+      if (!downLogged_) {
+        logger()->error("storing a batch of {} messages: {} (keeping it and retrying)",
+                        batch.messages(), e.describe());
+        downLogged_ = true;
+      }
+      db_.reset();
+    } else {
+      logger()->error("storing a batch of {} messages: {} (retrying)", batch.messages(),
+                      e.describe());
+    }
+  }
+}
+
+bool BatchWriter::store(Job& job) {
+  auto outcome = writeRetrying(job.batch);
+  if (outcome != Outcome::kRefused) {
+    return outcome == Outcome::kStored;
+  }
+  // Isolate what the database refuses: one message per transaction.
+  for (const auto& r : job.raws) {
+    Batch one(options_);
+    one.add(r, decoder_, clock_.wallMs());
+    auto single = writeRetrying(one);
+    if (single == Outcome::kQuit) {
+      return false;
+    }
+    if (single == Outcome::kStored) {
+      continue;
+    }
+    Batch rejected(options_);
+    rejected.addRejected(r, clock_.wallMs(), 500, "the database refused it");
+    auto again = writeRetrying(rejected);
+    if (again == Outcome::kQuit) {
+      return false;
+    }
+    if (again == Outcome::kRefused) {
+      logger()->error(
+          "{}[{}]@{}: the database refused the message and its rejection record;"
+          " skipped",
+          r.topic, r.partition, r.offset);
+    } else {
+      logger()->warn("{}[{}]@{}: the database refused the message; recorded in rejected_messages",
+                     r.topic, r.partition, r.offset);
+    }
+  }
+  return true;
+}
+
+}  // namespace edgelink::dispatcher
+
+namespace edgelink::dispatcher {
+
+WriterPool::WriterPool(const Options& options, const Clock& clock, const SdNotifier& notifier,
+                       int lanes)
+    : options_(options) {
+  for (int i = 0; i < std::max(1, lanes); ++i) {
+    writers_.push_back(std::make_unique<BatchWriter>(options, clock, notifier));
+    open_.push_back(std::make_unique<BatchWriter::Job>(options));
+  }
+}
+
+Classified WriterPool::add(const RawMessage& m, envelope::Decoder& decoder, int64_t nowMs,
+                           const std::shared_ptr<const void>& payloads) {
+  last_ = (std::hash<std::string>()(m.topic) + static_cast<size_t>(m.partition)) % open_.size();
+  BatchWriter::Job& job = *open_[last_];
+  if (payloads && job.payloads != payloads) {
+    // A job only holds messages of one poll (flush() follows every poll).
+    job.payloads = payloads;
+  }
+  job.raws.push_back(m);
+  return job.batch.add(job.raws.back(), decoder, nowMs);
+}
+
+bool WriterPool::flush(const std::function<bool()>& whileWaiting) {
+  for (size_t i = 0; i < open_.size(); ++i) {
+    if (open_[i]->batch.empty()) {
+      continue;
+    }
+    auto job = std::move(open_[i]);
+    open_[i] = std::make_unique<BatchWriter::Job>(options_);
+    if (!writers_[i]->submit(std::move(job), whileWaiting)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::vector<std::unique_ptr<BatchWriter::Job>> WriterPool::takeFinished() {
+  std::vector<std::unique_ptr<BatchWriter::Job>> out;
+  for (auto& w : writers_) {
+    for (auto& job : w->takeFinished()) {
+      out.push_back(std::move(job));
+    }
+  }
+  return out;
+}
+
+void WriterPool::drain(const std::function<bool()>& whileWaiting) {
+  for (auto& w : writers_) {
+    w->drain(whileWaiting);
+  }
+}
+
+void WriterPool::quit() {
+  for (auto& w : writers_) {
+    w->quit();
+  }
+}
+
+}  // namespace edgelink::dispatcher

@@ -1,0 +1,549 @@
+#include "jsonschema/pattern.h"
+
+#include <algorithm>
+#include <functional>
+#include <memory>
+#include <vector>
+
+namespace edgelink::jsonschema {
+namespace {
+
+// The parsed pattern.
+struct Ast {
+  enum Kind { kAtom, kSeq, kAlt, kRepeat, kBegin, kEnd } kind = kSeq;
+  std::array<bool, 256> chars{};  // kAtom: the bytes it matches
+  std::vector<std::unique_ptr<Ast>> children;
+  int min = 1;
+  int max = 1;  // -1: unbounded
+};
+using AstPtr = std::unique_ptr<Ast>;
+
+class Parser {
+ public:
+  explicit Parser(std::string_view s) : s_(s) {}
+
+  Result<AstPtr> parse() {
+    auto n = alternation();
+    if (n.ok() && pos_ != s_.size()) {
+      return fail("unexpected ')'");
+    }
+    return n;
+  }
+
+ private:
+  Error fail(const std::string& what) const {
+    return Error(Status::kInternal,
+                 "pattern '" + std::string(s_) + "' at " + std::to_string(pos_) + ": " + what);
+  }
+
+  Result<AstPtr> alternation() {
+    auto alt = std::make_unique<Ast>();
+    alt->kind = Ast::kAlt;
+    for (;;) {
+      auto seq = sequence();
+      if (!seq) {
+        return seq;
+      }
+      alt->children.push_back(std::move(*seq));
+      if (pos_ < s_.size() && s_[pos_] == '|') {
+        ++pos_;
+        continue;
+      }
+      break;
+    }
+    if (alt->children.size() == 1) {
+      return std::move(alt->children[0]);
+    }
+    return AstPtr(std::move(alt));
+  }
+
+  Result<AstPtr> sequence() {
+    auto seq = std::make_unique<Ast>();
+    seq->kind = Ast::kSeq;
+    while (pos_ < s_.size() && s_[pos_] != '|' && s_[pos_] != ')') {
+      auto a = atom();
+      if (!a) {
+        return a;
+      }
+      auto q = quantified(std::move(*a));
+      if (!q) {
+        return q;
+      }
+      seq->children.push_back(std::move(*q));
+    }
+    return AstPtr(std::move(seq));
+  }
+
+  int number() {
+    int v = -1;
+    while (pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '9') {
+      v = (v < 0 ? 0 : v) * 10 + (s_[pos_++] - '0');
+      if (v > 64) {
+        return 65;  // beyond any automaton we accept
+      }
+    }
+    return v;
+  }
+
+  Result<AstPtr> quantified(AstPtr a) {
+    if (pos_ >= s_.size()) {
+      return a;
+    }
+    int min = -2, max = -2;
+    char c = s_[pos_];
+    if (c == '*' || c == '+' || c == '?') {
+      ++pos_;
+      min = c == '+' ? 1 : 0;
+      max = c == '?' ? 1 : -1;
+    } else if (c == '{') {
+      size_t save = pos_++;
+      int lo = number();
+      if (lo < 0) {
+        pos_ = save;  // a literal '{'
+        return a;
+      }
+      int hi = lo;
+      if (pos_ < s_.size() && s_[pos_] == ',') {
+        ++pos_;
+        hi = pos_ < s_.size() && s_[pos_] == '}' ? -1 : number();
+      }
+      if (pos_ >= s_.size() || s_[pos_] != '}' || (hi >= 0 && hi < lo)) {
+        return fail("bad {m,n} quantifier");
+      }
+      ++pos_;
+      min = lo;
+      max = hi;
+    }
+    if (min == -2) {
+      return a;
+    }
+    if (a->kind == Ast::kBegin || a->kind == Ast::kEnd) {
+      return fail("quantifier on an anchor");
+    }
+    auto r = std::make_unique<Ast>();
+    r->kind = Ast::kRepeat;
+    r->min = min;
+    r->max = max;
+    r->children.push_back(std::move(a));
+    return AstPtr(std::move(r));
+  }
+
+  static void addRange(Ast& a, unsigned char lo, unsigned char hi) {
+    for (unsigned c = lo; c <= hi; ++c) {
+      a.chars[c] = true;
+    }
+  }
+
+  static bool addClassEscape(Ast& a, char e) {
+    switch (e) {
+      case 'd':
+        addRange(a, '0', '9');
+        return true;
+      case 'w':
+        addRange(a, 'a', 'z');
+        addRange(a, 'A', 'Z');
+        addRange(a, '0', '9');
+        addRange(a, '_', '_');
+        return true;
+      case 's':
+        for (char c : {' ', '\t', '\n', '\r', '\f', '\v'}) {
+          addRange(a, static_cast<unsigned char>(c), static_cast<unsigned char>(c));
+        }
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  static char escaped(char e) {
+    switch (e) {
+      case 't':
+        return '\t';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 'f':
+        return '\f';
+      case 'v':
+        return '\v';
+      default:
+        return e;
+    }
+  }
+
+  static void negate(Ast& a) {
+    for (auto& b : a.chars) {
+      b = !b;
+    }
+  }
+
+  Result<AstPtr> atom() {
+    auto n = std::make_unique<Ast>();
+    n->kind = Ast::kAtom;
+    char c = s_[pos_++];
+    switch (c) {
+      case '^':
+        n->kind = Ast::kBegin;
+        return AstPtr(std::move(n));
+      case '$':
+        n->kind = Ast::kEnd;
+        return AstPtr(std::move(n));
+      case '.':
+        addRange(*n, 0, 255);
+        n->chars['\n'] = n->chars['\r'] = false;
+        return AstPtr(std::move(n));
+      case '(': {
+        if (pos_ + 1 < s_.size() && s_[pos_] == '?' && s_[pos_ + 1] == ':') {
+          pos_ += 2;
+        }
+        auto inner = alternation();
+        if (!inner) {
+          return inner;
+        }
+        if (pos_ >= s_.size() || s_[pos_] != ')') {
+          return fail("missing ')'");
+        }
+        ++pos_;
+        return inner;
+      }
+      case '[':
+        return charClass();
+      case '\\': {
+        if (pos_ >= s_.size()) {
+          return fail("trailing backslash");
+        }
+        char e = s_[pos_++];
+        if (addClassEscape(*n, e)) {
+          return AstPtr(std::move(n));
+        }
+        if (e == 'D' || e == 'W' || e == 'S') {
+          addClassEscape(*n, static_cast<char>(e - 'A' + 'a'));
+          negate(*n);
+          return AstPtr(std::move(n));
+        }
+        if (e == 'b' || e == 'B' || (e >= '1' && e <= '9')) {
+          return fail("word boundaries and back-references are not supported");
+        }
+        c = escaped(e);
+        break;
+      }
+      case '*':
+      case '+':
+      case '?':
+        return fail("quantifier without an atom");
+      default:
+        break;
+    }
+    n->chars[static_cast<unsigned char>(c)] = true;
+    return AstPtr(std::move(n));
+  }
+
+  Result<AstPtr> charClass() {
+    auto n = std::make_unique<Ast>();
+    n->kind = Ast::kAtom;
+    bool negated = pos_ < s_.size() && s_[pos_] == '^';
+    if (negated) {
+      ++pos_;
+    }
+    // ECMAScript: "[]" is an empty class and "[^]" matches any character.
+    while (pos_ < s_.size() && s_[pos_] != ']') {
+      char lo = s_[pos_++];
+      if (lo == '\\') {
+        if (pos_ >= s_.size()) {
+          return fail("trailing backslash");
+        }
+        char e = s_[pos_++];
+        if (addClassEscape(*n, e)) {
+          continue;
+        }
+        lo = escaped(e);
+      }
+      char hi = lo;
+      if (pos_ + 1 < s_.size() && s_[pos_] == '-' && s_[pos_ + 1] != ']') {
+        ++pos_;
+        hi = s_[pos_++];
+        if (hi == '\\' && pos_ < s_.size()) {
+          hi = escaped(s_[pos_++]);
+        }
+        if (static_cast<unsigned char>(hi) < static_cast<unsigned char>(lo)) {
+          return fail("range out of order");
+        }
+      }
+      addRange(*n, static_cast<unsigned char>(lo), static_cast<unsigned char>(hi));
+    }
+    if (pos_ >= s_.size()) {
+      return fail("missing ']'");
+    }
+    ++pos_;
+    if (negated) {
+      negate(*n);
+    }
+    return AstPtr(std::move(n));
+  }
+
+  std::string_view s_;
+  size_t pos_ = 0;
+};
+
+// Glushkov construction: every character atom instance becomes a position.
+struct Frag {
+  uint64_t first = 0;
+  uint64_t last = 0;
+  bool nullable = true;
+};
+
+class Builder {
+ public:
+  Builder(std::array<uint64_t, 256>& charMask, std::array<uint64_t, 64>& follow)
+      : charMask_(charMask), follow_(follow) {}
+
+  Result<Frag> build(const Ast& a) {
+    switch (a.kind) {
+      case Ast::kAtom: {
+        if (positions_ >= 64) {
+          return Error(Status::kInternal, "pattern needs more than 64 positions");
+        }
+        int p = positions_++;
+        for (int c = 0; c < 256; ++c) {
+          if (a.chars[static_cast<size_t>(c)]) {
+            charMask_[static_cast<size_t>(c)] |= uint64_t{1} << p;
+          }
+        }
+        return Frag{uint64_t{1} << p, uint64_t{1} << p, false};
+      }
+      case Ast::kBegin:
+      case Ast::kEnd:
+        return Error(Status::kInternal, "'^' and '$' are supported only at the pattern's ends");
+      case Ast::kSeq: {
+        Frag acc;  // empty: nullable, no positions
+        for (const auto& c : a.children) {
+          auto f = build(*c);
+          if (!f) {
+            return f;
+          }
+          acc = concat(acc, *f);
+        }
+        return acc;
+      }
+      case Ast::kAlt: {
+        Frag acc{0, 0, false};
+        for (const auto& c : a.children) {
+          auto f = build(*c);
+          if (!f) {
+            return f;
+          }
+          acc.first |= f->first;
+          acc.last |= f->last;
+          acc.nullable = acc.nullable || f->nullable;
+        }
+        return acc;
+      }
+      case Ast::kRepeat: {
+        const Ast& child = *a.children[0];
+        Frag acc;
+        for (int i = 0; i < a.min; ++i) {  // required copies
+          auto f = build(child);
+          if (!f) {
+            return f;
+          }
+          acc = concat(acc, *f);
+        }
+        if (a.max < 0) {  // then a starred copy
+          auto f = build(child);
+          if (!f) {
+            return f;
+          }
+          loop(*f);
+          f->nullable = true;
+          acc = concat(acc, *f);
+        } else {  // then (max-min) optional copies
+          for (int i = a.min; i < a.max; ++i) {
+            auto f = build(child);
+            if (!f) {
+              return f;
+            }
+            f->nullable = true;
+            acc = concat(acc, *f);
+          }
+        }
+        return acc;
+      }
+    }
+    return Frag{};
+  }
+
+ private:
+  static void forEach(uint64_t set, const std::function<void(int)>& fn) {
+    while (set != 0) {
+      fn(__builtin_ctzll(set));
+      set &= set - 1;
+    }
+  }
+  Frag concat(const Frag& a, const Frag& b) {
+    forEach(a.last, [&](int p) { follow_[static_cast<size_t>(p)] |= b.first; });
+    Frag out;
+    out.first = a.first | (a.nullable ? b.first : 0);
+    out.last = b.last | (b.nullable ? a.last : 0);
+    out.nullable = a.nullable && b.nullable;
+    return out;
+  }
+  void loop(const Frag& f) {
+    forEach(f.last, [&](int p) { follow_[static_cast<size_t>(p)] |= f.first; });
+  }
+
+  std::array<uint64_t, 256>& charMask_;
+  std::array<uint64_t, 64>& follow_;
+  int positions_ = 0;
+};
+
+// Strips a leading '^' / trailing '$' from a sequence; reports whether they were there.
+void stripAnchors(Ast& seq, bool& begin, bool& end) {
+  begin = end = false;
+  if (seq.kind != Ast::kSeq) {
+    return;
+  }
+  auto& c = seq.children;
+  if (!c.empty() && c.front()->kind == Ast::kBegin) {
+    begin = true;
+    c.erase(c.begin());
+  }
+  if (!c.empty() && c.back()->kind == Ast::kEnd) {
+    end = true;
+    c.pop_back();
+  }
+}
+
+}  // namespace
+
+Result<Pattern> Pattern::compile(std::string_view source) {
+  auto ast = Parser(source).parse();
+  if (!ast) {
+    return ast.error();
+  }
+  // Anchors must be consistent across top-level alternatives (all or none).
+  std::vector<Ast*> branches;
+  if ((*ast)->kind == Ast::kAlt) {
+    for (auto& c : (*ast)->children) {
+      branches.push_back(c.get());
+    }
+  } else {
+    branches.push_back(ast->get());
+  }
+  Pattern out;
+  out.source_ = std::string(source);
+  for (size_t i = 0; i < branches.size(); ++i) {
+    bool b = false, e = false;
+    stripAnchors(*branches[i], b, e);
+    if (i == 0) {
+      out.anchoredStart_ = b;
+      out.anchoredEnd_ = e;
+    } else if (b != out.anchoredStart_ || e != out.anchoredEnd_) {
+      return Error(Status::kInternal,
+                   "pattern '" + out.source_ + "': alternatives must all or none be anchored");
+    }
+  }
+  Builder builder(out.charMask_, out.follow_);
+  auto frag = builder.build(**ast);
+  if (!frag) {
+    return Error(Status::kInternal, "pattern '" + out.source_ + "': " + frag.error().message);
+  }
+  out.first_ = frag->first;
+  out.last_ = frag->last;
+  out.nullable_ = frag->nullable;
+  out.determinise();
+  return out;
+}
+
+uint64_t Pattern::step(uint64_t state, bool atStart, unsigned char byte) const {
+  uint64_t next = 0;
+  for (uint64_t s = state; s != 0; s &= s - 1) {
+    next |= follow_[static_cast<size_t>(__builtin_ctzll(s))];
+  }
+  if (atStart || !anchoredStart_) {
+    next |= first_;  // a match may start here
+  }
+  return next & charMask_[byte];
+}
+
+void Pattern::determinise() {
+  // Bytes with the same column of positions behave alike: one class each.
+  std::vector<uint64_t> classMasks;
+  for (int b = 0; b < 256; ++b) {
+    uint64_t m = charMask_[static_cast<size_t>(b)];
+    auto it = std::find(classMasks.begin(), classMasks.end(), m);
+    byteClass_[static_cast<size_t>(b)] = static_cast<uint8_t>(it - classMasks.begin());
+    if (it == classMasks.end()) {
+      classMasks.push_back(m);
+    }
+  }
+  classes_ = static_cast<int>(classMasks.size());
+  // Subset construction. A DFA state is (position set, at start); only the start state has
+  // atStart set.
+  std::vector<uint64_t> sets = {0};
+  std::vector<int32_t> table;
+  std::vector<uint8_t> accepts = {0};
+  for (size_t i = 0; i < sets.size(); ++i) {
+    if (sets.size() > 256) {
+      return;  // too big: search() runs the automaton bit-parallel instead
+    }
+    for (int c = 0; c < classes_; ++c) {
+      unsigned char rep = 0;
+      while (byteClass_[rep] != c) {
+        ++rep;
+      }
+      uint64_t next = step(sets[i], i == 0, rep);
+      auto it = std::find(sets.begin() + 1, sets.end(), next);
+      int32_t id = static_cast<int32_t>(it - sets.begin());
+      if (it == sets.end()) {
+        sets.push_back(next);
+        accepts.push_back((next & last_) != 0 ? 1 : 0);
+      }
+      table.push_back(id);
+    }
+  }
+  for (auto& t : table) {
+    t *= classes_;  // pre-multiplied: the next row's offset, one add per byte when matching
+  }
+  dfa_ = std::move(table);
+  accepts_ = std::move(accepts);
+}
+
+bool Pattern::search(std::string_view subject) const {
+  // An empty match is found somewhere unless both ends are anchored and the subject is not empty.
+  if (nullable_ && (!(anchoredStart_ && anchoredEnd_) || subject.empty())) {
+    return true;
+  }
+  if (!dfa_.empty()) {
+    const int32_t* table = dfa_.data();
+    const uint8_t* cls = byteClass_.data();
+    int32_t row = 0;  // state * classes_
+    if (anchoredEnd_) {
+      // Only the final state matters (an anchored start reaching the dead state stays there).
+      for (char ch : subject) {
+        row = table[row + cls[static_cast<unsigned char>(ch)]];
+      }
+    } else {
+      for (char ch : subject) {
+        row = table[row + cls[static_cast<unsigned char>(ch)]];
+        if (accepts_[static_cast<size_t>(row / classes_)] != 0) {
+          return true;
+        }
+      }
+    }
+    return accepts_[static_cast<size_t>(row / classes_)] != 0;
+  }
+  uint64_t state = 0;  // positions just matched
+  for (size_t i = 0; i < subject.size(); ++i) {
+    state = step(state, i == 0, static_cast<unsigned char>(subject[i]));
+    if (!anchoredEnd_ && (state & last_) != 0) {
+      return true;
+    }
+    if (state == 0 && anchoredStart_) {
+      return false;
+    }
+  }
+  return (state & last_) != 0;
+}
+
+}  // namespace edgelink::jsonschema
