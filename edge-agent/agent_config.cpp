@@ -379,8 +379,10 @@ kafka::Config consumerDefaults(const std::string& edgeId) {
 kafka::Config producerDefaults(const std::string& edgeId) {
   // Answers are single messages: no batching to wait for (linger 0). Responses and events wait
   // in the queue through any outage (message.timeout.ms 0: never); they are also in the state
-  // file's outbox, so an agent restart re-sends them.
-  return withSettings(clientDefaults(edgeId), {{"queue.buffering.max.kbytes", "1024"},
+  // file's outbox, so an agent restart re-sends them. Idempotence: a produce retried after the
+  // broker stored it but died before acknowledging (kill -9) is not stored twice.
+  return withSettings(clientDefaults(edgeId), {{"enable.idempotence", "true"},
+                                               {"queue.buffering.max.kbytes", "1024"},
                                                {"queue.buffering.max.messages", "1000"},
                                                {"linger.ms", "0"},
                                                {"message.timeout.ms", "0"},
