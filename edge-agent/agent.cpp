@@ -30,9 +30,6 @@ namespace sr = envelope::stop_reason;
 
 namespace {
 
-// Delivery-report opaque of heartbeats: outbox sequence numbers start at 1 (and an opaque is a
-// pointer, 32 bits on the board).
-constexpr uint64_t kHeartbeatOpaque = 0;
 constexpr int kMaxMessagesPerTurn = 16;
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
@@ -53,11 +50,6 @@ const auto& frpcLogger() {
 
 std::string idText(const envelope::Id& id) {
   return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
-}
-
-bool permanentDeliveryError(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
-         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
 std::string dirOf(const std::string& path) {
@@ -159,6 +151,9 @@ VoidResult Agent::init() {
   }
   producer_ = std::move(*producer);
   producer_->enableIoEvent(wakeWrite_);
+  sink_ = std::make_unique<ProducerSink>(*producer_, config_.topic, config_.options.edgeId);
+  sender_ = std::make_unique<OutboxSender>(
+      state_.outbox, *sink_, clock_, [this] { saveNow(); }, [this] { markDirty(); });
   if (auto r = createConsumer(); !r) {
     return r;
   }
@@ -169,23 +164,15 @@ VoidResult Agent::init() {
   logger()->debug("producer properties: {}", config_.producerConfig.describe());
 
   // The position, and answers not yet delivered before the last stop.
-  consumed_ = state_.positions;
+  positions_.restore(state_.positions);
   for (const auto& [seq, e] : state_.outbox.entries()) {
-    if (e.offset >= 0) {
-      awaiting_[e.partition].insert(e.offset);
-    }
+    positions_.hold(e.partition, e.offset);
   }
   if (!state_.outbox.empty()) {
     logger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
                    state_.outbox.size());
   }
-  std::vector<uint64_t> pending;
-  for (const auto& [seq, e] : state_.outbox.entries()) {
-    pending.push_back(seq);
-  }
-  for (uint64_t seq : pending) {
-    send(seq);
-  }
+  sender_->resendAll();
 
   // A session from before the restart resumes with its deadline, or is reported expired.
   bool resumed = false;
@@ -198,13 +185,9 @@ VoidResult Agent::init() {
       break;
     }
     case ResumeDecision::kExpired: {
-      StopInfo info{sr::kExpiredWhileDown, wallNow(), {}, {}};
-      Session ended = *state_.session;
-      state_.session.reset();
-      state_.lastStop = info;
       logger()->info("the frp session from before the restart expired at {}: ended",
-                     formatRfc3339Ms(ended.expiresAtMs));
-      emitFrpStopped(&ended, info);
+                     formatRfc3339Ms(state_.session->expiresAtMs));
+      endSession(state_.session, StopInfo{sr::kExpiredWhileDown, wallNow(), {}, {}});
       break;
     }
     case ResumeDecision::kNothing:
@@ -291,8 +274,8 @@ int Agent::nextTimeoutMs() {
   if (flushDueMono_) {
     earliest(*flushDueMono_);
   }
-  if (!retry_.empty()) {
-    earliest(retryDueMono_);
+  if (auto retry = sender_->retryDueMono()) {
+    earliest(*retry);
   }
   if (pendingStart_) {
     earliest(std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono));
@@ -346,13 +329,7 @@ void Agent::runTimers() {
     sendHeartbeat();
     nextHeartbeatMono_ = now + config_.options.heartbeatInterval * 1000;
   }
-  if (!retry_.empty() && now >= retryDueMono_) {
-    std::set<uint64_t> again;
-    again.swap(retry_);
-    for (uint64_t seq : again) {
-      send(seq);
-    }
-  }
+  sender_->retryIfDue();
   if (pendingStart_ && now >= std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono)) {
     checkPendingStart();
   }
@@ -506,9 +483,8 @@ void Agent::handleMessage(const kafka::Message& m) {
   }
   lastConsumerError_.clear();
   const Origin origin{m.partition(), m.offset(), monoNow()};
-  auto& consumed = consumed_[origin.partition];
-  consumed = std::max(consumed, origin.offset + 1);
-  if (awaiting_[origin.partition].count(origin.offset) != 0) {
+  positions_.consumed(origin.partition, origin.offset);
+  if (positions_.held(origin.partition, origin.offset)) {
     positionsChanged(false);
     return;  // redelivered; its answer from before the restart is being re-sent
   }
@@ -525,11 +501,8 @@ void Agent::handleMessage(const kafka::Message& m) {
   }
   if (const auto* done = state_.processed.find(msg.sender, msg.id)) {
     hold(origin);
-    std::string dropped;
-    uint64_t seq = state_.outbox.add("response " + idText(msg.id) + " (" + msg.type + ", stored)",
-                                     done->response, origin.partition, origin.offset, &dropped);
-    saveNow();
-    send(seq);
+    sender_->queue("response " + idText(msg.id) + " (" + msg.type + ", stored)", done->response,
+                   origin.partition, origin.offset);
     logger()->info(
         "request id={} type={} from={} edge={}: redelivered, answered from the stored "
         "response (not acted on again)",
@@ -584,8 +557,8 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
   }
   const int32_t p = assignedParts_[0].partition;
   int64_t at = assignedParts_[0].offset;
-  if (auto it = consumed_.find(p); it != consumed_.end()) {
-    at = it->second;
+  if (positions_.next(p) >= 0) {
+    at = positions_.next(p);
   } else if (at < 0) {
     auto w = consumer_->watermarks(config_.topic, p, 2000);
     if (!w) {
@@ -602,7 +575,7 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
       "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "
       "agent reads); not read, not answered",
       config_.topic, p, at, fetch.size, fetch.limit);
-  consumed_[p] = at + 1;
+  positions_.skipTo(p, at + 1);
   positionsChanged(true);
   // A new client: librdkafka reports an identical refusal on the same connection only every
   // 30 s, so the next oversize batch (if any) would otherwise stall the agent that long.
@@ -634,10 +607,8 @@ void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& orig
   }
   hold(origin);
   if (const auto* done = state_.processed.find(e.sender, *e.id)) {
-    uint64_t seq = state_.outbox.add("response " + idText(*e.id) + " (stored)", done->response,
-                                     origin.partition, origin.offset);
-    saveNow();
-    send(seq);
+    sender_->queue("response " + idText(*e.id) + " (stored)", done->response, origin.partition,
+                   origin.offset);
     return;
   }
   const std::string type = envelope::isTypeName(e.type) ? e.type : std::string();
@@ -685,60 +656,13 @@ void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {
 }
 
 void Agent::onDelivery(const kafka::DeliveryReport& report) {
-  if (report.opaque == kHeartbeatOpaque) {
-    --heartbeatsInFlight_;
-    if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      logger()->debug("heartbeat not delivered: {}", rd_kafka_err2str(report.err));
-    }
-    return;
+  if (auto released = sender_->onDelivery(toDelivery(report))) {
+    positions_.release(released->partition, released->offset);
+    positionsChanged(true);
   }
-  const uint64_t seq = report.opaque;
-  inFlight_.erase(seq);
-  const Outbox::Entry* entry = state_.outbox.find(seq);
-  if (entry == nullptr) {
-    return;
-  }
-  if (report.err == RD_KAFKA_RESP_ERR_NO_ERROR || permanentDeliveryError(report.err)) {
-    if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      logger()->error("{} cannot ever be delivered ({}): dropped", entry->what,
-                      rd_kafka_err2str(report.err));
-    } else {
-      logger()->debug("{} delivered at {}[{}] offset {}", entry->what, report.topic,
-                      report.partition, report.offset);
-    }
-    if (entry->offset >= 0) {
-      release(entry->partition, entry->offset);
-    }
-    state_.outbox.remove(seq);
-    markDirty();
-    return;
-  }
-  logger()->warn("{} not delivered ({}): retrying", entry->what, rd_kafka_err2str(report.err));
-  retry_.insert(seq);
-  retryDueMono_ = monoNow() + 1000;
-}
-
-void Agent::send(uint64_t seq) {
-  const Outbox::Entry* entry = state_.outbox.find(seq);
-  if (entry == nullptr || inFlight_.count(seq) != 0) {
-    return;
-  }
-  auto r = producer_->produce(config_.topic, config_.options.edgeId, entry->value, seq);
-  if (!r) {
-    logger()->warn("cannot queue {} yet: {}", entry->what, r.error().describe());
-    retry_.insert(seq);
-    retryDueMono_ = monoNow() + 1000;
-    return;
-  }
-  inFlight_.insert(seq);
 }
 
 void Agent::sendHeartbeat() {
-  if (heartbeatsInFlight_ > 0) {
-    // Perishable: with the last one still queued (broker unreachable), another adds nothing.
-    logger()->debug("heartbeat skipped: the previous one is not delivered yet");
-    return;
-  }
   auto hb = newEvent(et::kHeartbeat);
   hb.set("agent_version", kVersion);
   hb.set("interval_seconds", config_.options.heartbeatInterval);
@@ -747,10 +671,7 @@ void Agent::sendHeartbeat() {
   if (running()) {
     hb.set("frp_expires_at", formatRfc3339Ms(state_.session->expiresAtMs));
   }
-  std::string value = envelope::encode(hb);
-  if (producer_->produce(config_.topic, config_.options.edgeId, value, kHeartbeatOpaque)) {
-    ++heartbeatsInFlight_;
-  }
+  sender_->sendPerishable(envelope::encode(hb));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -762,15 +683,8 @@ void Agent::answer(const envelope::Id& id, const std::string& type, const std::s
   std::string value = envelope::encode(response);
   state_.processed.expire(now);
   state_.processed.add({sender, id, now, value});
-  std::string dropped;
-  uint64_t seq = state_.outbox.add("response " + idText(id) + " (" + type + ")", value,
-                                   origin.partition, origin.offset, &dropped);
-  if (!dropped.empty()) {
-    logger()->warn("outbox full: dropped {}", dropped);
-  }
-  // Durable before it is sent: a crash after sending must find the id answered.
-  saveNow();
-  send(seq);
+  sender_->queue("response " + idText(id) + " (" + type + ")", value, origin.partition,
+                 origin.offset);
   logger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type, sender,
                  config_.options.edgeId, response.statusCode, monoNow() - origin.receivedMono,
                  note.empty() ? "" : "; ", note);
@@ -781,42 +695,18 @@ envelope::Envelope Agent::newEvent(const char* type) {
 }
 
 void Agent::emitEvent(envelope::Envelope event) {
-  std::string what = "event " + event.type;
-  std::string dropped;
-  uint64_t seq = state_.outbox.add(what, envelope::encode(event), -1, -1, &dropped);
-  if (!dropped.empty()) {
-    logger()->warn("outbox full: dropped {}", dropped);
-  }
-  saveNow();
-  send(seq);
+  sender_->queue("event " + event.type, envelope::encode(event));
   logger()->info("event {} id={}", event.type, event.id.str());
 }
 
 void Agent::hold(const Origin& origin) {
-  if (origin.offset >= 0) {
-    awaiting_[origin.partition].insert(origin.offset);
-  }
-  positionsChanged(true);
-}
-
-void Agent::release(int32_t partition, int64_t offset) {
-  awaiting_[partition].erase(offset);
+  positions_.hold(origin.partition, origin.offset);
   positionsChanged(true);
 }
 
 void Agent::positionsChanged(bool persist) {
-  for (const auto& [p, next] : consumed_) {
-    int64_t pos = next;
-    auto it = awaiting_.find(p);
-    if (it != awaiting_.end() && !it->second.empty()) {
-      pos = std::min(pos, *it->second.begin());
-    }
-    if (state_.positions[p] != pos) {
-      state_.positions[p] = pos;
-      if (persist) {
-        markDirty();
-      }
-    }
+  if (positions_.update(state_.positions) && persist) {
+    markDirty();
   }
 }
 
@@ -1024,10 +914,7 @@ void Agent::failStart(Error error, const std::string& exitStatus) {
     output = frpc_->lastLines(10);
     frpc_.reset();
   }
-  state_.frpc.reset();
-  state_.session.reset();
   StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
-  state_.lastStop = info;
   logger()->warn("frp start failed: {}", error.message);
   if (p.request) {
     auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error);
@@ -1052,7 +939,7 @@ void Agent::failStart(Error error, const std::string& exitStatus) {
     }
     answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin);
   }
-  emitFrpStopped(&p.session, info);
+  endSession(p.session, info);
   notifier_.status("idle");
 }
 
@@ -1064,14 +951,17 @@ std::optional<Session> Agent::stopFrpc(const char* reason) {
   serveFrpcOutput();
   logger()->info("frpc pid {} stopped ({}): {}", frpc_->pid(), reason, describeWaitStatus(status));
   frpc_.reset();
-  state_.frpc.reset();
   std::optional<Session> ended = state_.session;
-  state_.session.reset();
-  StopInfo info{reason, wallNow(), {}, {}};
-  state_.lastStop = info;
-  emitFrpStopped(ended ? &*ended : nullptr, info);
+  endSession(ended, StopInfo{reason, wallNow(), {}, {}});
   notifier_.status("idle");
   return ended;
+}
+
+void Agent::endSession(std::optional<Session> ended, const StopInfo& info) {
+  state_.frpc.reset();
+  state_.session.reset();
+  state_.lastStop = info;
+  emitFrpStopped(ended ? &*ended : nullptr, info);
 }
 
 void Agent::onFrpcExit() {
@@ -1085,11 +975,7 @@ void Agent::onFrpcExit() {
                 frpc_->lastLines(10)};
   logger()->warn("frpc pid {} {} on its own; session ended", frpc_->pid(), info.exitStatus);
   frpc_.reset();
-  state_.frpc.reset();
-  std::optional<Session> ended = state_.session;
-  state_.session.reset();
-  state_.lastStop = info;
-  emitFrpStopped(ended ? &*ended : nullptr, info);
+  endSession(state_.session, info);
   notifier_.status("idle");
 }
 
@@ -1191,11 +1077,7 @@ void Agent::shutdown() {
     PendingStart p = std::move(*pendingStart_);
     pendingStart_.reset();
     if (p.resumed) {
-      Session ended = p.session;
-      state_.session.reset();
-      StopInfo info{sr::kAgentShutdown, wallNow(), {}, {}};
-      state_.lastStop = info;
-      emitFrpStopped(&ended, info);
+      endSession(p.session, StopInfo{sr::kAgentShutdown, wallNow(), {}, {}});
     }
   }
   pendingInfo_.reset();
@@ -1210,13 +1092,7 @@ void Agent::shutdown() {
   const int64_t deadline = monoNow() + kShutdownFlushMs;
   while (!state_.outbox.empty() && monoNow() < deadline) {
     producer_->poll(50);
-    if (!retry_.empty() && monoNow() >= retryDueMono_) {
-      std::set<uint64_t> again;
-      again.swap(retry_);
-      for (uint64_t seq : again) {
-        send(seq);
-      }
-    }
+    sender_->retryIfDue();
   }
   if (!state_.outbox.empty()) {
     logger()->warn(

@@ -21,11 +21,14 @@
 #include "agent_config.h"
 #include "core/clock.h"
 #include "core/sd_notify.h"
+#include "decisions/position_tracker.h"
 #include "envelope/envelope.h"
 #include "frpc_process.h"
 #include "kafka/client.h"
 #include "request_policy.h"
 #include "session.h"
+#include "shell/kafka_sink.h"
+#include "shell/outbox_sender.h"
 #include "state.h"
 #include "system_info.h"
 
@@ -89,7 +92,6 @@ class Agent {
   VoidResult createConsumer();
   void dispatch(const envelope::Envelope& request, const Origin& origin);
   void onDelivery(const kafka::DeliveryReport& report);
-  void send(uint64_t seq);
   void sendHeartbeat();
 
   // Answers, events, state
@@ -98,7 +100,6 @@ class Agent {
   void emitEvent(envelope::Envelope event);
   envelope::Envelope newEvent(const char* type);
   void hold(const Origin& origin);
-  void release(int32_t partition, int64_t offset);
   /// Recomputes the stored position; `persist` schedules a state write (answers do; moving past
   /// our own messages does not: re-reading them after a crash is harmless).
   void positionsChanged(bool persist);
@@ -113,6 +114,9 @@ class Agent {
   void succeedStart();
   void failStart(Error error, const std::string& exitStatus);
   std::optional<Session> stopFrpc(const char* reason);
+  /// The one way a session ends (frpc already gone): clears the session and frpc record,
+  /// records why, reports `frp_stopped` for `ended`.
+  void endSession(std::optional<Session> ended, const StopInfo& info);
   void onFrpcExit();
   void serveFrpcOutput();
   envelope::Envelope frpStateResponse(const envelope::Envelope& request, const Session* session,
@@ -142,10 +146,9 @@ class Agent {
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> consumer_;
 
-  // Kafka position: next offset after the last consumed message, and the requests whose
-  // answers are not delivered yet (the position stays at the first of them).
-  std::map<int32_t, int64_t> consumed_;
-  std::map<int32_t, std::set<int64_t>> awaiting_;
+  std::unique_ptr<ProducerSink> sink_;
+  std::unique_ptr<OutboxSender> sender_;
+  PositionTracker positions_;
   std::map<int32_t, int64_t> silentBefore_;
   std::vector<kafka::TopicPartitionOffset> assignedParts_;  ///< as assigned (start offsets)
   bool assigned_ = false;
@@ -159,10 +162,6 @@ class Agent {
   bool stopBootstrap_ = false;
   std::optional<Assignment> assignment_;  // guarded by bootstrapMutex_
 
-  std::set<uint64_t> inFlight_;
-  std::set<uint64_t> retry_;
-  int heartbeatsInFlight_ = 0;
-
   std::unique_ptr<FrpcProcess> frpc_;
   std::string adminUser_ = "edge-agent";
   std::string adminPassword_;
@@ -172,7 +171,6 @@ class Agent {
   int64_t startMono_ = 0;
   int64_t nextHeartbeatMono_ = 0;
   int64_t nextWatchdogMono_ = 0;
-  int64_t retryDueMono_ = 0;
   std::optional<int64_t> flushDueMono_;
   bool shutdownRequested_ = false;
   std::string shutdownReason_;
