@@ -484,61 +484,50 @@ void Agent::handleMessage(const kafka::Message& m) {
   lastConsumerError_.clear();
   const Origin origin{m.partition(), m.offset(), monoNow()};
   positions_.consumed(origin.partition, origin.offset);
-  if (positions_.held(origin.partition, origin.offset)) {
-    positionsChanged(false);
-    return;  // redelivered; its answer from before the restart is being re-sent
-  }
-  auto decoded = decoder_.decode(m.payload());
-  if (!decoded) {
-    handleDecodeError(decoded.error(), origin, m.payload().size());
-    positionsChanged(true);
-    return;
-  }
-  const envelope::Envelope& msg = *decoded;
-  if (!isForUs(msg, policy_)) {
-    positionsChanged(false);
-    return;  // responses, events, and our own messages
-  }
-  if (const auto* done = state_.processed.find(msg.sender, msg.id)) {
-    hold(origin);
-    sender_->queue("response " + idText(msg.id) + " (" + msg.type + ", stored)", done->response,
-                   origin.partition, origin.offset);
-    logger()->info(
-        "request id={} type={} from={} edge={}: redelivered, answered from the stored "
-        "response (not acted on again)",
-        idText(msg.id), msg.type, msg.sender, config_.options.edgeId);
-    return;
-  }
-  const int64_t now = wallNow();
+  TriageContext context(policy_, decoder_);
+  context.processed = &state_.processed;
+  context.held = positions_.held(origin.partition, origin.offset);
   if (auto s = silentBefore_.find(origin.partition); s != silentBefore_.end()) {
-    int64_t ts = m.timestampMs() >= 0 ? m.timestampMs() : msg.timestampMs;
-    if (ts < s->second && now - msg.timestampMs > policy_.maxAgeMs) {
-      // Read only because the broker could not seek by time: it was never going to be acted on.
-      ++silentlySkipped_;
-      logger()->debug(
-          "skipped request id={} from {} (older than max age, before this agent's "
-          "first start)",
-          idText(msg.id), formatRfc3339Ms(msg.timestampMs));
+    context.silentBeforeMs = s->second;
+  }
+  context.nowMs = wallNow();
+  Triage t =
+      triage(Inbound{m.payload(), origin.partition, origin.offset, m.timestampMs()}, context);
+  switch (t.verdict) {
+    case Verdict::kIgnore:
+      positionsChanged(false);
+      return;
+    case Verdict::kDrop:
+      logger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {}", m.payload().size(),
+                     config_.topic, origin.partition, origin.offset, t.reason);
       positionsChanged(true);
       return;
-    }
+    case Verdict::kSkipSilently:
+      ++silentlySkipped_;
+      logger()->debug("skipped request id={}: {}", idText(t.id), t.reason);
+      positionsChanged(true);
+      return;
+    case Verdict::kResend:
+      hold(origin);
+      sender_->queue("response " + idText(t.id) + " (" +
+                         (t.decoded ? t.type + ", stored)" : std::string("stored)")),
+                     t.stored, origin.partition, origin.offset);
+      if (t.decoded) {
+        logger()->info(
+            "request id={} type={} from={} edge={}: redelivered, answered from the stored "
+            "response (not acted on again)",
+            idText(t.id), t.type, t.sender, config_.options.edgeId);
+      }
+      return;
+    case Verdict::kAnswer:
+      hold(origin);
+      answer(t.id, t.type.empty() ? "?" : t.type, t.sender, std::move(*t.response), origin);
+      return;
+    case Verdict::kAct:
+      hold(origin);
+      dispatch(*t.request, origin);
+      return;
   }
-  hold(origin);
-  if (auto r = checkTimestamp(msg, policy_, now)) {
-    answer(msg.id, msg.type, msg.sender, std::move(*r), origin);
-    return;
-  }
-  if (!isKnownRequestType(msg.type)) {
-    auto r = errorResponse(msg.id, msg.type, policy_.sender, now,
-                           Error(Status::kNotFound,
-                                 "unknown request type '" + msg.type +
-                                     "': this agent answers change_frp_client_config, frp_start, "
-                                     "frp_stop, frp_status, system_info, ping",
-                                 "request.type"));
-    answer(msg.id, msg.type, msg.sender, std::move(r), origin);
-    return;
-  }
-  dispatch(msg, origin);
 }
 
 void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
@@ -593,65 +582,25 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
   }
 }
 
-void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& origin, size_t bytes) {
-  // Never acted on, whatever it says; answered when a request's id could be read (the decoder
-  // reads the header leniently whatever is wrong with the rest: broken JSON, any size).
-  const bool answerable = e.kind == envelope::Kind::kRequest && e.id && e.sender != policy_.sender;
-  if (!answerable) {
-    logger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {} ({})", bytes,
-                   config_.topic, origin.partition, origin.offset, e.describe(),
-                   e.kind && e.kind != envelope::Kind::kRequest
-                       ? std::string("not a request")
-                       : std::string("no readable request id to answer"));
-    return;
-  }
-  hold(origin);
-  if (const auto* done = state_.processed.find(e.sender, *e.id)) {
-    sender_->queue("response " + idText(*e.id) + " (stored)", done->response, origin.partition,
-                   origin.offset);
-    return;
-  }
-  const std::string type = envelope::isTypeName(e.type) ? e.type : std::string();
-  Error error = e.toError();
-  if (e.status == Status::kTooLarge) {
-    error.message = "message of " + std::to_string(bytes) +
-                    " bytes is larger than this edge's limit of " +
-                    std::to_string(decoder_.limits().maxBytes) + " bytes: not acted on";
-  }
-  auto r = errorResponse(*e.id, type, policy_.sender, wallNow(), error);
-  r.description =
-      e.status == Status::kTooLarge ? "request too large" : "request could not be decoded";
-  answer(*e.id, type.empty() ? "?" : type, e.sender, std::move(r), origin);
-}
-
 void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {
-  const int64_t now = wallNow();
-  if (request.type == rt::kPing) {
-    auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
-    r.set("pong", true);
-    r.set("agent_version", kVersion);
-    r.set("received_at", formatRfc3339Ms(now));
-    answer(request.id, request.type, request.sender, std::move(r), origin);
-    return;
-  }
-  if (request.type == rt::kFrpStatus) {
-    handleStatus(request, origin);
-    return;
-  }
-  if (request.type == rt::kSystemInfo) {
-    pendingInfo_ = PendingInfo{request.clone(), origin, readCpuSample(), monoNow() + kCpuWindowMs};
-    return;
-  }
-  auto command = envelope::readFrpCommand(request);
-  if (!command) {
-    answer(request.id, request.type, request.sender,
-           errorResponse(request.id, request.type, policy_.sender, now, command.error()), origin);
-    return;
-  }
-  if (command->action == envelope::FrpAction::kStop) {
-    handleStop(request, origin);
-  } else {
-    handleStart(request, *command, origin);
+  RequestAction action = decideRequest(request, config_, policy_, wallNow());
+  switch (action.kind) {
+    case ActionKind::kAnswer:
+      answer(request.id, request.type, request.sender, std::move(*action.response), origin);
+      return;
+    case ActionKind::kStatus:
+      handleStatus(request, origin);
+      return;
+    case ActionKind::kSystemInfo:
+      pendingInfo_ =
+          PendingInfo{request.clone(), origin, readCpuSample(), monoNow() + kCpuWindowMs};
+      return;
+    case ActionKind::kStop:
+      handleStop(request, origin);
+      return;
+    case ActionKind::kStart:
+      handleStart(request, *action.plan, origin);
+      return;
   }
 }
 
@@ -730,27 +679,21 @@ bool Agent::running() const {
   return frpc_ != nullptr && state_.session.has_value() && !pendingStart_;
 }
 
-void Agent::handleStart(const envelope::Envelope& request, const envelope::FrpCommand& command,
+void Agent::handleStart(const envelope::Envelope& request, const FrpPlan& plan,
                         const Origin& origin) {
   const int64_t now = wallNow();
-  auto plan = planStart(config_, request.type, command);
-  if (!plan) {
-    answer(request.id, request.type, request.sender,
-           errorResponse(request.id, request.type, policy_.sender, now, plan.error()), origin);
-    return;
-  }
-  std::string note = plan->capped
-                         ? "auto-stop capped at " + std::to_string(plan->autoStopSeconds) + " s"
+  std::string note = plan.capped
+                         ? "auto-stop capped at " + std::to_string(plan.autoStopSeconds) + " s"
                          : std::string();
   std::optional<Session> current;
   if (running()) {
     current = state_.session;
   }
-  switch (decideStart(current, *plan)) {
+  switch (decideStart(current, plan)) {
     case StartDecision::kExtend: {
       Session& s = *state_.session;
-      s.expiresAtMs = now + plan->autoStopSeconds * 1000;
-      s.autoStopSeconds = plan->autoStopSeconds;
+      s.expiresAtMs = now + plan.autoStopSeconds * 1000;
+      s.autoStopSeconds = plan.autoStopSeconds;
       s.requestId = request.id;
       auto r = frpStateResponse(request, &s, true, nullptr, nullptr, true);
       answer(request.id, request.type, request.sender, std::move(r), origin,
@@ -764,7 +707,7 @@ void Agent::handleStart(const envelope::Envelope& request, const envelope::FrpCo
     case StartDecision::kStart:
       break;
   }
-  startFrpc(sessionFor(*plan, now, request.id), request.clone(), origin, false);
+  startFrpc(sessionFor(plan, now, request.id), request.clone(), origin, false);
 }
 
 void Agent::startFrpc(Session candidate, std::optional<envelope::Envelope> request,
@@ -1121,43 +1064,39 @@ RenderOutcome renderForRequest(const AgentConfig& config, const std::string& req
                                const Clock& clock, bool showSecrets) {
   envelope::Decoder decoder(
       envelope::Limits{static_cast<size_t>(config.options.maxMessageBytes), 32});
-  const std::string& sender = config.options.sender;
+  Policy policy;
+  policy.sender = config.options.sender;
   const int64_t now = clock.wallMs();
-  auto fail = [&](const envelope::Id& id, const std::string& type, const Error& e) {
-    return RenderOutcome{false, envelope::encode(errorResponse(id, type, sender, now, e))};
-  };
-  auto decoded = decoder.decode(requestBytes);
-  if (!decoded) {
-    const auto& e = decoded.error();
-    if (e.kind == envelope::Kind::kRequest && e.id) {
-      return fail(*e.id, envelope::isTypeName(e.type) ? e.type : std::string(), e.toError());
-    }
-    return RenderOutcome{false, "not a request the agent would answer: " + e.describe()};
+  TriageContext context(policy, decoder);
+  context.nowMs = now;
+  context.judgeTime = false;
+  Triage t = triage(Inbound{requestBytes}, context);
+  switch (t.verdict) {
+    case Verdict::kAnswer:
+      return RenderOutcome{false, envelope::encode(*t.response)};
+    case Verdict::kAct:
+      break;
+    case Verdict::kIgnore:
+      return RenderOutcome{false, t.reason};
+    default:
+      return RenderOutcome{false, "not a request the agent would answer: " + t.reason};
   }
-  const auto& req = *decoded;
-  if (req.kind != envelope::Kind::kRequest) {
-    return RenderOutcome{false, std::string("not a request but a ") + envelope::kindName(req.kind)};
-  }
-  if (!isKnownRequestType(req.type)) {
-    return fail(
-        req.id, req.type,
-        Error(Status::kNotFound, "unknown request type '" + req.type + "'", "request.type"));
-  }
+  const auto& req = *t.request;
   if (!envelope::isFrpCommandType(req.type)) {
     return RenderOutcome{false, "request type " + req.type + " writes no frpc config"};
   }
-  auto command = envelope::readFrpCommand(req);
-  if (!command) {
-    return fail(req.id, req.type, command.error());
+  RequestAction action = decideRequest(req, config, policy, now);
+  switch (action.kind) {
+    case ActionKind::kAnswer:
+      return RenderOutcome{false, envelope::encode(*action.response)};
+    case ActionKind::kStop:
+      return RenderOutcome{false, "a stop request writes no frpc config (it stops frpc)"};
+    case ActionKind::kStart:
+      break;
+    default:
+      return RenderOutcome{false, "request type " + req.type + " writes no frpc config"};
   }
-  if (command->action == envelope::FrpAction::kStop) {
-    return RenderOutcome{false, "a stop request writes no frpc config (it stops frpc)"};
-  }
-  auto plan = planStart(config, req.type, *command);
-  if (!plan) {
-    return fail(req.id, req.type, plan.error());
-  }
-  Session s = sessionFor(*plan, now, req.id);
+  Session s = sessionFor(*action.plan, now, req.id);
   FrpcSettings settings = frpcSettings(config, "edge-agent", randomPassword(24));
   std::string masked;
   if (!showSecrets) {
@@ -1170,7 +1109,8 @@ RenderOutcome renderForRequest(const AgentConfig& config, const std::string& req
   }
   auto text = renderFrpcConfig(config.format, settings, s.proxies());
   if (!text) {
-    return fail(req.id, req.type, text.error());
+    return RenderOutcome{
+        false, envelope::encode(errorResponse(req.id, req.type, policy.sender, now, text.error()))};
   }
   if (!masked.empty()) {
     *text = "# secrets masked (" + masked + "): render-frpc --show-secrets prints them\n" + *text;

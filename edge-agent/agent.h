@@ -22,6 +22,7 @@
 #include "core/clock.h"
 #include "core/sd_notify.h"
 #include "decisions/position_tracker.h"
+#include "decisions/triage.h"
 #include "envelope/envelope.h"
 #include "frpc_process.h"
 #include "kafka/client.h"
@@ -86,7 +87,6 @@ class Agent {
   void takeAssignment();
   void consumeMessages();
   void handleMessage(const kafka::Message& m);
-  void handleDecodeError(const envelope::DecodeError& e, const Origin& origin, size_t bytes);
   /// A record batch too large for receive.message.max.bytes blocks the partition: move past it.
   void handleOversizeFetch(const kafka::OversizeFetch& fetch);
   VoidResult createConsumer();
@@ -124,8 +124,7 @@ class Agent {
                                       const std::map<std::string, ProxyStatus>* statuses,
                                       bool extended);
   void emitFrpStopped(const Session* ended, const StopInfo& info);
-  void handleStart(const envelope::Envelope& request, const envelope::FrpCommand& command,
-                   const Origin& origin);
+  void handleStart(const envelope::Envelope& request, const FrpPlan& plan, const Origin& origin);
   void handleStop(const envelope::Envelope& request, const Origin& origin);
   void handleStatus(const envelope::Envelope& request, const Origin& origin);
   void finishSystemInfo();

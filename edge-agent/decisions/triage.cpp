@@ -2,6 +2,7 @@
 
 #include "core/time_format.h"
 #include "core/version.h"
+#include "envelope/salvage.h"
 #include "envelope/types.h"
 
 namespace edgelink::agent {

@@ -32,10 +32,11 @@ struct Inbound {
 
 /// What the agent knows when it triages a message.
 struct TriageContext {
+  TriageContext(const Policy& p, envelope::Decoder& d) : policy(p), decoder(d) {}
   const Policy& policy;
   envelope::Decoder& decoder;
   const ProcessedIds* processed = nullptr;  ///< answered ids (nullptr: none)
-  bool held = false;  ///< its answer from before a restart is being re-sent
+  bool held = false;                        ///< its answer from before a restart is being re-sent
   /// Read without a stored position (the broker could not seek by time): requests written
   /// before this time and older than max age are skipped without an answer.
   std::optional<int64_t> silentBeforeMs;
@@ -44,12 +45,12 @@ struct TriageContext {
 };
 
 enum class Verdict {
-  kIgnore,         ///< responses, events, our own messages, held offsets: move on
-  kDrop,           ///< undecodable without an id to answer: logged, moved past, not answered
-  kSkipSilently,   ///< older than max age, before this agent's first start: moved past
-  kResend,         ///< answered before: the stored response, byte for byte
-  kAnswer,         ///< refused (decode error, stale, skewed, unknown type): `response`
-  kAct,            ///< a valid request: see decideRequest
+  kIgnore,        ///< responses, events, our own messages, held offsets: move on
+  kDrop,          ///< undecodable without an id to answer: logged, moved past, not answered
+  kSkipSilently,  ///< older than max age, before this agent's first start: moved past
+  kResend,        ///< answered before: the stored response, byte for byte
+  kAnswer,        ///< refused (decode error, stale, skewed, unknown type): `response`
+  kAct,           ///< a valid request: see decideRequest
 };
 
 struct Triage {
@@ -58,8 +59,8 @@ struct Triage {
   envelope::Id id;     ///< the request answered (kResend, kAnswer, kAct)
   std::string type;    ///< its type as far as it could be read ("" when not)
   std::string sender;
-  bool decoded = false;                       ///< the request passed the schemas
-  std::string stored;                         ///< kResend: the stored response
+  bool decoded = false;                        ///< the request passed the schemas
+  std::string stored;                          ///< kResend: the stored response
   std::optional<envelope::Envelope> response;  ///< kAnswer
   std::optional<envelope::Envelope> request;   ///< kAct (also kAnswer when it decoded)
 };
