@@ -34,7 +34,6 @@ constexpr int kMaxMessagesPerTurn = 16;
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
 constexpr int64_t kStartCheckMs = 50;
-constexpr int kAdminTimeoutMs = 300;
 constexpr int64_t kShutdownFlushMs = 5000;
 constexpr int64_t kMaxPollMs = 60'000;
 
@@ -43,18 +42,8 @@ const auto& logger() {
   return l;
 }
 
-const auto& frpcLogger() {
-  static const auto l = log::get("frpc");
-  return l;
-}
-
 std::string idText(const envelope::Id& id) {
   return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
-}
-
-std::string dirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
 }
 
 }  // namespace
@@ -62,7 +51,8 @@ std::string dirOf(const std::string& path) {
 Agent::Agent(AgentConfig config, const Clock& clock)
     : config_(std::move(config)),
       clock_(clock),
-      decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}) {
+      decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}),
+      frpc_(std::make_unique<FrpcSupervisor>(config_)) {
   policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
   policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
   policy_.sender = config_.options.sender;
@@ -231,7 +221,7 @@ void Agent::loop() {
     nfds_t n = 0;
     fds[n++] = {sigFd_, POLLIN, 0};
     fds[n++] = {wakeRead_, POLLIN, 0};
-    int frpcFd = frpc_ ? frpc_->outputFd() : -1;
+    int frpcFd = frpc_->outputFd();
     if (frpcFd >= 0) {
       fds[n++] = {frpcFd, POLLIN, 0};
     }
@@ -245,7 +235,7 @@ void Agent::loop() {
       }
     }
     producer_->poll(0);
-    serveFrpcOutput();
+    frpc_->serveOutput();
     if (fds[0].revents != 0) {
       handleSignals();
     }
@@ -305,7 +295,7 @@ void Agent::handleSignals() {
         logger()->info("SIGHUP: nothing to reload (restart the agent to apply a new config)");
         break;
       case SIGCHLD:
-        if (frpc_ && frpc_->tryWait()) {
+        if (frpc_->exited()) {
           if (pendingStart_) {
             pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
           } else {
@@ -676,7 +666,7 @@ void Agent::saveNow() {
 // frp
 
 bool Agent::running() const {
-  return frpc_ != nullptr && state_.session.has_value() && !pendingStart_;
+  return frpc_->active() && state_.session.has_value() && !pendingStart_;
 }
 
 void Agent::handleStart(const envelope::Envelope& request, const FrpPlan& plan,
@@ -721,42 +711,10 @@ void Agent::startFrpc(Session candidate, std::optional<envelope::Envelope> reque
   p.nextCheckMono = monoNow() + 20;
   pendingStart_ = std::move(p);
 
-  adminPassword_ = randomPassword(24);
-  if (adminPassword_.size() != 24) {
-    failStart(Error(Status::kInternal, "cannot read /dev/urandom for frpc's admin password"), "");
+  if (auto r = frpc_->start(pendingStart_->session); !r) {
+    failStart(r.error(), "");
     return;
   }
-  auto text = renderFrpcConfig(config_.format, frpcSettings(config_, adminUser_, adminPassword_),
-                               pendingStart_->session.proxies());
-  if (!text) {
-    failStart(Error(Status::kInternal, "cannot write the frpc config: " + text.error().message),
-              "");
-    return;
-  }
-  if (auto r = makeDirs(dirOf(config_.frpcConfigPath), 0700); !r) {
-    failStart(Error(Status::kInternal, "cannot write the frpc config: " + r.error().describe()),
-              "");
-    return;
-  }
-  if (auto r = writeFileAtomic(config_.frpcConfigPath, *text, 0600); !r) {
-    failStart(Error(Status::kInternal, "cannot write the frpc config: " + r.error().describe()),
-              "");
-    return;
-  }
-  if (config_.options.frpcVerify) {
-    if (auto r = verifyConfig(config_.options.frpcPath, config_.frpcConfigPath,
-                              static_cast<int>(config_.options.frpcStartTimeout * 1000));
-        !r) {
-      failStart(r.error(), "");
-      return;
-    }
-  }
-  auto proc = FrpcProcess::start(config_.options.frpcPath, config_.frpcConfigPath);
-  if (!proc) {
-    failStart(Error(Status::kInternal, proc.error().describe()), "");
-    return;
-  }
-  frpc_ = std::move(*proc);
   state_.frpc = frpc_->record();
   saveNow();
   logger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
@@ -768,62 +726,25 @@ void Agent::checkPendingStart() {
   PendingStart& p = *pendingStart_;
   const int64_t now = monoNow();
   p.nextCheckMono = now + kStartCheckMs;
-  if (!frpc_) {
+  if (!frpc_->active()) {
     return;
   }
-  serveFrpcOutput();
-  if (auto status = frpc_->tryWait()) {
-    frpc_->readOutput({});
-    std::string output = frpc_->lastLines(3);
-    failStart(Error(Status::kInternal, "frpc " + describeWaitStatus(*status) +
-                                           " before its proxies were running" +
-                                           (output.empty() ? std::string() : ": " + output)),
-              describeWaitStatus(*status));
-    return;
+  frpc_->serveOutput();
+  StartProbe probe;
+  probe.exited = frpc_->exited();
+  if (!probe.exited) {
+    probe.statuses = frpc_->proxyStatus();
+    if (!probe.statuses->ok()) {
+      logger()->debug("frpc admin API not ready: {}", probe.statuses->error().describe());
+    }
   }
-  auto statuses = fetchProxyStatus(static_cast<uint16_t>(config_.options.frpcAdminPort), adminUser_,
-                                   adminPassword_, kAdminTimeoutMs);
-  if (statuses) {
-    p.statuses = *statuses;
-    bool allRunning = true;
-    for (const auto& [name, svc] : p.session.services) {
-      auto it = statuses->find(svc.proxyName);
-      if (it == statuses->end() || it->second.status != "running") {
-        allRunning = false;
-      }
-      if (it != statuses->end() && it->second.status == "start error") {
-        failStart(Error(Status::kInternal,
-                        "frp proxy " + svc.proxyName + ": start error: " + it->second.err),
-                  "");
-        return;
-      }
-    }
-    if (allRunning) {
-      succeedStart();
-      return;
-    }
-  } else {
-    logger()->debug("frpc admin API not ready: {}", statuses.error().describe());
-  }
-  if (now >= p.deadlineMono) {
-    std::vector<std::string> states;
-    for (const auto& [name, svc] : p.session.services) {
-      auto it = p.statuses.find(svc.proxyName);
-      states.push_back(
-          svc.proxyName + ": " +
-          (it == p.statuses.end()
-               ? std::string(statuses && statuses->empty() ? kNotLoggedIn : "not reported")
-               : it->second.status +
-                     (it->second.err.empty() ? std::string() : " (" + it->second.err + ")")));
-    }
-    std::string output = frpc_->lastLines(3);
-    failStart(
-        Error(Status::kTimeout,
-              "frpc's proxies were not all running within " +
-                  std::to_string(config_.options.frpcStartTimeout) + " s: " + join(states, ", ") +
-                  (statuses ? std::string() : "; admin API: " + statuses.error().message) +
-                  (output.empty() ? std::string() : "; frpc said: " + output)),
-        "");
+  probe.output = frpc_->lastLines(3);
+  probe.pastDeadline = now >= p.deadlineMono;
+  StartVerdict v = judgeStart(p.session, probe, p.statuses, config_.options.frpcStartTimeout);
+  if (v.outcome == StartOutcome::kRunning) {
+    succeedStart();
+  } else if (v.outcome == StartOutcome::kFailed) {
+    failStart(std::move(v.error), v.exitStatus);
   }
 }
 
@@ -850,13 +771,7 @@ void Agent::succeedStart() {
 void Agent::failStart(Error error, const std::string& exitStatus) {
   PendingStart p = std::move(*pendingStart_);
   pendingStart_.reset();
-  std::string output;
-  if (frpc_) {
-    frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
-    frpc_->readOutput({});
-    output = frpc_->lastLines(10);
-    frpc_.reset();
-  }
+  std::string output = frpc_->stop(10).output;
   StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
   logger()->warn("frp start failed: {}", error.message);
   if (p.request) {
@@ -887,13 +802,11 @@ void Agent::failStart(Error error, const std::string& exitStatus) {
 }
 
 std::optional<Session> Agent::stopFrpc(const char* reason) {
-  if (!frpc_) {
+  if (!frpc_->active()) {
     return std::nullopt;
   }
-  int status = frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
-  serveFrpcOutput();
-  logger()->info("frpc pid {} stopped ({}): {}", frpc_->pid(), reason, describeWaitStatus(status));
-  frpc_.reset();
+  FrpcEnd end = frpc_->stop(0);
+  logger()->info("frpc pid {} stopped ({}): {}", end.pid, reason, end.waitStatus);
   std::optional<Session> ended = state_.session;
   endSession(ended, StopInfo{reason, wallNow(), {}, {}});
   notifier_.status("idle");
@@ -908,28 +821,14 @@ void Agent::endSession(std::optional<Session> ended, const StopInfo& info) {
 }
 
 void Agent::onFrpcExit() {
-  auto status = frpc_->tryWait();
-  if (!status) {
+  if (!frpc_->exited()) {
     return;
   }
-  serveFrpcOutput();
-  frpc_->readOutput({});
-  StopInfo info{sr::kExitedUnexpectedly, wallNow(), describeWaitStatus(*status),
-                frpc_->lastLines(10)};
-  logger()->warn("frpc pid {} {} on its own; session ended", frpc_->pid(), info.exitStatus);
-  frpc_.reset();
+  FrpcEnd end = frpc_->reap(10);
+  StopInfo info{sr::kExitedUnexpectedly, wallNow(), end.waitStatus, end.output};
+  logger()->warn("frpc pid {} {} on its own; session ended", end.pid, info.exitStatus);
   endSession(state_.session, info);
   notifier_.status("idle");
-}
-
-void Agent::serveFrpcOutput() {
-  if (!frpc_) {
-    return;
-  }
-  frpc_->readOutput([](const std::string& line) {
-    bool problem = line.find("[W]") != std::string::npos || line.find("[E]") != std::string::npos;
-    frpcLogger()->log(problem ? spdlog::level::warn : spdlog::level::debug, "{}", line);
-  });
 }
 
 void Agent::emitFrpStopped(const Session* ended, const StopInfo& info) {
@@ -951,10 +850,9 @@ envelope::Envelope Agent::frpStateResponse(const envelope::Envelope& request,
                                            bool extended) {
   const int64_t now = wallNow();
   auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
-  writeFrpState(r,
-                FrpStateView{session, isRunning, isRunning && frpc_ ? frpc_->pid() : 0, stop,
-                             statuses, extended},
-                now);
+  writeFrpState(
+      r, FrpStateView{session, isRunning, isRunning ? frpc_->pid() : 0, stop, statuses, extended},
+      now);
   return r;
 }
 
@@ -978,8 +876,7 @@ void Agent::handleStatus(const envelope::Envelope& request, const Origin& origin
     answer(request.id, request.type, request.sender, std::move(r), origin);
     return;
   }
-  auto statuses = fetchProxyStatus(static_cast<uint16_t>(config_.options.frpcAdminPort), adminUser_,
-                                   adminPassword_, kAdminTimeoutMs);
+  auto statuses = frpc_->proxyStatus();
   std::string note;
   if (!statuses) {
     note = "proxy states unknown: " + statuses.error().message;
@@ -1012,10 +909,7 @@ void Agent::shutdown() {
   if (pendingStart_) {
     // Not answered: the request stays before the position and is served again after a restart.
     logger()->info("abandoning a pending frp start");
-    if (frpc_) {
-      frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
-      frpc_.reset();
-    }
+    frpc_->stop(0);
     state_.frpc.reset();
     PendingStart p = std::move(*pendingStart_);
     pendingStart_.reset();

@@ -24,10 +24,10 @@
 #include "decisions/position_tracker.h"
 #include "decisions/triage.h"
 #include "envelope/envelope.h"
-#include "frpc_process.h"
 #include "kafka/client.h"
 #include "request_policy.h"
 #include "session.h"
+#include "shell/frpc_supervisor.h"
 #include "shell/kafka_sink.h"
 #include "shell/outbox_sender.h"
 #include "state.h"
@@ -61,7 +61,7 @@ class Agent {
     bool resumed = false;
     int64_t deadlineMono = 0;
     int64_t nextCheckMono = 0;
-    std::map<std::string, ProxyStatus> statuses;  ///< last seen
+    ProxyStatuses statuses;  ///< last seen
   };
   /// A system_info request waiting for its second CPU sample.
   struct PendingInfo {
@@ -118,7 +118,6 @@ class Agent {
   /// records why, reports `frp_stopped` for `ended`.
   void endSession(std::optional<Session> ended, const StopInfo& info);
   void onFrpcExit();
-  void serveFrpcOutput();
   envelope::Envelope frpStateResponse(const envelope::Envelope& request, const Session* session,
                                       bool isRunning, const StopInfo* stop,
                                       const std::map<std::string, ProxyStatus>* statuses,
@@ -136,6 +135,7 @@ class Agent {
   const Clock& clock_;
   Policy policy_;
   envelope::Decoder decoder_;
+  std::unique_ptr<FrpcControl> frpc_;
   SdNotifier notifier_;
   AgentState state_;
 
@@ -161,9 +161,6 @@ class Agent {
   bool stopBootstrap_ = false;
   std::optional<Assignment> assignment_;  // guarded by bootstrapMutex_
 
-  std::unique_ptr<FrpcProcess> frpc_;
-  std::string adminUser_ = "edge-agent";
-  std::string adminPassword_;
   std::optional<PendingStart> pendingStart_;
   std::optional<PendingInfo> pendingInfo_;
 
