@@ -8,7 +8,7 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "agent.h"
+#include "render_frpc.h"
 #include "core/clock.h"
 #include "session.h"
 #include "unit_util.h"
