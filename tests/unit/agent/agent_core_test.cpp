@@ -156,6 +156,8 @@ TEST_CASE("core: announces itself and sends heartbeats on the interval, one unde
   auto first = h.fresh();
   REQUIRE(kinds(first) == std::vector<std::string>{"agent_started", "heartbeat"});
   CHECK(json::member(first[0].body(), "pid")->GetInt64() == 7);
+  CHECK(json::member(first[1].body(), "interval_seconds")->GetInt64() == 60);
+  CHECK_FALSE(json::member(first[1].body(), "frp_running")->GetBool());
   CHECK(h.core->nextDueMono() == h.clock.monoMs() + 60'000);
   h.advance(59'999);
   CHECK(h.fresh().empty());
@@ -185,6 +187,11 @@ TEST_CASE("core: a session stops itself at its auto-stop deadline", "[agent][cor
   CHECK(str(stopped[0], "stop_reason") == "auto_stop");
   CHECK_FALSE(h.core->state().session);
   CHECK(h.core->state().lastStop->reason == "auto_stop");
+  h.request(6, "frp_status");
+  auto status = h.fresh();
+  REQUIRE(kinds(status) == std::vector<std::string>{"frp_status 200"});
+  CHECK(str(status[0], "state") == "stopped");
+  CHECK(str(status[0], "stop_reason") == "auto_stop");
 }
 
 TEST_CASE("core: a start whose proxies never run within the bound is a 504 and leaves no frpc",

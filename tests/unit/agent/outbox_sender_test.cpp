@@ -88,8 +88,9 @@ TEST_CASE("a retriable failure is sent again a second later, a permanent one is 
   CHECK(f.outbox.size() == 1);
 }
 
-TEST_CASE("a message the producer cannot queue is retried, and nothing is sent twice while in flight",
-          "[agent][outbox]") {
+TEST_CASE(
+    "a message the producer cannot queue is retried, and nothing is sent twice while in flight",
+    "[agent][outbox]") {
   Fixture f;
   f.sink.refuse = true;
   f.sender.queue("event agent_started", "{e}");
