@@ -4,6 +4,7 @@
 #include "core/version.h"
 #include "envelope/salvage.h"
 #include "envelope/types.h"
+#include "state.h"
 
 namespace edgelink::agent {
 

@@ -18,9 +18,10 @@
 #include "envelope/frp_command.h"
 #include "request_policy.h"
 #include "session.h"
-#include "state.h"
 
 namespace edgelink::agent {
+
+class ProcessedIds;  // state.h
 
 /// One message as read from the topic.
 struct Inbound {

@@ -7,6 +7,7 @@
 
 #include "core/clock.h"
 #include "envelope/json_util.h"
+#include "state.h"
 #include "unit_util.h"
 
 using namespace edgelink;
