@@ -10,71 +10,26 @@
 #include <cerrno>
 #include <cstring>
 
-#include "admin_api.h"
 #include "core/atomic_file.h"
 #include "core/logging.h"
-#include "core/strings.h"
-#include "core/subprocess.h"
-#include "core/time_format.h"
 #include "core/version.h"
-#include "envelope/frp_command.h"
-#include "envelope/json_util.h"
-#include "envelope/salvage.h"
-#include "envelope/types.h"
 
 namespace edgelink::agent {
 
-namespace rt = envelope::request_type;
-namespace et = envelope::event_type;
-namespace sr = envelope::stop_reason;
-
 namespace {
 
-// Delivery-report opaque of heartbeats: outbox sequence numbers start at 1 (and an opaque is a
-// pointer, 32 bits on the board).
-constexpr uint64_t kHeartbeatOpaque = 0;
 constexpr int kMaxMessagesPerTurn = 16;
-constexpr int64_t kFlushDelayMs = 1000;
-constexpr int64_t kCpuWindowMs = 250;
-constexpr int64_t kStartCheckMs = 50;
-constexpr int kAdminTimeoutMs = 300;
 constexpr int64_t kShutdownFlushMs = 5000;
-constexpr int64_t kMaxPollMs = 60'000;
 
 const auto& logger() {
   static const auto l = log::get("agent");
   return l;
 }
 
-const auto& frpcLogger() {
-  static const auto l = log::get("frpc");
-  return l;
-}
-
-std::string idText(const envelope::Id& id) {
-  return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
-}
-
-bool permanentDeliveryError(rd_kafka_resp_err_t err) {
-  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
-         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
-}
-
-std::string dirOf(const std::string& path) {
-  auto slash = path.rfind('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-}
-
 }  // namespace
 
 Agent::Agent(AgentConfig config, const Clock& clock)
-    : config_(std::move(config)),
-      clock_(clock),
-      decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}) {
-  policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
-  policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
-  policy_.sender = config_.options.sender;
-}
+    : config_(std::move(config)), clock_(clock), frpc_(config_) {}
 
 Agent::~Agent() {
   {
@@ -86,12 +41,8 @@ Agent::~Agent() {
     bootstrap_.join();
   }
   consumer_.reset();
+  core_.reset();
   producer_.reset();
-  for (int fd : {sigFd_, wakeRead_, wakeWrite_}) {
-    if (fd >= 0) {
-      ::close(fd);
-    }
-  }
 }
 
 int Agent::run() {
@@ -109,8 +60,7 @@ int Agent::run() {
 // ---------------------------------------------------------------------------------------------
 // Startup
 
-VoidResult Agent::init() {
-  startMono_ = monoNow();
+VoidResult Agent::openSignals() {
   // Signals are blocked before any thread exists (librdkafka's inherit the mask), so only the
   // signalfd sees them.
   sigset_t set;
@@ -120,45 +70,65 @@ VoidResult Agent::init() {
   }
   ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
   ::signal(SIGPIPE, SIG_IGN);
-  sigFd_ = ::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+  sigFd_.reset(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
   int pipeFds[2];
-  if (sigFd_ < 0 || ::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) {
+  if (!sigFd_.valid() || ::pipe2(pipeFds, O_CLOEXEC | O_NONBLOCK) != 0) {
     return Error(Status::kInternal, std::string("signalfd/pipe: ") + std::strerror(errno));
   }
-  wakeRead_ = pipeFds[0];
-  wakeWrite_ = pipeFds[1];
+  wakeRead_.reset(pipeFds[0]);
+  wakeWrite_.reset(pipeFds[1]);
+  return {};
+}
 
+Result<AgentState> Agent::loadOwnState() {
   if (auto r = makeDirs(config_.options.stateDir, 0700); !r) {
     return Error(Status::kInternal, "state-dir: " + r.error().describe());
   }
-  auto loaded = loadState(config_.statePath(), wallNow());
+  auto loaded = loadState(config_.statePath(), clock_.wallMs());
   if (!loaded.warning.empty()) {
     logger()->error("{}", loaded.warning);
   }
-  state_ = std::move(loaded.state);
-  if (!loaded.fresh && state_.edgeId != config_.options.edgeId) {
+  AgentState state = std::move(loaded.state);
+  if (!loaded.fresh && state.edgeId != config_.options.edgeId) {
     logger()->warn("state file belongs to edge '{}', not '{}': keeping only its frpc record",
-                   state_.edgeId, config_.options.edgeId);
-    auto frpc = state_.frpc;
-    state_ = AgentState{};
-    state_.frpc = frpc;
+                   state.edgeId, config_.options.edgeId);
+    auto frpc = state.frpc;
+    state = AgentState{};
+    state.frpc = frpc;
   }
-  state_.edgeId = config_.options.edgeId;
-  state_.processed.setLimits(256, 2 * policy_.maxAgeMs + policy_.maxSkewMs);
-  state_.processed.expire(wallNow());
-  if (state_.frpc) {
+  if (state.frpc) {
     logger()->info(
-        "{}", endLeftover(*state_.frpc, static_cast<int>(config_.options.frpcStopGrace * 1000)));
-    state_.frpc.reset();
+        "{}", endLeftover(*state.frpc, static_cast<int>(config_.options.frpcStopGrace * 1000)));
+    state.frpc.reset();
   }
+  return state;
+}
 
+VoidResult Agent::init() {
+  if (auto r = openSignals(); !r) {
+    return r;
+  }
+  auto state = loadOwnState();
+  if (!state) {
+    return state.error();
+  }
   auto producer = kafka::Producer::create(
-      config_.producerConfig, [this](const kafka::DeliveryReport& r) { onDelivery(r); });
+      config_.producerConfig,
+      [this](const kafka::DeliveryReport& r) { core_->onDelivery(toDelivery(r)); });
   if (!producer) {
     return producer.error();
   }
   producer_ = std::move(*producer);
-  producer_->enableIoEvent(wakeWrite_);
+  producer_->enableIoEvent(wakeWrite_.get());
+  sink_ = std::make_unique<ProducerSink>(*producer_, config_.topic, config_.options.edgeId);
+  CoreHooks hooks;
+  hooks.persist = [this](const AgentState& s) {
+    if (auto r = saveState(config_.statePath(), s); !r) {
+      logger()->error("cannot write the state file: {}", r.error().describe());
+    }
+  };
+  hooks.status = [this](const std::string& text) { notifier_.status(text); };
+  core_ = std::make_unique<AgentCore>(config_, clock_, *sink_, frpc_, std::move(hooks));
   if (auto r = createConsumer(); !r) {
     return r;
   }
@@ -168,64 +138,18 @@ VoidResult Agent::init() {
   logger()->debug("consumer properties: {}", config_.consumerConfig.describe());
   logger()->debug("producer properties: {}", config_.producerConfig.describe());
 
-  // The position, and answers not yet delivered before the last stop.
-  consumed_ = state_.positions;
-  for (const auto& [seq, e] : state_.outbox.entries()) {
-    if (e.offset >= 0) {
-      awaiting_[e.partition].insert(e.offset);
-    }
-  }
-  if (!state_.outbox.empty()) {
-    logger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
-                   state_.outbox.size());
-  }
-  std::vector<uint64_t> pending;
-  for (const auto& [seq, e] : state_.outbox.entries()) {
-    pending.push_back(seq);
-  }
-  for (uint64_t seq : pending) {
-    send(seq);
-  }
-
-  // A session from before the restart resumes with its deadline, or is reported expired.
-  bool resumed = false;
-  switch (decideResume(state_.session, wallNow())) {
-    case ResumeDecision::kResume: {
-      logger()->info("resuming the frp session from before the restart (expires {})",
-                     formatRfc3339Ms(state_.session->expiresAtMs));
-      resumed = true;
-      startFrpc(*state_.session, std::nullopt, Origin{}, true);
-      break;
-    }
-    case ResumeDecision::kExpired: {
-      StopInfo info{sr::kExpiredWhileDown, wallNow(), {}, {}};
-      Session ended = *state_.session;
-      state_.session.reset();
-      state_.lastStop = info;
-      logger()->info("the frp session from before the restart expired at {}: ended",
-                     formatRfc3339Ms(ended.expiresAtMs));
-      emitFrpStopped(&ended, info);
-      break;
-    }
-    case ResumeDecision::kNothing:
-      break;
-  }
-  auto started = newEvent(et::kAgentStarted);
-  started.set("agent_version", kVersion);
+  StartupFacts facts;
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) == 0) {
-    started.set("hostname", host);
+    facts.hostname = host;
   }
-  started.set("pid", static_cast<int64_t>(::getpid()));
-  started.set("session_resumed", resumed);
-  emitEvent(std::move(started));
-  saveNow();
+  facts.pid = static_cast<int64_t>(::getpid());
+  core_->begin(std::move(*state), facts);
 
-  nextHeartbeatMono_ = monoNow();
   if (notifier_.watchdogIntervalMs() > 0) {
-    nextWatchdogMono_ = monoNow();
+    nextWatchdogMono_ = clock_.monoMs();
   }
-  bootstrap_ = std::thread([this, stored = state_.positions]() { bootstrapKafka(stored); });
+  bootstrap_ = std::thread([this, stored = core_->state().positions]() { bootstrapKafka(stored); });
   return {};
 }
 
@@ -235,7 +159,7 @@ VoidResult Agent::createConsumer() {
     return consumer.error();
   }
   consumer_ = std::move(*consumer);
-  consumer_->enableIoEvent(wakeWrite_);
+  consumer_->enableIoEvent(wakeWrite_.get());
   return {};
 }
 
@@ -246,9 +170,9 @@ void Agent::loop() {
   while (!shutdownRequested_) {
     pollfd fds[3];
     nfds_t n = 0;
-    fds[n++] = {sigFd_, POLLIN, 0};
-    fds[n++] = {wakeRead_, POLLIN, 0};
-    int frpcFd = frpc_ ? frpc_->outputFd() : -1;
+    fds[n++] = {sigFd_.get(), POLLIN, 0};
+    fds[n++] = {wakeRead_.get(), POLLIN, 0};
+    int frpcFd = frpc_.outputFd();
     if (frpcFd >= 0) {
       fds[n++] = {frpcFd, POLLIN, 0};
     }
@@ -258,11 +182,11 @@ void Agent::loop() {
     }
     if (fds[1].revents != 0) {
       char buf[256];
-      while (::read(wakeRead_, buf, sizeof buf) > 0) {
+      while (::read(wakeRead_.get(), buf, sizeof buf) > 0) {
       }
     }
     producer_->poll(0);
-    serveFrpcOutput();
+    frpc_.serveOutput();
     if (fds[0].revents != 0) {
       handleSignals();
     }
@@ -278,39 +202,20 @@ void Agent::loop() {
 }
 
 int Agent::nextTimeoutMs() {
-  const int64_t now = monoNow();
-  if (consumerBacklog_ && assigned_ && !pendingStart_ && !pendingInfo_) {
+  const int64_t now = clock_.monoMs();
+  if (consumerBacklog_ && assigned_ && !core_->busy()) {
     return 0;
   }
-  int64_t due = now + kMaxPollMs;
-  auto earliest = [&](int64_t t) { due = std::min(due, t); };
-  earliest(nextHeartbeatMono_);
+  int64_t due = core_->nextDueMono();
   if (nextWatchdogMono_ > 0) {
-    earliest(nextWatchdogMono_);
-  }
-  if (flushDueMono_) {
-    earliest(*flushDueMono_);
-  }
-  if (!retry_.empty()) {
-    earliest(retryDueMono_);
-  }
-  if (pendingStart_) {
-    earliest(std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono));
-  }
-  if (pendingInfo_) {
-    earliest(pendingInfo_->dueMono);
-  }
-  if (running()) {
-    // The deadline is wall-clock time (it survives restarts); re-checked at least every minute
-    // in case the wall clock jumps.
-    earliest(now + std::max<int64_t>(0, state_.session->expiresAtMs - wallNow()));
+    due = std::min(due, nextWatchdogMono_);
   }
   return static_cast<int>(std::max<int64_t>(0, due - now));
 }
 
 void Agent::handleSignals() {
   signalfd_siginfo info;
-  while (::read(sigFd_, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+  while (::read(sigFd_.get(), &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
     switch (info.ssi_signo) {
       case SIGTERM:
       case SIGINT:
@@ -322,13 +227,7 @@ void Agent::handleSignals() {
         logger()->info("SIGHUP: nothing to reload (restart the agent to apply a new config)");
         break;
       case SIGCHLD:
-        if (frpc_ && frpc_->tryWait()) {
-          if (pendingStart_) {
-            pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
-          } else {
-            onFrpcExit();
-          }
-        }
+        core_->onFrpcSignal();
         break;
       default:
         break;
@@ -337,36 +236,12 @@ void Agent::handleSignals() {
 }
 
 void Agent::runTimers() {
-  const int64_t now = monoNow();
+  const int64_t now = clock_.monoMs();
   if (nextWatchdogMono_ > 0 && now >= nextWatchdogMono_) {
     notifier_.watchdog();
     nextWatchdogMono_ = now + std::max<int64_t>(notifier_.watchdogIntervalMs() / 2, 100);
   }
-  if (now >= nextHeartbeatMono_) {
-    sendHeartbeat();
-    nextHeartbeatMono_ = now + config_.options.heartbeatInterval * 1000;
-  }
-  if (!retry_.empty() && now >= retryDueMono_) {
-    std::set<uint64_t> again;
-    again.swap(retry_);
-    for (uint64_t seq : again) {
-      send(seq);
-    }
-  }
-  if (pendingStart_ && now >= std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono)) {
-    checkPendingStart();
-  }
-  if (pendingInfo_ && now >= pendingInfo_->dueMono) {
-    finishSystemInfo();
-  }
-  if (running() && wallNow() >= state_.session->expiresAtMs) {
-    logger()->info("frp session reached its auto-stop deadline {}",
-                   formatRfc3339Ms(state_.session->expiresAtMs));
-    stopFrpc(sr::kAutoStop);
-  }
-  if (flushDueMono_ && now >= *flushDueMono_) {
-    saveNow();
-  }
+  core_->onTimers();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -406,7 +281,7 @@ void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
         continue;
       }
       // No position: requests younger than max age are still worth serving.
-      int64_t threshold = SystemClock::instance().wallMs() - policy_.maxAgeMs;
+      int64_t threshold = clock_.wallMs() - config_.options.maxRequestAge * 1000;
       auto offset = consumer_->offsetForTime(config_.topic, p, threshold, 2000);
       if (!offset) {
         if (!warned) {
@@ -432,7 +307,7 @@ void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
       assignment_ = std::move(a);
     }
     char b = 'b';
-    ssize_t ignored = ::write(wakeWrite_, &b, 1);
+    ssize_t ignored = ::write(wakeWrite_.get(), &b, 1);
     (void)ignored;
     return;
   }
@@ -451,30 +326,30 @@ void Agent::takeAssignment() {
     logger()->error("cannot assign {}: {}", config_.topic, r.error().describe());
     return;
   }
-  silentBefore_ = a->silentBefore;
+  core_->setSilentBefore(a->silentBefore);
   assignedParts_ = a->partitions;
   assigned_ = true;
   consumerBacklog_ = true;
   for (const auto& tp : a->partitions) {
-    const bool byTime = silentBefore_.count(tp.partition) != 0;
+    const bool byTime = a->silentBefore.count(tp.partition) != 0;
     if (tp.offset >= 0 && byTime) {
       logger()->info(
           "consuming {}[{}] from offset {}: the first message younger than {} s, found by "
           "timestamp (no stored position)",
-          tp.topic, tp.partition, tp.offset, policy_.maxAgeMs / 1000);
+          tp.topic, tp.partition, tp.offset, config_.options.maxRequestAge);
     } else if (tp.offset >= 0) {
       logger()->info("consuming {}[{}] from stored offset {}", tp.topic, tp.partition, tp.offset);
     } else if (tp.offset == RD_KAFKA_OFFSET_BEGINNING) {
       logger()->info(
           "consuming {}[{}] from the beginning (no stored position; requests older "
           "than {} s are skipped without an answer)",
-          tp.topic, tp.partition, policy_.maxAgeMs / 1000);
+          tp.topic, tp.partition, config_.options.maxRequestAge);
     }
   }
 }
 
 void Agent::consumeMessages() {
-  if (!assigned_ || pendingStart_ || pendingInfo_ || shutdownRequested_) {
+  if (!assigned_ || core_->busy() || shutdownRequested_) {
     return;
   }
   for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
@@ -484,7 +359,7 @@ void Agent::consumeMessages() {
       return;
     }
     handleMessage(*m);
-    if (pendingStart_ || pendingInfo_ || shutdownRequested_) {
+    if (core_->busy() || shutdownRequested_) {
       consumerBacklog_ = true;
       return;
     }
@@ -505,67 +380,7 @@ void Agent::handleMessage(const kafka::Message& m) {
     return;
   }
   lastConsumerError_.clear();
-  const Origin origin{m.partition(), m.offset(), monoNow()};
-  auto& consumed = consumed_[origin.partition];
-  consumed = std::max(consumed, origin.offset + 1);
-  if (awaiting_[origin.partition].count(origin.offset) != 0) {
-    positionsChanged(false);
-    return;  // redelivered; its answer from before the restart is being re-sent
-  }
-  auto decoded = decoder_.decode(m.payload());
-  if (!decoded) {
-    handleDecodeError(decoded.error(), origin, m.payload().size());
-    positionsChanged(true);
-    return;
-  }
-  const envelope::Envelope& msg = *decoded;
-  if (!isForUs(msg, policy_)) {
-    positionsChanged(false);
-    return;  // responses, events, and our own messages
-  }
-  if (const auto* done = state_.processed.find(msg.sender, msg.id)) {
-    hold(origin);
-    std::string dropped;
-    uint64_t seq = state_.outbox.add("response " + idText(msg.id) + " (" + msg.type + ", stored)",
-                                     done->response, origin.partition, origin.offset, &dropped);
-    saveNow();
-    send(seq);
-    logger()->info(
-        "request id={} type={} from={} edge={}: redelivered, answered from the stored "
-        "response (not acted on again)",
-        idText(msg.id), msg.type, msg.sender, config_.options.edgeId);
-    return;
-  }
-  const int64_t now = wallNow();
-  if (auto s = silentBefore_.find(origin.partition); s != silentBefore_.end()) {
-    int64_t ts = m.timestampMs() >= 0 ? m.timestampMs() : msg.timestampMs;
-    if (ts < s->second && now - msg.timestampMs > policy_.maxAgeMs) {
-      // Read only because the broker could not seek by time: it was never going to be acted on.
-      ++silentlySkipped_;
-      logger()->debug(
-          "skipped request id={} from {} (older than max age, before this agent's "
-          "first start)",
-          idText(msg.id), formatRfc3339Ms(msg.timestampMs));
-      positionsChanged(true);
-      return;
-    }
-  }
-  hold(origin);
-  if (auto r = checkTimestamp(msg, policy_, now)) {
-    answer(msg.id, msg.type, msg.sender, std::move(*r), origin);
-    return;
-  }
-  if (!isKnownRequestType(msg.type)) {
-    auto r = errorResponse(msg.id, msg.type, policy_.sender, now,
-                           Error(Status::kNotFound,
-                                 "unknown request type '" + msg.type +
-                                     "': this agent answers change_frp_client_config, frp_start, "
-                                     "frp_stop, frp_status, system_info, ping",
-                                 "request.type"));
-    answer(msg.id, msg.type, msg.sender, std::move(r), origin);
-    return;
-  }
-  dispatch(msg, origin);
+  core_->onMessage(Inbound{m.payload(), m.partition(), m.offset(), m.timestampMs()});
 }
 
 void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
@@ -584,8 +399,8 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
   }
   const int32_t p = assignedParts_[0].partition;
   int64_t at = assignedParts_[0].offset;
-  if (auto it = consumed_.find(p); it != consumed_.end()) {
-    at = it->second;
+  if (core_->nextOffset(p) >= 0) {
+    at = core_->nextOffset(p);
   } else if (at < 0) {
     auto w = consumer_->watermarks(config_.topic, p, 2000);
     if (!w) {
@@ -602,8 +417,7 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
       "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "
       "agent reads); not read, not answered",
       config_.topic, p, at, fetch.size, fetch.limit);
-  consumed_[p] = at + 1;
-  positionsChanged(true);
+  core_->skipTo(p, at + 1);
   // A new client: librdkafka reports an identical refusal on the same connection only every
   // 30 s, so the next oversize batch (if any) would otherwise stall the agent that long.
   (void)consumer_->close(2000);
@@ -620,612 +434,25 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
   }
 }
 
-void Agent::handleDecodeError(const envelope::DecodeError& e, const Origin& origin, size_t bytes) {
-  // Never acted on, whatever it says; answered when a request's id could be read (the decoder
-  // reads the header leniently whatever is wrong with the rest: broken JSON, any size).
-  const bool answerable = e.kind == envelope::Kind::kRequest && e.id && e.sender != policy_.sender;
-  if (!answerable) {
-    logger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {} ({})", bytes,
-                   config_.topic, origin.partition, origin.offset, e.describe(),
-                   e.kind && e.kind != envelope::Kind::kRequest
-                       ? std::string("not a request")
-                       : std::string("no readable request id to answer"));
-    return;
-  }
-  hold(origin);
-  if (const auto* done = state_.processed.find(e.sender, *e.id)) {
-    uint64_t seq = state_.outbox.add("response " + idText(*e.id) + " (stored)", done->response,
-                                     origin.partition, origin.offset);
-    saveNow();
-    send(seq);
-    return;
-  }
-  const std::string type = envelope::isTypeName(e.type) ? e.type : std::string();
-  Error error = e.toError();
-  if (e.status == Status::kTooLarge) {
-    error.message = "message of " + std::to_string(bytes) +
-                    " bytes is larger than this edge's limit of " +
-                    std::to_string(decoder_.limits().maxBytes) + " bytes: not acted on";
-  }
-  auto r = errorResponse(*e.id, type, policy_.sender, wallNow(), error);
-  r.description =
-      e.status == Status::kTooLarge ? "request too large" : "request could not be decoded";
-  answer(*e.id, type.empty() ? "?" : type, e.sender, std::move(r), origin);
-}
-
-void Agent::dispatch(const envelope::Envelope& request, const Origin& origin) {
-  const int64_t now = wallNow();
-  if (request.type == rt::kPing) {
-    auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
-    r.set("pong", true);
-    r.set("agent_version", kVersion);
-    r.set("received_at", formatRfc3339Ms(now));
-    answer(request.id, request.type, request.sender, std::move(r), origin);
-    return;
-  }
-  if (request.type == rt::kFrpStatus) {
-    handleStatus(request, origin);
-    return;
-  }
-  if (request.type == rt::kSystemInfo) {
-    pendingInfo_ = PendingInfo{request.clone(), origin, readCpuSample(), monoNow() + kCpuWindowMs};
-    return;
-  }
-  auto command = envelope::readFrpCommand(request);
-  if (!command) {
-    answer(request.id, request.type, request.sender,
-           errorResponse(request.id, request.type, policy_.sender, now, command.error()), origin);
-    return;
-  }
-  if (command->action == envelope::FrpAction::kStop) {
-    handleStop(request, origin);
-  } else {
-    handleStart(request, *command, origin);
-  }
-}
-
-void Agent::onDelivery(const kafka::DeliveryReport& report) {
-  if (report.opaque == kHeartbeatOpaque) {
-    --heartbeatsInFlight_;
-    if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      logger()->debug("heartbeat not delivered: {}", rd_kafka_err2str(report.err));
-    }
-    return;
-  }
-  const uint64_t seq = report.opaque;
-  inFlight_.erase(seq);
-  const Outbox::Entry* entry = state_.outbox.find(seq);
-  if (entry == nullptr) {
-    return;
-  }
-  if (report.err == RD_KAFKA_RESP_ERR_NO_ERROR || permanentDeliveryError(report.err)) {
-    if (report.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      logger()->error("{} cannot ever be delivered ({}): dropped", entry->what,
-                      rd_kafka_err2str(report.err));
-    } else {
-      logger()->debug("{} delivered at {}[{}] offset {}", entry->what, report.topic,
-                      report.partition, report.offset);
-    }
-    if (entry->offset >= 0) {
-      release(entry->partition, entry->offset);
-    }
-    state_.outbox.remove(seq);
-    markDirty();
-    return;
-  }
-  logger()->warn("{} not delivered ({}): retrying", entry->what, rd_kafka_err2str(report.err));
-  retry_.insert(seq);
-  retryDueMono_ = monoNow() + 1000;
-}
-
-void Agent::send(uint64_t seq) {
-  const Outbox::Entry* entry = state_.outbox.find(seq);
-  if (entry == nullptr || inFlight_.count(seq) != 0) {
-    return;
-  }
-  auto r = producer_->produce(config_.topic, config_.options.edgeId, entry->value, seq);
-  if (!r) {
-    logger()->warn("cannot queue {} yet: {}", entry->what, r.error().describe());
-    retry_.insert(seq);
-    retryDueMono_ = monoNow() + 1000;
-    return;
-  }
-  inFlight_.insert(seq);
-}
-
-void Agent::sendHeartbeat() {
-  if (heartbeatsInFlight_ > 0) {
-    // Perishable: with the last one still queued (broker unreachable), another adds nothing.
-    logger()->debug("heartbeat skipped: the previous one is not delivered yet");
-    return;
-  }
-  auto hb = newEvent(et::kHeartbeat);
-  hb.set("agent_version", kVersion);
-  hb.set("interval_seconds", config_.options.heartbeatInterval);
-  hb.set("uptime_seconds", static_cast<double>(monoNow() - startMono_) / 1000.0);
-  hb.set("frp_running", running());
-  if (running()) {
-    hb.set("frp_expires_at", formatRfc3339Ms(state_.session->expiresAtMs));
-  }
-  std::string value = envelope::encode(hb);
-  if (producer_->produce(config_.topic, config_.options.edgeId, value, kHeartbeatOpaque)) {
-    ++heartbeatsInFlight_;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Answers, events and state
-
-void Agent::answer(const envelope::Id& id, const std::string& type, const std::string& sender,
-                   envelope::Envelope response, const Origin& origin, const std::string& note) {
-  const int64_t now = wallNow();
-  std::string value = envelope::encode(response);
-  state_.processed.expire(now);
-  state_.processed.add({sender, id, now, value});
-  std::string dropped;
-  uint64_t seq = state_.outbox.add("response " + idText(id) + " (" + type + ")", value,
-                                   origin.partition, origin.offset, &dropped);
-  if (!dropped.empty()) {
-    logger()->warn("outbox full: dropped {}", dropped);
-  }
-  // Durable before it is sent: a crash after sending must find the id answered.
-  saveNow();
-  send(seq);
-  logger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type, sender,
-                 config_.options.edgeId, response.statusCode, monoNow() - origin.receivedMono,
-                 note.empty() ? "" : "; ", note);
-}
-
-envelope::Envelope Agent::newEvent(const char* type) {
-  return envelope::Envelope::event(envelope::Id::generate(), policy_.sender, wallNow(), type);
-}
-
-void Agent::emitEvent(envelope::Envelope event) {
-  std::string what = "event " + event.type;
-  std::string dropped;
-  uint64_t seq = state_.outbox.add(what, envelope::encode(event), -1, -1, &dropped);
-  if (!dropped.empty()) {
-    logger()->warn("outbox full: dropped {}", dropped);
-  }
-  saveNow();
-  send(seq);
-  logger()->info("event {} id={}", event.type, event.id.str());
-}
-
-void Agent::hold(const Origin& origin) {
-  if (origin.offset >= 0) {
-    awaiting_[origin.partition].insert(origin.offset);
-  }
-  positionsChanged(true);
-}
-
-void Agent::release(int32_t partition, int64_t offset) {
-  awaiting_[partition].erase(offset);
-  positionsChanged(true);
-}
-
-void Agent::positionsChanged(bool persist) {
-  for (const auto& [p, next] : consumed_) {
-    int64_t pos = next;
-    auto it = awaiting_.find(p);
-    if (it != awaiting_.end() && !it->second.empty()) {
-      pos = std::min(pos, *it->second.begin());
-    }
-    if (state_.positions[p] != pos) {
-      state_.positions[p] = pos;
-      if (persist) {
-        markDirty();
-      }
-    }
-  }
-}
-
-void Agent::markDirty() {
-  if (!flushDueMono_) {
-    flushDueMono_ = monoNow() + kFlushDelayMs;
-  }
-}
-
-void Agent::saveNow() {
-  flushDueMono_.reset();
-  if (auto r = saveState(config_.statePath(), state_); !r) {
-    logger()->error("cannot write the state file: {}", r.error().describe());
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// frp
-
-bool Agent::running() const {
-  return frpc_ != nullptr && state_.session.has_value() && !pendingStart_;
-}
-
-void Agent::handleStart(const envelope::Envelope& request, const envelope::FrpCommand& command,
-                        const Origin& origin) {
-  const int64_t now = wallNow();
-  auto plan = planStart(config_, request.type, command);
-  if (!plan) {
-    answer(request.id, request.type, request.sender,
-           errorResponse(request.id, request.type, policy_.sender, now, plan.error()), origin);
-    return;
-  }
-  std::string note = plan->capped
-                         ? "auto-stop capped at " + std::to_string(plan->autoStopSeconds) + " s"
-                         : std::string();
-  std::optional<Session> current;
-  if (running()) {
-    current = state_.session;
-  }
-  switch (decideStart(current, *plan)) {
-    case StartDecision::kExtend: {
-      Session& s = *state_.session;
-      s.expiresAtMs = now + plan->autoStopSeconds * 1000;
-      s.autoStopSeconds = plan->autoStopSeconds;
-      s.requestId = request.id;
-      auto r = frpStateResponse(request, &s, true, nullptr, nullptr, true);
-      answer(request.id, request.type, request.sender, std::move(r), origin,
-             "extended to " + formatRfc3339Ms(s.expiresAtMs) + (note.empty() ? "" : ", " + note));
-      return;
-    }
-    case StartDecision::kRestart:
-      logger()->info("start with other ports: restarting frpc on the new config");
-      stopFrpc(sr::kReplaced);
-      break;
-    case StartDecision::kStart:
-      break;
-  }
-  startFrpc(sessionFor(*plan, now, request.id), request.clone(), origin, false);
-}
-
-void Agent::startFrpc(Session candidate, std::optional<envelope::Envelope> request,
-                      const Origin& origin, bool resumed) {
-  PendingStart p;
-  p.request = std::move(request);
-  p.origin = origin;
-  p.session = std::move(candidate);
-  p.resumed = resumed;
-  p.deadlineMono = monoNow() + config_.options.frpcStartTimeout * 1000;
-  p.nextCheckMono = monoNow() + 20;
-  pendingStart_ = std::move(p);
-
-  adminPassword_ = randomPassword(24);
-  if (adminPassword_.size() != 24) {
-    failStart(Error(Status::kInternal, "cannot read /dev/urandom for frpc's admin password"), "");
-    return;
-  }
-  auto text = renderFrpcConfig(config_.format, frpcSettings(config_, adminUser_, adminPassword_),
-                               pendingStart_->session.proxies());
-  if (!text) {
-    failStart(Error(Status::kInternal, "cannot write the frpc config: " + text.error().message),
-              "");
-    return;
-  }
-  if (auto r = makeDirs(dirOf(config_.frpcConfigPath), 0700); !r) {
-    failStart(Error(Status::kInternal, "cannot write the frpc config: " + r.error().describe()),
-              "");
-    return;
-  }
-  if (auto r = writeFileAtomic(config_.frpcConfigPath, *text, 0600); !r) {
-    failStart(Error(Status::kInternal, "cannot write the frpc config: " + r.error().describe()),
-              "");
-    return;
-  }
-  if (config_.options.frpcVerify) {
-    if (auto r = verifyConfig(config_.options.frpcPath, config_.frpcConfigPath,
-                              static_cast<int>(config_.options.frpcStartTimeout * 1000));
-        !r) {
-      failStart(r.error(), "");
-      return;
-    }
-  }
-  auto proc = FrpcProcess::start(config_.options.frpcPath, config_.frpcConfigPath);
-  if (!proc) {
-    failStart(Error(Status::kInternal, proc.error().describe()), "");
-    return;
-  }
-  frpc_ = std::move(*proc);
-  state_.frpc = frpc_->record();
-  saveNow();
-  logger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
-                 resumed ? "resuming the session" : "new session",
-                 config_.options.frpcStartTimeout);
-}
-
-void Agent::checkPendingStart() {
-  PendingStart& p = *pendingStart_;
-  const int64_t now = monoNow();
-  p.nextCheckMono = now + kStartCheckMs;
-  if (!frpc_) {
-    return;
-  }
-  serveFrpcOutput();
-  if (auto status = frpc_->tryWait()) {
-    frpc_->readOutput({});
-    std::string output = frpc_->lastLines(3);
-    failStart(Error(Status::kInternal, "frpc " + describeWaitStatus(*status) +
-                                           " before its proxies were running" +
-                                           (output.empty() ? std::string() : ": " + output)),
-              describeWaitStatus(*status));
-    return;
-  }
-  auto statuses = fetchProxyStatus(static_cast<uint16_t>(config_.options.frpcAdminPort), adminUser_,
-                                   adminPassword_, kAdminTimeoutMs);
-  if (statuses) {
-    p.statuses = *statuses;
-    bool allRunning = true;
-    for (const auto& [name, svc] : p.session.services) {
-      auto it = statuses->find(svc.proxyName);
-      if (it == statuses->end() || it->second.status != "running") {
-        allRunning = false;
-      }
-      if (it != statuses->end() && it->second.status == "start error") {
-        failStart(Error(Status::kInternal,
-                        "frp proxy " + svc.proxyName + ": start error: " + it->second.err),
-                  "");
-        return;
-      }
-    }
-    if (allRunning) {
-      succeedStart();
-      return;
-    }
-  } else {
-    logger()->debug("frpc admin API not ready: {}", statuses.error().describe());
-  }
-  if (now >= p.deadlineMono) {
-    std::vector<std::string> states;
-    for (const auto& [name, svc] : p.session.services) {
-      auto it = p.statuses.find(svc.proxyName);
-      states.push_back(
-          svc.proxyName + ": " +
-          (it == p.statuses.end()
-               ? std::string(statuses && statuses->empty() ? kNotLoggedIn : "not reported")
-               : it->second.status +
-                     (it->second.err.empty() ? std::string() : " (" + it->second.err + ")")));
-    }
-    std::string output = frpc_->lastLines(3);
-    failStart(
-        Error(Status::kTimeout,
-              "frpc's proxies were not all running within " +
-                  std::to_string(config_.options.frpcStartTimeout) + " s: " + join(states, ", ") +
-                  (statuses ? std::string() : "; admin API: " + statuses.error().message) +
-                  (output.empty() ? std::string() : "; frpc said: " + output)),
-        "");
-  }
-}
-
-void Agent::succeedStart() {
-  PendingStart p = std::move(*pendingStart_);
-  pendingStart_.reset();
-  state_.session = p.session;
-  state_.frpc = frpc_->record();
-  const int64_t now = wallNow();
-  logger()->info("frp session running: pid {}, expires {}", frpc_->pid(),
-                 formatRfc3339Ms(p.session.expiresAtMs));
-  if (p.request) {
-    auto r = frpStateResponse(*p.request, &p.session, true, nullptr, &p.statuses, false);
-    answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin,
-           "frpc pid " + std::to_string(frpc_->pid()));
-  }
-  auto ev = newEvent(et::kFrpStarted);
-  writeFrpState(ev, FrpStateView{&p.session, true, frpc_->pid(), nullptr, &p.statuses, false}, now);
-  ev.set("resumed", p.resumed);
-  emitEvent(std::move(ev));
-  notifier_.status("frp running until " + formatRfc3339Ms(p.session.expiresAtMs));
-}
-
-void Agent::failStart(Error error, const std::string& exitStatus) {
-  PendingStart p = std::move(*pendingStart_);
-  pendingStart_.reset();
-  std::string output;
-  if (frpc_) {
-    frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
-    frpc_->readOutput({});
-    output = frpc_->lastLines(10);
-    frpc_.reset();
-  }
-  state_.frpc.reset();
-  state_.session.reset();
-  StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
-  state_.lastStop = info;
-  logger()->warn("frp start failed: {}", error.message);
-  if (p.request) {
-    auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error);
-    r.description = "frp could not be started";
-    if (!p.statuses.empty()) {
-      rapidjson::Value proxies(rapidjson::kObjectType);
-      auto& alloc = r.allocator();
-      for (const auto& [name, svc] : p.session.services) {
-        rapidjson::Value v(rapidjson::kObjectType);
-        v.AddMember("remote_port", static_cast<int>(svc.remotePort), alloc);
-        v.AddMember("proxy_name", json::str(svc.proxyName, alloc), alloc);
-        auto it = p.statuses.find(svc.proxyName);
-        if (it != p.statuses.end()) {
-          v.AddMember("status", json::str(it->second.status, alloc), alloc);
-          if (!it->second.err.empty()) {
-            v.AddMember("error", json::str(it->second.err, alloc), alloc);
-          }
-        }
-        proxies.AddMember(json::str(name, alloc), v, alloc);
-      }
-      r.set("proxies", std::move(proxies));
-    }
-    answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin);
-  }
-  emitFrpStopped(&p.session, info);
-  notifier_.status("idle");
-}
-
-std::optional<Session> Agent::stopFrpc(const char* reason) {
-  if (!frpc_) {
-    return std::nullopt;
-  }
-  int status = frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
-  serveFrpcOutput();
-  logger()->info("frpc pid {} stopped ({}): {}", frpc_->pid(), reason, describeWaitStatus(status));
-  frpc_.reset();
-  state_.frpc.reset();
-  std::optional<Session> ended = state_.session;
-  state_.session.reset();
-  StopInfo info{reason, wallNow(), {}, {}};
-  state_.lastStop = info;
-  emitFrpStopped(ended ? &*ended : nullptr, info);
-  notifier_.status("idle");
-  return ended;
-}
-
-void Agent::onFrpcExit() {
-  auto status = frpc_->tryWait();
-  if (!status) {
-    return;
-  }
-  serveFrpcOutput();
-  frpc_->readOutput({});
-  StopInfo info{sr::kExitedUnexpectedly, wallNow(), describeWaitStatus(*status),
-                frpc_->lastLines(10)};
-  logger()->warn("frpc pid {} {} on its own; session ended", frpc_->pid(), info.exitStatus);
-  frpc_.reset();
-  state_.frpc.reset();
-  std::optional<Session> ended = state_.session;
-  state_.session.reset();
-  state_.lastStop = info;
-  emitFrpStopped(ended ? &*ended : nullptr, info);
-  notifier_.status("idle");
-}
-
-void Agent::serveFrpcOutput() {
-  if (!frpc_) {
-    return;
-  }
-  frpc_->readOutput([](const std::string& line) {
-    bool problem = line.find("[W]") != std::string::npos || line.find("[E]") != std::string::npos;
-    frpcLogger()->log(problem ? spdlog::level::warn : spdlog::level::debug, "{}", line);
-  });
-}
-
-void Agent::emitFrpStopped(const Session* ended, const StopInfo& info) {
-  auto ev = newEvent(et::kFrpStopped);
-  writeFrpState(ev, FrpStateView{ended, false, 0, &info, nullptr, false}, wallNow());
-  if (!info.exitStatus.empty()) {
-    ev.set("exit_status", info.exitStatus);
-  }
-  if (!info.output.empty()) {
-    ev.set("frpc_output", info.output);
-  }
-  emitEvent(std::move(ev));
-}
-
-envelope::Envelope Agent::frpStateResponse(const envelope::Envelope& request,
-                                           const Session* session, bool isRunning,
-                                           const StopInfo* stop,
-                                           const std::map<std::string, ProxyStatus>* statuses,
-                                           bool extended) {
-  const int64_t now = wallNow();
-  auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
-  writeFrpState(r,
-                FrpStateView{session, isRunning, isRunning && frpc_ ? frpc_->pid() : 0, stop,
-                             statuses, extended},
-                now);
-  return r;
-}
-
-void Agent::handleStop(const envelope::Envelope& request, const Origin& origin) {
-  if (running()) {
-    auto ended = stopFrpc(sr::kRequested);
-    auto r = frpStateResponse(request, ended ? &*ended : nullptr, false,
-                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
-    answer(request.id, request.type, request.sender, std::move(r), origin, "frpc stopped");
-    return;
-  }
-  auto r = frpStateResponse(request, nullptr, false, state_.lastStop ? &*state_.lastStop : nullptr,
-                            nullptr, false);
-  answer(request.id, request.type, request.sender, std::move(r), origin, "was not running");
-}
-
-void Agent::handleStatus(const envelope::Envelope& request, const Origin& origin) {
-  if (!running()) {
-    auto r = frpStateResponse(request, nullptr, false,
-                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
-    answer(request.id, request.type, request.sender, std::move(r), origin);
-    return;
-  }
-  auto statuses = fetchProxyStatus(static_cast<uint16_t>(config_.options.frpcAdminPort), adminUser_,
-                                   adminPassword_, kAdminTimeoutMs);
-  std::string note;
-  if (!statuses) {
-    note = "proxy states unknown: " + statuses.error().message;
-  } else if (statuses->empty()) {
-    note = kNotLoggedIn;
-  }
-  auto r = frpStateResponse(request, &*state_.session, true, nullptr,
-                            statuses ? &*statuses : nullptr, false);
-  answer(request.id, request.type, request.sender, std::move(r), origin, note);
-}
-
-void Agent::finishSystemInfo() {
-  PendingInfo p = std::move(*pendingInfo_);
-  pendingInfo_.reset();
-  std::optional<double> cpu;
-  auto second = readCpuSample();
-  if (p.first && second) {
-    cpu = cpuUsagePercent(*p.first, *second);
-  }
-  auto r = envelope::Envelope::response(p.request, policy_.sender, wallNow(), 200);
-  writeSystemInfo(r, cpu, {"/", config_.options.stateDir});
-  answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin);
-}
-
 // ---------------------------------------------------------------------------------------------
 // Shutdown
 
 void Agent::shutdown() {
   notifier_.stopping();
-  if (pendingStart_) {
-    // Not answered: the request stays before the position and is served again after a restart.
-    logger()->info("abandoning a pending frp start");
-    if (frpc_) {
-      frpc_->stop(static_cast<int>(config_.options.frpcStopGrace * 1000));
-      frpc_.reset();
-    }
-    state_.frpc.reset();
-    PendingStart p = std::move(*pendingStart_);
-    pendingStart_.reset();
-    if (p.resumed) {
-      Session ended = p.session;
-      state_.session.reset();
-      StopInfo info{sr::kAgentShutdown, wallNow(), {}, {}};
-      state_.lastStop = info;
-      emitFrpStopped(&ended, info);
-    }
-  }
-  pendingInfo_.reset();
-  if (running()) {
-    stopFrpc(sr::kAgentShutdown);
-  }
-  auto stopping = newEvent(et::kAgentStopping);
-  stopping.set("agent_version", kVersion);
-  stopping.set("reason", shutdownReason_);
-  emitEvent(std::move(stopping));
-
-  const int64_t deadline = monoNow() + kShutdownFlushMs;
-  while (!state_.outbox.empty() && monoNow() < deadline) {
+  core_->shutdown(shutdownReason_);
+  const int64_t deadline = clock_.monoMs() + kShutdownFlushMs;
+  while (!core_->state().outbox.empty() && clock_.monoMs() < deadline) {
     producer_->poll(50);
-    if (!retry_.empty() && monoNow() >= retryDueMono_) {
-      std::set<uint64_t> again;
-      again.swap(retry_);
-      for (uint64_t seq : again) {
-        send(seq);
-      }
-    }
+    core_->retryIfDue();
   }
-  if (!state_.outbox.empty()) {
+  if (!core_->state().outbox.empty()) {
     logger()->warn(
         "{} response(s)/event(s) not delivered at shutdown: kept in the state file "
         "for the next start",
-        state_.outbox.size());
+        core_->state().outbox.size());
   }
   (void)producer_->flush(500);  // a pending heartbeat
-  saveNow();
+  core_->saveNow();
   {
     std::lock_guard<std::mutex> lock(bootstrapMutex_);
     stopBootstrap_ = true;
@@ -1236,70 +463,6 @@ void Agent::shutdown() {
   }
   consumer_->close();  // bounded; says so itself when Kafka does not answer
   logger()->info("stopped");
-}
-
-// ---------------------------------------------------------------------------------------------
-// render-frpc
-
-RenderOutcome renderForRequest(const AgentConfig& config, const std::string& requestBytes,
-                               const Clock& clock, bool showSecrets) {
-  envelope::Decoder decoder(
-      envelope::Limits{static_cast<size_t>(config.options.maxMessageBytes), 32});
-  const std::string& sender = config.options.sender;
-  const int64_t now = clock.wallMs();
-  auto fail = [&](const envelope::Id& id, const std::string& type, const Error& e) {
-    return RenderOutcome{false, envelope::encode(errorResponse(id, type, sender, now, e))};
-  };
-  auto decoded = decoder.decode(requestBytes);
-  if (!decoded) {
-    const auto& e = decoded.error();
-    if (e.kind == envelope::Kind::kRequest && e.id) {
-      return fail(*e.id, envelope::isTypeName(e.type) ? e.type : std::string(), e.toError());
-    }
-    return RenderOutcome{false, "not a request the agent would answer: " + e.describe()};
-  }
-  const auto& req = *decoded;
-  if (req.kind != envelope::Kind::kRequest) {
-    return RenderOutcome{false, std::string("not a request but a ") + envelope::kindName(req.kind)};
-  }
-  if (!isKnownRequestType(req.type)) {
-    return fail(
-        req.id, req.type,
-        Error(Status::kNotFound, "unknown request type '" + req.type + "'", "request.type"));
-  }
-  if (!envelope::isFrpCommandType(req.type)) {
-    return RenderOutcome{false, "request type " + req.type + " writes no frpc config"};
-  }
-  auto command = envelope::readFrpCommand(req);
-  if (!command) {
-    return fail(req.id, req.type, command.error());
-  }
-  if (command->action == envelope::FrpAction::kStop) {
-    return RenderOutcome{false, "a stop request writes no frpc config (it stops frpc)"};
-  }
-  auto plan = planStart(config, req.type, *command);
-  if (!plan) {
-    return fail(req.id, req.type, plan.error());
-  }
-  Session s = sessionFor(*plan, now, req.id);
-  FrpcSettings settings = frpcSettings(config, "edge-agent", randomPassword(24));
-  std::string masked;
-  if (!showSecrets) {
-    masked = config.format == FrpcFormat::kToml ? "webServer.password" : "admin_pwd";
-    settings.adminPassword = kMaskedSecret;
-    if (!settings.token.empty()) {
-      settings.token = kMaskedSecret;
-      masked = (config.format == FrpcFormat::kToml ? "auth.token" : "token") + (", " + masked);
-    }
-  }
-  auto text = renderFrpcConfig(config.format, settings, s.proxies());
-  if (!text) {
-    return fail(req.id, req.type, text.error());
-  }
-  if (!masked.empty()) {
-    *text = "# secrets masked (" + masked + "): render-frpc --show-secrets prints them\n" + *text;
-  }
-  return RenderOutcome{true, *text};
 }
 
 }  // namespace edgelink::agent

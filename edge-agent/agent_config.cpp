@@ -10,7 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/logging.h"
 #include "core/strings.h"
-#include "frpc_config.h"
+#include "frpc_format.h"
 
 namespace edgelink::agent {
 namespace {
@@ -169,10 +169,6 @@ void checkKafka(const AgentOptions& o, Validated& out) {
 }
 
 }  // namespace
-
-const char* formatName(FrpcFormat format) {
-  return format == FrpcFormat::kToml ? "toml" : "ini";
-}
 
 bool isValidEdgeId(const std::string& id) {
   return !id.empty() && id.size() <= 200 && std::all_of(id.begin(), id.end(), isTopicChar);

@@ -11,14 +11,10 @@
 #include <vector>
 
 #include "config/cli_config.h"
+#include "frpc_format.h"
 #include "kafka/config.h"
 
 namespace edgelink::agent {
-
-/// The frpc configuration file format: frp's TOML (v0.52+) or the legacy INI.
-enum class FrpcFormat { kToml, kIni };
-
-const char* formatName(FrpcFormat format);
 
 /// The options exactly as given (flags and config file keys share these names).
 struct AgentOptions {

@@ -12,6 +12,43 @@
 
 namespace edgelink::agent {
 
+namespace {
+
+/// `edge-agent verify`: every warning and problem; 0 valid, 1 problems.
+int runVerify(const Validated& v) {
+  for (const auto& w : v.warnings) {
+    std::printf("warning: %s\n", w.c_str());
+  }
+  for (const auto& p : v.problems.lines()) {
+    std::printf("error: %s\n", p.c_str());
+  }
+  if (!v.problems.empty()) {
+    std::printf("configuration has %zu problem(s)\n", v.problems.lines().size());
+    return 1;
+  }
+  std::printf("configuration OK: edge %s, topic %s, %zu service(s), frpc %s (%s)\n",
+              v.config.options.edgeId.c_str(), v.config.topic.c_str(), v.config.services.size(),
+              v.config.options.frpcPath.c_str(), formatName(v.config.format));
+  return 0;
+}
+
+/// `edge-agent render-frpc`: 0 config printed, 1 error response printed, 2 unreadable file.
+int runRender(const AgentConfig& config, const std::string& requestFile, bool showSecrets) {
+  auto bytes = readFile(requestFile);
+  if (!bytes) {
+    std::fprintf(stderr, "edge-agent: %s\n", bytes.error().describe().c_str());
+    return 2;
+  }
+  auto rendered = renderForRequest(config, *bytes, SystemClock::instance(), showSecrets);
+  std::fputs(rendered.text.c_str(), stdout);
+  if (rendered.text.empty() || rendered.text.back() != '\n') {
+    std::fputc('\n', stdout);
+  }
+  return rendered.ok ? 0 : 1;
+}
+
+}  // namespace
+
 int runMain(int argc, const char* const* argv) {
   CLI::App app{
       "edge-agent: answers EdgeLink requests on this edge's Kafka topic and runs frpc on "
@@ -51,20 +88,7 @@ int runMain(int argc, const char* const* argv) {
   }
   Validated v = validate(options);
   if (verify->parsed()) {
-    for (const auto& w : v.warnings) {
-      std::printf("warning: %s\n", w.c_str());
-    }
-    for (const auto& p : v.problems.lines()) {
-      std::printf("error: %s\n", p.c_str());
-    }
-    if (!v.problems.empty()) {
-      std::printf("configuration has %zu problem(s)\n", v.problems.lines().size());
-      return 1;
-    }
-    std::printf("configuration OK: edge %s, topic %s, %zu service(s), frpc %s (%s)\n",
-                v.config.options.edgeId.c_str(), v.config.topic.c_str(), v.config.services.size(),
-                v.config.options.frpcPath.c_str(), formatName(v.config.format));
-    return 0;
+    return runVerify(v);
   }
   if (!v.problems.empty()) {
     std::fprintf(stderr, "edge-agent: invalid configuration:\n");
@@ -74,17 +98,7 @@ int runMain(int argc, const char* const* argv) {
     return 2;
   }
   if (render->parsed()) {
-    auto bytes = readFile(requestFile);
-    if (!bytes) {
-      std::fprintf(stderr, "edge-agent: %s\n", bytes.error().describe().c_str());
-      return 2;
-    }
-    auto rendered = renderForRequest(v.config, *bytes, SystemClock::instance(), showSecrets);
-    std::fputs(rendered.text.c_str(), stdout);
-    if (rendered.text.empty() || rendered.text.back() != '\n') {
-      std::fputc('\n', stdout);
-    }
-    return rendered.ok ? 0 : 1;
+    return runRender(v.config, requestFile, showSecrets);
   }
   if (auto r = log::init(v.config.options.logLevel); !r) {
     std::fprintf(stderr, "edge-agent: %s\n", r.error().message.c_str());

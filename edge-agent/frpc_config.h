@@ -8,11 +8,11 @@
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include "agent_config.h"
 #include "core/result.h"
+#include "frpc_format.h"
 
 namespace edgelink::agent {
 
@@ -39,19 +39,6 @@ struct FrpcSettings {
 
 /// The proxy name of a service: "<edge_id>.<service>" (frp proxy names are global on frps).
 std::string proxyName(const std::string& edgeId, const std::string& service);
-
-/// Whether `value` can be written into an frpc config of `format` so that frp reads back
-/// exactly `value`: valid UTF-8, no control characters, no "{{" (frp renders config files as Go
-/// templates), and for INI no "%(" (go-ini value references). The error says why.
-VoidResult checkFrpcString(std::string_view value, FrpcFormat format);
-
-/// A TOML basic string: quoted, with '"', '\' and control characters escaped.
-std::string tomlString(std::string_view value);
-
-/// A go-ini value that reads back as `value` (frp's legacy INI parser trims spaces, strips
-/// surrounding quotes and joins lines ending in '\'): plain when safe, else in backquotes.
-/// `value` must have passed checkFrpcString.
-std::string iniValue(std::string_view value);
 
 /// The whole frpc config. Every string is checked with checkFrpcString; proxies must be
 /// non-empty with unique names. Errors are 500s (the agent's own config cannot be written).

@@ -321,20 +321,10 @@ std::string toJson(const AgentState& state) {
   return std::string(sb.GetString(), sb.GetSize()) + "\n";
 }
 
-Result<AgentState> stateFromJson(const std::string& text) {
-  rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError()) {
-    return Error(Status::kBadRequest, std::string("invalid JSON at byte ") +
-                                          std::to_string(doc.GetErrorOffset()) + ": " +
-                                          rapidjson::GetParseError_En(doc.GetParseError()));
-  }
-  Reader r("state");
-  AgentState st;
-  if (r.num(doc, "version") != kStateVersion && r.ok()) {
-    return Error(Status::kBadRequest, "unknown state version");
-  }
-  st.edgeId = r.str(doc, "edge_id");
+namespace {
+
+// Parts of the state file; each reports what is wrong through `r`.
+void readPositions(const Value& doc, Reader& r, AgentState& st) {
   if (const Value* positions = r.get(doc, "positions")) {
     if (!positions->IsObject()) {
       r.fail("state.positions: expected an object");
@@ -349,9 +339,9 @@ Result<AgentState> stateFromJson(const std::string& text) {
       }
     }
   }
-  if (const Value* s = r.get(doc, "session"); s && !s->IsNull()) {
-    st.session = readSession(*s, r);
-  }
+}
+
+void readFrpcRecord(const Value& doc, Reader& r, AgentState& st) {
   if (const Value* f = r.get(doc, "frpc"); f && !f->IsNull()) {
     Reader fr("state.frpc");
     FrpcRecord rec;
@@ -364,6 +354,9 @@ Result<AgentState> stateFromJson(const std::string& text) {
       st.frpc = rec;
     }
   }
+}
+
+void readLastStop(const Value& doc, Reader& r, AgentState& st) {
   if (const Value* l = r.get(doc, "last_stop"); l && !l->IsNull()) {
     Reader lr("state.last_stop");
     StopInfo info;
@@ -377,6 +370,9 @@ Result<AgentState> stateFromJson(const std::string& text) {
       st.lastStop = info;
     }
   }
+}
+
+void readProcessed(const Value& doc, Reader& r, AgentState& st) {
   if (const Value* processed = r.get(doc, "processed")) {
     if (!processed->IsArray()) {
       r.fail("state.processed: expected an array");
@@ -396,6 +392,9 @@ Result<AgentState> stateFromJson(const std::string& text) {
       }
     }
   }
+}
+
+void readOutbox(const Value& doc, Reader& r, AgentState& st) {
   if (const Value* outbox = r.get(doc, "outbox")) {
     if (!outbox->IsArray()) {
       r.fail("state.outbox: expected an array");
@@ -417,6 +416,32 @@ Result<AgentState> stateFromJson(const std::string& text) {
       }
     }
   }
+}
+
+}  // namespace
+
+Result<AgentState> stateFromJson(const std::string& text) {
+  rapidjson::Document doc;
+  doc.Parse(text.c_str(), text.size());
+  if (doc.HasParseError()) {
+    return Error(Status::kBadRequest, std::string("invalid JSON at byte ") +
+                                          std::to_string(doc.GetErrorOffset()) + ": " +
+                                          rapidjson::GetParseError_En(doc.GetParseError()));
+  }
+  Reader r("state");
+  AgentState st;
+  if (r.num(doc, "version") != kStateVersion && r.ok()) {
+    return Error(Status::kBadRequest, "unknown state version");
+  }
+  st.edgeId = r.str(doc, "edge_id");
+  readPositions(doc, r, st);
+  if (const Value* s = r.get(doc, "session"); s && !s->IsNull()) {
+    st.session = readSession(*s, r);
+  }
+  readFrpcRecord(doc, r, st);
+  readLastStop(doc, r, st);
+  readProcessed(doc, r, st);
+  readOutbox(doc, r, st);
   if (!r.ok()) {
     return Error(Status::kBadRequest, r.error());
   }

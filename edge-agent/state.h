@@ -14,6 +14,7 @@
 
 #include "core/result.h"
 #include "envelope/envelope.h"
+#include "frpc_process.h"
 #include "session.h"
 
 namespace edgelink::agent {
@@ -83,13 +84,6 @@ class Outbox {
   size_t capacity_ = 512;
   uint64_t nextSeq_ = 1;
   std::map<uint64_t, Entry> entries_;  // by seq: oldest first
-};
-
-/// The frpc process serving the session, recorded so that a restarted agent can find and end a
-/// leftover one (after checking /proc that it is really that process).
-struct FrpcRecord {
-  int pid = 0;
-  uint64_t startTicks = 0;  ///< /proc/<pid>/stat field 22
 };
 
 struct AgentState {

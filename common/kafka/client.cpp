@@ -109,6 +109,11 @@ Producer::~Producer() {
   rk_.reset();  // rd_kafka_destroy: outstanding messages fail with __DESTROY (no callbacks)
 }
 
+bool DeliveryReport::permanentFailure() const {
+  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE || err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE ||
+         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
+}
+
 void Producer::deliveryThunk(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m,
                              void* opaque) noexcept {
   auto* self = static_cast<Producer*>(opaque);

@@ -90,6 +90,13 @@ struct DeliveryReport {
   std::string topic;
   int32_t partition = -1;
   int64_t offset = -1;
+
+  bool delivered() const { return err == RD_KAFKA_RESP_ERR_NO_ERROR; }
+  /// A failure no retry can fix (the message is larger than the broker or topic accepts);
+  /// other failures (timeouts, brokers away, queue full) may succeed when produced again.
+  bool permanentFailure() const;
+  /// librdkafka's text for `err` ("Success" when delivered).
+  std::string errorText() const { return rd_kafka_err2str(err); }
 };
 using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 

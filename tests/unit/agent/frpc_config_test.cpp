@@ -8,8 +8,8 @@
 #include <catch2/catch.hpp>
 #include <random>
 
-#include "agent.h"
 #include "core/clock.h"
+#include "render_frpc.h"
 #include "session.h"
 #include "unit_util.h"
 

@@ -105,3 +105,22 @@ TEST_CASE("frpc verify failures carry frpc's own output", "[agent][frpc-process]
   auto missing = verifyConfig("/nonexistent/frpc", dir.file("bad.toml"), 1000);
   CHECK_FALSE(missing.ok());
 }
+
+TEST_CASE("an frpc ignoring SIGTERM is killed after the grace period", "[agent][frpc-process]") {
+  testing::TempDir dir;
+  // Ignores SIGTERM, says so once it does (so the signal cannot arrive before the trap).
+  testing::writeText(dir.file("stubborn.sh"),
+                     "#!/bin/sh\ntrap '' TERM\necho ready\nwhile :; do sleep 0.05; done\n");
+  ::chmod(dir.file("stubborn.sh").c_str(), 0755);
+  auto p = FrpcProcess::start(dir.file("stubborn.sh"), "/etc/x.toml");
+  REQUIRE(p.ok());
+  REQUIRE(testing::waitUntil(
+      [&] {
+        (*p)->readOutput({});
+        return (*p)->lastLines(1) == "ready";
+      },
+      5000));
+  int status = (*p)->stop(200);
+  CHECK(describeWaitStatus(status) == "killed by signal 9 (Killed)");
+  CHECK_FALSE(processStartTicks((*p)->pid()));
+}

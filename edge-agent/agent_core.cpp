@@ -1,0 +1,344 @@
+#include "agent_core.h"
+
+#include <algorithm>
+
+#include "core/logging.h"
+#include "core/time_format.h"
+#include "core/version.h"
+#include "envelope/json_util.h"
+#include "envelope/types.h"
+
+namespace edgelink::agent {
+
+namespace et = envelope::event_type;
+namespace sr = envelope::stop_reason;
+
+namespace {
+
+constexpr int64_t kFlushDelayMs = 1000;
+constexpr int64_t kCpuWindowMs = 250;
+constexpr int64_t kMaxIdleMs = 60'000;
+
+const auto& logger() {
+  static const auto l = log::get("agent");
+  return l;
+}
+
+std::string idText(const envelope::Id& id) {
+  return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
+}
+
+}  // namespace
+
+AgentCore::AgentCore(const AgentConfig& config, const Clock& clock, MessageSink& sink,
+                     FrpcControl& frpc, CoreHooks hooks)
+    : config_(config),
+      clock_(clock),
+      decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}),
+      frpc_(&frpc),
+      hooks_(std::move(hooks)),
+      sender_(
+          state_.outbox, sink, clock, [this] { saveNow(); }, [this] { markDirty(); }) {
+  policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
+  policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
+  policy_.sender = config_.options.sender;
+  if (!hooks_.status) {
+    hooks_.status = [](const std::string&) {};
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Startup and the loop's inputs
+
+void AgentCore::begin(AgentState state, const StartupFacts& facts) {
+  startMono_ = monoNow();
+  state_ = std::move(state);
+  state_.edgeId = config_.options.edgeId;
+  state_.processed.setLimits(256, 2 * policy_.maxAgeMs + policy_.maxSkewMs);
+  state_.processed.expire(wallNow());
+  // The position, and answers not yet delivered before the last stop.
+  positions_.restore(state_.positions);
+  for (const auto& [seq, e] : state_.outbox.entries()) {
+    positions_.hold(e.partition, e.offset);
+  }
+  if (!state_.outbox.empty()) {
+    logger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
+                   state_.outbox.size());
+  }
+  sender_.resendAll();
+
+  // A session from before the restart resumes with its deadline, or is reported expired.
+  bool resumed = false;
+  switch (decideResume(state_.session, wallNow())) {
+    case ResumeDecision::kResume: {
+      logger()->info("resuming the frp session from before the restart (expires {})",
+                     formatRfc3339Ms(state_.session->expiresAtMs));
+      resumed = true;
+      startFrpc(*state_.session, std::nullopt, Origin{}, true);
+      break;
+    }
+    case ResumeDecision::kExpired: {
+      logger()->info("the frp session from before the restart expired at {}: ended",
+                     formatRfc3339Ms(state_.session->expiresAtMs));
+      endSession(state_.session, StopInfo{sr::kExpiredWhileDown, wallNow(), {}, {}});
+      break;
+    }
+    case ResumeDecision::kNothing:
+      break;
+  }
+  auto started = newEvent(et::kAgentStarted);
+  started.set("agent_version", kVersion);
+  if (!facts.hostname.empty()) {
+    started.set("hostname", facts.hostname);
+  }
+  started.set("pid", facts.pid);
+  started.set("session_resumed", resumed);
+  emitEvent(std::move(started));
+  saveNow();
+  nextHeartbeatMono_ = monoNow();
+}
+
+void AgentCore::setSilentBefore(std::map<int32_t, int64_t> silentBefore) {
+  silentBefore_ = std::move(silentBefore);
+}
+
+void AgentCore::onMessage(const Inbound& m) {
+  const Origin origin{m.partition, m.offset, monoNow()};
+  positions_.consumed(origin.partition, origin.offset);
+  TriageContext context(policy_, decoder_);
+  context.processed = &state_.processed;
+  context.held = positions_.held(origin.partition, origin.offset);
+  if (auto s = silentBefore_.find(origin.partition); s != silentBefore_.end()) {
+    context.silentBeforeMs = s->second;
+  }
+  context.nowMs = wallNow();
+  act(triage(m, context), origin, m.payload.size());
+}
+
+void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
+  switch (t.verdict) {
+    case Verdict::kIgnore:
+      positionsChanged(false);
+      return;
+    case Verdict::kDrop:
+      logger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {}", bytes, config_.topic,
+                     origin.partition, origin.offset, t.reason);
+      positionsChanged(true);
+      return;
+    case Verdict::kSkipSilently:
+      ++silentlySkipped_;
+      logger()->debug("skipped request id={}: {}", idText(t.id), t.reason);
+      positionsChanged(true);
+      return;
+    case Verdict::kResend:
+      hold(origin);
+      sender_.queue("response " + idText(t.id) + " (" +
+                        (t.decoded ? t.type + ", stored)" : std::string("stored)")),
+                    t.stored, origin.partition, origin.offset);
+      if (t.decoded) {
+        logger()->info(
+            "request id={} type={} from={} edge={}: redelivered, answered from the stored "
+            "response (not acted on again)",
+            idText(t.id), t.type, t.sender, config_.options.edgeId);
+      }
+      return;
+    case Verdict::kAnswer:
+      hold(origin);
+      answer(t.id, t.type.empty() ? "?" : t.type, t.sender, std::move(*t.response), origin);
+      return;
+    case Verdict::kAct:
+      hold(origin);
+      dispatch(*t.request, origin);
+      return;
+  }
+}
+
+void AgentCore::skipTo(int32_t partition, int64_t next) {
+  positions_.skipTo(partition, next);
+  positionsChanged(true);
+}
+
+void AgentCore::onDelivery(const Delivery& delivery) {
+  if (auto released = sender_.onDelivery(delivery)) {
+    positions_.release(released->partition, released->offset);
+    positionsChanged(true);
+  }
+}
+
+void AgentCore::onFrpcSignal() {
+  if (frpc_->exited()) {
+    if (pendingStart_) {
+      pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
+    } else {
+      onFrpcExit();
+    }
+  }
+}
+
+void AgentCore::onTimers() {
+  const int64_t now = monoNow();
+  if (now >= nextHeartbeatMono_) {
+    sendHeartbeat();
+    nextHeartbeatMono_ = now + config_.options.heartbeatInterval * 1000;
+  }
+  sender_.retryIfDue();
+  if (pendingStart_ && now >= std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono)) {
+    checkPendingStart();
+  }
+  if (pendingInfo_ && now >= pendingInfo_->dueMono) {
+    finishSystemInfo();
+  }
+  if (running() && wallNow() >= state_.session->expiresAtMs) {
+    logger()->info("frp session reached its auto-stop deadline {}",
+                   formatRfc3339Ms(state_.session->expiresAtMs));
+    stopFrpc(sr::kAutoStop);
+  }
+  if (flushDueMono_ && now >= *flushDueMono_) {
+    saveNow();
+  }
+}
+
+int64_t AgentCore::nextDueMono() const {
+  const int64_t now = monoNow();
+  int64_t due = now + kMaxIdleMs;
+  auto earliest = [&](int64_t t) { due = std::min(due, t); };
+  earliest(nextHeartbeatMono_);
+  if (flushDueMono_) {
+    earliest(*flushDueMono_);
+  }
+  if (auto retry = sender_.retryDueMono()) {
+    earliest(*retry);
+  }
+  if (pendingStart_) {
+    earliest(std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono));
+  }
+  if (pendingInfo_) {
+    earliest(pendingInfo_->dueMono);
+  }
+  if (running()) {
+    // The deadline is wall-clock time (it survives restarts); re-checked at least every minute
+    // in case the wall clock jumps.
+    earliest(now + std::max<int64_t>(0, state_.session->expiresAtMs - wallNow()));
+  }
+  return due;
+}
+
+void AgentCore::shutdown(const std::string& reason) {
+  if (pendingStart_) {
+    // Not answered: the request stays before the position and is served again after a restart.
+    logger()->info("abandoning a pending frp start");
+    frpc_->stop(0);
+    state_.frpc.reset();
+    PendingStart p = std::move(*pendingStart_);
+    pendingStart_.reset();
+    if (p.resumed) {
+      endSession(p.session, StopInfo{sr::kAgentShutdown, wallNow(), {}, {}});
+    }
+  }
+  pendingInfo_.reset();
+  if (running()) {
+    stopFrpc(sr::kAgentShutdown);
+  }
+  auto stopping = newEvent(et::kAgentStopping);
+  stopping.set("agent_version", kVersion);
+  stopping.set("reason", reason);
+  emitEvent(std::move(stopping));
+}
+
+void AgentCore::saveNow() {
+  flushDueMono_.reset();
+  if (hooks_.persist) {
+    hooks_.persist(state_);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests, answers, events
+
+void AgentCore::dispatch(const envelope::Envelope& request, const Origin& origin) {
+  RequestAction action = decideRequest(request, config_, policy_, wallNow());
+  switch (action.kind) {
+    case ActionKind::kAnswer:
+      answer(request.id, request.type, request.sender, std::move(*action.response), origin);
+      return;
+    case ActionKind::kStatus:
+      handleStatus(request, origin);
+      return;
+    case ActionKind::kSystemInfo:
+      pendingInfo_ =
+          PendingInfo{request.clone(), origin, readCpuSample(), monoNow() + kCpuWindowMs};
+      return;
+    case ActionKind::kStop:
+      handleStop(request, origin);
+      return;
+    case ActionKind::kStart:
+      handleStart(request, *action.plan, origin);
+      return;
+  }
+}
+
+void AgentCore::sendHeartbeat() {
+  auto hb = newEvent(et::kHeartbeat);
+  hb.set("agent_version", kVersion);
+  hb.set("interval_seconds", config_.options.heartbeatInterval);
+  hb.set("uptime_seconds", static_cast<double>(monoNow() - startMono_) / 1000.0);
+  hb.set("frp_running", running());
+  if (running()) {
+    hb.set("frp_expires_at", formatRfc3339Ms(state_.session->expiresAtMs));
+  }
+  sender_.sendPerishable(envelope::encode(hb));
+}
+
+void AgentCore::answer(const envelope::Id& id, const std::string& type, const std::string& sender,
+                       envelope::Envelope response, const Origin& origin, const std::string& note) {
+  const int64_t now = wallNow();
+  std::string value = envelope::encode(response);
+  state_.processed.expire(now);
+  state_.processed.add({sender, id, now, value});
+  sender_.queue("response " + idText(id) + " (" + type + ")", value, origin.partition,
+                origin.offset);
+  logger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type, sender,
+                 config_.options.edgeId, response.statusCode, monoNow() - origin.receivedMono,
+                 note.empty() ? "" : "; ", note);
+}
+
+envelope::Envelope AgentCore::newEvent(const char* type) {
+  return envelope::Envelope::event(envelope::Id::generate(), policy_.sender, wallNow(), type);
+}
+
+void AgentCore::emitEvent(envelope::Envelope event) {
+  sender_.queue("event " + event.type, envelope::encode(event));
+  logger()->info("event {} id={}", event.type, event.id.str());
+}
+
+void AgentCore::hold(const Origin& origin) {
+  positions_.hold(origin.partition, origin.offset);
+  positionsChanged(true);
+}
+
+void AgentCore::positionsChanged(bool persist) {
+  if (positions_.update(state_.positions) && persist) {
+    markDirty();
+  }
+}
+
+void AgentCore::markDirty() {
+  if (!flushDueMono_) {
+    flushDueMono_ = monoNow() + kFlushDelayMs;
+  }
+}
+
+void AgentCore::finishSystemInfo() {
+  PendingInfo p = std::move(*pendingInfo_);
+  pendingInfo_.reset();
+  std::optional<double> cpu;
+  auto second = readCpuSample();
+  if (p.first && second) {
+    cpu = cpuUsagePercent(*p.first, *second);
+  }
+  auto r = envelope::Envelope::response(p.request, policy_.sender, wallNow(), 200);
+  writeSystemInfo(r, cpu, {"/", config_.options.stateDir});
+  answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin);
+}
+
+}  // namespace edgelink::agent

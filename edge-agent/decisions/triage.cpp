@@ -1,0 +1,153 @@
+#include "decisions/triage.h"
+
+#include "core/time_format.h"
+#include "core/version.h"
+#include "envelope/salvage.h"
+#include "envelope/types.h"
+#include "state.h"
+
+namespace edgelink::agent {
+
+namespace rt = envelope::request_type;
+
+namespace {
+
+Triage decodeFailure(const envelope::DecodeError& e, size_t bytes, const TriageContext& ctx) {
+  // Never acted on, whatever it says; answered when a request's id could be read (the decoder
+  // reads the header leniently whatever is wrong with the rest: broken JSON, any size).
+  Triage t;
+  const bool answerable =
+      e.kind == envelope::Kind::kRequest && e.id && e.sender != ctx.policy.sender;
+  if (!answerable) {
+    t.verdict = Verdict::kDrop;
+    t.reason = e.describe() + " (" +
+               (e.kind && e.kind != envelope::Kind::kRequest ? "not a request"
+                                                             : "no readable request id to answer") +
+               ")";
+    return t;
+  }
+  t.id = *e.id;
+  t.sender = e.sender;
+  t.type = envelope::isTypeName(e.type) ? e.type : std::string();
+  if (ctx.processed != nullptr) {
+    if (const auto* done = ctx.processed->find(e.sender, *e.id)) {
+      t.verdict = Verdict::kResend;
+      t.stored = done->response;
+      return t;
+    }
+  }
+  Error error = e.toError();
+  if (e.status == Status::kTooLarge) {
+    error.message = "message of " + std::to_string(bytes) +
+                    " bytes is larger than this edge's limit of " +
+                    std::to_string(ctx.decoder.limits().maxBytes) + " bytes: not acted on";
+  }
+  auto r = errorResponse(*e.id, t.type, ctx.policy.sender, ctx.nowMs, error);
+  r.description =
+      e.status == Status::kTooLarge ? "request too large" : "request could not be decoded";
+  t.verdict = Verdict::kAnswer;
+  t.response = std::move(r);
+  return t;
+}
+
+}  // namespace
+
+Triage triage(const Inbound& message, TriageContext& ctx) {
+  if (ctx.held) {
+    return Triage{};  // redelivered; its answer from before the restart is being re-sent
+  }
+  auto decoded = ctx.decoder.decode(message.payload);
+  if (!decoded) {
+    return decodeFailure(decoded.error(), message.payload.size(), ctx);
+  }
+  envelope::Envelope& msg = *decoded;
+  Triage t;
+  if (!isForUs(msg, ctx.policy)) {
+    t.reason = msg.kind != envelope::Kind::kRequest
+                   ? std::string("not a request but a ") + envelope::kindName(msg.kind)
+                   : "a request sent by this agent itself";
+    return t;  // responses, events, and our own messages
+  }
+  t.id = msg.id;
+  t.type = msg.type;
+  t.sender = msg.sender;
+  t.decoded = true;
+  if (ctx.processed != nullptr) {
+    if (const auto* done = ctx.processed->find(msg.sender, msg.id)) {
+      t.verdict = Verdict::kResend;
+      t.stored = done->response;
+      return t;
+    }
+  }
+  if (ctx.silentBeforeMs) {
+    int64_t ts = message.recordTimestampMs >= 0 ? message.recordTimestampMs : msg.timestampMs;
+    if (ts < *ctx.silentBeforeMs && ctx.nowMs - msg.timestampMs > ctx.policy.maxAgeMs) {
+      // Read only because the broker could not seek by time: it was never going to be acted on.
+      t.verdict = Verdict::kSkipSilently;
+      t.reason = "older than max age, before this agent's first start; dated " +
+                 formatRfc3339Ms(msg.timestampMs);
+      return t;
+    }
+  }
+  std::optional<envelope::Envelope> refusal;
+  if (ctx.judgeTime) {
+    refusal = checkTimestamp(msg, ctx.policy, ctx.nowMs);
+  }
+  if (!refusal && !isKnownRequestType(msg.type)) {
+    refusal = errorResponse(msg.id, msg.type, ctx.policy.sender, ctx.nowMs,
+                            Error(Status::kNotFound,
+                                  "unknown request type '" + msg.type +
+                                      "': this agent answers change_frp_client_config, "
+                                      "frp_start, frp_stop, frp_status, system_info, ping",
+                                  "request.type"));
+  }
+  t.verdict = refusal ? Verdict::kAnswer : Verdict::kAct;
+  t.response = std::move(refusal);
+  t.request = std::move(msg);
+  return t;
+}
+
+RequestAction decideRequest(const envelope::Envelope& request, const AgentConfig& config,
+                            const Policy& policy, int64_t nowMs) {
+  RequestAction a;
+  if (request.type == rt::kPing) {
+    a.response = pingResponse(request, policy.sender, nowMs);
+    return a;
+  }
+  if (request.type == rt::kFrpStatus) {
+    a.kind = ActionKind::kStatus;
+    return a;
+  }
+  if (request.type == rt::kSystemInfo) {
+    a.kind = ActionKind::kSystemInfo;
+    return a;
+  }
+  auto command = envelope::readFrpCommand(request);
+  if (!command) {
+    a.response = errorResponse(request.id, request.type, policy.sender, nowMs, command.error());
+    return a;
+  }
+  if (command->action == envelope::FrpAction::kStop) {
+    a.kind = ActionKind::kStop;
+    return a;
+  }
+  auto plan = planStart(config, request.type, *command);
+  if (!plan) {
+    a.response = errorResponse(request.id, request.type, policy.sender, nowMs, plan.error());
+    return a;
+  }
+  a.kind = ActionKind::kStart;
+  a.plan = std::move(*plan);
+  return a;
+}
+
+envelope::Envelope pingResponse(const envelope::Envelope& request, const std::string& sender,
+                                int64_t nowMs) {
+  auto r = envelope::Envelope::response(request, sender, nowMs, 200);
+  r.set("pong", true);
+  r.set("agent_version", kVersion);
+  r.set("received_at", formatRfc3339Ms(nowMs));
+  return r;
+}
+
+}  // namespace edgelink::agent

@@ -1,0 +1,350 @@
+// The agent's behaviour over time, driven through AgentCore with a manual clock, a fake producer
+// and a fake frpc: heartbeats, auto-stop, start timeouts, sessions across restarts, frpc dying,
+// shutdown, the position. Each runs in milliseconds; tests/integration/agent runs the real
+// binary against real peers.
+
+#include "agent_core.h"
+
+#include <catch2/catch.hpp>
+
+#include "envelope/json_util.h"
+#include "unit_util.h"
+
+using namespace edgelink;
+using namespace edgelink::agent;
+
+namespace {
+
+struct FakeSink : MessageSink {
+  std::vector<std::pair<std::string, uint64_t>> produced;
+  VoidResult produce(std::string_view value, uint64_t opaque) override {
+    produced.emplace_back(std::string(value), opaque);
+    return {};
+  }
+};
+
+// frpc's place: starts and stops at once; its proxies report `proxies`; `exit()` makes it die.
+struct FakeFrpc : FrpcControl {
+  bool running = false;
+  int starts = 0;
+  int stops = 0;
+  std::optional<Error> startError;
+  std::optional<std::string> exitStatus;
+  std::string output = "[I] frpc said something";
+  Result<ProxyStatuses> proxies = ProxyStatuses{};
+  Session lastSession;
+
+  VoidResult start(const Session& session) override {
+    if (startError) {
+      return *startError;
+    }
+    lastSession = session;
+    running = true;
+    exitStatus.reset();
+    ++starts;
+    return {};
+  }
+  bool active() const override { return running; }
+  int pid() const override { return running ? 4242 : 0; }
+  FrpcRecord record() const override { return {pid(), 99}; }
+  int outputFd() const override { return -1; }
+  void serveOutput() override {}
+  std::optional<std::string> exited() override { return running ? exitStatus : std::nullopt; }
+  std::string lastLines(size_t) override { return output; }
+  Result<ProxyStatuses> proxyStatus() override { return proxies; }
+  FrpcEnd stop(size_t) override {
+    FrpcEnd end{pid(), "killed by signal 15", output};
+    if (running) {
+      ++stops;
+    }
+    running = false;
+    return end;
+  }
+  FrpcEnd reap(size_t) override {
+    FrpcEnd end{pid(), exitStatus.value_or(""), output};
+    running = false;
+    return end;
+  }
+  void allRunning() {
+    ProxyStatuses s;
+    for (const auto& [name, svc] : lastSession.services) {
+      s[svc.proxyName] = ProxyStatus{svc.proxyName, "tcp", "running", "", svc.localAddr(), ""};
+    }
+    proxies = s;
+  }
+};
+
+struct Harness {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  ManualClock clock;
+  FakeSink sink;
+  FakeFrpc frpc;
+  int saves = 0;
+  std::vector<std::string> statusLines;
+  std::unique_ptr<AgentCore> core;
+  size_t seen = 0;  // produced messages already looked at
+
+  Harness() {
+    CoreHooks hooks;
+    hooks.persist = [this](const AgentState&) { ++saves; };
+    hooks.status = [this](const std::string& s) { statusLines.push_back(s); };
+    core = std::make_unique<AgentCore>(config, clock, sink, frpc, hooks);
+  }
+  void begin(AgentState state = {}) { core->begin(std::move(state), StartupFacts{"board", 7}); }
+  void advance(int64_t ms) {
+    clock.advanceMs(ms);
+    core->onTimers();
+  }
+  void request(int64_t offset, const std::string& type, const std::string& body = "") {
+    std::string bytes = R"({"request":{"id":)" + std::to_string(offset) +
+                        R"(,"sender":"web_backend","timestamp":)" + std::to_string(clock.wallMs()) +
+                        R"(,"type":")" + type + "\"" + (body.empty() ? "" : ",\"body\":" + body) +
+                        "}}";
+    core->onMessage(Inbound{bytes, 0, offset, clock.wallMs()});
+  }
+  /// Messages produced since the last call, decoded (every one must pass the schemas).
+  std::vector<envelope::Envelope> fresh() {
+    std::vector<envelope::Envelope> out;
+    envelope::Decoder decoder;
+    for (; seen < sink.produced.size(); ++seen) {
+      auto d = decoder.decode(sink.produced[seen].first);
+      INFO(sink.produced[seen].first);
+      REQUIRE(d.ok());
+      out.push_back(std::move(*d));
+    }
+    return out;
+  }
+  /// Delivers everything produced so far.
+  void deliverAll() {
+    for (const auto& [value, opaque] : sink.produced) {
+      core->onDelivery(Delivery{opaque, Delivery::Outcome::kDelivered, {}, "t[0]"});
+    }
+  }
+  /// Starts a session with every proxy running at the first check.
+  void startSession(int64_t offset, int64_t autoStopSeconds) {
+    request(offset, "frp_start",
+            R"({"services":{"ssh":31022},"auto_stop_seconds":)" + std::to_string(autoStopSeconds) +
+                "}");
+    frpc.allRunning();
+    advance(50);
+    REQUIRE(core->running());
+  }
+};
+
+std::string str(const envelope::Envelope& e, const char* key) {
+  const char* v = json::getString(e.body(), key);
+  return v ? v : "";
+}
+
+std::vector<std::string> kinds(const std::vector<envelope::Envelope>& msgs) {
+  std::vector<std::string> out;
+  for (const auto& m : msgs) {
+    out.push_back(m.type + (m.kind == envelope::Kind::kResponse ? " " + std::to_string(m.statusCode)
+                                                                : std::string()));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("core: announces itself and sends heartbeats on the interval, one undelivered at most",
+          "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.core->onTimers();
+  auto first = h.fresh();
+  REQUIRE(kinds(first) == std::vector<std::string>{"agent_started", "heartbeat"});
+  CHECK(json::member(first[0].body(), "pid")->GetInt64() == 7);
+  CHECK(json::member(first[1].body(), "interval_seconds")->GetInt64() == 60);
+  CHECK_FALSE(json::member(first[1].body(), "frp_running")->GetBool());
+  CHECK(h.core->nextDueMono() == h.clock.monoMs() + 60'000);
+  h.advance(59'999);
+  CHECK(h.fresh().empty());
+  h.advance(1);  // the first heartbeat is still undelivered: this one is skipped
+  CHECK(h.fresh().empty());
+  h.deliverAll();
+  h.advance(60'000);
+  CHECK(kinds(h.fresh()) == std::vector<std::string>{"heartbeat"});
+}
+
+TEST_CASE("core: a session stops itself at its auto-stop deadline", "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.startSession(5, 60);
+  auto started = h.fresh();
+  CHECK(kinds(started) ==
+        std::vector<std::string>{"agent_started", "heartbeat", "frp_start 200", "frp_started"});
+  CHECK(str(started[2], "state") == "running");
+  h.advance(59'000 - 50);
+  CHECK(h.core->running());
+  CHECK(h.core->nextDueMono() <= h.clock.monoMs() + 1000);  // wakes for the deadline
+  h.advance(1000);
+  CHECK_FALSE(h.core->running());
+  CHECK(h.frpc.stops == 1);
+  auto stopped = h.fresh();
+  REQUIRE(kinds(stopped) == std::vector<std::string>{"frp_stopped"});
+  CHECK(str(stopped[0], "stop_reason") == "auto_stop");
+  CHECK_FALSE(h.core->state().session);
+  CHECK(h.core->state().lastStop->reason == "auto_stop");
+  h.request(6, "frp_status");
+  auto status = h.fresh();
+  REQUIRE(kinds(status) == std::vector<std::string>{"frp_status 200"});
+  CHECK(str(status[0], "state") == "stopped");
+  CHECK(str(status[0], "stop_reason") == "auto_stop");
+}
+
+TEST_CASE("core: a start whose proxies never run within the bound is a 504 and leaves no frpc",
+          "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.fresh();
+  h.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  ProxyStatuses waiting;
+  waiting["elevator-0042.ssh"] = ProxyStatus{"elevator-0042.ssh", "tcp", "wait start", "", "", ""};
+  h.frpc.proxies = waiting;
+  REQUIRE(h.core->busy());  // no further request is taken meanwhile
+  h.advance(14'000);
+  CHECK(h.frpc.running);
+  CHECK(kinds(h.fresh()) == std::vector<std::string>{"heartbeat"});
+  h.advance(1000);
+  CHECK_FALSE(h.frpc.running);
+  CHECK_FALSE(h.core->busy());
+  auto out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"frp_start 504", "frp_stopped"});
+  CHECK_THAT(str(out[0], "error"),
+             Catch::Contains("not all running within 15 s: elevator-0042.ssh: wait start"));
+  CHECK(str(out[1], "stop_reason") == "start_failed");
+}
+
+TEST_CASE("core: frpc exiting or a proxy refused during a start is a 500 at the next check",
+          "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.advance(0);  // the first heartbeat
+  h.fresh();
+  h.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  h.frpc.exitStatus = "exited with status 1";
+  h.frpc.output = "login to the server failed: token mismatch";
+  h.core->onFrpcSignal();
+  h.advance(0);
+  auto out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"frp_start 500", "frp_stopped"});
+  CHECK_THAT(str(out[0], "error"), Catch::Contains("login to the server failed"));
+  CHECK(str(out[1], "exit_status") == "exited with status 1");
+
+  h.frpc.output.clear();
+  h.request(6, "frp_start", R"({"services":{"ssh":31022}})");
+  ProxyStatuses refused;
+  refused["elevator-0042.ssh"] =
+      ProxyStatus{"elevator-0042.ssh", "tcp", "start error", "port already used", "", ""};
+  h.frpc.proxies = refused;
+  h.advance(50);
+  out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"frp_start 500", "frp_stopped"});
+  CHECK_THAT(str(out[0], "error"), Catch::Contains("port already used"));
+  CHECK_FALSE(h.frpc.running);
+}
+
+TEST_CASE("core: a session that expired while the agent was down is ended, a live one resumes",
+          "[agent][core]") {
+  Session stored;
+  stored.services["ssh"] = {31022, "elevator-0042.ssh", "127.0.0.1", 22};
+  stored.requestId = envelope::Id::number(1);
+  {
+    Harness h;
+    stored.startedAtMs = h.clock.wallMs() - 7'200'000;
+    stored.expiresAtMs = h.clock.wallMs() - 1;
+    AgentState state;
+    state.session = stored;
+    h.begin(state);
+    auto out = h.fresh();
+    REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped", "agent_started"});
+    CHECK(str(out[0], "stop_reason") == "expired_while_down");
+    CHECK_FALSE(json::member(out[1].body(), "session_resumed")->GetBool());
+    CHECK(h.frpc.starts == 0);
+    CHECK_FALSE(h.core->state().session);
+  }
+  {
+    Harness h;
+    stored.startedAtMs = h.clock.wallMs() - 60'000;
+    stored.expiresAtMs = h.clock.wallMs() + 60'000;
+    AgentState state;
+    state.session = stored;
+    h.begin(state);
+    CHECK(h.frpc.starts == 1);
+    CHECK(h.frpc.lastSession.services == stored.services);  // the same ports
+    h.frpc.allRunning();
+    h.advance(50);
+    auto out = h.fresh();
+    REQUIRE(kinds(out) == std::vector<std::string>{"agent_started", "heartbeat", "frp_started"});
+    CHECK(json::member(out[0].body(), "session_resumed")->GetBool());
+    CHECK(json::member(out[2].body(), "resumed")->GetBool());
+    CHECK(h.core->state().session->expiresAtMs == stored.expiresAtMs);  // the original deadline
+    h.advance(60'000);
+    CHECK(str(h.fresh().back(), "stop_reason") == "auto_stop");
+  }
+}
+
+TEST_CASE("core: frpc dying on its own ends the session with its exit status and output",
+          "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.startSession(5, 600);
+  h.fresh();
+  h.frpc.exitStatus = "killed by signal 9";
+  h.frpc.output = "[E] something bad";
+  h.core->onFrpcSignal();
+  CHECK_FALSE(h.core->running());
+  auto out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped"});
+  CHECK(str(out[0], "stop_reason") == "exited_unexpectedly");
+  CHECK(str(out[0], "exit_status") == "killed by signal 9");
+  CHECK(str(out[0], "frpc_output") == "[E] something bad");
+  CHECK(h.statusLines.back() == "idle");
+}
+
+TEST_CASE("core: shutdown stops the session (agent_shutdown) and says agent_stopping",
+          "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.startSession(5, 600);
+  h.fresh();
+  h.core->shutdown("SIGTERM");
+  auto out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped", "agent_stopping"});
+  CHECK(str(out[0], "stop_reason") == "agent_shutdown");
+  CHECK(str(out[1], "reason") == "SIGTERM");
+  CHECK(h.frpc.stops == 1);
+  CHECK_FALSE(h.core->state().session);  // it does not resume
+}
+
+TEST_CASE("core: a pending start is abandoned unanswered at shutdown", "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.fresh();
+  h.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  h.core->shutdown("SIGTERM");
+  CHECK(kinds(h.fresh()) == std::vector<std::string>{"agent_stopping"});
+  CHECK_FALSE(h.frpc.running);
+  CHECK(h.core->state().positions.at(0) == 5);  // served again after a restart
+}
+
+TEST_CASE("core: the position moves past a request only once its answer is delivered",
+          "[agent][core]") {
+  Harness h;
+  h.begin();
+  h.fresh();
+  h.request(5, "ping");
+  REQUIRE(kinds(h.fresh()) == std::vector<std::string>{"ping 200"});
+  CHECK(h.core->state().positions.at(0) == 5);
+  CHECK(h.core->state().outbox.size() == 2);  // agent_started and the answer
+  h.deliverAll();
+  CHECK(h.core->state().positions.at(0) == 6);
+  CHECK(h.core->state().outbox.empty());
+  // Redelivered (e.g. after a crash before the position was written): the stored answer again.
+  h.request(5, "ping");
+  auto again = h.fresh();
+  REQUIRE(again.size() == 1);
+  CHECK(h.sink.produced.back().first == h.sink.produced[1].first);  // byte for byte
+}
