@@ -5,7 +5,7 @@
 #include "core/logging.h"
 #include "core/time_format.h"
 #include "core/version.h"
-#include "envelope/json_util.h"
+#include "envelope/bodies.h"
 #include "envelope/types.h"
 
 namespace edgelink::agent {
@@ -87,12 +87,12 @@ void AgentCore::begin(AgentState state, const StartupFacts& facts) {
       break;
   }
   auto started = newEvent(et::kAgentStarted);
-  started.set("agent_version", kVersion);
-  if (!facts.hostname.empty()) {
-    started.set("hostname", facts.hostname);
-  }
-  started.set("pid", facts.pid);
-  started.set("session_resumed", resumed);
+  envelope::body::AgentStarted body;
+  body.agentVersion = kVersion;
+  body.hostname = facts.hostname;  // written only when known
+  body.pid = facts.pid;
+  body.sessionResumed = resumed;
+  envelope::body::write(body, started);
   emitEvent(std::move(started));
   saveNow();
   nextHeartbeatMono_ = monoNow();
@@ -240,8 +240,10 @@ void AgentCore::shutdown(const std::string& reason) {
     stopFrpc(sr::kAgentShutdown);
   }
   auto stopping = newEvent(et::kAgentStopping);
-  stopping.set("agent_version", kVersion);
-  stopping.set("reason", reason);
+  envelope::body::AgentStopping body;
+  body.agentVersion = kVersion;
+  body.reason = reason;
+  envelope::body::write(body, stopping);
   emitEvent(std::move(stopping));
 }
 
@@ -279,13 +281,15 @@ void AgentCore::dispatch(const envelope::Envelope& request, const Origin& origin
 
 void AgentCore::sendHeartbeat() {
   auto hb = newEvent(et::kHeartbeat);
-  hb.set("agent_version", kVersion);
-  hb.set("interval_seconds", config_.options.heartbeatInterval);
-  hb.set("uptime_seconds", static_cast<double>(monoNow() - startMono_) / 1000.0);
-  hb.set("frp_running", running());
+  envelope::body::Heartbeat body;
+  body.agentVersion = kVersion;
+  body.intervalSeconds = config_.options.heartbeatInterval;
+  body.uptimeSeconds = static_cast<double>(monoNow() - startMono_) / 1000.0;
+  body.frpRunning = running();
   if (running()) {
-    hb.set("frp_expires_at", formatRfc3339Ms(state_.session->expiresAtMs));
+    body.frpExpiresAtMs = state_.session->expiresAtMs;
   }
+  envelope::body::write(body, hb);
   sender_.sendPerishable(envelope::encode(hb));
 }
 

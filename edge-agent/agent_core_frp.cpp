@@ -6,7 +6,6 @@
 #include "agent_core.h"
 #include "core/logging.h"
 #include "core/time_format.h"
-#include "envelope/json_util.h"
 #include "envelope/types.h"
 
 namespace edgelink::agent {
@@ -122,8 +121,10 @@ void AgentCore::succeedStart() {
            "frpc pid " + std::to_string(frpc_->pid()));
   }
   auto ev = newEvent(et::kFrpStarted);
-  writeFrpState(ev, FrpStateView{&p.session, true, frpc_->pid(), nullptr, &p.statuses, false}, now);
-  ev.set("resumed", p.resumed);
+  auto started =
+      frpState(FrpStateView{&p.session, true, frpc_->pid(), nullptr, &p.statuses, false}, now);
+  started.resumed = p.resumed;
+  envelope::body::write(started, ev);
   emitEvent(std::move(ev));
   hooks_.status("frp running until " + formatRfc3339Ms(p.session.expiresAtMs));
 }
@@ -135,26 +136,22 @@ void AgentCore::failStart(Error error, const std::string& exitStatus) {
   StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
   logger()->warn("frp start failed: {}", error.message);
   if (p.request) {
-    auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error);
-    r.description = "frp could not be started";
+    envelope::body::ErrorBody body;
     if (!p.statuses.empty()) {
-      rapidjson::Value proxies(rapidjson::kObjectType);
-      auto& alloc = r.allocator();
       for (const auto& [name, svc] : p.session.services) {
-        rapidjson::Value v(rapidjson::kObjectType);
-        v.AddMember("remote_port", static_cast<int>(svc.remotePort), alloc);
-        v.AddMember("proxy_name", json::str(svc.proxyName, alloc), alloc);
+        envelope::body::Proxy& proxy = body.proxies[name];
+        proxy.remotePort = svc.remotePort;
+        proxy.proxyName = svc.proxyName;
         auto it = p.statuses.find(svc.proxyName);
         if (it != p.statuses.end()) {
-          v.AddMember("status", json::str(it->second.status, alloc), alloc);
-          if (!it->second.err.empty()) {
-            v.AddMember("error", json::str(it->second.err, alloc), alloc);
-          }
+          proxy.status = it->second.status;
+          proxy.error = it->second.err;
         }
-        proxies.AddMember(json::str(name, alloc), v, alloc);
       }
-      r.set("proxies", std::move(proxies));
     }
+    auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error,
+                           std::move(body));
+    r.description = "frp could not be started";
     answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin);
   }
   endSession(p.session, info);
@@ -193,13 +190,10 @@ void AgentCore::onFrpcExit() {
 
 void AgentCore::emitFrpStopped(const Session* ended, const StopInfo& info) {
   auto ev = newEvent(et::kFrpStopped);
-  writeFrpState(ev, FrpStateView{ended, false, 0, &info, nullptr, false}, wallNow());
-  if (!info.exitStatus.empty()) {
-    ev.set("exit_status", info.exitStatus);
-  }
-  if (!info.output.empty()) {
-    ev.set("frpc_output", info.output);
-  }
+  auto stopped = frpState(FrpStateView{ended, false, 0, &info, nullptr, false}, wallNow());
+  stopped.exitStatus = info.exitStatus;  // written only when not empty
+  stopped.frpcOutput = info.output;
+  envelope::body::write(stopped, ev);
   emitEvent(std::move(ev));
 }
 

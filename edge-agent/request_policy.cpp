@@ -52,30 +52,32 @@ std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& reque
                       " s): check the sender's and the edge's clocks; not acted on",
                   "request.timestamp");
   }
-  auto response = errorResponse(request.id, request.type, policy.sender, nowMs, error);
+  envelope::body::ErrorBody body;
+  body.requestTimestampMs = request.timestampMs;
+  body.requestExpiresAtMs = request.expiresAtMs;
+  body.edgeTimeMs = nowMs;
+  body.maxAgeSeconds = policy.maxAgeMs / 1000;
+  if (stale) {
+    body.expiredBy = byExpiry ? "expires_at" : "max_age";
+  }
+  auto response =
+      errorResponse(request.id, request.type, policy.sender, nowMs, error, std::move(body));
   response.description = byExpiry ? "request expired"
                          : stale  ? "request is stale"
                                   : "request is dated in the future";
-  response.set("request_timestamp", requestTime);
-  if (request.expiresAtMs) {
-    response.set("request_expires_at", formatRfc3339Ms(*request.expiresAtMs));
-  }
-  response.set("edge_time", edgeTime);
-  response.set("max_age_seconds", policy.maxAgeMs / 1000);
-  if (stale) {
-    response.set("expired_by", byExpiry ? "expires_at" : "max_age");
-  }
   return response;
 }
 
 envelope::Envelope errorResponse(const envelope::Id& id, const std::string& type,
-                                 const std::string& sender, int64_t nowMs, const Error& error) {
+                                 const std::string& sender, int64_t nowMs, const Error& error,
+                                 envelope::body::ErrorBody body) {
   auto response = envelope::Envelope::response(id, type, sender, nowMs, toInt(error.status));
   response.status = envelope::kStatusFailed;
+  // "error" is written even when empty, as before the typed body.
   response.set("error", error.message);
-  if (!error.field.empty()) {
-    response.set("field", error.field);
-  }
+  body.error = error.message;
+  body.field = error.field;
+  envelope::body::write(body, response);
   return response;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "core/result.h"
+#include "envelope/bodies.h"
 #include "envelope/envelope.h"
 
 namespace edgelink::agent {
@@ -32,8 +33,10 @@ bool isKnownRequestType(const std::string& type);
 std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,
                                                  const Policy& policy, int64_t nowMs);
 
-/// A failure response: body {"error": ..., "field": ...} (schemas/bodies/responses/error.json).
+/// A failure response: body {"error": ..., "field": ...} (schemas/bodies/responses/error.json),
+/// with the other members of `body` (clock details, proxies) when given.
 envelope::Envelope errorResponse(const envelope::Id& id, const std::string& type,
-                                 const std::string& sender, int64_t nowMs, const Error& error);
+                                 const std::string& sender, int64_t nowMs, const Error& error,
+                                 envelope::body::ErrorBody body = {});
 
 }  // namespace edgelink::agent

@@ -1,23 +1,9 @@
 #include "session.h"
 
 #include "core/strings.h"
-#include "core/time_format.h"
-#include "envelope/json_util.h"
 #include "envelope/types.h"
 
 namespace edgelink::agent {
-namespace {
-
-rapidjson::Value idValue(const envelope::Id& id, rapidjson::Document::AllocatorType& alloc) {
-  if (id.isNumber()) {
-    if (auto n = parseUint64(id.str())) {
-      return rapidjson::Value(static_cast<uint64_t>(*n));
-    }
-  }
-  return json::str(id.str(), alloc);
-}
-
-}  // namespace
 
 int64_t Session::secondsLeft(int64_t nowMs) const {
   int64_t leftMs = expiresAtMs - nowMs;
@@ -109,50 +95,50 @@ ResumeDecision decideResume(const std::optional<Session>& stored, int64_t nowMs)
   return stored->expiresAtMs > nowMs ? ResumeDecision::kResume : ResumeDecision::kExpired;
 }
 
-void writeFrpState(envelope::Envelope& env, const FrpStateView& view, int64_t nowMs) {
-  auto& alloc = env.allocator();
-  env.set("state", view.running ? "running" : "stopped");
+envelope::body::FrpState frpState(const FrpStateView& view, int64_t nowMs) {
+  envelope::body::FrpState out;
+  out.state = view.running ? "running" : "stopped";
   if (const Session* session = view.session) {
-    rapidjson::Value services(rapidjson::kObjectType);
     for (const auto& [name, s] : session->services) {
-      rapidjson::Value v(rapidjson::kObjectType);
-      v.AddMember("remote_port", static_cast<int>(s.remotePort), alloc);
-      v.AddMember("proxy_name", json::str(s.proxyName, alloc), alloc);
-      v.AddMember("local_addr", json::str(s.localAddr(), alloc), alloc);
+      envelope::body::Proxy& p = out.services[name];
+      p.remotePort = s.remotePort;
+      p.proxyName = s.proxyName;
+      p.localAddr = s.localAddr();
       if (view.statuses != nullptr && view.statuses->empty()) {
-        v.AddMember("status", json::str(kProxyDisconnected, alloc), alloc);
-        v.AddMember("error", json::str(kNotLoggedIn, alloc), alloc);
+        p.status = kProxyDisconnected;
+        p.error = kNotLoggedIn;
       } else if (view.statuses != nullptr) {
         auto it = view.statuses->find(s.proxyName);
         const bool known = it != view.statuses->end();
-        v.AddMember("status", json::str(known ? it->second.status : "unknown", alloc), alloc);
-        if (known && !it->second.err.empty()) {
-          v.AddMember("error", json::str(it->second.err, alloc), alloc);
+        p.status = known ? it->second.status : "unknown";
+        if (known) {
+          p.error = it->second.err;
         }
       }
-      services.AddMember(json::str(name, alloc), v, alloc);
     }
-    env.set("services", std::move(services));
     if (view.running && view.pid > 0) {
-      env.set("pid", view.pid);
+      out.pid = view.pid;
     }
-    env.set("started_at", formatRfc3339Ms(session->startedAtMs));
-    env.set("expires_at", formatRfc3339Ms(session->expiresAtMs));
+    out.startedAtMs = session->startedAtMs;
+    out.expiresAtMs = session->expiresAtMs;
     if (view.running) {
-      env.set("seconds_left", session->secondsLeft(nowMs));
+      out.secondsLeft = session->secondsLeft(nowMs);
     }
-    env.set("auto_stop_seconds", session->autoStopSeconds);
-    if (!session->requestId.empty()) {
-      env.set("request_id", idValue(session->requestId, alloc));
-    }
+    out.autoStopSeconds = session->autoStopSeconds;
+    out.requestId = session->requestId;  // written only when not empty
   }
   if (view.running) {
-    env.set("extended", view.extended);
+    out.extended = view.extended;
   }
   if (view.stop != nullptr) {
-    env.set("stop_reason", view.stop->reason);
-    env.set("stopped_at", formatRfc3339Ms(view.stop->stoppedAtMs));
+    out.stopReason = view.stop->reason;
+    out.stoppedAtMs = view.stop->stoppedAtMs;
   }
+  return out;
+}
+
+void writeFrpState(envelope::Envelope& env, const FrpStateView& view, int64_t nowMs) {
+  envelope::body::write(frpState(view, nowMs), env);
 }
 
 }  // namespace edgelink::agent

@@ -12,6 +12,7 @@
 
 #include "agent_config.h"
 #include "core/result.h"
+#include "envelope/bodies.h"
 #include "envelope/envelope.h"
 #include "envelope/frp_command.h"
 #include "frpc_config.h"
@@ -109,6 +110,10 @@ struct FrpStateView {
   const std::map<std::string, ProxyStatus>* statuses = nullptr;  ///< by proxy name
   bool extended = false;  ///< a start only moved the deadline
 };
+
+/// The frpState body: state, services (with each proxy's status and error when `statuses` is
+/// given), pid, times, seconds left; stop reason and time.
+envelope::body::FrpState frpState(const FrpStateView& view, int64_t nowMs);
 
 /// Writes the frpState object into `env`'s body: state, services (with each proxy's status and
 /// error when `statuses` is given), pid, times, seconds left; stop reason and time.

@@ -10,7 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/strings.h"
 #include "core/version.h"
-#include "envelope/json_util.h"
+#include "envelope/bodies.h"
 
 namespace edgelink::agent {
 namespace {
@@ -77,53 +77,41 @@ uint64_t selfRssBytes() {
 
 void writeSystemInfo(envelope::Envelope& r, std::optional<double> cpuPercent,
                      const std::vector<std::string>& diskPaths) {
-  auto& alloc = r.allocator();
-  r.set("agent_version", kVersion);
+  envelope::body::SystemInfo info;
+  info.agentVersion = kVersion;
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) == 0) {
-    r.set("hostname", host);
+    info.hostname = host;
   }
   utsname uts{};
   if (::uname(&uts) == 0) {
-    r.set("kernel", std::string(uts.sysname) + " " + uts.release + " " + uts.machine);
+    info.kernel = std::string(uts.sysname) + " " + uts.release + " " + uts.machine;
   }
   double uptime = 0;
   if (auto text = readFile("/proc/uptime")) {
     uptime = std::strtod(text->c_str(), nullptr);
   }
-  r.set("uptime_seconds", uptime < 0 ? 0.0 : uptime);
-  if (cpuPercent) {
-    r.set("cpu_usage_percent", *cpuPercent);
-  }
+  info.uptimeSeconds = uptime < 0 ? 0.0 : uptime;
+  info.cpuUsagePercent = cpuPercent;
   long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus >= 1) {
-    r.set("cpu_count", static_cast<int64_t>(cpus));
+    info.cpuCount = static_cast<int64_t>(cpus);
   }
   double load[3];
   int n = ::getloadavg(load, 3);
   if (n > 0) {
-    rapidjson::Value arr(rapidjson::kArrayType);
-    for (int i = 0; i < n; ++i) {
-      arr.PushBack(load[i], alloc);
-    }
-    r.set("load_average", std::move(arr));
+    info.loadAverage.emplace(load, load + n);
   }
   if (auto text = readFile("/proc/meminfo")) {
     auto total = meminfoBytes(*text, "MemTotal");
     auto available = meminfoBytes(*text, "MemAvailable");
-    rapidjson::Value mem(rapidjson::kObjectType);
-    if (total) {
-      mem.AddMember("total_bytes", static_cast<uint64_t>(*total), alloc);
-    }
-    if (available) {
-      mem.AddMember("available_bytes", static_cast<uint64_t>(*available), alloc);
-    }
+    envelope::body::Memory& mem = info.memory.emplace();
+    mem.totalBytes = total;
+    mem.availableBytes = available;
     if (total && available && *available <= *total) {
-      mem.AddMember("used_percent", percent(*total - *available, *total), alloc);
+      mem.usedPercent = percent(*total - *available, *total);
     }
-    r.set("memory", std::move(mem));
   }
-  rapidjson::Value disks(rapidjson::kArrayType);
   for (const auto& path : diskPaths) {
     struct statvfs st {};
     if (::statvfs(path.c_str(), &st) != 0) {
@@ -132,15 +120,10 @@ void writeSystemInfo(envelope::Envelope& r, std::optional<double> cpuPercent,
     uint64_t total = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
     uint64_t avail = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
     uint64_t free = static_cast<uint64_t>(st.f_bfree) * st.f_frsize;
-    rapidjson::Value d(rapidjson::kObjectType);
-    d.AddMember("path", json::str(path, alloc), alloc);
-    d.AddMember("total_bytes", total, alloc);
-    d.AddMember("available_bytes", avail, alloc);
-    d.AddMember("used_percent", percent(total - free, total), alloc);
-    disks.PushBack(d, alloc);
+    info.disks.push_back(envelope::body::Disk{path, total, avail, percent(total - free, total)});
   }
-  r.set("disks", std::move(disks));
-  r.set("agent_rss_bytes", static_cast<int64_t>(selfRssBytes()));
+  info.agentRssBytes = static_cast<int64_t>(selfRssBytes());
+  envelope::body::write(info, r);
 }
 
 }  // namespace edgelink::agent

@@ -288,8 +288,8 @@ void members(Io& io, S& s) {
   io.member("error", s.error);
   io.member("field", s.field);
   io.time("request_timestamp", s.requestTimestampMs);
-  io.time("edge_time", s.edgeTimeMs);
   io.time("request_expires_at", s.requestExpiresAtMs);
+  io.time("edge_time", s.edgeTimeMs);
   io.member("max_age_seconds", s.maxAgeSeconds);
   io.member("expired_by", s.expiredBy);
   io.member("proxies", s.proxies);

@@ -61,8 +61,8 @@ struct ErrorBody {
   std::string error;                          ///< for humans; frp failures carry frp's own text
   std::string field;                          ///< the offending request field, when there is one
   std::optional<int64_t> requestTimestampMs;  ///< 408/400 clock errors
-  std::optional<int64_t> edgeTimeMs;          ///< 408/400 clock errors
   std::optional<int64_t> requestExpiresAtMs;  ///< 408
+  std::optional<int64_t> edgeTimeMs;          ///< 408/400 clock errors
   std::optional<int64_t> maxAgeSeconds;
   std::string expiredBy;  ///< 408: "expires_at" / "max_age"
   Proxies proxies;        ///< frp failures: each proxy as frpc reported it

@@ -2,6 +2,7 @@
 
 #include "core/time_format.h"
 #include "core/version.h"
+#include "envelope/bodies.h"
 #include "envelope/salvage.h"
 #include "envelope/types.h"
 #include "state.h"
@@ -144,9 +145,11 @@ RequestAction decideRequest(const envelope::Envelope& request, const AgentConfig
 envelope::Envelope pingResponse(const envelope::Envelope& request, const std::string& sender,
                                 int64_t nowMs) {
   auto r = envelope::Envelope::response(request, sender, nowMs, 200);
-  r.set("pong", true);
-  r.set("agent_version", kVersion);
-  r.set("received_at", formatRfc3339Ms(nowMs));
+  envelope::body::Pong body;
+  body.pong = true;
+  body.agentVersion = kVersion;
+  body.receivedAtMs = nowMs;
+  envelope::body::write(body, r);
   return r;
 }
 

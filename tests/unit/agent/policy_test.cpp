@@ -85,6 +85,13 @@ TEST_CASE("a request past its own expires_at is answered 408 naming expires_at",
              Catch::Contains("expired at " + formatRfc3339Ms(*r0.expiresAtMs) +
                              " (its expires_at), 15 s before"));
   CHECK_THAT(bodyString(*r, "error"), Catch::Contains("not acted on"));
+  // The members in the order the agent has always written them.
+  std::vector<std::string> names;
+  for (const auto& m : r->body().GetObject()) {
+    names.emplace_back(m.name.GetString());
+  }
+  CHECK(names == std::vector<std::string>{"error", "request_timestamp", "request_expires_at",
+                                          "edge_time", "max_age_seconds", "expired_by"});
   test::roundTrip(*r);
 }
 

@@ -182,6 +182,18 @@ TEST_CASE("the bodies the agent emits today read as typed and write back byte fo
        R"("proxies":{"ssh":{"remote_port":3997,"proxy_name":"elevator-0042.ssh",)"
        R"("status":"start error","error":"port already used"}}})",
        as(Kind::kResponse, "change_frp_client_config", &body::readErrorBody)},
+      {Kind::kResponse, "frp_status",
+       R"({"error":"request expired at 2026-11-21T07:59:58.000Z, its expires_at",)"
+       R"("request_timestamp":"2026-11-21T07:59:50.000Z",)"
+       R"("request_expires_at":"2026-11-21T07:59:58.000Z",)"
+       R"("edge_time":"2026-11-21T08:00:00.000Z","max_age_seconds":600,)"
+       R"("expired_by":"expires_at"})",
+       as(Kind::kResponse, "frp_status", &body::readErrorBody)},
+      {Kind::kResponse, "frp_status",
+       R"({"error":"request timestamp is ahead of the edge clock","field":"request.timestamp",)"
+       R"("request_timestamp":"2026-11-21T08:10:00.000Z",)"
+       R"("edge_time":"2026-11-21T08:00:00.000Z","max_age_seconds":600})",
+       as(Kind::kResponse, "frp_status", &body::readErrorBody)},
       {Kind::kEvent, "heartbeat",
        R"({"agent_version":"1.4.0","interval_seconds":60,"uptime_seconds":3600.25,)"
        R"("frp_running":true,"frp_expires_at":"2026-11-21T10:00:00.000Z"})",
