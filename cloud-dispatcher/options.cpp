@@ -158,8 +158,9 @@ void Options::addTo(CLI::App& app) {
   // Ingest.
   app.add_option("--batch-size", batchSize, "Most messages stored per transaction")
       ->capture_default_str();
-  app.add_option("--batch-linger-ms", batchLingerMs,
-                 "How long a poll waits when no message is queued (what is queued is stored at once)")
+  app.add_option(
+         "--batch-linger-ms", batchLingerMs,
+         "How long a poll waits when no message is queued (what is queued is stored at once)")
       ->capture_default_str();
   app.add_option("--consumers", consumers,
                  "Kafka consumers in this process (the group splits the partitions among them)")

@@ -133,10 +133,6 @@ Footprint measureIdle(AgentUnderTest& agent, const std::string& topic, int idleS
   return f;
 }
 
-const char* brokerName(BrokerKind k) {
-  return k == BrokerKind::kKafka ? "real Kafka broker" : "dev broker (mock)";
-}
-
 void printFootprint(const Footprint& f, int idleSeconds, BrokerKind k) {
   std::printf(
       "  RSS idle: agent %.1f MB (%d threads), bare consumer+producer %.1f MB (%d threads):"
@@ -233,7 +229,7 @@ void runOn(BrokerKind kind, const Args& a) {
   agent.stop();
 
   const double bareP50 = percentile(bare, 0.5), bareP99 = percentile(bare, 0.99);
-  std::printf("edge agent on the %s (%s)\n", brokerName(kind),
+  std::printf("edge agent on the %s (%s)\n", brokerKindName(kind),
               props.empty() ? "production consumer settings" : "fetch.wait.max.ms=10 everywhere");
   std::printf("  bare produce->consume (1 hop)   : p50 %7.2f ms  p99 %7.2f ms  (%d)\n", bareP50,
               bareP99, a.pings);
@@ -280,13 +276,11 @@ int main(int argc, char** argv) {
       a.idleSeconds = std::atoi(argv[++i]);
     } else if (arg == "--broker" && i + 1 < argc) {
       std::string b = argv[++i];
-      if (b == "real") {
-        a.brokers = {BrokerKind::kKafka};
-      } else if (b == "mock") {
-        a.brokers = {BrokerKind::kMock};
-      } else if (b != "both") {
+      auto kinds = brokerKindsNamed(b);
+      if (!kinds) {
         die("--broker: expected real, mock or both, got " + b);
       }
+      a.brokers = *kinds;
     } else {
       std::fprintf(stderr,
                    "usage: bench_agent [--quick] [--pings N] [--starts N] [--idle-seconds S] "

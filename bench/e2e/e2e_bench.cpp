@@ -35,11 +35,11 @@
 #include "agent_harness.h"
 #include "core/logging.h"
 #include "core/time_format.h"
+#include "db/pg.h"
 #include "dispatcher_harness.h"
 #include "edge_simulator.h"
 #include "envelope/json_util.h"
 #include "harness/frp_peers.h"
-#include "db/pg.h"
 #include "round_trip.h"
 
 using namespace edgelink;
@@ -198,10 +198,6 @@ kafka::Config clientConfig(TestBroker& broker, bool consumer) {
   return c;
 }
 
-const char* brokerName(BrokerKind k) {
-  return k == BrokerKind::kKafka ? "real Kafka broker" : "dev broker (mock)";
-}
-
 void printLine(const char* what, const std::vector<double>& v, double bareP50, double bareP99) {
   std::printf("  %-38s: p50 %7.2f ms  p99 %7.2f ms  (%zu)", what, percentile(v, 0.5),
               percentile(v, 0.99), v.size());
@@ -332,7 +328,8 @@ void pingAndStart(BrokerKind kind, const Args& a) {
   agent.stop();
 
   const double bareP50 = percentile(bare, 0.5), bareP99 = percentile(bare, 0.99);
-  std::printf("end to end on the %s (%s; dispatcher with its default settings)\n", brokerName(kind),
+  std::printf("end to end on the %s (%s; dispatcher with its default settings)\n",
+              brokerKindName(kind),
               real ? "clients' default fetch settings" : "fetch.wait.max.ms=10 everywhere");
   printLine("bare produce->consume (1 hop)", bare, 0, 0);
   printLine("ping published -> stored, notified", pingStored, bareP50, bareP99);
@@ -565,13 +562,11 @@ int main(int argc, char** argv) {
       a.hono = false;
     } else if (arg == "--broker") {
       std::string b = next();
-      if (b == "real") {
-        a.brokers = {BrokerKind::kKafka};
-      } else if (b == "mock") {
-        a.brokers = {BrokerKind::kMock};
-      } else if (b != "both") {
+      auto kinds = brokerKindsNamed(b);
+      if (!kinds) {
         die("--broker: expected real, mock or both, got " + b);
       }
+      a.brokers = *kinds;
     } else {
       die("usage: bench_e2e [--quick] [--pings N] [--starts N] [--broker real|mock|both] "
           "[--hono-seconds S] [--hono-rate R] [--hono-edges N] [--no-hono] [--fetch-wait-ms MS] "

@@ -230,6 +230,23 @@ void TestBroker::restart() {
   unsupported("restarting", kind());
 }
 
+const char* brokerKindName(BrokerKind kind) {
+  return kind == BrokerKind::kKafka ? "real Kafka broker" : "dev broker (mock)";
+}
+
+std::optional<std::vector<BrokerKind>> brokerKindsNamed(const std::string& name) {
+  if (name == "real") {
+    return std::vector<BrokerKind>{BrokerKind::kKafka};
+  }
+  if (name == "mock") {
+    return std::vector<BrokerKind>{BrokerKind::kMock};
+  }
+  if (name == "both") {
+    return std::vector<BrokerKind>{BrokerKind::kKafka, BrokerKind::kMock};
+  }
+  return std::nullopt;
+}
+
 BrokerKind defaultBrokerKind() {
   const char* v = std::getenv("EDGELINK_TEST_BROKER");
   return v != nullptr && std::string(v) == "mock" ? BrokerKind::kMock : BrokerKind::kKafka;

@@ -93,6 +93,12 @@ struct BrokerOptions {
 /// The default kind: real Kafka unless EDGELINK_TEST_BROKER=mock.
 BrokerKind defaultBrokerKind();
 
+/// "real Kafka broker" / "dev broker (mock)", for reports.
+const char* brokerKindName(BrokerKind kind);
+/// The brokers a benchmark's --broker names: "real", "mock" or "both" (real first); nullopt
+/// for anything else.
+std::optional<std::vector<BrokerKind>> brokerKindsNamed(const std::string& name);
+
 /// A broker as asked. Real shared brokers are reference-counted handles to one broker.
 std::unique_ptr<TestBroker> makeBroker(const BrokerOptions& options);
 

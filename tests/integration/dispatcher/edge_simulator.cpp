@@ -9,8 +9,8 @@
 #include "core/clock.h"
 #include "core/time_format.h"
 #include "envelope/frp_command.h"
-#include "jsonschema/json_util.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 namespace edgelink::testing {
 namespace {

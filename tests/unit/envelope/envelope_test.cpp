@@ -3,8 +3,8 @@
 #include <catch2/catch.hpp>
 #include <set>
 
-#include "jsonschema/json_util.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 using namespace edgelink;
 using namespace edgelink::envelope;

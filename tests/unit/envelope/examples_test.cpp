@@ -7,9 +7,9 @@
 #include <catch2/catch.hpp>
 
 #include "envelope/envelope.h"
-#include "jsonschema/json_util.h"
 #include "envelope/types.h"
 #include "harness/test_util.h"
+#include "jsonschema/json_util.h"
 
 using namespace edgelink;
 using namespace edgelink::envelope;
