@@ -13,6 +13,7 @@
 #include "core/atomic_file.h"
 #include "core/logging.h"
 #include "core/version.h"
+#include "decisions/read_position.h"
 
 namespace edgelink::agent {
 
@@ -272,35 +273,35 @@ void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
       }
       continue;
     }
-    Assignment a;
-    bool ok = true;
-    for (int32_t p = 0; p < *parts; ++p) {
-      auto it = stored.find(p);
-      if (it != stored.end()) {
-        a.partitions.push_back({config_.topic, p, it->second});
-        continue;
+    const int64_t now = clock_.wallMs();
+    const int64_t maxAgeMs = config_.options.maxRequestAge * 1000;
+    std::map<int32_t, TimeLookup> lookups;
+    for (int32_t p : partitionsWithoutPosition(*parts, stored)) {
+      auto offset = consumer_->offsetForTime(config_.topic, p, readFromTimeMs(now, maxAgeMs), 2000);
+      const bool failed = !offset;
+      lookups.emplace(p, std::move(offset));
+      if (failed) {
+        break;  // the plan waits for this one
       }
-      // No position: requests younger than max age are still worth serving.
-      int64_t threshold = clock_.wallMs() - config_.options.maxRequestAge * 1000;
-      auto offset = consumer_->offsetForTime(config_.topic, p, threshold, 2000);
-      if (!offset) {
-        if (!warned) {
-          logger()->warn("waiting for {}[{}] offsets: {}", config_.topic, p,
-                         offset.error().describe());
-          warned = true;
-        }
-        ok = false;
-        break;
-      }
-      a.silentBefore[p] = threshold;
-      a.partitions.push_back(
-          {config_.topic, p, offset->value_or(static_cast<int64_t>(RD_KAFKA_OFFSET_BEGINNING))});
     }
-    if (!ok) {
+    StartPlan plan = planStartPositions(*parts, stored, lookups, now, maxAgeMs);
+    if (!plan.complete()) {
+      if (!warned) {
+        logger()->warn("waiting for {}[{}] offsets: {}", config_.topic, plan.failure->partition,
+                       plan.failure->error.describe());
+        warned = true;
+      }
       if (waitOrStop(1000)) {
         return;
       }
       continue;
+    }
+    Assignment a;
+    a.plan = std::move(plan);
+    for (const auto& start : a.plan.partitions) {
+      a.partitions.push_back(
+          {config_.topic, start.partition,
+           start.from == StartFrom::kBeginning ? kafka::kOffsetBeginning : start.offset});
     }
     {
       std::lock_guard<std::mutex> lock(bootstrapMutex_);
@@ -326,24 +327,28 @@ void Agent::takeAssignment() {
     logger()->error("cannot assign {}: {}", config_.topic, r.error().describe());
     return;
   }
-  core_->setSilentBefore(a->silentBefore);
+  core_->setSilentBefore(a->plan.silentBefore);
   assignedParts_ = a->partitions;
   assigned_ = true;
   consumerBacklog_ = true;
-  for (const auto& tp : a->partitions) {
-    const bool byTime = a->silentBefore.count(tp.partition) != 0;
-    if (tp.offset >= 0 && byTime) {
-      logger()->info(
-          "consuming {}[{}] from offset {}: the first message younger than {} s, found by "
-          "timestamp (no stored position)",
-          tp.topic, tp.partition, tp.offset, config_.options.maxRequestAge);
-    } else if (tp.offset >= 0) {
-      logger()->info("consuming {}[{}] from stored offset {}", tp.topic, tp.partition, tp.offset);
-    } else if (tp.offset == RD_KAFKA_OFFSET_BEGINNING) {
-      logger()->info(
-          "consuming {}[{}] from the beginning (no stored position; requests older "
-          "than {} s are skipped without an answer)",
-          tp.topic, tp.partition, config_.options.maxRequestAge);
+  for (const auto& start : a->plan.partitions) {
+    switch (start.from) {
+      case StartFrom::kTimestamp:
+        logger()->info(
+            "consuming {}[{}] from offset {}: the first message younger than {} s, found by "
+            "timestamp (no stored position)",
+            config_.topic, start.partition, start.offset, config_.options.maxRequestAge);
+        break;
+      case StartFrom::kStored:
+        logger()->info("consuming {}[{}] from stored offset {}", config_.topic, start.partition,
+                       start.offset);
+        break;
+      case StartFrom::kBeginning:
+        logger()->info(
+            "consuming {}[{}] from the beginning (no stored position; requests older "
+            "than {} s are skipped without an answer)",
+            config_.topic, start.partition, config_.options.maxRequestAge);
+        break;
     }
   }
 }
@@ -384,10 +389,26 @@ void Agent::handleMessage(const kafka::Message& m) {
 }
 
 void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
-  // Everything consumed before librdkafka reported the refusal has been handled (errors and
-  // messages come through one queue in order), so with one partition the batch that does not
-  // fit starts at the position.
-  if (assignedParts_.size() != 1) {
+  // Where the batch is: decisions/read_position.h (with one partition, at the position).
+  std::vector<AssignedPartition> assigned;
+  std::map<int32_t, int64_t> consumedNext;
+  for (const auto& tp : assignedParts_) {
+    assigned.push_back({tp.partition, tp.offset});
+    consumedNext[tp.partition] = core_->nextOffset(tp.partition);
+  }
+  OversizeBatch batch = locateOversizeBatch(assigned, consumedNext);
+  if (batch.kind == OversizeBatch::Kind::kAskWatermarks) {
+    auto w = consumer_->watermarks(config_.topic, batch.partition, 2000);
+    if (!w) {
+      logger()->warn(
+          "a record batch at {}[{}] is too large to read and its offset is unknown "
+          "yet ({}); trying again",
+          config_.topic, batch.partition, w.error().describe());
+      return;
+    }
+    batch = locateOversizeBatch(assigned, consumedNext, w->first);
+  }
+  if (batch.kind != OversizeBatch::Kind::kAt) {
     logger()->error(
         "Kafka's fetch response of {} bytes is larger than receive.message.max.bytes {}: a "
         "record batch on one of {}'s {} partitions is too large to read. With one partition "
@@ -397,21 +418,8 @@ void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
         fetch.size, fetch.limit, config_.topic, assignedParts_.size());
     return;
   }
-  const int32_t p = assignedParts_[0].partition;
-  int64_t at = assignedParts_[0].offset;
-  if (core_->nextOffset(p) >= 0) {
-    at = core_->nextOffset(p);
-  } else if (at < 0) {
-    auto w = consumer_->watermarks(config_.topic, p, 2000);
-    if (!w) {
-      logger()->warn(
-          "a record batch at {}[{}] is too large to read and its offset is unknown "
-          "yet ({}); trying again",
-          config_.topic, p, w.error().describe());
-      return;
-    }
-    at = w->first;
-  }
+  const int32_t p = batch.partition;
+  const int64_t at = batch.offset;
   logger()->warn(
       "dropped the record batch at {}[{}] offset {}: Kafka's fetch response of {} bytes is "
       "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/sd_notify.h"
 #include "core/unique_fd.h"
+#include "decisions/read_position.h"
 #include "kafka/client.h"
 #include "render_frpc.h"
 #include "shell/frpc_supervisor.h"
@@ -42,8 +43,8 @@ class Agent {
 
  private:
   struct Assignment {
-    std::vector<kafka::TopicPartitionOffset> partitions;
-    std::map<int32_t, int64_t> silentBefore;  ///< partitions read without a stored position
+    StartPlan plan;                                       ///< where each partition starts, and why
+    std::vector<kafka::TopicPartitionOffset> partitions;  ///< the plan, for librdkafka
   };
 
   VoidResult init();

@@ -75,6 +75,10 @@ class Message {
   MessagePtr m_;
 };
 
+/// Logical offsets, for assign(): a partition's first retained record, and what comes next.
+inline constexpr int64_t kOffsetBeginning = RD_KAFKA_OFFSET_BEGINNING;
+inline constexpr int64_t kOffsetEnd = RD_KAFKA_OFFSET_END;
+
 /// A (topic, partition, offset) triple.
 struct TopicPartitionOffset {
   std::string topic;
