@@ -173,3 +173,50 @@ TEST_CASE("requests that fail before the schema are answered 400 when their id c
   }
   requirePingAnswered(agent);
 }
+
+TEST_CASE("unnamed services, out-of-range ports and bad bodies get 4xx answers naming the field",
+          "[agent][bad-input]") {
+  AgentUnderTest agent;
+  agent.start();
+  auto unnamed = agent.response(agent.send("frp_start", R"({"services":{"telnet":31023}})"));
+  CHECK(unnamed.statusCode == 403);
+  CHECK(str(unnamed, "field") == "request.body.services.telnet");
+
+  auto range = agent.response(
+      agent.send("change_frp_client_config",
+                 R"({"edge_ssh_remote_port":80,"actions":[{"name":"start_frp_client_service"}]})"));
+  CHECK(range.statusCode == 403);
+  CHECK(str(range, "field") == "request.body.edge_ssh_remote_port");
+  CHECK_THAT(str(range, "error"), Catch::Contains("30000-39999"));
+
+  auto badType = agent.response(agent.send("frp_start", R"({"services":{"ssh":"31022"}})"));
+  CHECK(badType.statusCode == 400);
+  CHECK(str(badType, "field") == "request.body.services.ssh");
+
+  auto unknown = agent.response(agent.send("reboot_now"));
+  CHECK(unknown.statusCode == 404);
+  CHECK(str(unknown, "field") == "request.type");
+
+  // Undecodable, but the id can be read: answered.
+  agent.produceRaw(R"({"request":{"id":"bad-ts","sender":"web_backend","timestamp":true,
+      "type":"ping"}})");
+  auto badTs = agent.response(envelope::Id::text("bad-ts"));
+  CHECK(badTs.statusCode == 400);
+  CHECK(str(badTs, "field") == "request.timestamp");
+
+  // Larger than max-message-bytes: not acted on, answered 413 when the id can be read.
+  agent.produceRaw(requestJson(
+      envelope::Id::text("big"), "frp_start",
+      R"({"services":{"ssh":31022},"padding":")" + std::string(70000, 'x') + "\"}", nowMs()));
+  auto big = agent.response(envelope::Id::text("big"));
+  CHECK(big.statusCode == 413);
+  CHECK_THAT(str(big, "error"), Catch::Contains("65536"));
+
+  // Not even JSON: logged and skipped; the next request is still served.
+  agent.produceRaw("\x01not json at all{{{");
+  auto ping = agent.response(agent.send("ping"));
+  CHECK(ping.statusCode == 200);
+  CHECK_THAT(agent.agentLog(), Catch::Contains("no readable request id to answer"));
+  CHECK(agent.frpcStarts().empty());
+  CHECK(agent.running());
+}
