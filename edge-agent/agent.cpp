@@ -129,7 +129,7 @@ VoidResult Agent::init() {
     }
   };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
-  core_ = std::make_unique<AgentCore>(config_, clock_, *sink_, frpc_, std::move(hooks));
+  core_ = std::make_unique<AgentCore>(config_, clock_, *sink_, frpc_, probe_, std::move(hooks));
   if (auto r = createConsumer(); !r) {
     return r;
   }

@@ -26,6 +26,7 @@
 #include "render_frpc.h"
 #include "shell/frpc_supervisor.h"
 #include "shell/kafka_sink.h"
+#include "shell/system_probe.h"
 #include "state.h"
 
 namespace edgelink::agent {
@@ -69,6 +70,7 @@ class Agent {
   const Clock& clock_;
   SdNotifier notifier_;
   FrpcSupervisor frpc_;
+  ProcSystemProbe probe_;
 
   UniqueFd sigFd_;
   UniqueFd wakeRead_;

@@ -31,11 +31,12 @@ std::string idText(const envelope::Id& id) {
 }  // namespace
 
 AgentCore::AgentCore(const AgentConfig& config, const Clock& clock, MessageSink& sink,
-                     FrpcControl& frpc, CoreHooks hooks)
+                     FrpcControl& frpc, SystemProbe& probe, CoreHooks hooks)
     : config_(config),
       clock_(clock),
       decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}),
       frpc_(&frpc),
+      probe_(&probe),
       hooks_(std::move(hooks)),
       sender_(
           state_.outbox, sink, clock, [this] { saveNow(); }, [this] { markDirty(); }) {
@@ -268,7 +269,7 @@ void AgentCore::dispatch(const envelope::Envelope& request, const Origin& origin
       return;
     case ActionKind::kSystemInfo:
       pendingInfo_ =
-          PendingInfo{request.clone(), origin, readCpuSample(), monoNow() + kCpuWindowMs};
+          PendingInfo{request.clone(), origin, probe_->cpuSample(), monoNow() + kCpuWindowMs};
       return;
     case ActionKind::kStop:
       handleStop(request, origin);
@@ -336,12 +337,12 @@ void AgentCore::finishSystemInfo() {
   PendingInfo p = std::move(*pendingInfo_);
   pendingInfo_.reset();
   std::optional<double> cpu;
-  auto second = readCpuSample();
+  auto second = probe_->cpuSample();
   if (p.first && second) {
     cpu = cpuUsagePercent(*p.first, *second);
   }
   auto r = envelope::Envelope::response(p.request, policy_.sender, wallNow(), 200);
-  writeSystemInfo(r, cpu, {"/", config_.options.stateDir});
+  writeSystemInfo(r, cpu, probe_->facts({"/", config_.options.stateDir}));
   answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin);
 }
 

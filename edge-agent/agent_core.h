@@ -2,10 +2,10 @@
 
 // The agent's state machine: everything it does in answer to what happens (a message of its
 // topic, a timer, frpc exiting, a delivery report), behind seams for everything outside: the
-// Kafka producer (MessageSink), frpc (FrpcControl), the state file (persist) and systemd's
-// status line. Decisions come from decisions/ (pure); this class keeps the state between them
-// and performs their actions through the seams. The daemon (agent.h) is the poll() loop around
-// it; unit tests drive it with a ManualClock and fakes.
+// Kafka producer (MessageSink), frpc (FrpcControl), the system's numbers (SystemProbe), the state
+// file (persist) and systemd's status line. Decisions come from decisions/ (pure); this class keeps
+// the state between them and performs their actions through the seams. The daemon (agent.h) is the
+// poll() loop around it; unit tests drive it with a ManualClock and fakes.
 
 #include <cstdint>
 #include <functional>
@@ -23,8 +23,8 @@
 #include "session.h"
 #include "shell/frpc_supervisor.h"
 #include "shell/outbox_sender.h"
+#include "shell/system_probe.h"
 #include "state.h"
-#include "system_info.h"
 
 namespace edgelink::agent {
 
@@ -43,7 +43,7 @@ struct StartupFacts {
 class AgentCore {
  public:
   AgentCore(const AgentConfig& config, const Clock& clock, MessageSink& sink, FrpcControl& frpc,
-            CoreHooks hooks);
+            SystemProbe& probe, CoreHooks hooks);
   AgentCore(const AgentCore&) = delete;
   AgentCore& operator=(const AgentCore&) = delete;
 
@@ -145,6 +145,7 @@ class AgentCore {
   Policy policy_;
   envelope::Decoder decoder_;
   FrpcControl* frpc_;
+  SystemProbe* probe_;
   CoreHooks hooks_;
   AgentState state_;
   OutboxSender sender_;

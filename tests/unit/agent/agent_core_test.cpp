@@ -74,12 +74,45 @@ struct FakeFrpc : FrpcControl {
   }
 };
 
+// The system's numbers: fixed facts, and CPU counters that advance by `step` per sample.
+struct FakeProbe : SystemProbe {
+  CpuSample next{100, 1000};
+  CpuSample step{50, 100};
+  bool cpuReadable = true;
+  int samples = 0;
+  std::vector<std::string> diskPathsAsked;
+  std::optional<CpuSample> cpuSample() override {
+    ++samples;
+    if (!cpuReadable) {
+      return std::nullopt;
+    }
+    CpuSample s = next;
+    next.busy += step.busy;
+    next.total += step.total;
+    return s;
+  }
+  SystemFacts facts(const std::vector<std::string>& diskPaths) override {
+    diskPathsAsked = diskPaths;
+    SystemFacts f;
+    f.hostname = "board";
+    f.kernel = "Linux 5.10.160 armv7l";
+    f.uptimeSeconds = 3600.5;
+    f.cpuCount = 4;
+    f.loadAverage = std::vector<double>{0.5, 0.25, 0.125};
+    f.memory = SystemFacts::Memory{1'000'000'000, 250'000'000};
+    f.disks.push_back({"/", 8'000'000'000, 2'000'000'000, 3'000'000'000});
+    f.rssBytes = 12'345'678;
+    return f;
+  }
+};
+
 struct Harness {
   testing::TempDir dir;
   AgentConfig config = test::validConfig(dir);
   ManualClock clock;
   FakeSink sink;
   FakeFrpc frpc;
+  FakeProbe probe;
   int saves = 0;
   std::vector<std::string> statusLines;
   std::unique_ptr<AgentCore> core;
@@ -89,7 +122,7 @@ struct Harness {
     CoreHooks hooks;
     hooks.persist = [this](const AgentState&) { ++saves; };
     hooks.status = [this](const std::string& s) { statusLines.push_back(s); };
-    core = std::make_unique<AgentCore>(config, clock, sink, frpc, hooks);
+    core = std::make_unique<AgentCore>(config, clock, sink, frpc, probe, hooks);
   }
   void begin(AgentState state = {}) { core->begin(std::move(state), StartupFacts{"board", 7}); }
   void advance(int64_t ms) {
@@ -347,4 +380,55 @@ TEST_CASE("core: the position moves past a request only once its answer is deliv
   auto again = h.fresh();
   REQUIRE(again.size() == 1);
   CHECK(h.sink.produced.back().first == h.sink.produced[1].first);  // byte for byte
+}
+
+TEST_CASE(
+    "core: system_info samples the CPU twice 250 ms apart and answers with the probe's numbers",
+    "[agent][core][system-info]") {
+  Harness h;
+  h.begin();
+  h.advance(0);
+  h.fresh();
+  h.request(5, "system_info");
+  CHECK(h.probe.samples == 1);
+  CHECK(h.core->busy());  // no further message is taken meanwhile
+  CHECK(h.core->nextDueMono() == h.clock.monoMs() + 250);
+  h.advance(249);
+  CHECK(h.fresh().empty());
+  h.advance(1);
+  CHECK(h.probe.samples == 2);
+  CHECK_FALSE(h.core->busy());
+  auto out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"system_info 200"});
+  const auto& body = out[0].body();
+  CHECK(json::member(body, "cpu_usage_percent")->GetDouble() == Approx(50.0));  // 50 of 100 ticks
+  CHECK(str(out[0], "hostname") == "board");
+  CHECK(str(out[0], "kernel") == "Linux 5.10.160 armv7l");
+  CHECK(json::member(body, "uptime_seconds")->GetDouble() == 3600.5);
+  CHECK(json::member(body, "cpu_count")->GetInt64() == 4);
+  CHECK(json::member(body, "load_average")->Size() == 3);
+  const auto* memory = json::member(body, "memory");
+  REQUIRE(memory);
+  CHECK(json::member(*memory, "total_bytes")->GetUint64() == 1'000'000'000);
+  CHECK(json::member(*memory, "used_percent")->GetDouble() == Approx(75.0));
+  const auto* disks = json::member(body, "disks");
+  REQUIRE(disks->Size() == 1);
+  CHECK(json::member((*disks)[0], "used_percent")->GetDouble() == Approx(62.5));  // 5 of 8 GB
+  CHECK(json::member(body, "agent_rss_bytes")->GetInt64() == 12'345'678);
+  CHECK(h.probe.diskPathsAsked == std::vector<std::string>{"/", h.config.options.stateDir});
+}
+
+TEST_CASE("core: system_info without readable CPU counters answers without cpu_usage_percent",
+          "[agent][core][system-info]") {
+  Harness h;
+  h.begin();
+  h.advance(0);
+  h.fresh();
+  h.probe.cpuReadable = false;
+  h.request(5, "system_info");
+  h.advance(250);
+  auto out = h.fresh();
+  REQUIRE(kinds(out) == std::vector<std::string>{"system_info 200"});
+  CHECK(json::member(out[0].body(), "cpu_usage_percent") == nullptr);
+  CHECK(json::member(out[0].body(), "cpu_count")->GetInt64() == 4);
 }

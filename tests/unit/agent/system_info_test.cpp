@@ -1,8 +1,9 @@
-#include "system_info.h"
+#include "decisions/system_info.h"
 
 #include <catch2/catch.hpp>
 
 #include "envelope/json_util.h"
+#include "shell/system_probe.h"
 #include "unit_util.h"
 
 using namespace edgelink;
@@ -22,13 +23,14 @@ TEST_CASE("a system_info answer passes its schema", "[agent][system-info]") {
   auto req = envelope::Envelope::request(envelope::Id::number(5), "web_backend", 1'795'248'000'000,
                                          "system_info");
   auto r = envelope::Envelope::response(req, "edge_board", 1'795'248'000'300, 200);
-  writeSystemInfo(r, 12.5, {"/", "/nonexistent-path"});
+  ProcSystemProbe probe;
+  writeSystemInfo(r, 12.5, probe.facts({"/", "/nonexistent-path"}));
   auto back = test::roundTrip(r);
   CHECK(json::member(back.body(), "cpu_usage_percent")->GetDouble() == 12.5);
   CHECK(json::member(back.body(), "disks")->Size() == 1);  // unreadable paths are left out
   CHECK(json::member(back.body(), "memory")->HasMember("total_bytes"));
   CHECK(json::member(back.body(), "uptime_seconds")->GetDouble() > 0);
   auto noCpu = envelope::Envelope::response(req, "edge_board", 1'795'248'000'300, 200);
-  writeSystemInfo(noCpu, std::nullopt, {});
+  writeSystemInfo(noCpu, std::nullopt, SystemFacts{});
   CHECK(json::member(test::roundTrip(noCpu).body(), "cpu_usage_percent") == nullptr);
 }

@@ -1,4 +1,4 @@
-#include "system_info.h"
+#include "shell/system_probe.h"
 
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
@@ -8,9 +8,6 @@
 #include <sstream>
 
 #include "core/atomic_file.h"
-#include "core/strings.h"
-#include "core/version.h"
-#include "envelope/bodies.h"
 
 namespace edgelink::agent {
 namespace {
@@ -22,14 +19,6 @@ std::optional<uint64_t> meminfoBytes(const std::string& text, const std::string&
     return std::nullopt;
   }
   return std::strtoull(text.c_str() + pos + key.size() + 1, nullptr, 10) * 1024;
-}
-
-double percent(uint64_t part, uint64_t whole) {
-  if (whole == 0) {
-    return 0.0;
-  }
-  double p = 100.0 * static_cast<double>(part) / static_cast<double>(whole);
-  return p < 0.0 ? 0.0 : (p > 100.0 ? 100.0 : p);
 }
 
 }  // namespace
@@ -57,13 +46,6 @@ std::optional<CpuSample> readCpuSample() {
   return s;
 }
 
-double cpuUsagePercent(const CpuSample& first, const CpuSample& second) {
-  if (second.total <= first.total || second.busy < first.busy) {
-    return 0.0;
-  }
-  return percent(second.busy - first.busy, second.total - first.total);
-}
-
 uint64_t selfRssBytes() {
   auto text = readFile("/proc/self/statm");
   if (!text) {
@@ -75,55 +57,47 @@ uint64_t selfRssBytes() {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
-void writeSystemInfo(envelope::Envelope& r, std::optional<double> cpuPercent,
-                     const std::vector<std::string>& diskPaths) {
-  envelope::body::SystemInfo info;
-  info.agentVersion = kVersion;
+std::optional<CpuSample> ProcSystemProbe::cpuSample() {
+  return readCpuSample();
+}
+
+SystemFacts ProcSystemProbe::facts(const std::vector<std::string>& diskPaths) {
+  SystemFacts f;
   char host[256] = {0};
   if (::gethostname(host, sizeof host - 1) == 0) {
-    info.hostname = host;
+    f.hostname = host;
   }
   utsname uts{};
   if (::uname(&uts) == 0) {
-    info.kernel = std::string(uts.sysname) + " " + uts.release + " " + uts.machine;
+    f.kernel = std::string(uts.sysname) + " " + uts.release + " " + uts.machine;
   }
-  double uptime = 0;
   if (auto text = readFile("/proc/uptime")) {
-    uptime = std::strtod(text->c_str(), nullptr);
+    f.uptimeSeconds = std::strtod(text->c_str(), nullptr);
   }
-  info.uptimeSeconds = uptime < 0 ? 0.0 : uptime;
-  info.cpuUsagePercent = cpuPercent;
   long cpus = ::sysconf(_SC_NPROCESSORS_ONLN);
   if (cpus >= 1) {
-    info.cpuCount = static_cast<int64_t>(cpus);
+    f.cpuCount = static_cast<int64_t>(cpus);
   }
   double load[3];
   int n = ::getloadavg(load, 3);
   if (n > 0) {
-    info.loadAverage.emplace(load, load + n);
+    f.loadAverage.emplace(load, load + n);
   }
   if (auto text = readFile("/proc/meminfo")) {
-    auto total = meminfoBytes(*text, "MemTotal");
-    auto available = meminfoBytes(*text, "MemAvailable");
-    envelope::body::Memory& mem = info.memory.emplace();
-    mem.totalBytes = total;
-    mem.availableBytes = available;
-    if (total && available && *available <= *total) {
-      mem.usedPercent = percent(*total - *available, *total);
-    }
+    f.memory =
+        SystemFacts::Memory{meminfoBytes(*text, "MemTotal"), meminfoBytes(*text, "MemAvailable")};
   }
   for (const auto& path : diskPaths) {
     struct statvfs st {};
     if (::statvfs(path.c_str(), &st) != 0) {
       continue;
     }
-    uint64_t total = static_cast<uint64_t>(st.f_blocks) * st.f_frsize;
-    uint64_t avail = static_cast<uint64_t>(st.f_bavail) * st.f_frsize;
-    uint64_t free = static_cast<uint64_t>(st.f_bfree) * st.f_frsize;
-    info.disks.push_back(envelope::body::Disk{path, total, avail, percent(total - free, total)});
+    f.disks.push_back({path, static_cast<uint64_t>(st.f_blocks) * st.f_frsize,
+                       static_cast<uint64_t>(st.f_bavail) * st.f_frsize,
+                       static_cast<uint64_t>(st.f_bfree) * st.f_frsize});
   }
-  info.agentRssBytes = static_cast<int64_t>(selfRssBytes());
-  envelope::body::write(info, r);
+  f.rssBytes = selfRssBytes();
+  return f;
 }
 
 }  // namespace edgelink::agent
