@@ -13,13 +13,11 @@
 #include "core/atomic_file.h"
 #include "core/logging.h"
 #include "core/version.h"
-#include "decisions/read_position.h"
 
 namespace edgelink::agent {
 
 namespace {
 
-constexpr int kMaxMessagesPerTurn = 16;
 constexpr int64_t kShutdownFlushMs = 5000;
 
 const auto& logger() {
@@ -41,7 +39,8 @@ Agent::~Agent() {
   if (bootstrap_.joinable()) {
     bootstrap_.join();
   }
-  consumer_.reset();
+  reader_.reset();
+  source_.reset();
   core_.reset();
   producer_.reset();
 }
@@ -130,9 +129,13 @@ VoidResult Agent::init() {
   };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
   core_ = std::make_unique<AgentCore>(config_, clock_, *sink_, frpc_, probe_, std::move(hooks));
-  if (auto r = createConsumer(); !r) {
-    return r;
+  auto source = KafkaSource::create(config_.consumerConfig, config_.topic, wakeWrite_.get());
+  if (!source) {
+    return source.error();
   }
+  source_ = std::move(*source);
+  reader_ =
+      std::make_unique<TopicReader>(*source_, *core_, config_.topic, config_.options.maxRequestAge);
   logger()->info("edge-agent {} for edge {} on topic {} (kafka: {}; state: {})", kVersion,
                  config_.options.edgeId, config_.topic, config_.options.kafkaBrokers,
                  config_.statePath());
@@ -151,16 +154,6 @@ VoidResult Agent::init() {
     nextWatchdogMono_ = clock_.monoMs();
   }
   bootstrap_ = std::thread([this, stored = core_->state().positions]() { bootstrapKafka(stored); });
-  return {};
-}
-
-VoidResult Agent::createConsumer() {
-  auto consumer = kafka::Consumer::create(config_.consumerConfig);
-  if (!consumer) {
-    return consumer.error();
-  }
-  consumer_ = std::move(*consumer);
-  consumer_->enableIoEvent(wakeWrite_.get());
   return {};
 }
 
@@ -193,18 +186,14 @@ void Agent::loop() {
     }
     takeAssignment();
     runTimers();
-    consumeMessages();
-    if (assigned_) {
-      if (auto f = consumer_->takeOversizeFetch()) {
-        handleOversizeFetch(*f);
-      }
-    }
+    reader_->consume(shutdownRequested_);
+    recoverOversize();
   }
 }
 
 int Agent::nextTimeoutMs() {
   const int64_t now = clock_.monoMs();
-  if (consumerBacklog_ && assigned_ && !core_->busy()) {
+  if (reader_->backlog() && reader_->assigned() && !core_->busy()) {
     return 0;
   }
   int64_t due = core_->nextDueMono();
@@ -262,50 +251,16 @@ void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
         return;
       }
     }
-    auto parts = consumer_->partitionCount(config_.topic, 2000);
-    if (!parts) {
-      if (!warned) {
-        logger()->warn("waiting for topic {}: {}", config_.topic, parts.error().describe());
-        warned = true;
-      }
+    auto plan = reader_->plan(stored, clock_.wallMs(), warned);
+    if (!plan) {
       if (waitOrStop(1000)) {
         return;
       }
       continue;
-    }
-    const int64_t now = clock_.wallMs();
-    const int64_t maxAgeMs = config_.options.maxRequestAge * 1000;
-    std::map<int32_t, TimeLookup> lookups;
-    for (int32_t p : partitionsWithoutPosition(*parts, stored)) {
-      auto offset = consumer_->offsetForTime(config_.topic, p, readFromTimeMs(now, maxAgeMs), 2000);
-      const bool failed = !offset;
-      lookups.emplace(p, std::move(offset));
-      if (failed) {
-        break;  // the plan waits for this one
-      }
-    }
-    StartPlan plan = planStartPositions(*parts, stored, lookups, now, maxAgeMs);
-    if (!plan.complete()) {
-      if (!warned) {
-        logger()->warn("waiting for {}[{}] offsets: {}", config_.topic, plan.failure->partition,
-                       plan.failure->error.describe());
-        warned = true;
-      }
-      if (waitOrStop(1000)) {
-        return;
-      }
-      continue;
-    }
-    Assignment a;
-    a.plan = std::move(plan);
-    for (const auto& start : a.plan.partitions) {
-      a.partitions.push_back(
-          {config_.topic, start.partition,
-           start.from == StartFrom::kBeginning ? kafka::kOffsetBeginning : start.offset});
     }
     {
       std::lock_guard<std::mutex> lock(bootstrapMutex_);
-      assignment_ = std::move(a);
+      plan_ = std::move(plan);
     }
     char b = 'b';
     ssize_t ignored = ::write(wakeWrite_.get(), &b, 1);
@@ -315,130 +270,20 @@ void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
 }
 
 void Agent::takeAssignment() {
-  std::optional<Assignment> a;
+  std::optional<StartPlan> plan;
   {
     std::lock_guard<std::mutex> lock(bootstrapMutex_);
-    a.swap(assignment_);
+    plan.swap(plan_);
   }
-  if (!a) {
-    return;
-  }
-  if (auto r = consumer_->assign(a->partitions); !r) {
-    logger()->error("cannot assign {}: {}", config_.topic, r.error().describe());
-    return;
-  }
-  core_->setSilentBefore(a->plan.silentBefore);
-  assignedParts_ = a->partitions;
-  assigned_ = true;
-  consumerBacklog_ = true;
-  for (const auto& start : a->plan.partitions) {
-    switch (start.from) {
-      case StartFrom::kTimestamp:
-        logger()->info(
-            "consuming {}[{}] from offset {}: the first message younger than {} s, found by "
-            "timestamp (no stored position)",
-            config_.topic, start.partition, start.offset, config_.options.maxRequestAge);
-        break;
-      case StartFrom::kStored:
-        logger()->info("consuming {}[{}] from stored offset {}", config_.topic, start.partition,
-                       start.offset);
-        break;
-      case StartFrom::kBeginning:
-        logger()->info(
-            "consuming {}[{}] from the beginning (no stored position; requests older "
-            "than {} s are skipped without an answer)",
-            config_.topic, start.partition, config_.options.maxRequestAge);
-        break;
-    }
+  if (plan) {
+    (void)reader_->assign(*plan);  // says so itself when it fails
   }
 }
 
-void Agent::consumeMessages() {
-  if (!assigned_ || core_->busy() || shutdownRequested_) {
-    return;
-  }
-  for (int i = 0; i < kMaxMessagesPerTurn; ++i) {
-    auto m = consumer_->poll(0);
-    if (!m) {
-      consumerBacklog_ = false;
-      return;
-    }
-    handleMessage(*m);
-    if (core_->busy() || shutdownRequested_) {
-      consumerBacklog_ = true;
-      return;
-    }
-  }
-  consumerBacklog_ = true;
-}
-
-void Agent::handleMessage(const kafka::Message& m) {
-  if (m.isError()) {
-    if (m.isPartitionEof()) {
-      return;
-    }
-    std::string text = m.errorText();
-    if (text != lastConsumerError_) {
-      logger()->warn("kafka consumer: {}", text);
-      lastConsumerError_ = text;
-    }
-    return;
-  }
-  lastConsumerError_.clear();
-  core_->onMessage(Inbound{m.payload(), m.partition(), m.offset(), m.timestampMs()});
-}
-
-void Agent::handleOversizeFetch(const kafka::OversizeFetch& fetch) {
-  // Where the batch is: decisions/read_position.h (with one partition, at the position).
-  std::vector<AssignedPartition> assigned;
-  std::map<int32_t, int64_t> consumedNext;
-  for (const auto& tp : assignedParts_) {
-    assigned.push_back({tp.partition, tp.offset});
-    consumedNext[tp.partition] = core_->nextOffset(tp.partition);
-  }
-  OversizeBatch batch = locateOversizeBatch(assigned, consumedNext);
-  if (batch.kind == OversizeBatch::Kind::kAskWatermarks) {
-    auto w = consumer_->watermarks(config_.topic, batch.partition, 2000);
-    if (!w) {
-      logger()->warn(
-          "a record batch at {}[{}] is too large to read and its offset is unknown "
-          "yet ({}); trying again",
-          config_.topic, batch.partition, w.error().describe());
-      return;
-    }
-    batch = locateOversizeBatch(assigned, consumedNext, w->first);
-  }
-  if (batch.kind != OversizeBatch::Kind::kAt) {
-    logger()->error(
-        "Kafka's fetch response of {} bytes is larger than receive.message.max.bytes {}: a "
-        "record batch on one of {}'s {} partitions is too large to read. With one partition "
-        "(as `edges add` creates edge topics) the agent moves past it; with several it cannot "
-        "tell which: lower the topic's max.message.bytes or raise receive.message.max.bytes "
-        "(kafka-property)",
-        fetch.size, fetch.limit, config_.topic, assignedParts_.size());
-    return;
-  }
-  const int32_t p = batch.partition;
-  const int64_t at = batch.offset;
-  logger()->warn(
-      "dropped the record batch at {}[{}] offset {}: Kafka's fetch response of {} bytes is "
-      "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "
-      "agent reads); not read, not answered",
-      config_.topic, p, at, fetch.size, fetch.limit);
-  core_->skipTo(p, at + 1);
-  // A new client: librdkafka reports an identical refusal on the same connection only every
-  // 30 s, so the next oversize batch (if any) would otherwise stall the agent that long.
-  (void)consumer_->close(2000);
-  consumer_.reset();
-  if (auto r = createConsumer(); !r) {
-    logger()->critical("cannot re-create the Kafka consumer: {}", r.error().describe());
+void Agent::recoverOversize() {
+  if (auto r = reader_->recoverOversize(); !r) {
     shutdownRequested_ = true;
     shutdownReason_ = "Kafka consumer lost";
-    return;
-  }
-  assignedParts_[0].offset = at + 1;
-  if (auto r = consumer_->assign(assignedParts_); !r) {
-    logger()->error("cannot assign {}: {}", config_.topic, r.error().describe());
   }
 }
 
@@ -469,7 +314,7 @@ void Agent::shutdown() {
   if (bootstrap_.joinable()) {
     bootstrap_.join();
   }
-  consumer_->close();  // bounded; says so itself when Kafka does not answer
+  source_->close(10000);  // bounded; says so itself when Kafka does not answer
   logger()->info("stopped");
 }
 

@@ -4,7 +4,8 @@
 // a signalfd, a wake pipe fed by librdkafka's queue io-events, and frpc's output pipe; its
 // timeout is the core's next timer or the watchdog. It owns the Kafka clients (a helper thread
 // finds the topic's partitions and start offsets), the signals, systemd's notifications and
-// the state file, and hands every message, delivery report, timer and frpc exit to the core.
+// the state file, and hands every delivery report, timer and frpc exit to the core, and the
+// topic's messages through its TopicReader (over the consumer as a MessageSource).
 
 #include <condition_variable>
 #include <cstdint>
@@ -21,12 +22,13 @@
 #include "core/clock.h"
 #include "core/sd_notify.h"
 #include "core/unique_fd.h"
-#include "decisions/read_position.h"
 #include "kafka/client.h"
 #include "render_frpc.h"
 #include "shell/frpc_supervisor.h"
 #include "shell/kafka_sink.h"
+#include "shell/kafka_source.h"
 #include "shell/system_probe.h"
+#include "shell/topic_reader.h"
 #include "state.h"
 
 namespace edgelink::agent {
@@ -60,11 +62,8 @@ class Agent {
 
   void bootstrapKafka(std::map<int32_t, int64_t> stored);
   void takeAssignment();
-  void consumeMessages();
-  void handleMessage(const kafka::Message& m);
   /// A record batch too large for receive.message.max.bytes blocks the partition: move past it.
-  void handleOversizeFetch(const kafka::OversizeFetch& fetch);
-  VoidResult createConsumer();
+  void recoverOversize();
 
   AgentConfig config_;
   const Clock& clock_;
@@ -76,20 +75,16 @@ class Agent {
   UniqueFd wakeRead_;
   UniqueFd wakeWrite_;
   std::unique_ptr<kafka::Producer> producer_;
-  std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<KafkaSource> source_;
   std::unique_ptr<ProducerSink> sink_;
   std::unique_ptr<AgentCore> core_;
-
-  std::vector<kafka::TopicPartitionOffset> assignedParts_;  ///< as assigned (start offsets)
-  bool assigned_ = false;
-  bool consumerBacklog_ = false;
-  std::string lastConsumerError_;
+  std::unique_ptr<TopicReader> reader_;
 
   std::thread bootstrap_;
   std::mutex bootstrapMutex_;
   std::condition_variable bootstrapCv_;
   bool stopBootstrap_ = false;
-  std::optional<Assignment> assignment_;  // guarded by bootstrapMutex_
+  std::optional<StartPlan> plan_;  // guarded by bootstrapMutex_
 
   int64_t nextWatchdogMono_ = 0;
   bool shutdownRequested_ = false;

@@ -1,0 +1,189 @@
+#pragma once
+
+// AgentCore with fakes for every seam (a producer, frpc, the system's numbers), a manual clock
+// and helpers to feed it requests and read what it produced: shared by the core's and the topic
+// reader's unit tests.
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent_core.h"
+#include "envelope/json_util.h"
+#include "unit_util.h"
+
+namespace edgelink::agent::test {
+
+/// A request's bytes as a web backend writes them (id = `id`, sender web_backend).
+inline std::string requestBytes(int64_t id, const std::string& type, int64_t timestampMs,
+                                const std::string& body = "") {
+  return R"({"request":{"id":)" + std::to_string(id) + R"(,"sender":"web_backend","timestamp":)" +
+         std::to_string(timestampMs) + R"(,"type":")" + type + "\"" +
+         (body.empty() ? "" : ",\"body\":" + body) + "}}";
+}
+
+struct FakeSink : MessageSink {
+  std::vector<std::pair<std::string, uint64_t>> produced;
+  VoidResult produce(std::string_view value, uint64_t opaque) override {
+    produced.emplace_back(std::string(value), opaque);
+    return {};
+  }
+};
+
+// frpc's place: starts and stops at once; its proxies report `proxies`; `exit()` makes it die.
+struct FakeFrpc : FrpcControl {
+  bool running = false;
+  int starts = 0;
+  int stops = 0;
+  std::optional<Error> startError;
+  std::optional<std::string> exitStatus;
+  std::string output = "[I] frpc said something";
+  Result<ProxyStatuses> proxies = ProxyStatuses{};
+  Session lastSession;
+
+  VoidResult start(const Session& session) override {
+    if (startError) {
+      return *startError;
+    }
+    lastSession = session;
+    running = true;
+    exitStatus.reset();
+    ++starts;
+    return {};
+  }
+  bool active() const override { return running; }
+  int pid() const override { return running ? 4242 : 0; }
+  FrpcRecord record() const override { return {pid(), 99}; }
+  int outputFd() const override { return -1; }
+  void serveOutput() override {}
+  std::optional<std::string> exited() override { return running ? exitStatus : std::nullopt; }
+  std::string lastLines(size_t) override { return output; }
+  Result<ProxyStatuses> proxyStatus() override { return proxies; }
+  FrpcEnd stop(size_t) override {
+    FrpcEnd end{pid(), "killed by signal 15", output};
+    if (running) {
+      ++stops;
+    }
+    running = false;
+    return end;
+  }
+  FrpcEnd reap(size_t) override {
+    FrpcEnd end{pid(), exitStatus.value_or(""), output};
+    running = false;
+    return end;
+  }
+  void allRunning() {
+    ProxyStatuses s;
+    for (const auto& [name, svc] : lastSession.services) {
+      s[svc.proxyName] = ProxyStatus{svc.proxyName, "tcp", "running", "", svc.localAddr(), ""};
+    }
+    proxies = s;
+  }
+};
+
+// The system's numbers: fixed facts, and CPU counters that advance by `step` per sample.
+struct FakeProbe : SystemProbe {
+  CpuSample next{100, 1000};
+  CpuSample step{50, 100};
+  bool cpuReadable = true;
+  int samples = 0;
+  std::vector<std::string> diskPathsAsked;
+  std::optional<CpuSample> cpuSample() override {
+    ++samples;
+    if (!cpuReadable) {
+      return std::nullopt;
+    }
+    CpuSample s = next;
+    next.busy += step.busy;
+    next.total += step.total;
+    return s;
+  }
+  SystemFacts facts(const std::vector<std::string>& diskPaths) override {
+    diskPathsAsked = diskPaths;
+    SystemFacts f;
+    f.hostname = "board";
+    f.kernel = "Linux 5.10.160 armv7l";
+    f.uptimeSeconds = 3600.5;
+    f.cpuCount = 4;
+    f.loadAverage = std::vector<double>{0.5, 0.25, 0.125};
+    f.memory = SystemFacts::Memory{1'000'000'000, 250'000'000};
+    f.disks.push_back({"/", 8'000'000'000, 2'000'000'000, 3'000'000'000});
+    f.rssBytes = 12'345'678;
+    return f;
+  }
+};
+
+struct CoreRig {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  ManualClock clock;
+  FakeSink sink;
+  FakeFrpc frpc;
+  FakeProbe probe;
+  int saves = 0;
+  std::vector<std::string> statusLines;
+  std::unique_ptr<AgentCore> core;
+  size_t seen = 0;  // produced messages already looked at
+
+  CoreRig() {
+    CoreHooks hooks;
+    hooks.persist = [this](const AgentState&) { ++saves; };
+    hooks.status = [this](const std::string& s) { statusLines.push_back(s); };
+    core = std::make_unique<AgentCore>(config, clock, sink, frpc, probe, hooks);
+  }
+  void begin(AgentState state = {}) { core->begin(std::move(state), StartupFacts{"board", 7}); }
+  void advance(int64_t ms) {
+    clock.advanceMs(ms);
+    core->onTimers();
+  }
+  void request(int64_t offset, const std::string& type, const std::string& body = "") {
+    std::string bytes = requestBytes(offset, type, clock.wallMs(), body);
+    core->onMessage(Inbound{bytes, 0, offset, clock.wallMs()});
+  }
+  /// Messages produced since the last call, decoded (every one must pass the schemas).
+  std::vector<envelope::Envelope> fresh() {
+    std::vector<envelope::Envelope> out;
+    envelope::Decoder decoder;
+    for (; seen < sink.produced.size(); ++seen) {
+      auto d = decoder.decode(sink.produced[seen].first);
+      INFO(sink.produced[seen].first);
+      REQUIRE(d.ok());
+      out.push_back(std::move(*d));
+    }
+    return out;
+  }
+  /// Delivers everything produced so far.
+  void deliverAll() {
+    for (const auto& [value, opaque] : sink.produced) {
+      core->onDelivery(Delivery{opaque, Delivery::Outcome::kDelivered, {}, "t[0]"});
+    }
+  }
+  /// Starts a session with every proxy running at the first check.
+  void startSession(int64_t offset, int64_t autoStopSeconds) {
+    request(offset, "frp_start",
+            R"({"services":{"ssh":31022},"auto_stop_seconds":)" + std::to_string(autoStopSeconds) +
+                "}");
+    frpc.allRunning();
+    advance(50);
+    REQUIRE(core->running());
+  }
+};
+
+inline std::string str(const envelope::Envelope& e, const char* key) {
+  const char* v = json::getString(e.body(), key);
+  return v ? v : "";
+}
+
+inline std::vector<std::string> kinds(const std::vector<envelope::Envelope>& msgs) {
+  std::vector<std::string> out;
+  for (const auto& m : msgs) {
+    out.push_back(m.type + (m.kind == envelope::Kind::kResponse ? " " + std::to_string(m.statusCode)
+                                                                : std::string()));
+  }
+  return out;
+}
+
+}  // namespace edgelink::agent::test
