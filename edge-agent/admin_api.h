@@ -9,7 +9,7 @@
 #include <string_view>
 
 #include "core/result.h"
-#include "session.h"
+#include "decisions/session.h"
 
 namespace edgelink::agent {
 

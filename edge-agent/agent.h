@@ -28,8 +28,8 @@
 #include "shell/kafka_sink.h"
 #include "shell/kafka_source.h"
 #include "shell/system_probe.h"
-#include "shell/topic_reader.h"
 #include "state.h"
+#include "topic_reader.h"
 
 namespace edgelink::agent {
 

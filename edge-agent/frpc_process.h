@@ -16,15 +16,9 @@
 
 #include "core/result.h"
 #include "core/subprocess.h"
+#include "frpc_record.h"
 
 namespace edgelink::agent {
-
-/// The frpc process serving the session, recorded so that a restarted agent can find and end a
-/// leftover one (after checking /proc that it is really that process).
-struct FrpcRecord {
-  int pid = 0;
-  uint64_t startTicks = 0;  ///< /proc/<pid>/stat field 22
-};
 
 class FrpcProcess {
  public:

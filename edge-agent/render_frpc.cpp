@@ -1,10 +1,10 @@
 #include "render_frpc.h"
 
+#include "decisions/request_policy.h"
+#include "decisions/session.h"
 #include "decisions/triage.h"
 #include "envelope/types.h"
 #include "frpc_config.h"
-#include "request_policy.h"
-#include "session.h"
 
 namespace edgelink::agent {
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "decisions/session.h"
 #include "envelope/envelope.h"
-#include "frpc_process.h"
-#include "session.h"
+#include "frpc_record.h"
 
 namespace edgelink::agent {
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "core/result.h"
-#include "session.h"
+#include "decisions/session.h"
 
 namespace edgelink::agent {
 

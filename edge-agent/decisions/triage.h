@@ -14,10 +14,10 @@
 #include <string_view>
 
 #include "agent_config.h"
+#include "decisions/request_policy.h"
+#include "decisions/session.h"
 #include "envelope/envelope.h"
 #include "envelope/frp_command.h"
-#include "request_policy.h"
-#include "session.h"
 
 namespace edgelink::agent {
 

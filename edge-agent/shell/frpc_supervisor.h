@@ -11,9 +11,9 @@
 
 #include "agent_config.h"
 #include "core/result.h"
+#include "decisions/session.h"
 #include "decisions/start_check.h"
 #include "frpc_process.h"
-#include "session.h"
 
 namespace edgelink::agent {
 

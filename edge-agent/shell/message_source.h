@@ -2,7 +2,7 @@
 
 // The agent's topic as it reads it, behind a seam: the Kafka consumer's part the agent uses
 // (partition count, lookups by time, watermarks, assign, poll, the oversize-fetch report, close
-// and re-create) with plain values, so the reading (shell/topic_reader.h) runs against a fake in
+// and re-create) with plain values, so the reading (topic_reader.h) runs against a fake in
 // unit tests. KafkaSource (shell/kafka_source.h) is the real side.
 
 #include <cstdint>

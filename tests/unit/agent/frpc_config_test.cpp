@@ -9,8 +9,8 @@
 #include <random>
 
 #include "core/clock.h"
+#include "decisions/session.h"
 #include "render_frpc.h"
-#include "session.h"
 #include "unit_util.h"
 
 using namespace edgelink;

@@ -2,8 +2,8 @@
 
 #include "core/clock.h"
 #include "core/time_format.h"
+#include "decisions/request_policy.h"
 #include "envelope/json_util.h"
-#include "request_policy.h"
 #include "unit_util.h"
 
 using namespace edgelink;

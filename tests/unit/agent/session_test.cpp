@@ -1,4 +1,4 @@
-#include "session.h"
+#include "decisions/session.h"
 
 #include <catch2/catch.hpp>
 

@@ -2,7 +2,7 @@
 // AgentCore with fakes: the start plan and assignment, turns of messages, consumer errors, and
 // moving past a record batch too large to read.
 
-#include "shell/topic_reader.h"
+#include "topic_reader.h"
 
 #include <catch2/catch.hpp>
 #include <deque>

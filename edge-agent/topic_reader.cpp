@@ -1,4 +1,4 @@
-#include "shell/topic_reader.h"
+#include "topic_reader.h"
 
 #include "core/logging.h"
 

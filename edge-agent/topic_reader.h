@@ -3,8 +3,9 @@
 // How the agent reads its topic, over the MessageSource seam: one attempt at a start plan (the
 // partition count and the lookups by time, for the bootstrap thread), the assignment, turns of
 // at most kMaxMessagesPerTurn messages into the core while it is not busy, and moving past a
-// record batch too large to read. The daemon's loop (agent.cpp) calls it; unit tests drive it
-// with a fake source.
+// record batch too large to read. Part of the daemon beside agent.* (it drives AgentCore, so it
+// sits above the core, not in shell/); the loop (agent.cpp) calls it, unit tests drive it with
+// a fake source.
 
 #include <cstdint>
 #include <map>

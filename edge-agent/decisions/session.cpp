@@ -1,4 +1,4 @@
-#include "session.h"
+#include "decisions/session.h"
 
 #include "core/strings.h"
 #include "envelope/types.h"

@@ -1,4 +1,4 @@
-#include "request_policy.h"
+#include "decisions/request_policy.h"
 
 #include "core/time_format.h"
 #include "envelope/frp_command.h"
