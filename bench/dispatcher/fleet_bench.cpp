@@ -184,9 +184,7 @@ double mb(uint64_t bytes) {
   return static_cast<double>(bytes) / (1024.0 * 1024.0);
 }
 
-}  // namespace
-
-int benchMain(int argc, char** argv) {
+Args parseArgs(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -219,6 +217,120 @@ int benchMain(int argc, char** argv) {
           "[--consumers N] [--precommit] [--spread-seconds S] [--no-restart]");
     }
   }
+  return a;
+}
+
+/// The dispatcher's config file: the broker, PostgreSQL, and the bench's consumer settings.
+std::string writeConfig(const testing::TempDir& dir, const Args& a, const FleetBroker& broker,
+                        const std::string& conninfo) {
+  const std::string config = dir.file("dispatcher.conf");
+  testing::writeText(
+      config,
+      "kafka-brokers = \"" + broker.bootstrap() + "\"\npg-conninfo = \"" + conninfo +
+          "\"\nlog-level = \"info\"\nconsumers = " + std::to_string(a.consumers) +
+          "\n"
+          "kafka-property = [\"log_level=3\"" +
+          (a.fetchWaitMs > 0 ? ", \"fetch.wait.max.ms=" + std::to_string(a.fetchWaitMs) + "\""
+                             : std::string()) +
+          (a.fetchMinBytes > 0 ? ", \"fetch.min.bytes=" + std::to_string(a.fetchMinBytes) + "\""
+                               : std::string()) +
+          "]\n");
+  return config;
+}
+
+/// Offset 0 committed for every partition: no offset lookups from the earliest (what a
+/// brand-new group does, one partition at a time).
+void precommitOffsets(const Args& a, const FleetBroker& broker) {
+  kafka::Config cc;
+  cc.set("bootstrap.servers", broker.bootstrap());
+  cc.set("group.id", "cloud-dispatcher");
+  cc.set("log_level", "3");
+  auto consumer = kafka::Consumer::create(cc);
+  if (!consumer) {
+    die(consumer.error().describe());
+  }
+  std::vector<kafka::TopicPartitionOffset> parts;
+  for (int i = 0; i < a.edges; ++i) {
+    parts.push_back({topicOf(i), 0, 0});
+  }
+  if (auto r = (*consumer)->commit(parts); !r) {
+    die(r.error().describe());
+  }
+  std::printf("offsets committed for every partition beforehand (an established group)\n");
+}
+
+/// What the measurements share: the fleet, its broker, PostgreSQL and the running dispatcher.
+struct Rig {
+  const Args& a;
+  FleetBroker& broker;
+  Fleet& fleet;
+  dispatcher::pg::Connection& db;
+  Dispatcher& d;
+};
+
+/// One heartbeat per edge (as fast as they go, or spread over `spreadSeconds`): seconds until
+/// all are stored, and the dispatcher's CPU seconds for it.
+double heartbeatRound(Rig& r, const char* what, double spreadSeconds = 0) {
+  const int64_t ts = SystemClock::instance().wallMs();
+  const int64_t cpu0 = testing::cpuTimeMs(r.d.proc.pid());
+  const int64_t brokerCpu0 = testing::cpuTimeMs(r.broker.pid());
+  auto t0 = SteadyClock::now();
+  r.fleet.heartbeatRound(ts, spreadSeconds);
+  const double produced = secondsSince(t0);
+  waitSql(r.db,
+          "SELECT count(*) FROM edges WHERE heartbeat_sent_at >= to_timestamp(" +
+              std::to_string(ts) + " / 1000.0)",
+          std::to_string(r.a.edges), 900, what);
+  const double stored = secondsSince(t0);
+  const double cpu = static_cast<double>(testing::cpuTimeMs(r.d.proc.pid()) - cpu0) / 1000.0;
+  const double brokerCpu =
+      static_cast<double>(testing::cpuTimeMs(r.broker.pid()) - brokerCpu0) / 1000.0;
+  std::printf(
+      "%-44s all %d stored %.1f s after the first was sent (produced in %.1f s); "
+      "dispatcher CPU %.2f s (%.2f s per 10k), %s CPU %.2f s\n",
+      what, r.a.edges, stored, produced, cpu, cpu * 10000.0 / r.a.edges, r.broker.name(),
+      brokerCpu);
+  if (spreadSeconds > 0) {
+    std::printf("%-44s dispatcher %.1f%% of a core, %s %.1f%% of a core\n", "", 100 * cpu / stored,
+                r.broker.name(), 100 * brokerCpu / stored);
+  }
+  return cpu;
+}
+
+/// Idle with every partition assigned; with the steady round's CPU, the fleet's per-minute
+/// share of a core.
+void measureIdle(Rig& r, double steadyCpu) {
+  const Args& a = r.a;
+  const int64_t idle0 = testing::cpuTimeMs(r.d.proc.pid());
+  const int64_t brokerIdle0 = testing::cpuTimeMs(r.broker.pid());
+  std::this_thread::sleep_for(std::chrono::seconds(a.idleSeconds));
+  const double idleCpu = static_cast<double>(testing::cpuTimeMs(r.d.proc.pid()) - idle0) / 1000.0;
+  const double brokerIdle =
+      static_cast<double>(testing::cpuTimeMs(r.broker.pid()) - brokerIdle0) / 1000.0;
+  const double idleShare = idleCpu / a.idleSeconds;
+  std::printf(
+      "idle, every partition assigned: %.1f%% of a core (%.2f CPU-s over %d s); RSS %.1f "
+      "MB, %d threads\n",
+      idleShare * 100, idleCpu, a.idleSeconds, mb(testing::rssBytes(r.d.proc.pid())),
+      testing::threadCount(r.d.proc.pid()));
+  std::printf("idle, the %s meanwhile: %.1f%% of a core\n", r.broker.name(),
+              100 * brokerIdle / a.idleSeconds);
+  const double perMinute = idleShare * 60 + steadyCpu;
+  std::printf(
+      "=> %d edges x 1 heartbeat/min: ~%.1f%% of one core (idle fetching %.1f%%, "
+      "heartbeats %.1f%%)\n",
+      a.edges, perMinute / 60 * 100, idleShare * 100, steadyCpu / 60 * 100);
+}
+
+void stopDispatcher(Dispatcher& d) {
+  d.proc.signal(SIGTERM);
+  d.proc.waitFor(60000);
+}
+
+}  // namespace
+
+int benchMain(int argc, char** argv) {
+  const Args a = parseArgs(argc, argv);
   (void)log::init("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::printf(
@@ -232,42 +344,13 @@ int benchMain(int argc, char** argv) {
   const std::string conninfo = cluster->createDatabase("fleet");
   auto db = migratedDb(conninfo);
   FleetBroker broker(a);
-  const std::string config = dir.file("dispatcher.conf");
-  testing::writeText(
-      config,
-      "kafka-brokers = \"" + broker.bootstrap() + "\"\npg-conninfo = \"" + conninfo +
-          "\"\nlog-level = \"info\"\nconsumers = " + std::to_string(a.consumers) +
-          "\n"
-          "kafka-property = [\"log_level=3\"" +
-          (a.fetchWaitMs > 0 ? ", \"fetch.wait.max.ms=" + std::to_string(a.fetchWaitMs) + "\""
-                             : std::string()) +
-          (a.fetchMinBytes > 0 ? ", \"fetch.min.bytes=" + std::to_string(a.fetchMinBytes) + "\""
-                               : std::string()) +
-          "]\n");
+  const std::string config = writeConfig(dir, a, broker, conninfo);
   Fleet fleet(broker.bootstrap(), a.edges);
   const std::string total = std::to_string(a.edges);
   const std::string assigned =
       "SELECT COALESCE(sum(assigned_partitions), 0) FROM dispatchers WHERE state = 'running'";
-
   if (a.precommit) {
-    // Offset 0 committed for every partition: no offset lookups from the earliest (what a
-    // brand-new group does, one partition at a time).
-    kafka::Config cc;
-    cc.set("bootstrap.servers", broker.bootstrap());
-    cc.set("group.id", "cloud-dispatcher");
-    cc.set("log_level", "3");
-    auto consumer = kafka::Consumer::create(cc);
-    if (!consumer) {
-      die(consumer.error().describe());
-    }
-    std::vector<kafka::TopicPartitionOffset> parts;
-    for (int i = 0; i < a.edges; ++i) {
-      parts.push_back({topicOf(i), 0, 0});
-    }
-    if (auto r = (*consumer)->commit(parts); !r) {
-      die(r.error().describe());
-    }
-    std::printf("offsets committed for every partition beforehand (an established group)\n");
+    precommitOffsets(a, broker);
   }
 
   // 1. A brand-new dispatcher.
@@ -278,72 +361,23 @@ int benchMain(int argc, char** argv) {
       "threads\n",
       a.edges, assignFresh, mb(testing::rssBytes(d.proc.pid())),
       testing::threadCount(d.proc.pid()));
-
-  auto round = [&](const char* what, double spreadSeconds = 0) {
-    const int64_t ts = SystemClock::instance().wallMs();
-    const int64_t cpu0 = testing::cpuTimeMs(d.proc.pid());
-    const int64_t brokerCpu0 = testing::cpuTimeMs(broker.pid());
-    auto t0 = SteadyClock::now();
-    fleet.heartbeatRound(ts, spreadSeconds);
-    const double produced = secondsSince(t0);
-    waitSql(*db,
-            "SELECT count(*) FROM edges WHERE heartbeat_sent_at >= to_timestamp(" +
-                std::to_string(ts) + " / 1000.0)",
-            total, 900, what);
-    const double stored = secondsSince(t0);
-    const double cpu = static_cast<double>(testing::cpuTimeMs(d.proc.pid()) - cpu0) / 1000.0;
-    const double brokerCpu =
-        static_cast<double>(testing::cpuTimeMs(broker.pid()) - brokerCpu0) / 1000.0;
-    std::printf(
-        "%-44s all %d stored %.1f s after the first was sent (produced in %.1f s); "
-        "dispatcher CPU %.2f s (%.2f s per 10k), %s CPU %.2f s\n",
-        what, a.edges, stored, produced, cpu, cpu * 10000.0 / a.edges, broker.name(), brokerCpu);
-    if (spreadSeconds > 0) {
-      std::printf("%-44s dispatcher %.1f%% of a core, %s %.1f%% of a core\n", "",
-                  100 * cpu / stored, broker.name(), 100 * brokerCpu / stored);
-    }
-    return cpu;
-  };
-  round(a.precommit ? "heartbeat round 1 (offsets committed before):"
-                    : "heartbeat round 1 (fresh group, earliest):");
-  const double steadyCpu = round("heartbeat round 2 (steady state):");
+  Rig rig{a, broker, fleet, *db, d};
+  heartbeatRound(rig, a.precommit ? "heartbeat round 1 (offsets committed before):"
+                                  : "heartbeat round 1 (fresh group, earliest):");
+  const double steadyCpu = heartbeatRound(rig, "heartbeat round 2 (steady state):");
   // What a fleet really does: each edge's heartbeat once a minute, spread over the minute.
-  round("a minute of heartbeats, spread evenly:", a.spreadSeconds);
-
-  const int64_t idle0 = testing::cpuTimeMs(d.proc.pid());
-  const int64_t brokerIdle0 = testing::cpuTimeMs(broker.pid());
-  std::this_thread::sleep_for(std::chrono::seconds(a.idleSeconds));
-  const double idleCpu = static_cast<double>(testing::cpuTimeMs(d.proc.pid()) - idle0) / 1000.0;
-  const double brokerIdle =
-      static_cast<double>(testing::cpuTimeMs(broker.pid()) - brokerIdle0) / 1000.0;
-  const double idleShare = idleCpu / a.idleSeconds;
-  std::printf(
-      "idle, every partition assigned: %.1f%% of a core (%.2f CPU-s over %d s); RSS %.1f "
-      "MB, %d threads\n",
-      idleShare * 100, idleCpu, a.idleSeconds, mb(testing::rssBytes(d.proc.pid())),
-      testing::threadCount(d.proc.pid()));
-  std::printf("idle, the %s meanwhile: %.1f%% of a core\n", broker.name(),
-              100 * brokerIdle / a.idleSeconds);
-  const double perMinute = idleShare * 60 + steadyCpu;
-  std::printf(
-      "=> %d edges x 1 heartbeat/min: ~%.1f%% of one core (idle fetching %.1f%%, "
-      "heartbeats %.1f%%)\n",
-      a.edges, perMinute / 60 * 100, idleShare * 100, steadyCpu / 60 * 100);
-
+  heartbeatRound(rig, "a minute of heartbeats, spread evenly:", a.spreadSeconds);
+  measureIdle(rig, steadyCpu);
+  stopDispatcher(d);
   if (a.noRestart) {
-    d.proc.signal(SIGTERM);
-    d.proc.waitFor(60000);
     return 0;
   }
   // 2. A restart: the group has committed offsets now.
-  d.proc.signal(SIGTERM);
-  d.proc.waitFor(60000);
   d = startDispatcher(config, dir.file("dispatcher-2.log"));
   const double assignAgain = waitSql(*db, assigned, total, 600, "assignment after restart");
   std::printf("after a restart: all partitions assigned again in %.1f s\n", assignAgain);
-  round("heartbeat round 3 (after the restart):");
-  d.proc.signal(SIGTERM);
-  d.proc.waitFor(60000);
+  heartbeatRound(rig, "heartbeat round 3 (after the restart):");
+  stopDispatcher(d);
   return 0;
 }
 
