@@ -1,8 +1,8 @@
-#include "kafka/client.h"
-
 #include <algorithm>
 #include <map>
 #include <memory>
+
+#include "kafka/client.h"
 
 // Admin and metadata: listing topics, creating them in batches (declared in client.h).
 
