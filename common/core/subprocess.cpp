@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "core/clock.h"
+#include "core/unique_fd.h"
 
 extern char** environ;
 
@@ -32,6 +33,108 @@ void redirect(const std::string& path, int targetFd, int flags, int errPipe) {
     childFail(errPipe);
   }
   ::close(fd);
+}
+
+/// True if `entry` ("KEY=VALUE", from our environment) sets a key one of `extraEnv` sets too.
+bool replacedBy(const std::vector<std::string>& extraEnv, const std::string& entry) {
+  auto eq = entry.find('=');
+  for (const auto& extra : extraEnv) {
+    if (extra.compare(0, extra.find('=') + 1, entry, 0, eq + 1) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/// execvpe's argv and envp, built before fork(). Neither copyable nor movable: `envp` points
+/// into `envStore`, `argv` into the options.
+struct ExecImage {
+  explicit ExecImage(const SpawnOptions& options) {
+    for (const auto& a : options.argv) {
+      argv.push_back(const_cast<char*>(a.c_str()));
+    }
+    argv.push_back(nullptr);
+    for (char** e = environ; e && *e; ++e) {
+      std::string entry(*e);
+      if (!replacedBy(options.extraEnv, entry)) {
+        envStore.push_back(std::move(entry));
+      }
+    }
+    for (const auto& extra : options.extraEnv) {
+      envStore.push_back(extra);
+    }
+    for (auto& e : envStore) {
+      envp.push_back(e.data());
+    }
+    envp.push_back(nullptr);
+  }
+  ExecImage(const ExecImage&) = delete;
+  ExecImage& operator=(const ExecImage&) = delete;
+
+  std::vector<char*> argv;
+  std::vector<std::string> envStore;  ///< Our environment with `extraEnv` applied.
+  std::vector<char*> envp;
+};
+
+/// A close-on-exec pipe into `readEnd` and `writeEnd`.
+VoidResult openPipe(UniqueFd& readEnd, UniqueFd& writeEnd) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return Error(Status::kInternal, std::string("pipe: ") + std::strerror(errno));
+  }
+  readEnd.reset(fds[0]);
+  writeEnd.reset(fds[1]);
+  return {};
+}
+
+/// The child's side of spawn(), between fork() and exec: async-signal-safe calls only. An exec
+/// (or setup) failure writes errno into `errPipe`; `outPipe` is stdout's pipe, or -1.
+[[noreturn]] void execChild(const SpawnOptions& options, const ExecImage& image, pid_t parent,
+                            int errPipe, int outPipe) {
+  if (options.dieWithParent) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) {
+      ::_exit(127);  // the parent died before prctl took effect
+    }
+  }
+  if (options.newProcessGroup) {
+    ::setpgid(0, 0);
+  }
+  sigset_t all;
+  sigemptyset(&all);
+  ::sigprocmask(SIG_SETMASK, &all, nullptr);  // the parent may block signals for signalfd
+  for (int s = 1; s < 32; ++s) {
+    if (s != SIGKILL && s != SIGSTOP) {
+      ::signal(s, SIG_DFL);
+    }
+  }
+  redirect(options.stdinPath, STDIN_FILENO, O_RDONLY, errPipe);
+  if (options.pipeStdout) {
+    if (::dup2(outPipe, STDOUT_FILENO) < 0) {
+      childFail(errPipe);
+    }
+  } else if (!options.stdoutPath.empty()) {
+    redirect(options.stdoutPath, STDOUT_FILENO, O_WRONLY | O_CREAT | O_APPEND, errPipe);
+  }
+  if (!options.stderrPath.empty()) {
+    redirect(options.stderrPath, STDERR_FILENO, O_WRONLY | O_CREAT | O_APPEND, errPipe);
+  }
+  ::execvpe(image.argv[0], image.argv.data(), image.envp.data());
+  childFail(errPipe);
+}
+
+/// The parent's side: waits for the child's exec (which closes `errPipe`'s write end). nullopt
+/// once it has exec'd, else the errno that stopped it.
+std::optional<int> awaitExec(int errPipe) {
+  int childErrno = 0;
+  ssize_t n;
+  do {
+    n = ::read(errPipe, &childErrno, sizeof childErrno);
+  } while (n < 0 && errno == EINTR);
+  if (n == static_cast<ssize_t>(sizeof childErrno)) {
+    return childErrno;
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -89,107 +192,32 @@ Result<Subprocess> Subprocess::spawn(const SpawnOptions& options) {
   }
   // Everything the child needs is prepared before fork(): after fork only async-signal-safe
   // calls are made.
-  std::vector<char*> argv;
-  for (const auto& a : options.argv) {
-    argv.push_back(const_cast<char*>(a.c_str()));
+  const ExecImage image(options);
+  UniqueFd errRead, errWrite, outRead, outWrite;
+  VoidResult piped = openPipe(errRead, errWrite);
+  if (piped && options.pipeStdout) {
+    piped = openPipe(outRead, outWrite);
   }
-  argv.push_back(nullptr);
-  std::vector<std::string> envStore;
-  for (char** e = environ; e && *e; ++e) {
-    std::string entry(*e);
-    auto eq = entry.find('=');
-    bool replaced = false;
-    for (const auto& extra : options.extraEnv) {
-      if (extra.compare(0, extra.find('=') + 1, entry, 0, eq + 1) == 0) {
-        replaced = true;
-        break;
-      }
-    }
-    if (!replaced) {
-      envStore.push_back(std::move(entry));
-    }
-  }
-  for (const auto& extra : options.extraEnv) {
-    envStore.push_back(extra);
-  }
-  std::vector<char*> envp;
-  for (auto& e : envStore) {
-    envp.push_back(e.data());
-  }
-  envp.push_back(nullptr);
-
-  int errPipe[2];
-  if (::pipe2(errPipe, O_CLOEXEC) != 0) {
-    return Error(Status::kInternal, std::string("pipe: ") + std::strerror(errno));
-  }
-  int outPipe[2] = {-1, -1};
-  if (options.pipeStdout && ::pipe2(outPipe, O_CLOEXEC) != 0) {
-    ::close(errPipe[0]);
-    ::close(errPipe[1]);
-    return Error(Status::kInternal, std::string("pipe: ") + std::strerror(errno));
+  if (!piped) {
+    return piped.error();
   }
   pid_t parent = ::getpid();
   pid_t pid = ::fork();
   if (pid < 0) {
-    int e = errno;
-    ::close(errPipe[0]);
-    ::close(errPipe[1]);
-    if (outPipe[0] >= 0) {
-      ::close(outPipe[0]);
-      ::close(outPipe[1]);
-    }
-    return Error(Status::kInternal, std::string("fork: ") + std::strerror(e));
+    return Error(Status::kInternal, std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    // Child.
-    if (options.dieWithParent) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (::getppid() != parent) {
-        ::_exit(127);  // the parent died before prctl took effect
-      }
-    }
-    if (options.newProcessGroup) {
-      ::setpgid(0, 0);
-    }
-    sigset_t all;
-    sigemptyset(&all);
-    ::sigprocmask(SIG_SETMASK, &all, nullptr);  // the parent may block signals for signalfd
-    for (int s = 1; s < 32; ++s) {
-      if (s != SIGKILL && s != SIGSTOP) {
-        ::signal(s, SIG_DFL);
-      }
-    }
-    redirect(options.stdinPath, STDIN_FILENO, O_RDONLY, errPipe[1]);
-    if (options.pipeStdout) {
-      if (::dup2(outPipe[1], STDOUT_FILENO) < 0) {
-        childFail(errPipe[1]);
-      }
-    } else if (!options.stdoutPath.empty()) {
-      redirect(options.stdoutPath, STDOUT_FILENO, O_WRONLY | O_CREAT | O_APPEND, errPipe[1]);
-    }
-    if (!options.stderrPath.empty()) {
-      redirect(options.stderrPath, STDERR_FILENO, O_WRONLY | O_CREAT | O_APPEND, errPipe[1]);
-    }
-    ::execvpe(argv[0], argv.data(), envp.data());
-    childFail(errPipe[1]);
+    execChild(options, image, parent, errWrite.get(), outWrite.get());
   }
-  ::close(errPipe[1]);
-  if (outPipe[1] >= 0) {
-    ::close(outPipe[1]);
-  }
-  int childErrno = 0;
-  ssize_t n;
-  do {
-    n = ::read(errPipe[0], &childErrno, sizeof childErrno);
-  } while (n < 0 && errno == EINTR);
-  ::close(errPipe[0]);
+  errWrite.reset();
+  outWrite.reset();
   Subprocess proc;
   proc.pid_ = pid;
-  proc.stdoutFd_ = outPipe[0];
-  if (n == static_cast<ssize_t>(sizeof childErrno)) {
+  proc.stdoutFd_ = outRead.release();
+  if (auto childErrno = awaitExec(errRead.get())) {
     proc.waitFor(-1);
     return Error(Status::kInternal,
-                 "cannot start " + options.argv[0] + ": " + std::strerror(childErrno));
+                 "cannot start " + options.argv[0] + ": " + std::strerror(*childErrno));
   }
   return proc;
 }

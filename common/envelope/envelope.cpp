@@ -15,6 +15,7 @@
 #include "envelope/decode_parts.h"
 #include "envelope/salvage.h"
 #include "envelope/types.h"
+#include "envelope/utf8.h"
 #include "jsonschema/json_util.h"
 #include "jsonschema/schema_validator.h"
 

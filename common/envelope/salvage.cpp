@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "core/time_format.h"
+#include "envelope/utf8.h"
 
 namespace edgelink::envelope {
 namespace {
@@ -39,23 +40,94 @@ int hexValue(char c) {
   return -1;
 }
 
-void appendUtf8(std::string& out, uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
+/// An escape JSON does not have (`\x`, `\u` with a non-hex digit): the string is invalid.
+constexpr uint32_t kBadEscape = UINT32_MAX;
+
+/// A JSON string's value as Scanner::readString decodes it: where it goes (nowhere while only
+/// skipped), whether it is still strict JSON within its bound, and a high surrogate waiting for
+/// its low half.
+class StringValue {
+ public:
+  StringValue(std::string* out, size_t maxBytes) : out_(out), maxBytes_(maxBytes) {}
+
+  /// A byte that stands for itself.
+  void addRaw(char c) {
+    if (pendingHigh_ != 0) {
+      ok_ = false;
+      pendingHigh_ = 0;
+    }
+    if (static_cast<unsigned char>(c) < 0x20) {
+      ok_ = false;  // raw control characters (a raw newline, a NUL) are not JSON
+    }
+    if (keeping()) {
+      out_->push_back(c);
+    }
   }
-}
+
+  /// An escaped UTF-16 code unit (or kBadEscape): surrogates are paired, NUL is refused.
+  void addEscaped(uint32_t unit) {
+    if (unit == kBadEscape) {
+      ok_ = false;
+      return;
+    }
+    if (unit >= 0xD800 && unit <= 0xDBFF) {
+      if (pendingHigh_ != 0) {
+        ok_ = false;
+      }
+      pendingHigh_ = unit;
+      return;
+    }
+    uint32_t cp = unit;
+    if (unit >= 0xDC00 && unit <= 0xDFFF) {
+      if (pendingHigh_ == 0) {
+        ok_ = false;
+        return;
+      }
+      cp = 0x10000 + ((pendingHigh_ - 0xD800) << 10) + (unit - 0xDC00);
+      pendingHigh_ = 0;
+    } else if (pendingHigh_ != 0) {
+      ok_ = false;
+      pendingHigh_ = 0;
+    }
+    if (cp == 0) {
+      ok_ = false;
+    }
+    if (keeping()) {
+      appendUtf8(*out_, cp);
+    }
+  }
+
+  /// At the closing quote: whether the value is valid (UTF-8 included) and within its bound.
+  bool finish() {
+    if (pendingHigh_ != 0) {
+      ok_ = false;
+    }
+    if (out_ != nullptr && ok_) {
+      ok_ = out_->size() <= maxBytes_ &&
+            invalidUtf8At(reinterpret_cast<const unsigned char*>(out_->data()), out_->size()) ==
+                std::string::npos;
+    }
+    return ok_;
+  }
+
+ private:
+  /// Whether the next character is kept: there is an `out`, the value is valid so far and
+  /// within its bound (past it, the value becomes invalid).
+  bool keeping() {
+    if (out_ == nullptr || !ok_) {
+      return false;
+    }
+    if (out_->size() > maxBytes_) {
+      ok_ = false;
+    }
+    return ok_;
+  }
+
+  std::string* out_;
+  size_t maxBytes_;
+  bool ok_ = true;
+  uint32_t pendingHigh_ = 0;
+};
 
 /// A JSON integer token with no sign, fraction or exponent that fits in uint64.
 std::optional<uint64_t> plainUnsigned(std::string_view t) {
@@ -268,122 +340,72 @@ class Scanner {
   /// JSON, valid UTF-8 without NUL, and within the bound; without, only skipped.
   bool readString(std::string* out, size_t maxBytes, bool* valid) {
     ++i_;  // '"'
-    bool ok = true;
-    uint32_t pendingHigh = 0;  // a high surrogate waiting for its low half
-    auto put = [&](uint32_t cp) {
-      if (out != nullptr && ok) {
-        if (out->size() > maxBytes) {
-          ok = false;
-        } else {
-          appendUtf8(*out, cp);
-        }
-      }
-    };
+    StringValue value(out, maxBytes);
     while (!atEnd()) {
       const char c = s_[i_++];
       if (c == '"') {
-        if (pendingHigh != 0) {
-          ok = false;
-        }
-        if (out != nullptr && ok) {
-          ok = out->size() <= maxBytes &&
-               invalidUtf8At(reinterpret_cast<const unsigned char*>(out->data()), out->size()) ==
-                   std::string::npos;
-        }
+        const bool ok = value.finish();
         if (valid != nullptr) {
           *valid = ok;
         }
         return true;
       }
-      if (c == '\\') {
-        if (atEnd()) {
-          return false;
-        }
-        const char e = s_[i_++];
-        uint32_t cp = 0;
-        switch (e) {
-          case '"':
-          case '\\':
-          case '/':
-            cp = static_cast<unsigned char>(e);
-            break;
-          case 'b':
-            cp = '\b';
-            break;
-          case 'f':
-            cp = '\f';
-            break;
-          case 'n':
-            cp = '\n';
-            break;
-          case 'r':
-            cp = '\r';
-            break;
-          case 't':
-            cp = '\t';
-            break;
-          case 'u': {
-            if (s_.size() - i_ < 4) {
-              i_ = s_.size();
-              return false;
-            }
-            int v = 0;
-            for (int k = 0; k < 4; ++k) {
-              int h = hexValue(s_[i_ + k]);
-              v = h < 0 || v < 0 ? -1 : v * 16 + h;
-            }
-            i_ += 4;
-            if (v < 0) {
-              ok = false;
-              continue;
-            }
-            cp = static_cast<uint32_t>(v);
-            break;
-          }
-          default:
-            ok = false;
-            continue;
-        }
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          if (pendingHigh != 0) {
-            ok = false;
-          }
-          pendingHigh = cp;
-          continue;
-        }
-        if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          if (pendingHigh == 0) {
-            ok = false;
-            continue;
-          }
-          cp = 0x10000 + ((pendingHigh - 0xD800) << 10) + (cp - 0xDC00);
-          pendingHigh = 0;
-        } else if (pendingHigh != 0) {
-          ok = false;
-          pendingHigh = 0;
-        }
-        if (cp == 0) {
-          ok = false;
-        }
-        put(cp);
+      if (c != '\\') {
+        value.addRaw(c);
         continue;
       }
-      if (pendingHigh != 0) {
-        ok = false;
-        pendingHigh = 0;
+      auto unit = readEscape();
+      if (!unit) {
+        return false;
       }
-      if (static_cast<unsigned char>(c) < 0x20) {
-        ok = false;  // raw control characters (a raw newline, a NUL) are not JSON
-      }
-      if (out != nullptr && ok) {
-        if (out->size() > maxBytes) {
-          ok = false;
-        } else {
-          out->push_back(c);
-        }
-      }
+      value.addEscaped(*unit);
     }
     return false;
+  }
+
+  /// The escape after a backslash: the UTF-16 code unit it stands for, kBadEscape for one JSON
+  /// does not have; nullopt where the input ends inside it.
+  std::optional<uint32_t> readEscape() {
+    if (atEnd()) {
+      return std::nullopt;
+    }
+    const char e = s_[i_++];
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        return static_cast<unsigned char>(e);
+      case 'b':
+        return '\b';
+      case 'f':
+        return '\f';
+      case 'n':
+        return '\n';
+      case 'r':
+        return '\r';
+      case 't':
+        return '\t';
+      case 'u':
+        return readHex4();
+      default:
+        return kBadEscape;
+    }
+  }
+
+  /// The four hex digits of a `\u` escape: their value, kBadEscape if one is not a hex digit;
+  /// nullopt where the input ends first.
+  std::optional<uint32_t> readHex4() {
+    if (s_.size() - i_ < 4) {
+      i_ = s_.size();
+      return std::nullopt;
+    }
+    int v = 0;
+    for (int k = 0; k < 4; ++k) {
+      int h = hexValue(s_[i_ + k]);
+      v = h < 0 || v < 0 ? -1 : v * 16 + h;
+    }
+    i_ += 4;
+    return v < 0 ? kBadEscape : static_cast<uint32_t>(v);
   }
 
   /// A number or literal, leniently: up to the next delimiter.
@@ -438,58 +460,6 @@ class Scanner {
 
 Salvaged salvageHeader(std::string_view bytes) {
   return Scanner(bytes).run();
-}
-
-size_t invalidUtf8At(const unsigned char* s, size_t n) {
-  size_t i = 0;
-  while (i < n) {
-    if (i + 8 <= n) {
-      uint64_t word;
-      std::memcpy(&word, s + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
-        i += 8;
-        continue;
-      }
-    }
-    const unsigned char c = s[i];
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len;
-    unsigned char lo = 0x80, hi = 0xBF;  // bounds of the second byte
-    if (c >= 0xC2 && c <= 0xDF) {
-      len = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      len = 3;
-      if (c == 0xE0) {
-        lo = 0xA0;
-      }
-      if (c == 0xED) {
-        hi = 0x9F;
-      }
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      len = 4;
-      if (c == 0xF0) {
-        lo = 0x90;
-      }
-      if (c == 0xF4) {
-        hi = 0x8F;
-      }
-    } else {
-      return i;
-    }
-    if (i + len > n || s[i + 1] < lo || s[i + 1] > hi) {
-      return i;
-    }
-    for (size_t k = 2; k < len; ++k) {
-      if ((s[i + k] & 0xC0) != 0x80) {
-        return i;
-      }
-    }
-    i += len;
-  }
-  return std::string::npos;
 }
 
 }  // namespace edgelink::envelope

@@ -31,8 +31,4 @@ struct Salvaged {
 /// Scans `bytes` for the header of a request, response or event.
 Salvaged salvageHeader(std::string_view bytes);
 
-/// Offset of the first byte that is not well-formed UTF-8 (RFC 3629: no overlongs, no
-/// surrogates, nothing above U+10FFFF), or npos.
-size_t invalidUtf8At(const unsigned char* s, size_t n);
-
 }  // namespace edgelink::envelope

@@ -46,6 +46,9 @@ using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, Partit
 using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
+/// A client of `type` (producer or consumer) from `conf`, which it takes only on success.
+Result<HandlePtr> newHandle(rd_kafka_type_t type, ConfPtr conf);
+
 /// An error from librdkafka as an EdgeLink Error (503 for transport/timeouts, 400 for misuse).
 Error toError(rd_kafka_resp_err_t err, const std::string& context);
 
