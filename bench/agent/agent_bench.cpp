@@ -152,6 +152,102 @@ void printFootprint(const Footprint& f, int idleSeconds, BrokerKind k) {
                                       : "fetch.wait.max.ms 10: the mock never wakes a fetch");
 }
 
+std::vector<double> bareRoundTrips(const std::string& bootstrap,
+                                   const std::vector<std::string>& props, const std::string& topic,
+                                   int n) {
+  RoundTripClient base(producerSettings(bootstrap), consumerSettings(bootstrap, props), topic);
+  base.warmUp("baseline");
+  std::vector<double> bare;
+  for (int i = 0; i < n; ++i) {
+    std::string v = "bare-" + std::to_string(i);
+    bare.push_back(base.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
+  }
+  return bare;
+}
+
+/// Pings with ids 1..n (after one with id 0 to warm up).
+std::vector<double> pings(RoundTripClient& client, int n) {
+  client.roundTrip("bench", requestJson(envelope::Id::number(0), "ping", "{}", nowMs()),
+                   [](std::string_view v) { return isResponseTo(v, "0"); });
+  std::vector<double> ping;
+  for (int i = 1; i <= n; ++i) {
+    std::string idJson = std::to_string(i);
+    ping.push_back(client.roundTrip(
+        "bench", requestJson(envelope::Id::number(static_cast<uint64_t>(i)), "ping", "{}", nowMs()),
+        [&](std::string_view v) { return isResponseTo(v, idJson); }));
+  }
+  return ping;
+}
+
+/// frp start/stop round trips; each start split into where the time goes.
+struct Sessions {
+  std::vector<double> startMs, stopMs, inboundMs, agentMs, outboundMs;
+};
+
+/// `n` starts and stops, ids from `firstId`; the agent's footprint during the first session
+/// goes into `f`.
+Sessions startsAndStops(RoundTripClient& client, AgentUnderTest& agent, int n, uint64_t firstId,
+                        Footprint& f) {
+  Sessions s;
+  uint64_t next = firstId;
+  for (int i = 0; i < n; ++i) {
+    uint64_t sid = next++;
+    std::string sidJson = std::to_string(sid);
+    double sent = static_cast<double>(nowMs());
+    envelope::Envelope r;
+    s.startMs.push_back(client.roundTrip(
+        "bench",
+        requestJson(envelope::Id::number(sid), "frp_start", R"({"services":{"ssh":31022}})",
+                    nowMs()),
+        [&](std::string_view v) { return isResponseTo(v, sidJson); }, &r));
+    double received = static_cast<double>(nowMs());
+    if (r.statusCode != 200) {
+      die("frp_start answered " + std::to_string(r.statusCode) + "\n" + agent.agentLog());
+    }
+    auto startedAt = parseRfc3339Ms(json::getString(r.body(), "started_at"));
+    double began = static_cast<double>(startedAt.value_or(0));
+    s.inboundMs.push_back(began - sent);
+    s.agentMs.push_back(static_cast<double>(r.timestampMs) - began);
+    s.outboundMs.push_back(received - static_cast<double>(r.timestampMs));
+    if (i == 0) {
+      f.sessionRss = rssBytes(agent.pid());
+      f.sessionThreads = threadCount(agent.pid());
+    }
+    uint64_t tid = next++;
+    std::string tidJson = std::to_string(tid);
+    s.stopMs.push_back(
+        client.roundTrip("bench", requestJson(envelope::Id::number(tid), "frp_stop", "{}", nowMs()),
+                         [&](std::string_view v) { return isResponseTo(v, tidJson); }));
+  }
+  return s;
+}
+
+void printLatencies(BrokerKind kind, bool production, const Args& a,
+                    const std::vector<double>& bare, const std::vector<double>& ping,
+                    const Sessions& s) {
+  const double bareP50 = percentile(bare, 0.5), bareP99 = percentile(bare, 0.99);
+  std::printf("edge agent on the %s (%s)\n", brokerKindName(kind),
+              production ? "production consumer settings" : "fetch.wait.max.ms=10 everywhere");
+  std::printf("  bare produce->consume (1 hop)   : p50 %7.2f ms  p99 %7.2f ms  (%d)\n", bareP50,
+              bareP99, a.pings);
+  std::printf(
+      "  ping request->response (2 hops) : p50 %7.2f ms  p99 %7.2f ms  (%d)  ratio p50 "
+      "%.2fx  p99 %.2fx\n",
+      percentile(ping, 0.5), percentile(ping, 0.99), a.pings, percentile(ping, 0.5) / bareP50,
+      percentile(ping, 0.99) / bareP99);
+  std::printf(
+      "  frp_start -> 200 (stand-in)     : p50 %7.2f ms  p99 %7.2f ms  (%d)  ratio p50 "
+      "%.2fx\n",
+      percentile(s.startMs, 0.5), percentile(s.startMs, 0.99), a.starts,
+      percentile(s.startMs, 0.5) / bareP50);
+  std::printf("      request to agent (Kafka)    : p50 %7.2f ms\n", percentile(s.inboundMs, 0.5));
+  std::printf("      agent: config, spawn, proxies running: p50 %7.2f ms\n",
+              percentile(s.agentMs, 0.5));
+  std::printf("      response to client (Kafka)  : p50 %7.2f ms\n", percentile(s.outboundMs, 0.5));
+  std::printf("  frp_stop -> 200                 : p50 %7.2f ms  p99 %7.2f ms  (%d)\n",
+              percentile(s.stopMs, 0.5), percentile(s.stopMs, 0.99), a.starts);
+}
+
 /// Every measure on one broker; prints its block.
 void runOn(BrokerKind kind, const Args& a) {
   AgentSetup setup;
@@ -166,89 +262,21 @@ void runOn(BrokerKind kind, const Args& a) {
   const auto props = agent.broker().clientProperties();
 
   // 1a. Bare round trips (one hop), the agent's consumer settings.
-  RoundTripClient base(producerSettings(bootstrap), consumerSettings(bootstrap, props),
-                       baselineTopic);
-  base.warmUp("baseline");
-  std::vector<double> bare;
-  for (int i = 0; i < a.pings; ++i) {
-    std::string v = "bare-" + std::to_string(i);
-    bare.push_back(base.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
-  }
-
+  const std::vector<double> bare = bareRoundTrips(bootstrap, props, baselineTopic, a.pings);
   // 1b. The agent: ping, then frp start/stop.
   agent.start({"--log-level", "warn"});
   RoundTripClient client(producerSettings(bootstrap), consumerSettings(bootstrap, props),
                          agent.topic());
   client.warmUp("bench");  // not a request: the agent ignores it (logged as undecodable)
-  client.roundTrip("bench", requestJson(envelope::Id::number(0), "ping", "{}", nowMs()),
-                   [](std::string_view v) { return isResponseTo(v, "0"); });
-  std::vector<double> ping;
-  for (int i = 1; i <= a.pings; ++i) {
-    std::string idJson = std::to_string(i);
-    ping.push_back(client.roundTrip(
-        "bench", requestJson(envelope::Id::number(static_cast<uint64_t>(i)), "ping", "{}", nowMs()),
-        [&](std::string_view v) { return isResponseTo(v, idJson); }));
-  }
+  const std::vector<double> ping = pings(client, a.pings);
   Footprint f;
   if (kind == BrokerKind::kKafka) {
     f = measureIdle(agent, baselineTopic, a.idleSeconds);
   }
-
-  // frp start/stop round trips; the start split into where the time goes.
-  std::vector<double> startMs, stopMs, inboundMs, agentMs, outboundMs;
-  uint64_t next = static_cast<uint64_t>(a.pings) + 1;
-  for (int i = 0; i < a.starts; ++i) {
-    uint64_t sid = next++;
-    std::string sidJson = std::to_string(sid);
-    double sent = static_cast<double>(nowMs());
-    envelope::Envelope r;
-    startMs.push_back(client.roundTrip(
-        "bench",
-        requestJson(envelope::Id::number(sid), "frp_start", R"({"services":{"ssh":31022}})",
-                    nowMs()),
-        [&](std::string_view v) { return isResponseTo(v, sidJson); }, &r));
-    double received = static_cast<double>(nowMs());
-    if (r.statusCode != 200) {
-      die("frp_start answered " + std::to_string(r.statusCode) + "\n" + agent.agentLog());
-    }
-    auto startedAt = parseRfc3339Ms(json::getString(r.body(), "started_at"));
-    double began = static_cast<double>(startedAt.value_or(0));
-    inboundMs.push_back(began - sent);
-    agentMs.push_back(static_cast<double>(r.timestampMs) - began);
-    outboundMs.push_back(received - static_cast<double>(r.timestampMs));
-    if (i == 0) {
-      f.sessionRss = rssBytes(agent.pid());
-      f.sessionThreads = threadCount(agent.pid());
-    }
-    uint64_t tid = next++;
-    std::string tidJson = std::to_string(tid);
-    stopMs.push_back(
-        client.roundTrip("bench", requestJson(envelope::Id::number(tid), "frp_stop", "{}", nowMs()),
-                         [&](std::string_view v) { return isResponseTo(v, tidJson); }));
-  }
+  const Sessions s = startsAndStops(client, agent, a.starts, static_cast<uint64_t>(a.pings) + 1, f);
   agent.stop();
 
-  const double bareP50 = percentile(bare, 0.5), bareP99 = percentile(bare, 0.99);
-  std::printf("edge agent on the %s (%s)\n", brokerKindName(kind),
-              props.empty() ? "production consumer settings" : "fetch.wait.max.ms=10 everywhere");
-  std::printf("  bare produce->consume (1 hop)   : p50 %7.2f ms  p99 %7.2f ms  (%d)\n", bareP50,
-              bareP99, a.pings);
-  std::printf(
-      "  ping request->response (2 hops) : p50 %7.2f ms  p99 %7.2f ms  (%d)  ratio p50 "
-      "%.2fx  p99 %.2fx\n",
-      percentile(ping, 0.5), percentile(ping, 0.99), a.pings, percentile(ping, 0.5) / bareP50,
-      percentile(ping, 0.99) / bareP99);
-  std::printf(
-      "  frp_start -> 200 (stand-in)     : p50 %7.2f ms  p99 %7.2f ms  (%d)  ratio p50 "
-      "%.2fx\n",
-      percentile(startMs, 0.5), percentile(startMs, 0.99), a.starts,
-      percentile(startMs, 0.5) / bareP50);
-  std::printf("      request to agent (Kafka)    : p50 %7.2f ms\n", percentile(inboundMs, 0.5));
-  std::printf("      agent: config, spawn, proxies running: p50 %7.2f ms\n",
-              percentile(agentMs, 0.5));
-  std::printf("      response to client (Kafka)  : p50 %7.2f ms\n", percentile(outboundMs, 0.5));
-  std::printf("  frp_stop -> 200                 : p50 %7.2f ms  p99 %7.2f ms  (%d)\n",
-              percentile(stopMs, 0.5), percentile(stopMs, 0.99), a.starts);
+  printLatencies(kind, props.empty(), a, bare, ping, s);
   if (kind == BrokerKind::kKafka) {
     printFootprint(f, a.idleSeconds, kind);
   }
