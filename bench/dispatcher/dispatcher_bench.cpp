@@ -13,6 +13,8 @@
 // 4. end to end: the same responses produced to the edge topics of a dev broker and consumed by
 //    the dispatcher's loop (offsets committed per batch) into another database.
 // The bar is store / raw COPY >= 0.5. Then `requests list` over --list-rows requests.
+#include "dispatcher_bench.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
@@ -44,14 +46,6 @@ using dispatcher::Options;
 using dispatcher::RawMessage;
 
 namespace {
-
-struct Args {
-  bool quick = false;
-  int edges = 1000;
-  int perEdge = 100;
-  int64_t listRows = 1000000;
-  int batchSize = 5000;
-};
 
 struct Corpus {
   std::vector<std::string> edges;  // edge ids
@@ -230,119 +224,7 @@ void precommit(const Options& o, const Corpus& c) {
   }
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-
-void listBench(const Args& a, testing::PgCluster& cluster) {
-  const std::string conninfo = cluster.createDatabase("list");
-  auto db = migratedDb(conninfo);
-  Options o;
-  (void)o.validate();
-  std::printf("\n== requests list over %lld requests\n", static_cast<long long>(a.listRows));
-  // Rows straight through the write path: 90%% answered, 1,000 edges, spread over a day.
-  dispatcher::Store store(o);
-  if (auto r = store.prepare(*db); !r) {
-    die(r.error().describe());
-  }
-  const int64_t now = SystemClock::instance().wallMs();
-  auto t0 = SteadyClock::now();
-  envelope::Decoder decoder;
-  Batch batch(o);
-  std::vector<std::string> keep;
-  keep.reserve(40000);
-  for (int64_t i = 0; i < a.listRows; ++i) {
-    const int64_t ts = now - 86400000 + i * 86400000 / a.listRows;
-    char edge[32];
-    std::snprintf(edge, sizeof edge, "b-%05lld", static_cast<long long>(i % 1000));
-    dispatcher::RequestRow r;
-    r.edgeId = edge;
-    r.id = "req-" + std::to_string(i);
-    r.type = i % 10 == 0 ? "system_info" : "ping";
-    r.sender = "web_backend";
-    r.sentAtMs = r.seenAtMs = ts;
-    r.deadlineMs = ts + 30000;
-    r.bodyJson = "{}";
-    r.partition = 0;
-    r.offset = i;
-    batch.addRequest(r);
-    if (i % 10 != 9) {
-      keep.push_back(envelope::encode([&] {
-        auto e = envelope::Envelope::response(envelope::Id::text(r.id), r.type, "edge_board",
-                                              ts + 200, i % 50 == 0 ? 500 : 200);
-        if (i % 50 == 0) {
-          e.set("error", "simulated");
-        } else if (r.type == "ping") {
-          e.set("pong", true);
-        } else {
-          e.set("agent_version", "1.2.3");
-          e.set("uptime_seconds", 5.0);
-        }
-        return e;
-      }()));
-      RawMessage m;
-      m.topic = std::string("edge.") + edge;
-      m.offset = a.listRows + i;
-      m.key = edge;
-      m.payload = keep.back();
-      m.kafkaTimestampMs = ts + 300;
-      batch.add(m, decoder, now);
-    }
-    if (batch.messages() >= 40000 || i + 1 == a.listRows) {
-      if (auto w = store.write(*db, batch); !w) {
-        die(w.error().describe());
-      }
-      batch.clear();
-      keep.clear();
-    }
-  }
-  const double fill = secondsSince(t0);
-  mustExec(*db, "ANALYZE");
-  std::printf(
-      "filled %lld requests + %lld responses in %.1f s (%.0f rows/s through the write "
-      "path)\n",
-      static_cast<long long>(a.listRows), static_cast<long long>(a.listRows * 9 / 10), fill,
-      static_cast<double>(a.listRows * 19 / 10) / fill);
-  auto timeList = [&](const char* what, dispatcher::RequestFilter f, int reps) {
-    std::vector<double> times;
-    size_t rows = 0;
-    for (int i = 0; i < reps; ++i) {
-      auto t = SteadyClock::now();
-      auto r = dispatcher::listRequests(*db, f);
-      if (!r) {
-        die(r.error().describe());
-      }
-      times.push_back(secondsSince(t));
-      rows = r->size();
-    }
-    double m = median(times);
-    std::printf("  %-44s %8zu rows  %9.2f ms  %10.0f rows/s\n", what, rows, m * 1000,
-                static_cast<double>(rows) / m);
-  };
-  dispatcher::RequestFilter latest;
-  timeList("requests list (newest 50)", latest, 21);
-  dispatcher::RequestFilter byEdge;
-  byEdge.edge = "b-00042";
-  timeList("requests list --edge b-00042", byEdge, 21);
-  dispatcher::RequestFilter failed;
-  failed.status = "failed";
-  timeList("requests list --status failed", failed, 11);
-  dispatcher::RequestFilter timeouts;
-  timeouts.status = "timeout";
-  timeList("requests list --status timeout", timeouts, 11);
-  dispatcher::RequestFilter since;
-  since.sinceMs = now - 3600000;
-  since.limit = 100000;
-  timeList("requests list --since 1h --limit 100000", since, 3);
-  dispatcher::RequestFilter all;
-  all.limit = static_cast<int>(a.listRows);
-  timeList("requests list --limit <all>", all, 1);
-}
-
-}  // namespace
-
-int benchMain(int argc, char** argv) {
+Args parseArgs(int argc, char** argv) {
   Args a;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -370,6 +252,147 @@ int benchMain(int argc, char** argv) {
           "[--batch-size N]");
     }
   }
+  return a;
+}
+
+/// The dispatcher's own CPU: decode + validate + batch rows (no database).
+void decodeOnly(const Args& a, const Options& o, const Corpus& c) {
+  const size_t n = c.responses.size();
+  envelope::Decoder decoder;
+  Batch batch(o);
+  auto t = SteadyClock::now();
+  for (size_t i = 0; i < n; ++i) {
+    batch.add(raw(c, c.responses, i, static_cast<int64_t>(i)), decoder, 0);
+    if (batch.messages() >= static_cast<size_t>(a.batchSize)) {
+      batch.clear();
+    }
+  }
+  std::printf("decode + batch only:              %8.0f envelopes/s (%.2f us each)\n",
+              static_cast<double>(n) / secondsSince(t), secondsSince(t) / n * 1e6);
+}
+
+/// Raw COPYs of the same rows around the dispatcher's store (a noisy neighbour hurts both);
+/// returns the raw text COPY's rows/s.
+double storeVersusCopy(const Args& a, const Options& o, const Options& so,
+                       dispatcher::pg::Connection& sdb, const Corpus& c) {
+  const size_t n = c.responses.size();
+  struct Baseline {
+    const char* name;
+    CopyFormat format;
+    bool keyed;
+    double seconds = 0;
+  };
+  std::vector<Baseline> baselines = {
+      {"raw COPY, text (psql \\copy), no index", CopyFormat::kText, false},
+      {"raw COPY, binary, no index", CopyFormat::kBinary, false},
+      {"raw COPY, binary, into responses (its key)", CopyFormat::kBinary, true},
+  };
+  for (auto& b : baselines) {
+    b.seconds = rawCopy(sdb, o, c, b.format, b.keyed);
+  }
+  const double cpu0 = selfCpuSeconds();
+  double ours = storeAll(so, c, c.responses, static_cast<int64_t>(n));
+  const double oursCpu = selfCpuSeconds() - cpu0;
+  for (auto& b : baselines) {
+    b.seconds = (b.seconds + rawCopy(sdb, o, c, b.format, b.keyed)) / 2;
+  }
+  auto correlated = mustExec(sdb, "SELECT count(*) FROM request_status WHERE state = 'succeeded'");
+  if (correlated.int64(0, 0) != static_cast<int64_t>(n)) {
+    die("only " + correlated.str(0, 0) + " responses correlated");
+  }
+  const double oursRate = static_cast<double>(n) / ours;
+  for (const auto& b : baselines) {
+    std::printf("%-46s %8.0f rows/s\n", b.name, static_cast<double>(n) / b.seconds);
+  }
+  std::printf(
+      "dispatcher store: decode + validate + COPY (%d writers) + correlate + notify, batches "
+      "of %d:\n",
+      so.writers, a.batchSize);
+  std::printf("%-46s %8.0f envelopes/s (%.2f s, %.1f us CPU each in the dispatcher)\n", "",
+              oursRate, ours, oursCpu / static_cast<double>(n) * 1e6);
+  for (const auto& b : baselines) {
+    std::printf("ratio store / %-32s %8.2f%s\n", b.name,
+                oursRate * b.seconds / static_cast<double>(n),
+                &b == &baselines.front() ? "   (the bar: >= 0.5)" : "");
+  }
+  return static_cast<double>(n) / baselines.front().seconds;
+}
+
+/// The broker's own pace: a bare consumer reading the same messages (no processing).
+void bareConsumer(const Options& o, const Corpus& c) {
+  const size_t n = c.responses.size();
+  kafka::Config bc = o.consumerConfig();
+  bc.set("group.id", "bench-bare");
+  auto bare = kafka::Consumer::create(bc);
+  if (!bare) {
+    die(bare.error().describe());
+  }
+  std::vector<kafka::TopicPartitionOffset> parts;
+  for (const auto& e : c.edges) {
+    parts.push_back({"edge." + e, 0, kafka::kOffsetBeginning});
+  }
+  if (auto r = (*bare)->assign(parts); !r) {
+    die(r.error().describe());
+  }
+  size_t got = 0;
+  auto tb = SteadyClock::now();
+  double firstAt = -1;
+  while (got < n && secondsSince(tb) < 300) {
+    for (const auto& m : (*bare)->pollBatch(10000, 100)) {
+      if (!m.isError()) {
+        if (firstAt < 0) {
+          firstAt = secondsSince(tb);
+        }
+        ++got;
+      }
+    }
+  }
+  const double bareSecs = secondsSince(tb) - firstAt;
+  std::printf("bare consumer (same messages, no processing): %8.0f messages/s\n",
+              static_cast<double>(got) / bareSecs);
+}
+
+/// The dispatcher's loop from the dev broker into PostgreSQL, offsets committed.
+void endToEnd(const Options& ko, dispatcher::pg::Connection& kdb, const Corpus& c, double rawRate) {
+  const size_t n = c.responses.size();
+  precommit(ko, c);
+  dispatcher::Ingestor ingestor(ko, SystemClock::instance());
+  auto t0 = SteadyClock::now();
+  if (auto r = ingestor.start(); !r) {
+    die(r.error().describe());
+  }
+  double firstAt = -1;
+  const double kcpu0 = selfCpuSeconds();
+  std::atomic<bool> stop{false};
+  std::thread loop([&] { ingestor.run(stop); });
+  while (ingestor.messagesStored() < n) {
+    if (firstAt < 0 && ingestor.messagesStored() > 0) {
+      firstAt = secondsSince(t0);
+    }
+    if (secondsSince(t0) > 600) {
+      die("end to end: only " + std::to_string(ingestor.messagesStored()) + " stored in 600 s");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  const double total = secondsSince(t0);
+  const double kcpu = selfCpuSeconds() - kcpu0;
+  stop = true;
+  loop.join();
+  auto k = mustExec(kdb, "SELECT count(*) FROM request_status WHERE state = 'succeeded'");
+  std::printf("end to end (dev broker -> dispatcher loop -> PostgreSQL, offsets committed):\n");
+  std::printf(
+      "                                  %8.0f envelopes/s (%.1f s from subscribe, first "
+      "batch after %.1f s; %.0f/s after it; %.1f us CPU each incl. librdkafka)\n",
+      static_cast<double>(n) / total, total, firstAt, static_cast<double>(n) / (total - firstAt),
+      kcpu / static_cast<double>(n) * 1e6);
+  std::printf("ratio end to end / raw COPY (text): %6.2f   (%s correlated)\n",
+              static_cast<double>(n) / (total - firstAt) / rawRate, k.str(0, 0).c_str());
+}
+
+}  // namespace
+
+int benchMain(int argc, char** argv) {
+  const Args a = parseArgs(argc, argv);
   (void)log::init("warn");
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
   const size_t n = static_cast<size_t>(a.edges) * static_cast<size_t>(a.perEdge);
@@ -402,132 +425,14 @@ int benchMain(int argc, char** argv) {
   std::printf("requests stored first:            %8.0f envelopes/s\n",
               static_cast<double>(n) / req);
 
-  // The dispatcher's own CPU: decode + validate + batch rows (no database).
-  {
-    envelope::Decoder decoder;
-    Batch batch(o);
-    auto t = SteadyClock::now();
-    for (size_t i = 0; i < c.responses.size(); ++i) {
-      batch.add(raw(c, c.responses, i, static_cast<int64_t>(i)), decoder, 0);
-      if (batch.messages() >= static_cast<size_t>(a.batchSize)) {
-        batch.clear();
-      }
-    }
-    std::printf("decode + batch only:              %8.0f envelopes/s (%.2f us each)\n",
-                static_cast<double>(n) / secondsSince(t), secondsSince(t) / n * 1e6);
-  }
-
-  // Raw COPYs of the same rows around the dispatcher's store (a noisy neighbour hurts both).
-  struct Baseline {
-    const char* name;
-    CopyFormat format;
-    bool keyed;
-    double seconds = 0;
-  };
-  std::vector<Baseline> baselines = {
-      {"raw COPY, text (psql \\copy), no index", CopyFormat::kText, false},
-      {"raw COPY, binary, no index", CopyFormat::kBinary, false},
-      {"raw COPY, binary, into responses (its key)", CopyFormat::kBinary, true},
-  };
-  for (auto& b : baselines) {
-    b.seconds = rawCopy(*sdb, o, c, b.format, b.keyed);
-  }
-  const double cpu0 = selfCpuSeconds();
-  double ours = storeAll(so, c, c.responses, static_cast<int64_t>(n));
-  const double oursCpu = selfCpuSeconds() - cpu0;
-  for (auto& b : baselines) {
-    b.seconds = (b.seconds + rawCopy(*sdb, o, c, b.format, b.keyed)) / 2;
-  }
-  auto correlated = mustExec(*sdb, "SELECT count(*) FROM request_status WHERE state = 'succeeded'");
-  if (correlated.int64(0, 0) != static_cast<int64_t>(n)) {
-    die("only " + correlated.str(0, 0) + " responses correlated");
-  }
-  const double oursRate = static_cast<double>(n) / ours;
-  for (const auto& b : baselines) {
-    std::printf("%-46s %8.0f rows/s\n", b.name, static_cast<double>(n) / b.seconds);
-  }
-  std::printf(
-      "dispatcher store: decode + validate + COPY (%d writers) + correlate + notify, batches "
-      "of %d:\n",
-      so.writers, a.batchSize);
-  std::printf("%-46s %8.0f envelopes/s (%.2f s, %.1f us CPU each in the dispatcher)\n", "",
-              oursRate, ours, oursCpu / static_cast<double>(n) * 1e6);
-  for (const auto& b : baselines) {
-    std::printf("ratio store / %-32s %8.2f%s\n", b.name,
-                oursRate * b.seconds / static_cast<double>(n),
-                &b == &baselines.front() ? "   (the bar: >= 0.5)" : "");
-  }
-  const double rawRate = static_cast<double>(n) / baselines.front().seconds;
-
+  decodeOnly(a, o, c);
+  const double rawRate = storeVersusCopy(a, o, so, *sdb, c);
   // End to end through Kafka.
   auto tp = SteadyClock::now();
   produceAll(broker.bootstrap(), c);
   std::printf("produced %zu responses to %d topics in %.1f s\n", n, a.edges, secondsSince(tp));
-  {
-    // The broker's own pace: a bare consumer reading the same messages (no processing).
-    kafka::Config bc = o.consumerConfig();
-    bc.set("group.id", "bench-bare");
-    auto bare = kafka::Consumer::create(bc);
-    if (!bare) {
-      die(bare.error().describe());
-    }
-    std::vector<kafka::TopicPartitionOffset> parts;
-    for (const auto& e : c.edges) {
-      parts.push_back({"edge." + e, 0, RD_KAFKA_OFFSET_BEGINNING});
-    }
-    if (auto r = (*bare)->assign(parts); !r) {
-      die(r.error().describe());
-    }
-    size_t got = 0;
-    auto tb = SteadyClock::now();
-    double firstAt = -1;
-    while (got < n && secondsSince(tb) < 300) {
-      for (const auto& m : (*bare)->pollBatch(10000, 100)) {
-        if (!m.isError()) {
-          if (firstAt < 0) {
-            firstAt = secondsSince(tb);
-          }
-          ++got;
-        }
-      }
-    }
-    const double bareSecs = secondsSince(tb) - firstAt;
-    std::printf("bare consumer (same messages, no processing): %8.0f messages/s\n",
-                static_cast<double>(got) / bareSecs);
-  }
-  precommit(o, c);
-  dispatcher::Ingestor ingestor(ko, SystemClock::instance());
-  auto t0 = SteadyClock::now();
-  if (auto r = ingestor.start(); !r) {
-    die(r.error().describe());
-  }
-  double firstAt = -1;
-  const double kcpu0 = selfCpuSeconds();
-  std::atomic<bool> stop{false};
-  std::thread loop([&] { ingestor.run(stop); });
-  while (ingestor.messagesStored() < n) {
-    if (firstAt < 0 && ingestor.messagesStored() > 0) {
-      firstAt = secondsSince(t0);
-    }
-    if (secondsSince(t0) > 600) {
-      die("end to end: only " + std::to_string(ingestor.messagesStored()) + " stored in 600 s");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  const double total = secondsSince(t0);
-  const double kcpu = selfCpuSeconds() - kcpu0;
-  stop = true;
-  loop.join();
-  auto k = mustExec(*kdb, "SELECT count(*) FROM request_status WHERE state = 'succeeded'");
-  std::printf("end to end (dev broker -> dispatcher loop -> PostgreSQL, offsets committed):\n");
-  std::printf(
-      "                                  %8.0f envelopes/s (%.1f s from subscribe, first "
-      "batch after %.1f s; %.0f/s after it; %.1f us CPU each incl. librdkafka)\n",
-      static_cast<double>(n) / total, total, firstAt, static_cast<double>(n) / (total - firstAt),
-      kcpu / static_cast<double>(n) * 1e6);
-  std::printf("ratio end to end / raw COPY (text): %6.2f   (%s correlated)\n",
-              static_cast<double>(n) / (total - firstAt) / rawRate, k.str(0, 0).c_str());
-
+  bareConsumer(o, c);
+  endToEnd(ko, *kdb, c, rawRate);
   listBench(a, *cluster);
   return 0;
 }
