@@ -76,15 +76,18 @@ Id Id::generate() {
 // place: strings are not copied), then the first chunk of the DOM's memory pool.
 struct Envelope::Storage {
   static constexpr size_t kChunk = 1024;  // later pool chunks (small: envelopes are small)
+  static constexpr size_t kStack = 1024;  // the parse stack's first size (RapidJSON's default)
   static constexpr size_t kHeader = (sizeof(void*) * 64 + 15) & ~size_t{15};
 
   rapidjson::MemoryPoolAllocator<> pool;
-  Document doc;
+  detail::ParsedDocument doc;
   char* text = nullptr;
 
-  Storage() : pool(kChunk), doc(&pool) {}
+  Storage() : pool(kChunk), doc(&pool, kStack, &detail::ParseStackAllocator::shared()) {}
   Storage(char* poolChunk, size_t poolBytes, char* textStart)
-      : pool(poolChunk, poolBytes, kChunk), doc(&pool), text(textStart) {}
+      : pool(poolChunk, poolBytes, kChunk),
+        doc(&pool, kStack, &detail::ParseStackAllocator::shared()),
+        text(textStart) {}
 
   static Storage* create(std::string_view bytes) {
     static_assert(sizeof(Storage) <= kHeader, "Storage outgrew its header slot");
@@ -267,7 +270,7 @@ Result<Envelope, DecodeError> Decoder::decode(std::string_view bytes) {
                                               ": invalid UTF-8 (RFC 3629) in a string");
   }
   Envelope env(bytes);
-  Document& doc = env.storage_->doc;
+  detail::ParsedDocument& doc = env.storage_->doc;
   if (auto why = detail::parseInPlace(reader_, limits_.maxDepth, bytes, env.storage_->text, doc)) {
     return failEarly(Status::kBadRequest, std::move(*why));
   }
