@@ -199,9 +199,36 @@ class Compiler {
       }
       ++node->requiredCount;
     }
+    for (Node& n : nodes_) {
+      indexByLength(n);
+    }
   }
 
  private:
+  static void indexByLength(Node& n) {
+    n.byLengthStart.clear();
+    n.byLength.clear();
+    size_t longest = 0;
+    for (const auto& p : n.properties) {
+      longest = std::max(longest, p.name.size());
+    }
+    if (n.properties.empty()) {
+      return;
+    }
+    n.byLengthStart.assign(longest + 2, 0);
+    for (const auto& p : n.properties) {
+      ++n.byLengthStart[p.name.size() + 1];
+    }
+    for (size_t len = 1; len < n.byLengthStart.size(); ++len) {
+      n.byLengthStart[len] += n.byLengthStart[len - 1];
+    }
+    n.byLength.resize(n.properties.size());
+    std::vector<uint32_t> next(n.byLengthStart.begin(), n.byLengthStart.end() - 1);
+    for (size_t i = 0; i < n.properties.size(); ++i) {
+      n.byLength[next[n.properties[i].name.size()]++] = static_cast<uint32_t>(i);
+    }
+  }
+
   Error fail(const std::string& where, const std::string& what) const {
     return Error(Status::kInternal, "schema " + name_ + " at #" + where + ": " + what);
   }

@@ -45,6 +45,11 @@ struct SchemaValidator::Node {
   const rapidjson::Value* enumValues = nullptr;
   std::vector<Property> properties;
   size_t requiredCount = 0;
+  // properties by name length, for lookup: the indices of those of length L are
+  // byLength[byLengthStart[L]] .. byLength[byLengthStart[L + 1] - 1], in declaration order
+  // (lengths past the last entry of byLengthStart have none). Filled by the compiler.
+  std::vector<uint32_t> byLengthStart;
+  std::vector<uint32_t> byLength;
   std::vector<std::pair<Pattern, const Node*>> patternProperties;
   bool additionalAllowed = true;
   const Node* additional = nullptr;

@@ -286,9 +286,15 @@ class Run {
       bool covered = false;
       bool declared = false;
       if (n != nullptr) {
-        for (size_t i = 0; i < n->properties.size(); ++i) {
+        // Only the properties whose names have this length (see Node::byLengthStart).
+        const size_t lengths = n->byLengthStart.size();
+        const uint32_t* order = n->byLength.data();
+        const uint32_t from = len + 1 < lengths ? n->byLengthStart[len] : 0;
+        const uint32_t to = len + 1 < lengths ? n->byLengthStart[len + 1] : 0;
+        for (uint32_t k = from; k < to; ++k) {
+          const size_t i = order[k];
           const auto& p = n->properties[i];
-          if (p.name.size() == len && sameBytes(p.name.data(), key, len)) {
+          if (sameBytes(p.name.data(), key, len)) {
             covered = declared = true;
             if (i < 64) {
               if ((seen >> i) & 1) {
