@@ -20,8 +20,28 @@ namespace {
 // ----------------------------------------------------------------------------------------------
 // Validation
 
-// Short keys compare faster inline than through a memcmp call.
+// Short keys compare faster inline than through a memcmp call: whole words (the last one may
+// overlap the one before), bytes only below 4.
+template <class Word>
+inline bool sameWord(const char* a, const char* b) {
+  Word x, y;
+  std::memcpy(&x, a, sizeof x);
+  std::memcpy(&y, b, sizeof y);
+  return x == y;
+}
+
 inline bool sameBytes(const char* a, const char* b, size_t len) {
+  if (len >= 8) {
+    for (size_t i = 0; i + 8 < len; i += 8) {
+      if (!sameWord<uint64_t>(a + i, b + i)) {
+        return false;
+      }
+    }
+    return sameWord<uint64_t>(a + len - 8, b + len - 8);
+  }
+  if (len >= 4) {
+    return sameWord<uint32_t>(a, b) && sameWord<uint32_t>(a + len - 4, b + len - 4);
+  }
   for (size_t i = 0; i < len; ++i) {
     if (a[i] != b[i]) {
       return false;
