@@ -208,6 +208,18 @@ class Compiler {
   static void indexByLength(Node& n) {
     n.byLengthStart.clear();
     n.byLength.clear();
+    n.requiredMask = 0;
+    n.requiredBeyondMask = false;
+    for (size_t i = 0; i < n.properties.size(); ++i) {
+      if (!n.properties[i].required) {
+        continue;
+      }
+      if (i < 64) {
+        n.requiredMask |= uint64_t{1} << i;
+      } else {
+        n.requiredBeyondMask = true;
+      }
+    }
     size_t longest = 0;
     for (const auto& p : n.properties) {
       longest = std::max(longest, p.name.size());

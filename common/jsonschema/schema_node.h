@@ -50,6 +50,9 @@ struct SchemaValidator::Node {
   // (lengths past the last entry of byLengthStart have none). Filled by the compiler.
   std::vector<uint32_t> byLengthStart;
   std::vector<uint32_t> byLength;
+  // Required properties among the first 64 (bit i: properties[i]); whether any further one is.
+  uint64_t requiredMask = 0;
+  bool requiredBeyondMask = false;
   std::vector<std::pair<Pattern, const Node*>> patternProperties;
   bool additionalAllowed = true;
   const Node* additional = nullptr;

@@ -361,7 +361,8 @@ class Run {
     if (undeclared >= 2 && !checkDuplicates(v, n, quiet)) {
       return false;
     }
-    if (n != nullptr && n->requiredCount > 0) {
+    if (n != nullptr && n->requiredCount > 0 &&
+        ((seen & n->requiredMask) != n->requiredMask || n->requiredBeyondMask)) {
       for (size_t i = 0; i < n->properties.size(); ++i) {
         const auto& p = n->properties[i];
         bool present = i < 64 ? (seen >> i) & 1 : v.HasMember(p.name.c_str());
