@@ -200,14 +200,24 @@ class Compiler {
       ++node->requiredCount;
     }
     for (Node& n : nodes_) {
-      indexByLength(n);
+      finishNode(n);
     }
   }
 
  private:
-  static void indexByLength(Node& n) {
+  // What the validator precomputes per node: keyword families, required mask, length index.
+  static void finishNode(Node& n) {
     n.byLengthStart.clear();
     n.byLength.clear();
+    n.families = static_cast<uint8_t>(
+        (n.hasMinimum || n.hasMaximum ? Node::kNumberChecks : 0) |
+        (n.minLength >= 0 || n.maxLength >= 0 || n.pattern ? Node::kStringChecks : 0) |
+        (n.minItems >= 0 || n.maxItems >= 0 || n.minProperties >= 0 || n.maxProperties >= 0
+             ? Node::kCountChecks
+             : 0) |
+        (!n.allOf.empty() || !n.anyOf.empty() || !n.oneOf.empty() || n.notNode != nullptr
+             ? Node::kCombinators
+             : 0));
     n.requiredMask = 0;
     n.requiredBeyondMask = false;
     for (size_t i = 0; i < n.properties.size(); ++i) {

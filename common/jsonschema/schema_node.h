@@ -53,6 +53,9 @@ struct SchemaValidator::Node {
   // Required properties among the first 64 (bit i: properties[i]); whether any further one is.
   uint64_t requiredMask = 0;
   bool requiredBeyondMask = false;
+  // Which keyword families of checkHere this node has (kNumberChecks...): the others are skipped.
+  enum : uint8_t { kNumberChecks = 1, kStringChecks = 2, kCountChecks = 4, kCombinators = 8 };
+  uint8_t families = 0;
   std::vector<std::pair<Pattern, const Node*>> patternProperties;
   bool additionalAllowed = true;
   const Node* additional = nullptr;
