@@ -94,7 +94,7 @@ class Run {
     if (n != nullptr && n->never) {
       return quiet ? false : fail(quiet, v, "unexpected value " + json::preview(v));
     }
-    if (n != nullptr && !n->unconstrained && !checkHere(*n, v, quiet)) {
+    if (n != nullptr && !n->unconstrained && !passesPlainly(*n, v) && !checkHere(*n, v, quiet)) {
       return false;
     }
     if (v.IsObject()) {
@@ -135,6 +135,30 @@ class Run {
   // Keywords about v itself (not its members), one family after the other. The families run on
   // every value: they are inlined here (GCC left the larger ones as calls, +3% instructions per
   // message in bench_envelope).
+  // True when v surely satisfies n's own keywords and n has only type, string and number ones: the
+  // common leaf, checked here without checkHere's call. False means "not sure": checkHere then
+  // checks (and words any failure) from scratch, so the outcome is the same either way.
+  [[gnu::always_inline]] static bool passesPlainly(const Node& n, const Value& v) {
+    if ((n.families & (Node::kCountChecks | Node::kCombinators)) != 0 || n.enumValues != nullptr ||
+        (n.types & typeBit(v)) == 0) {
+      return false;
+    }
+    if ((n.families & Node::kNumberChecks) != 0 && v.IsNumber()) {
+      return false;
+    }
+    if ((n.families & Node::kStringChecks) != 0 && v.IsString()) {
+      const auto bytes = static_cast<int64_t>(v.GetStringLength());
+      if ((n.minLength >= 0 && (bytes + 3) / 4 < n.minLength) ||
+          (n.maxLength >= 0 && bytes > n.maxLength)) {
+        return false;  // the byte length does not settle it: code points are counted there
+      }
+      if (n.pattern && !n.pattern->search(std::string_view(v.GetString(), v.GetStringLength()))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
   // Node::families says which families the node has at all; the others are skipped.
   bool checkHere(const Node& n, const Value& v, bool quiet) {
     const uint8_t f = n.families;
