@@ -220,17 +220,31 @@ Result<std::pair<Kind, Value*>, DecodeError> findKind(ParsedDocument& doc) {
   int kindIndex = -1;
   Value* inner = nullptr;
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
-    for (int k = 0; k < 3; ++k) {
-      const std::string& name = kindPrefix(static_cast<Kind>(k));
-      if (keyIs(m->name, name.c_str(), name.size())) {
-        if (kindIndex >= 0) {
-          return fail("more than one of request, response, event (" +
-                      kindPrefix(static_cast<Kind>(kindIndex)) + " and " + name + ")");
-        }
-        kindIndex = k;
-        inner = &m->value;
-      }
+    // The kinds' names differ in length: at most one can match.
+    int k = -1;
+    switch (m->name.GetStringLength()) {
+      case 7:
+        k = keyIs(m->name, "request", 7) ? 0 : -1;
+        break;
+      case 8:
+        k = keyIs(m->name, "response", 8) ? 1 : -1;
+        break;
+      case 5:
+        k = keyIs(m->name, "event", 5) ? 2 : -1;
+        break;
+      default:
+        break;
     }
+    if (k < 0) {
+      continue;
+    }
+    if (kindIndex >= 0) {
+      return fail("more than one of request, response, event (" +
+                  kindPrefix(static_cast<Kind>(kindIndex)) + " and " +
+                  kindPrefix(static_cast<Kind>(k)) + ")");
+    }
+    kindIndex = k;
+    inner = &m->value;
   }
   if (kindIndex < 0) {
     if (doc.MemberCount() == 1) {
