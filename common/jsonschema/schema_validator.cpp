@@ -143,7 +143,7 @@ class Run {
         (n.types & typeBit(v)) == 0) {
       return false;
     }
-    if ((n.families & Node::kNumberChecks) != 0 && v.IsNumber()) {
+    if ((n.families & Node::kNumberChecks) != 0 && v.IsNumber() && outOfBounds(n, v)) {
       return false;
     }
     if ((n.families & Node::kStringChecks) != 0 && v.IsString()) {
@@ -193,11 +193,8 @@ class Run {
     return true;
   }
 
-  // minimum, maximum, exclusiveMinimum, exclusiveMaximum.
-  [[gnu::always_inline]] bool checkNumber(const Node& n, const Value& v, bool quiet) {
-    if (!v.IsNumber() || !(n.hasMinimum || n.hasMaximum)) {
-      return true;
-    }
+  // Whether the number v breaks n's minimum/maximum (exclusive or not).
+  [[gnu::always_inline]] static bool outOfBounds(const Node& n, const Value& v) {
     bool low = false, high = false;
     if (v.IsInt64() || v.IsUint64()) {
       // Exact for integers: compare in the integer domain when the bound is integral.
@@ -210,7 +207,12 @@ class Run {
       low = n.hasMinimum && (n.exclusiveMinimum ? x <= n.minimum : x < n.minimum);
       high = n.hasMaximum && (n.exclusiveMaximum ? x >= n.maximum : x > n.maximum);
     }
-    if (!low && !high) {
+    return low || high;
+  }
+
+  // minimum, maximum, exclusiveMinimum, exclusiveMaximum.
+  [[gnu::always_inline]] bool checkNumber(const Node& n, const Value& v, bool quiet) {
+    if (!v.IsNumber() || !(n.hasMinimum || n.hasMaximum) || !outOfBounds(n, v)) {
       return true;
     }
     std::string range =
