@@ -49,6 +49,10 @@ class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
   Result(E error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+  /// The value built in place from `args` (no move: for a value that is costly to move).
+  template <class... A>
+  explicit Result(std::in_place_index_t<0>, A&&... args)
+      : v_(std::in_place_index<0>, std::forward<A>(args)...) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }

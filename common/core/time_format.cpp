@@ -16,8 +16,10 @@ unsigned daysInMonth(int64_t y, unsigned m) {
   return m == 2 && isLeap(y) ? 29 : kDays[m - 1];
 }
 
-// Reads exactly n digits at text[pos...]; advances pos.
-bool digits(std::string_view text, size_t& pos, size_t n, int64_t& out) {
+// Reads exactly n digits at text[pos...]; advances pos. Inlined, so each call's n is a constant
+// (parseRfc3339Ms runs on every decoded message's timestamp).
+[[gnu::always_inline]] inline bool digits(std::string_view text, size_t& pos, size_t n,
+                                          int64_t& out) {
   if (pos + n > text.size()) {
     return false;
   }
@@ -34,7 +36,7 @@ bool digits(std::string_view text, size_t& pos, size_t n, int64_t& out) {
   return true;
 }
 
-bool expect(std::string_view text, size_t& pos, char c) {
+[[gnu::always_inline]] inline bool expect(std::string_view text, size_t& pos, char c) {
   if (pos < text.size() && text[pos] == c) {
     ++pos;
     return true;

@@ -2,11 +2,89 @@
 
 #include <rapidjson/error/en.h>
 
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
 #include "core/time_format.h"
 #include "envelope/types.h"
 #include "jsonschema/json_util.h"
 
 namespace edgelink::envelope::detail {
+
+namespace {
+
+struct ParseStackBuffer {
+  char* data = nullptr;
+  size_t capacity = 0;
+  bool inUse = false;
+  ~ParseStackBuffer() { std::free(data); }
+};
+
+thread_local ParseStackBuffer parseStack;
+
+}  // namespace
+
+void* ParseStackAllocator::Malloc(size_t size) {
+  ParseStackBuffer& b = parseStack;
+  if (b.inUse || size == 0) {
+    return size == 0 ? nullptr : std::malloc(size);
+  }
+  if (size > b.capacity) {
+    std::free(b.data);
+    b.data = static_cast<char*>(std::malloc(size));
+    if (b.data == nullptr) {
+      b.capacity = 0;
+      return nullptr;
+    }
+    b.capacity = size;
+  }
+  b.inUse = true;
+  return b.data;
+}
+
+void* ParseStackAllocator::Realloc(void* p, size_t oldSize, size_t newSize) {
+  ParseStackBuffer& b = parseStack;
+  if (p == nullptr) {
+    return Malloc(newSize);
+  }
+  if (p != b.data) {
+    if (newSize == 0) {
+      std::free(p);
+      return nullptr;
+    }
+    return std::realloc(p, newSize);
+  }
+  if (newSize == 0) {
+    b.inUse = false;
+    return nullptr;
+  }
+  if (newSize > b.capacity) {
+    char* grown = static_cast<char*>(std::malloc(newSize));
+    if (grown == nullptr) {
+      return nullptr;
+    }
+    std::memcpy(grown, b.data, std::min(oldSize, newSize));
+    std::free(b.data);
+    b.data = grown;
+    b.capacity = newSize;
+  }
+  return b.data;
+}
+
+void ParseStackAllocator::Free(void* p) {
+  ParseStackBuffer& b = parseStack;
+  if (p != nullptr && p == b.data) {
+    b.inUse = false;
+  } else {
+    std::free(p);
+  }
+}
+
+ParseStackAllocator& ParseStackAllocator::shared() {
+  static ParseStackAllocator instance;
+  return instance;
+}
 
 size_t countCodePoints(const char* s, size_t n) {
   size_t count = 0;
@@ -89,7 +167,7 @@ const std::string& kindPrefix(Kind kind) {
 }
 
 std::optional<std::string> parseInPlace(rapidjson::Reader& reader, unsigned maxDepth,
-                                        std::string_view bytes, char* text, Document& doc) {
+                                        std::string_view bytes, char* text, ParsedDocument& doc) {
   rapidjson::InsituStringStream stream(text);
   rapidjson::ParseResult parsed;
   GuardHandler::Failure guardFailure = GuardHandler::Failure::kNone;
@@ -98,7 +176,7 @@ std::optional<std::string> parseInPlace(rapidjson::Reader& reader, unsigned maxD
   const bool mayHoldNul = mayHoldEscape && bytes.find("\\u0000") != std::string_view::npos;
   const bool mayHoldSurrogate = mayHoldEscape && (bytes.find("\\ud") != std::string_view::npos ||
                                                   bytes.find("\\uD") != std::string_view::npos);
-  auto generate = [&](Document& d) {
+  auto generate = [&](ParsedDocument& d) {
     GuardHandler guard(d, maxDepth, mayHoldNul, mayHoldSurrogate);
     parsed = reader.Parse<kParseFlags>(stream, guard);
     guardFailure = guard.failure();
@@ -129,7 +207,7 @@ std::optional<std::string> parseInPlace(rapidjson::Reader& reader, unsigned maxD
   return std::nullopt;
 }
 
-Result<std::pair<Kind, Value*>, DecodeError> findKind(Document& doc) {
+Result<std::pair<Kind, Value*>, DecodeError> findKind(ParsedDocument& doc) {
   auto fail = [](std::string message) {
     DecodeError e;
     e.message = std::move(message);
@@ -142,17 +220,31 @@ Result<std::pair<Kind, Value*>, DecodeError> findKind(Document& doc) {
   int kindIndex = -1;
   Value* inner = nullptr;
   for (auto m = doc.MemberBegin(); m != doc.MemberEnd(); ++m) {
-    for (int k = 0; k < 3; ++k) {
-      const std::string& name = kindPrefix(static_cast<Kind>(k));
-      if (keyIs(m->name, name.c_str(), name.size())) {
-        if (kindIndex >= 0) {
-          return fail("more than one of request, response, event (" +
-                      kindPrefix(static_cast<Kind>(kindIndex)) + " and " + name + ")");
-        }
-        kindIndex = k;
-        inner = &m->value;
-      }
+    // The kinds' names differ in length: at most one can match.
+    int k = -1;
+    switch (m->name.GetStringLength()) {
+      case 7:
+        k = keyIs(m->name, "request", 7) ? 0 : -1;
+        break;
+      case 8:
+        k = keyIs(m->name, "response", 8) ? 1 : -1;
+        break;
+      case 5:
+        k = keyIs(m->name, "event", 5) ? 2 : -1;
+        break;
+      default:
+        break;
     }
+    if (k < 0) {
+      continue;
+    }
+    if (kindIndex >= 0) {
+      return fail("more than one of request, response, event (" +
+                  kindPrefix(static_cast<Kind>(kindIndex)) + " and " +
+                  kindPrefix(static_cast<Kind>(k)) + ")");
+    }
+    kindIndex = k;
+    inner = &m->value;
   }
   if (kindIndex < 0) {
     if (doc.MemberCount() == 1) {

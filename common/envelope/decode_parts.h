@@ -27,6 +27,24 @@ constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParse
 constexpr unsigned kMaxDepthCap = 512;
 constexpr size_t kMaxIdChars = 256;
 
+// The parse stack's memory (RapidJSON's Document allocates its stack on every parse, grows it
+// by realloc and frees it when done): one buffer per thread, kept between parses. A second
+// stack in use at once on the same thread (not done by the decoder) falls back to malloc.
+class ParseStackAllocator {
+ public:
+  static const bool kNeedFree = true;
+  void* Malloc(size_t size);
+  void* Realloc(void* p, size_t oldSize, size_t newSize);
+  static void Free(void* p);
+  /// The one instance documents share (it holds no state: the buffer is per thread).
+  static ParseStackAllocator& shared();
+};
+
+/// A decoded envelope's DOM: values as rapidjson::Document's, parse stack from the buffer above.
+using ParsedDocument =
+    rapidjson::GenericDocument<rapidjson::UTF8<>, rapidjson::MemoryPoolAllocator<>,
+                               ParseStackAllocator>;
+
 // Sits between the reader and the document: bounds nesting, refuses NUL characters (which
 // PostgreSQL text/jsonb cannot store and which no field of the protocol needs) and lone low
 // surrogates (RapidJSON 1.1.0 turns a "\udc00" with no high half before it into the invalid
@@ -36,7 +54,7 @@ class GuardHandler {
  public:
   enum class Failure { kNone, kTooDeep, kNul, kLoneSurrogate };
 
-  GuardHandler(Document& doc, unsigned maxDepth, bool checkNul, bool checkSurrogates)
+  GuardHandler(ParsedDocument& doc, unsigned maxDepth, bool checkNul, bool checkSurrogates)
       : doc_(doc), maxDepth_(maxDepth), checkNul_(checkNul), checkSurrogates_(checkSurrogates) {}
 
   bool Null() { return doc_.Null(); }
@@ -90,7 +108,7 @@ class GuardHandler {
     return true;
   }
 
-  Document& doc_;
+  ParsedDocument& doc_;
   unsigned maxDepth_;
   bool checkNul_;
   bool checkSurrogates_;
@@ -134,9 +152,9 @@ const std::string& kindPrefix(Kind kind);
 /// Parses `bytes`' copy in `text` into `doc` in place, through the guard (depth, NUL, lone
 /// surrogates), then allows only whitespace after the value. On failure: why, for humans.
 std::optional<std::string> parseInPlace(rapidjson::Reader& reader, unsigned maxDepth,
-                                        std::string_view bytes, char* text, Document& doc);
+                                        std::string_view bytes, char* text, ParsedDocument& doc);
 /// The one member of request, response, event: its kind and value.
-Result<std::pair<Kind, Value*>, DecodeError> findKind(Document& doc);
+Result<std::pair<Kind, Value*>, DecodeError> findKind(ParsedDocument& doc);
 /// A failure once the header is found, keeping whatever of it can be read (so a request can
 /// still be answered).
 DecodeError headerError(Kind kind, const Header& h, Status status, std::string field,

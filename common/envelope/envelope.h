@@ -62,6 +62,14 @@ class Envelope {
   Envelope& operator=(const Envelope&) = delete;
   Envelope clone() const;
 
+  /// Only the decoder can name this: for the constructor below.
+  class DecodeKey {
+    friend class Decoder;
+    DecodeKey() = default;
+  };
+  /// Storage for `bytes` to be parsed in place (the decoder builds its result in place with it).
+  Envelope(DecodeKey, std::string_view bytesToParseInPlace);
+
   /// A request with an empty body (fill it through body()/allocator()).
   static Envelope request(Id id, std::string sender, int64_t timestampMs, std::string type,
                           std::string description = {});
@@ -109,7 +117,6 @@ class Envelope {
   struct StorageDeleter {
     void operator()(Storage* s) const;
   };
-  explicit Envelope(std::string_view bytesToParseInPlace);
 
   std::unique_ptr<Storage, StorageDeleter> storage_;  // the body (decoded: and message bytes)
   rapidjson::Value* body_ = nullptr;                  // points into storage_
@@ -146,6 +153,8 @@ class Decoder {
   const Limits& limits() const { return limits_; }
 
  private:
+  /// Steps 2-5 of decode on `env`, parsed: why it is refused, if it is.
+  std::optional<DecodeError> checkParsed(Envelope& env);
   Limits limits_;
   const SchemaRegistry& registry_;
   std::unique_ptr<jsonschema::SchemaValidator>

@@ -24,11 +24,20 @@ void appendUtf8(std::string& out, uint32_t cp) {
 
 size_t invalidUtf8At(const unsigned char* s, size_t n) {
   size_t i = 0;
+  // ASCII 32 bytes a step (four independent words) until a non-ASCII byte is near.
+  constexpr uint64_t kHigh = 0x8080808080808080ULL;
+  for (; i + 32 <= n; i += 32) {
+    uint64_t w[4];
+    std::memcpy(w, s + i, 32);
+    if (((w[0] | w[1] | w[2] | w[3]) & kHigh) != 0) {
+      break;
+    }
+  }
   while (i < n) {
     if (i + 8 <= n) {
       uint64_t word;
       std::memcpy(&word, s + i, 8);
-      if ((word & 0x8080808080808080ULL) == 0) {
+      if ((word & kHigh) == 0) {
         i += 8;
         continue;
       }

@@ -230,12 +230,58 @@ void Pattern::determinise() {
   }
   dfa_ = std::move(table);
   accepts_ = std::move(accepts);
+  if (anchoredEnd_) {
+    pairUp();
+  }
+}
+
+void Pattern::pairUp() {
+  constexpr size_t kMaxEntries = 16384;  // 64 KB
+  const size_t c = static_cast<size_t>(classes_);
+  const size_t states = accepts_.size();
+  int shift = 0;
+  while ((size_t{1} << shift) < c * c + c) {
+    ++shift;
+  }
+  if ((states << shift) > kMaxEntries) {
+    return;
+  }
+  std::vector<int32_t> pairs(states << shift, 0);
+  for (size_t s = 0; s < states; ++s) {
+    const int32_t* row = dfa_.data() + s * c;
+    int32_t* out = pairs.data() + (s << shift);
+    for (size_t c1 = 0; c1 < c; ++c1) {
+      const int32_t* mid = dfa_.data() + row[c1];
+      for (size_t c2 = 0; c2 < c; ++c2) {
+        out[c1 * c + c2] = (mid[c2] / classes_) << shift;
+      }
+      out[c * c + c1] = (row[c1] / classes_) << shift;
+    }
+  }
+  pairs_ = std::move(pairs);
+  pairShift_ = shift;
 }
 
 bool Pattern::search(std::string_view subject) const {
   // An empty match is found somewhere unless both ends are anchored and the subject is not empty.
   if (nullable_ && (!(anchoredStart_ && anchoredEnd_) || subject.empty())) {
     return true;
+  }
+  if (!pairs_.empty()) {
+    const int32_t* table = pairs_.data();
+    const uint8_t* cls = byteClass_.data();
+    const auto* s = reinterpret_cast<const unsigned char*>(subject.data());
+    const size_t n = subject.size();
+    const int32_t c = classes_;
+    int32_t row = 0;  // state << pairShift_
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+      row = table[row + cls[s[i]] * c + cls[s[i + 1]]];
+    }
+    if (i < n) {
+      row = table[row + c * c + cls[s[i]]];
+    }
+    return accepts_[static_cast<size_t>(row >> pairShift_)] != 0;
   }
   if (!dfa_.empty()) {
     const int32_t* table = dfa_.data();

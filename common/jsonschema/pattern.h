@@ -44,6 +44,13 @@ class Pattern {
   int classes_ = 0;
   std::vector<int32_t> dfa_;      // state * classes_ + class -> next state
   std::vector<uint8_t> accepts_;  // per state
+  // Patterns anchored at the end also get a table stepping two bytes at once (half the chain of
+  // dependent loads): row r = state << pairShift_ holds at r + c1 * classes_ + c2 the state
+  // after classes c1 then c2, and at r + classes_ * classes_ + c the state after class c alone
+  // (the last byte of an odd-length subject); entries are rows. Empty when too big.
+  void pairUp();
+  std::vector<int32_t> pairs_;
+  int pairShift_ = 0;
 };
 
 }  // namespace edgelink::jsonschema

@@ -199,9 +199,58 @@ class Compiler {
       }
       ++node->requiredCount;
     }
+    for (Node& n : nodes_) {
+      finishNode(n);
+    }
   }
 
  private:
+  // What the validator precomputes per node: keyword families, required mask, length index.
+  static void finishNode(Node& n) {
+    n.byLengthStart.clear();
+    n.byLength.clear();
+    n.families = static_cast<uint8_t>(
+        (n.hasMinimum || n.hasMaximum ? Node::kNumberChecks : 0) |
+        (n.minLength >= 0 || n.maxLength >= 0 || n.pattern ? Node::kStringChecks : 0) |
+        (n.minItems >= 0 || n.maxItems >= 0 || n.minProperties >= 0 || n.maxProperties >= 0
+             ? Node::kCountChecks
+             : 0) |
+        (!n.allOf.empty() || !n.anyOf.empty() || !n.oneOf.empty() || n.notNode != nullptr
+             ? Node::kCombinators
+             : 0));
+    n.requiredMask = 0;
+    n.requiredBeyondMask = false;
+    for (size_t i = 0; i < n.properties.size(); ++i) {
+      if (!n.properties[i].required) {
+        continue;
+      }
+      if (i < 64) {
+        n.requiredMask |= uint64_t{1} << i;
+      } else {
+        n.requiredBeyondMask = true;
+      }
+    }
+    size_t longest = 0;
+    for (const auto& p : n.properties) {
+      longest = std::max(longest, p.name.size());
+    }
+    if (n.properties.empty()) {
+      return;
+    }
+    n.byLengthStart.assign(longest + 2, 0);
+    for (const auto& p : n.properties) {
+      ++n.byLengthStart[p.name.size() + 1];
+    }
+    for (size_t len = 1; len < n.byLengthStart.size(); ++len) {
+      n.byLengthStart[len] += n.byLengthStart[len - 1];
+    }
+    n.byLength.resize(n.properties.size());
+    std::vector<uint32_t> next(n.byLengthStart.begin(), n.byLengthStart.end() - 1);
+    for (size_t i = 0; i < n.properties.size(); ++i) {
+      n.byLength[next[n.properties[i].name.size()]++] = static_cast<uint32_t>(i);
+    }
+  }
+
   Error fail(const std::string& where, const std::string& what) const {
     return Error(Status::kInternal, "schema " + name_ + " at #" + where + ": " + what);
   }

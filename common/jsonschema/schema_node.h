@@ -45,6 +45,17 @@ struct SchemaValidator::Node {
   const rapidjson::Value* enumValues = nullptr;
   std::vector<Property> properties;
   size_t requiredCount = 0;
+  // properties by name length, for lookup: the indices of those of length L are
+  // byLength[byLengthStart[L]] .. byLength[byLengthStart[L + 1] - 1], in declaration order
+  // (lengths past the last entry of byLengthStart have none). Filled by the compiler.
+  std::vector<uint32_t> byLengthStart;
+  std::vector<uint32_t> byLength;
+  // Required properties among the first 64 (bit i: properties[i]); whether any further one is.
+  uint64_t requiredMask = 0;
+  bool requiredBeyondMask = false;
+  // Which keyword families of checkHere this node has (kNumberChecks...): the others are skipped.
+  enum : uint8_t { kNumberChecks = 1, kStringChecks = 2, kCountChecks = 4, kCombinators = 8 };
+  uint8_t families = 0;
   std::vector<std::pair<Pattern, const Node*>> patternProperties;
   bool additionalAllowed = true;
   const Node* additional = nullptr;
