@@ -152,19 +152,6 @@ void printFootprint(const Footprint& f, int idleSeconds, BrokerKind k) {
                                       : "fetch.wait.max.ms 10: the mock never wakes a fetch");
 }
 
-std::vector<double> bareRoundTrips(const std::string& bootstrap,
-                                   const std::vector<std::string>& props, const std::string& topic,
-                                   int n) {
-  RoundTripClient base(producerSettings(bootstrap), consumerSettings(bootstrap, props), topic);
-  base.warmUp("baseline");
-  std::vector<double> bare;
-  for (int i = 0; i < n; ++i) {
-    std::string v = "bare-" + std::to_string(i);
-    bare.push_back(base.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
-  }
-  return bare;
-}
-
 /// Pings with ids 1..n (after one with id 0 to warm up).
 std::vector<double> pings(RoundTripClient& client, int n) {
   client.roundTrip("bench", requestJson(envelope::Id::number(0), "ping", "{}", nowMs()),
@@ -262,7 +249,9 @@ void runOn(BrokerKind kind, const Args& a) {
   const auto props = agent.broker().clientProperties();
 
   // 1a. Bare round trips (one hop), the agent's consumer settings.
-  const std::vector<double> bare = bareRoundTrips(bootstrap, props, baselineTopic, a.pings);
+  RoundTripClient base(producerSettings(bootstrap), consumerSettings(bootstrap, props),
+                       baselineTopic);
+  const std::vector<double> bare = bareRoundTrips(base, a.pings);
   // 1b. The agent: ping, then frp start/stop.
   agent.start({"--log-level", "warn"});
   RoundTripClient client(producerSettings(bootstrap), consumerSettings(bootstrap, props),

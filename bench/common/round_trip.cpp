@@ -99,4 +99,14 @@ bool isResponseTo(std::string_view value, const std::string& idJson) {
   return value.rfind("{\"response\":{\"id\":" + idJson + ",", 0) == 0;
 }
 
+std::vector<double> bareRoundTrips(RoundTripClient& client, int n) {
+  client.warmUp("baseline");
+  std::vector<double> bare;
+  for (int i = 0; i < n; ++i) {
+    std::string v = "bare-" + std::to_string(i);
+    bare.push_back(client.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
+  }
+  return bare;
+}
+
 }  // namespace edgelink::bench

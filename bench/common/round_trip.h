@@ -47,6 +47,10 @@ class RoundTripClient {
   envelope::Decoder decoder_;
 };
 
+/// The baseline of the benchmarks: `n` bare produce->consume round trips (ms) on `client`'s
+/// topic, after a warm-up, each value matched by itself.
+std::vector<double> bareRoundTrips(RoundTripClient& client, int n);
+
 /// True when `value` is a response envelope to the request whose id is `idJson` (as JSON).
 bool isResponseTo(std::string_view value, const std::string& idJson);
 

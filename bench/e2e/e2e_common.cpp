@@ -153,6 +153,15 @@ void waitAssigned(DispatcherHarness& h, int partitions, int timeoutMs) {
       std::to_string(timeoutMs / 1000) + " s\n" + h.daemonLog(0));
 }
 
+AgentSetup benchAgent(DispatcherHarness& h) {
+  AgentSetup as;
+  as.edgeId = "bench";
+  as.sharedBroker = &h.broker();
+  as.topicPrefix = h.topicPrefix();
+  as.watchTopic = false;
+  return as;
+}
+
 Timing endToEnd(RoundTripClient& client, ResponseWatch& watch, const std::string& type,
                 const std::string& body) {
   auto id = envelope::Id::generate();

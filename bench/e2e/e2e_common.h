@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "agent_harness.h"
 #include "db/pg.h"
 #include "dispatcher_harness.h"
 #include "kafka/client.h"
@@ -88,6 +89,9 @@ struct Timing {
   double answered = 0, stored = 0;
   envelope::Envelope answer;
 };
+
+/// The real agent of edge "bench" on `h`'s broker and topics, without frp (the stages add it).
+testing::AgentSetup benchAgent(testing::DispatcherHarness& h);
 
 /// Waits until the dispatcher holds `partitions` partitions (polling PostgreSQL).
 void waitAssigned(testing::DispatcherHarness& h, int partitions, int timeoutMs);

@@ -205,12 +205,7 @@ void honoProfile(const Args& a) {
   const double created = (nowUs() - t0) / 1e6;
   h.startDaemon();
   waitAssigned(h, a.honoEdges, 300000);
-  AgentSetup as;
-  as.edgeId = "bench";
-  as.sharedBroker = &h.broker();
-  as.topicPrefix = h.topicPrefix();
-  as.watchTopic = false;
-  AgentUnderTest agent(as);
+  AgentUnderTest agent(benchAgent(h));
   agent.start({"--log-level", "warn"});
   EdgeSimulator sim(h.broker().bootstrap(), {edges.begin() + 1, edges.end()}, h.topicPrefix(),
                     simulatorTuning(a));

@@ -24,11 +24,7 @@ struct Samples {
 /// The real agent's setup; on the real broker with real frp toward `frps`, exposing `echo`.
 AgentSetup agentSetup(DispatcherHarness& h, FrpsProcess* frps, EchoServer* echo,
                       uint16_t tunnelPort) {
-  AgentSetup as;
-  as.edgeId = "bench";
-  as.sharedBroker = &h.broker();
-  as.topicPrefix = h.topicPrefix();
-  as.watchTopic = false;
+  AgentSetup as = benchAgent(h);
   if (frps != nullptr) {
     as.frpcPath = realFrpcPath();
     as.frpsAddr = "127.0.0.1";
@@ -38,17 +34,6 @@ AgentSetup agentSetup(DispatcherHarness& h, FrpsProcess* frps, EchoServer* echo,
     as.remotePorts = std::to_string(tunnelPort) + "-" + std::to_string(tunnelPort);
   }
   return as;
-}
-
-std::vector<double> bareRoundTrips(DispatcherHarness& h, const std::string& topic, int n) {
-  RoundTripClient base(clientConfig(h.broker(), false), clientConfig(h.broker(), true), topic);
-  base.warmUp("baseline");
-  std::vector<double> bare;
-  for (int i = 0; i < n; ++i) {
-    std::string v = "bare-" + std::to_string(i);
-    bare.push_back(base.roundTrip("baseline", v, [&](std::string_view p) { return p == v; }));
-  }
-  return bare;
 }
 
 void measurePings(RoundTripClient& client, ResponseWatch& watch, int n, Samples& s) {
@@ -132,7 +117,11 @@ void pingAndStart(BrokerKind kind, const Args& a) {
   agent.start({"--log-level", "warn"});
 
   Samples s;
-  s.bare = bareRoundTrips(h, baselineTopic, a.pings);
+  {
+    RoundTripClient base(clientConfig(h.broker(), false), clientConfig(h.broker(), true),
+                         baselineTopic);
+    s.bare = bareRoundTrips(base, a.pings);
+  }
   ResponseWatch watch(h.conninfo());
   RoundTripClient client(clientConfig(h.broker(), false), clientConfig(h.broker(), true),
                          agent.topic());
