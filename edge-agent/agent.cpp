@@ -10,8 +10,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "agent_log.h"
 #include "core/atomic_file.h"
-#include "core/logging.h"
 #include "core/version.h"
 
 namespace edgelink::agent {
@@ -19,11 +19,6 @@ namespace edgelink::agent {
 namespace {
 
 constexpr int64_t kShutdownFlushMs = 5000;
-
-const auto& logger() {
-  static const auto l = log::get("agent");
-  return l;
-}
 
 }  // namespace
 
@@ -47,7 +42,7 @@ Agent::~Agent() {
 
 int Agent::run() {
   if (auto r = init(); !r) {
-    logger()->critical("cannot start: {}", r.error().describe());
+    agentLogger()->critical("cannot start: {}", r.error().describe());
     return 1;
   }
   notifier_.ready();
@@ -86,18 +81,18 @@ Result<AgentState> Agent::loadOwnState() {
   }
   auto loaded = loadState(config_.statePath(), clock_.wallMs());
   if (!loaded.warning.empty()) {
-    logger()->error("{}", loaded.warning);
+    agentLogger()->error("{}", loaded.warning);
   }
   AgentState state = std::move(loaded.state);
   if (!loaded.fresh && state.edgeId != config_.options.edgeId) {
-    logger()->warn("state file belongs to edge '{}', not '{}': keeping only its frpc record",
-                   state.edgeId, config_.options.edgeId);
+    agentLogger()->warn("state file belongs to edge '{}', not '{}': keeping only its frpc record",
+                        state.edgeId, config_.options.edgeId);
     auto frpc = state.frpc;
     state = AgentState{};
     state.frpc = frpc;
   }
   if (state.frpc) {
-    logger()->info(
+    agentLogger()->info(
         "{}", endLeftover(*state.frpc, static_cast<int>(config_.options.frpcStopGrace * 1000)));
     state.frpc.reset();
   }
@@ -124,7 +119,7 @@ VoidResult Agent::init() {
   CoreHooks hooks;
   hooks.persist = [this](const AgentState& s) {
     if (auto r = saveState(config_.statePath(), s); !r) {
-      logger()->error("cannot write the state file: {}", r.error().describe());
+      agentLogger()->error("cannot write the state file: {}", r.error().describe());
     }
   };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
@@ -136,11 +131,11 @@ VoidResult Agent::init() {
   source_ = std::move(*source);
   reader_ =
       std::make_unique<TopicReader>(*source_, *core_, config_.topic, config_.options.maxRequestAge);
-  logger()->info("edge-agent {} for edge {} on topic {} (kafka: {}; state: {})", kVersion,
-                 config_.options.edgeId, config_.topic, config_.options.kafkaBrokers,
-                 config_.statePath());
-  logger()->debug("consumer properties: {}", config_.consumerConfig.describe());
-  logger()->debug("producer properties: {}", config_.producerConfig.describe());
+  agentLogger()->info("edge-agent {} for edge {} on topic {} (kafka: {}; state: {})", kVersion,
+                      config_.options.edgeId, config_.topic, config_.options.kafkaBrokers,
+                      config_.statePath());
+  agentLogger()->debug("consumer properties: {}", config_.consumerConfig.describe());
+  agentLogger()->debug("producer properties: {}", config_.producerConfig.describe());
 
   StartupFacts facts;
   char host[256] = {0};
@@ -172,7 +167,7 @@ void Agent::loop() {
     }
     int r = ::poll(fds, n, nextTimeoutMs());
     if (r < 0 && errno != EINTR) {
-      logger()->error("poll: {}", std::strerror(errno));
+      agentLogger()->error("poll: {}", std::strerror(errno));
     }
     if (fds[1].revents != 0) {
       char buf[256];
@@ -211,10 +206,10 @@ void Agent::handleSignals() {
       case SIGINT:
         shutdownRequested_ = true;
         shutdownReason_ = info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT";
-        logger()->info("{}: shutting down", shutdownReason_);
+        agentLogger()->info("{}: shutting down", shutdownReason_);
         break;
       case SIGHUP:
-        logger()->info("SIGHUP: nothing to reload (restart the agent to apply a new config)");
+        agentLogger()->info("SIGHUP: nothing to reload (restart the agent to apply a new config)");
         break;
       case SIGCHLD:
         core_->onFrpcSignal();
@@ -299,7 +294,7 @@ void Agent::shutdown() {
     core_->retryIfDue();
   }
   if (!core_->state().outbox.empty()) {
-    logger()->warn(
+    agentLogger()->warn(
         "{} response(s)/event(s) not delivered at shutdown: kept in the state file "
         "for the next start",
         core_->state().outbox.size());
@@ -315,7 +310,7 @@ void Agent::shutdown() {
     bootstrap_.join();
   }
   source_->close(10000);  // bounded; says so itself when Kafka does not answer
-  logger()->info("stopped");
+  agentLogger()->info("stopped");
 }
 
 }  // namespace edgelink::agent

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "core/logging.h"
+#include "agent_log.h"
 #include "core/time_format.h"
 #include "core/version.h"
 #include "envelope/bodies.h"
@@ -18,11 +18,6 @@ namespace {
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
 constexpr int64_t kMaxIdleMs = 60'000;
-
-const auto& logger() {
-  static const auto l = log::get("agent");
-  return l;
-}
 
 std::string idText(const envelope::Id& id) {
   return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
@@ -63,8 +58,8 @@ void AgentCore::begin(AgentState state, const StartupFacts& facts) {
     positions_.hold(e.partition, e.offset);
   }
   if (!state_.outbox.empty()) {
-    logger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
-                   state_.outbox.size());
+    agentLogger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
+                        state_.outbox.size());
   }
   sender_.resendAll();
 
@@ -72,15 +67,15 @@ void AgentCore::begin(AgentState state, const StartupFacts& facts) {
   bool resumed = false;
   switch (decideResume(state_.session, wallNow())) {
     case ResumeDecision::kResume: {
-      logger()->info("resuming the frp session from before the restart (expires {})",
-                     formatRfc3339Ms(state_.session->expiresAtMs));
+      agentLogger()->info("resuming the frp session from before the restart (expires {})",
+                          formatRfc3339Ms(state_.session->expiresAtMs));
       resumed = true;
       startFrpc(*state_.session, std::nullopt, Origin{}, true);
       break;
     }
     case ResumeDecision::kExpired: {
-      logger()->info("the frp session from before the restart expired at {}: ended",
-                     formatRfc3339Ms(state_.session->expiresAtMs));
+      agentLogger()->info("the frp session from before the restart expired at {}: ended",
+                          formatRfc3339Ms(state_.session->expiresAtMs));
       endSession(state_.session, StopInfo{sr::kExpiredWhileDown, wallNow(), {}, {}});
       break;
     }
@@ -122,13 +117,13 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
       positionsChanged(false);
       return;
     case Verdict::kDrop:
-      logger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {}", bytes, config_.topic,
-                     origin.partition, origin.offset, t.reason);
+      agentLogger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {}", bytes,
+                          config_.topic, origin.partition, origin.offset, t.reason);
       positionsChanged(true);
       return;
     case Verdict::kSkipSilently:
       ++silentlySkipped_;
-      logger()->debug("skipped request id={}: {}", idText(t.id), t.reason);
+      agentLogger()->debug("skipped request id={}: {}", idText(t.id), t.reason);
       positionsChanged(true);
       return;
     case Verdict::kResend:
@@ -137,7 +132,7 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
                         (t.decoded ? t.type + ", stored)" : std::string("stored)")),
                     t.stored, origin.partition, origin.offset);
       if (t.decoded) {
-        logger()->info(
+        agentLogger()->info(
             "request id={} type={} from={} edge={}: redelivered, answered from the stored "
             "response (not acted on again)",
             idText(t.id), t.type, t.sender, config_.options.edgeId);
@@ -190,8 +185,8 @@ void AgentCore::onTimers() {
     finishSystemInfo();
   }
   if (running() && wallNow() >= state_.session->expiresAtMs) {
-    logger()->info("frp session reached its auto-stop deadline {}",
-                   formatRfc3339Ms(state_.session->expiresAtMs));
+    agentLogger()->info("frp session reached its auto-stop deadline {}",
+                        formatRfc3339Ms(state_.session->expiresAtMs));
     stopFrpc(sr::kAutoStop);
   }
   if (flushDueMono_ && now >= *flushDueMono_) {
@@ -227,7 +222,7 @@ int64_t AgentCore::nextDueMono() const {
 void AgentCore::shutdown(const std::string& reason) {
   if (pendingStart_) {
     // Not answered: the request stays before the position and is served again after a restart.
-    logger()->info("abandoning a pending frp start");
+    agentLogger()->info("abandoning a pending frp start");
     frpc_->stop(0);
     state_.frpc.reset();
     PendingStart p = std::move(*pendingStart_);
@@ -302,9 +297,9 @@ void AgentCore::answer(const envelope::Id& id, const std::string& type, const st
   state_.processed.add({sender, id, now, value});
   sender_.queue("response " + idText(id) + " (" + type + ")", value, origin.partition,
                 origin.offset);
-  logger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type, sender,
-                 config_.options.edgeId, response.statusCode, monoNow() - origin.receivedMono,
-                 note.empty() ? "" : "; ", note);
+  agentLogger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type,
+                      sender, config_.options.edgeId, response.statusCode,
+                      monoNow() - origin.receivedMono, note.empty() ? "" : "; ", note);
 }
 
 envelope::Envelope AgentCore::newEvent(const char* type) {
@@ -313,7 +308,7 @@ envelope::Envelope AgentCore::newEvent(const char* type) {
 
 void AgentCore::emitEvent(envelope::Envelope event) {
   sender_.queue("event " + event.type, envelope::encode(event));
-  logger()->info("event {} id={}", event.type, event.id.str());
+  agentLogger()->info("event {} id={}", event.type, event.id.str());
 }
 
 void AgentCore::hold(const Origin& origin) {

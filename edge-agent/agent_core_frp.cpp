@@ -4,7 +4,7 @@
 #include <algorithm>
 
 #include "agent_core.h"
-#include "core/logging.h"
+#include "agent_log.h"
 #include "core/time_format.h"
 #include "envelope/types.h"
 
@@ -16,11 +16,6 @@ namespace sr = envelope::stop_reason;
 namespace {
 
 constexpr int64_t kStartCheckMs = 50;
-
-const auto& logger() {
-  static const auto l = log::get("agent");
-  return l;
-}
 
 }  // namespace
 
@@ -50,7 +45,7 @@ void AgentCore::handleStart(const envelope::Envelope& request, const FrpPlan& pl
       return;
     }
     case StartDecision::kRestart:
-      logger()->info("start with other ports: restarting frpc on the new config");
+      agentLogger()->info("start with other ports: restarting frpc on the new config");
       stopFrpc(sr::kReplaced);
       break;
     case StartDecision::kStart:
@@ -76,9 +71,9 @@ void AgentCore::startFrpc(Session candidate, std::optional<envelope::Envelope> r
   }
   state_.frpc = frpc_->record();
   saveNow();
-  logger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
-                 resumed ? "resuming the session" : "new session",
-                 config_.options.frpcStartTimeout);
+  agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
+                      resumed ? "resuming the session" : "new session",
+                      config_.options.frpcStartTimeout);
 }
 
 void AgentCore::checkPendingStart() {
@@ -94,7 +89,7 @@ void AgentCore::checkPendingStart() {
   if (!probe.exited) {
     probe.statuses = frpc_->proxyStatus();
     if (!probe.statuses->ok()) {
-      logger()->debug("frpc admin API not ready: {}", probe.statuses->error().describe());
+      agentLogger()->debug("frpc admin API not ready: {}", probe.statuses->error().describe());
     }
   }
   probe.output = frpc_->lastLines(3);
@@ -113,8 +108,8 @@ void AgentCore::succeedStart() {
   state_.session = p.session;
   state_.frpc = frpc_->record();
   const int64_t now = wallNow();
-  logger()->info("frp session running: pid {}, expires {}", frpc_->pid(),
-                 formatRfc3339Ms(p.session.expiresAtMs));
+  agentLogger()->info("frp session running: pid {}, expires {}", frpc_->pid(),
+                      formatRfc3339Ms(p.session.expiresAtMs));
   if (p.request) {
     auto r = frpStateResponse(*p.request, &p.session, true, nullptr, &p.statuses, false);
     answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin,
@@ -134,7 +129,7 @@ void AgentCore::failStart(Error error, const std::string& exitStatus) {
   pendingStart_.reset();
   std::string output = frpc_->stop(10).output;
   StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
-  logger()->warn("frp start failed: {}", error.message);
+  agentLogger()->warn("frp start failed: {}", error.message);
   if (p.request) {
     envelope::body::ErrorBody body;
     if (!p.statuses.empty()) {
@@ -163,7 +158,7 @@ std::optional<Session> AgentCore::stopFrpc(const char* reason) {
     return std::nullopt;
   }
   FrpcEnd end = frpc_->stop(0);
-  logger()->info("frpc pid {} stopped ({}): {}", end.pid, reason, end.waitStatus);
+  agentLogger()->info("frpc pid {} stopped ({}): {}", end.pid, reason, end.waitStatus);
   std::optional<Session> ended = state_.session;
   endSession(ended, StopInfo{reason, wallNow(), {}, {}});
   hooks_.status("idle");
@@ -183,7 +178,7 @@ void AgentCore::onFrpcExit() {
   }
   FrpcEnd end = frpc_->reap(10);
   StopInfo info{sr::kExitedUnexpectedly, wallNow(), end.waitStatus, end.output};
-  logger()->warn("frpc pid {} {} on its own; session ended", end.pid, info.exitStatus);
+  agentLogger()->warn("frpc pid {} {} on its own; session ended", end.pid, info.exitStatus);
   endSession(state_.session, info);
   hooks_.status("idle");
 }

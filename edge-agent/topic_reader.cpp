@@ -1,17 +1,12 @@
 #include "topic_reader.h"
 
-#include "core/logging.h"
+#include "agent_log.h"
 
 namespace edgelink::agent {
 
 namespace {
 
 constexpr int kLookupTimeoutMs = 2000;
-
-const auto& logger() {
-  static const auto l = log::get("agent");
-  return l;
-}
 
 }  // namespace
 
@@ -20,7 +15,7 @@ std::optional<StartPlan> TopicReader::plan(const std::map<int32_t, int64_t>& sto
   auto parts = source_->partitionCount(kLookupTimeoutMs);
   if (!parts) {
     if (!warned) {
-      logger()->warn("waiting for topic {}: {}", topic_, parts.error().describe());
+      agentLogger()->warn("waiting for topic {}: {}", topic_, parts.error().describe());
       warned = true;
     }
     return std::nullopt;
@@ -38,8 +33,8 @@ std::optional<StartPlan> TopicReader::plan(const std::map<int32_t, int64_t>& sto
   StartPlan plan = planStartPositions(*parts, stored, lookups, nowWallMs, maxAgeMs);
   if (!plan.complete()) {
     if (!warned) {
-      logger()->warn("waiting for {}[{}] offsets: {}", topic_, plan.failure->partition,
-                     plan.failure->error.describe());
+      agentLogger()->warn("waiting for {}[{}] offsets: {}", topic_, plan.failure->partition,
+                          plan.failure->error.describe());
       warned = true;
     }
     return std::nullopt;
@@ -53,7 +48,7 @@ VoidResult TopicReader::assign(const StartPlan& plan) {
     parts.push_back({start.partition, start.offset});
   }
   if (auto r = source_->assign(parts); !r) {
-    logger()->error("cannot assign {}: {}", topic_, r.error().describe());
+    agentLogger()->error("cannot assign {}: {}", topic_, r.error().describe());
     return r;
   }
   core_->setSilentBefore(plan.silentBefore);
@@ -63,17 +58,17 @@ VoidResult TopicReader::assign(const StartPlan& plan) {
   for (const auto& start : plan.partitions) {
     switch (start.from) {
       case StartFrom::kTimestamp:
-        logger()->info(
+        agentLogger()->info(
             "consuming {}[{}] from offset {}: the first message younger than {} s, found by "
             "timestamp (no stored position)",
             topic_, start.partition, start.offset, maxRequestAgeSeconds_);
         break;
       case StartFrom::kStored:
-        logger()->info("consuming {}[{}] from stored offset {}", topic_, start.partition,
-                       start.offset);
+        agentLogger()->info("consuming {}[{}] from stored offset {}", topic_, start.partition,
+                            start.offset);
         break;
       case StartFrom::kBeginning:
-        logger()->info(
+        agentLogger()->info(
             "consuming {}[{}] from the beginning (no stored position; requests older "
             "than {} s are skipped without an answer)",
             topic_, start.partition, maxRequestAgeSeconds_);
@@ -108,7 +103,7 @@ void TopicReader::handle(const Polled& p) {
       return;
     case Polled::Kind::kError:
       if (p.error != lastError_) {
-        logger()->warn("kafka consumer: {}", p.error);
+        agentLogger()->warn("kafka consumer: {}", p.error);
         lastError_ = p.error;
       }
       return;
@@ -136,7 +131,7 @@ VoidResult TopicReader::recoverOversize() {
   if (batch.kind == OversizeBatch::Kind::kAskWatermarks) {
     auto w = source_->watermarks(batch.partition, kLookupTimeoutMs);
     if (!w) {
-      logger()->warn(
+      agentLogger()->warn(
           "a record batch at {}[{}] is too large to read and its offset is unknown "
           "yet ({}); trying again",
           topic_, batch.partition, w.error().describe());
@@ -145,7 +140,7 @@ VoidResult TopicReader::recoverOversize() {
     batch = locateOversizeBatch(assignedParts_, consumedNext, w->first);
   }
   if (batch.kind != OversizeBatch::Kind::kAt) {
-    logger()->error(
+    agentLogger()->error(
         "Kafka's fetch response of {} bytes is larger than receive.message.max.bytes {}: a "
         "record batch on one of {}'s {} partitions is too large to read. With one partition "
         "(as `edges add` creates edge topics) the agent moves past it; with several it cannot "
@@ -154,7 +149,7 @@ VoidResult TopicReader::recoverOversize() {
         fetch->size, fetch->limit, topic_, assignedParts_.size());
     return {};
   }
-  logger()->warn(
+  agentLogger()->warn(
       "dropped the record batch at {}[{}] offset {}: Kafka's fetch response of {} bytes is "
       "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "
       "agent reads); not read, not answered",
@@ -163,12 +158,12 @@ VoidResult TopicReader::recoverOversize() {
   // A new client: librdkafka reports an identical refusal on the same connection only every
   // 30 s, so the next oversize batch (if any) would otherwise stall the agent that long.
   if (auto r = source_->reopen(); !r) {
-    logger()->critical("cannot re-create the Kafka consumer: {}", r.error().describe());
+    agentLogger()->critical("cannot re-create the Kafka consumer: {}", r.error().describe());
     return r;
   }
   assignedParts_[0].offset = batch.offset + 1;
   if (auto r = source_->assign(assignedParts_); !r) {
-    logger()->error("cannot assign {}: {}", topic_, r.error().describe());
+    agentLogger()->error("cannot assign {}: {}", topic_, r.error().describe());
   }
   return {};
 }

@@ -2,7 +2,7 @@
 
 #include <vector>
 
-#include "core/logging.h"
+#include "agent_log.h"
 
 namespace edgelink::agent {
 
@@ -11,11 +11,6 @@ namespace {
 // Delivery-report opaque of perishable messages: outbox sequence numbers start at 1 (and an
 // opaque is a pointer, 32 bits on the board).
 constexpr uint64_t kPerishableOpaque = 0;
-
-const auto& logger() {
-  static const auto l = log::get("agent");
-  return l;
-}
 
 }  // namespace
 
@@ -32,7 +27,7 @@ void OutboxSender::queue(const std::string& what, const std::string& value, int3
   std::string dropped;
   uint64_t seq = outbox_.add(what, value, partition, offset, &dropped);
   if (!dropped.empty()) {
-    logger()->warn("outbox full: dropped {}", dropped);
+    agentLogger()->warn("outbox full: dropped {}", dropped);
   }
   // Durable before it is sent: a crash after sending must find it (and the id answered).
   persistNow_();
@@ -53,7 +48,7 @@ std::optional<Released> OutboxSender::onDelivery(const Delivery& delivery) {
   if (delivery.opaque == kPerishableOpaque) {
     --perishableInFlight_;
     if (delivery.outcome != Delivery::Outcome::kDelivered) {
-      logger()->debug("heartbeat not delivered: {}", delivery.error);
+      agentLogger()->debug("heartbeat not delivered: {}", delivery.error);
     }
     return std::nullopt;
   }
@@ -64,14 +59,14 @@ std::optional<Released> OutboxSender::onDelivery(const Delivery& delivery) {
     return std::nullopt;
   }
   if (delivery.outcome == Delivery::Outcome::kRetriable) {
-    logger()->warn("{} not delivered ({}): retrying", entry->what, delivery.error);
+    agentLogger()->warn("{} not delivered ({}): retrying", entry->what, delivery.error);
     scheduleRetry(seq);
     return std::nullopt;
   }
   if (delivery.outcome == Delivery::Outcome::kPermanent) {
-    logger()->error("{} cannot ever be delivered ({}): dropped", entry->what, delivery.error);
+    agentLogger()->error("{} cannot ever be delivered ({}): dropped", entry->what, delivery.error);
   } else {
-    logger()->debug("{} delivered at {}", entry->what, delivery.where);
+    agentLogger()->debug("{} delivered at {}", entry->what, delivery.where);
   }
   std::optional<Released> released;
   if (entry->offset >= 0) {
@@ -103,7 +98,7 @@ std::optional<int64_t> OutboxSender::retryDueMono() const {
 bool OutboxSender::sendPerishable(const std::string& value) {
   if (perishableInFlight_ > 0) {
     // With the last one still queued (broker unreachable), another adds nothing.
-    logger()->debug("heartbeat skipped: the previous one is not delivered yet");
+    agentLogger()->debug("heartbeat skipped: the previous one is not delivered yet");
     return false;
   }
   if (!sink_.produce(value, kPerishableOpaque)) {
@@ -119,7 +114,7 @@ void OutboxSender::send(uint64_t seq) {
     return;
   }
   if (auto r = sink_.produce(entry->value, seq); !r) {
-    logger()->warn("cannot queue {} yet: {}", entry->what, r.error().describe());
+    agentLogger()->warn("cannot queue {} yet: {}", entry->what, r.error().describe());
     scheduleRetry(seq);
     return;
   }
