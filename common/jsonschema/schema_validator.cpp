@@ -132,9 +132,14 @@ class Run {
     return n.expected.empty() ? fallback : n.expected;
   }
 
-  // Keywords about v itself (not its members), one family after the other. The families run on
-  // every value: they are inlined here (GCC left the larger ones as calls, +3% instructions per
-  // message in bench_envelope).
+  // A string of B bytes holds between ceil(B/4) and B code points: they need counting only when
+  // the byte length cannot settle n's length bounds.
+  [[gnu::always_inline]] static bool lengthNeedsCounting(const Node& n, const Value& v) {
+    const auto bytes = static_cast<int64_t>(v.GetStringLength());
+    return (n.minLength >= 0 && (bytes + 3) / 4 < n.minLength) ||
+           (n.maxLength >= 0 && bytes > n.maxLength);
+  }
+
   // True when v surely satisfies n's own keywords and n has only type, string and number ones: the
   // common leaf, checked here without checkHere's call. False means "not sure": checkHere then
   // checks (and words any failure) from scratch, so the outcome is the same either way.
@@ -147,10 +152,8 @@ class Run {
       return false;
     }
     if ((n.families & Node::kStringChecks) != 0 && v.IsString()) {
-      const auto bytes = static_cast<int64_t>(v.GetStringLength());
-      if ((n.minLength >= 0 && (bytes + 3) / 4 < n.minLength) ||
-          (n.maxLength >= 0 && bytes > n.maxLength)) {
-        return false;  // the byte length does not settle it: code points are counted there
+      if (lengthNeedsCounting(n, v)) {
+        return false;  // code points are counted there
       }
       if (n.pattern && !n.pattern->search(std::string_view(v.GetString(), v.GetStringLength()))) {
         return false;
@@ -159,7 +162,10 @@ class Run {
     return true;
   }
 
-  // Node::families says which families the node has at all; the others are skipped.
+  // Keywords about v itself (not its members), one family after the other; Node::families says
+  // which families the node has at all, the others are skipped. The families run on every value:
+  // they are inlined here (GCC left the larger ones as calls, +3% instructions per message in
+  // bench_envelope).
   bool checkHere(const Node& n, const Value& v, bool quiet) {
     const uint8_t f = n.families;
     return checkTypeAndEnum(n, v, quiet) &&
@@ -230,12 +236,7 @@ class Run {
     if (!v.IsString()) {
       return true;
     }
-    // A string of B bytes holds between ceil(B/4) and B code points: count only when the
-    // byte length cannot settle the bounds.
-    const auto bytes = static_cast<int64_t>(v.GetStringLength());
-    const bool maybeShort = n.minLength >= 0 && (bytes + 3) / 4 < n.minLength;
-    const bool maybeLong = n.maxLength >= 0 && bytes > n.maxLength;
-    if (maybeShort || maybeLong) {
+    if (lengthNeedsCounting(n, v)) {
       auto len = static_cast<int64_t>(codePoints(v));
       if ((n.minLength >= 0 && len < n.minLength) || (n.maxLength >= 0 && len > n.maxLength)) {
         return quiet ? false
