@@ -13,6 +13,14 @@ services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\
 for s in kafka postgres migrate dispatcher; do
   case " $services " in *" $s "*) ;; *) fail "service $s missing (have: $services)" ;; esac
 done
+# The observability profile: Prometheus and Grafana, provisioned from files of this repository.
+all_services=$(docker-compose -f docker-compose.yml --profile observability config --services | sort | tr '\n' ' ')
+for s in prometheus grafana; do
+  case " $all_services " in *" $s "*) ;; *) fail "service $s missing from --profile observability" ;; esac
+done
+while IFS= read -r src; do
+  [ -e "$src" ] || fail "docker-compose.yml mounts $src, which does not exist"
+done < <(sed -n 's/^ *- \(\.\/[^:]*\):.*/\1/p' docker-compose.yml)
 # Healthchecks gate the dispatcher.
 resolved=$(docker-compose -f docker-compose.yml config)
 grep -q "condition: service_healthy" <<< "$resolved" || fail "no depends_on health conditions"
