@@ -171,6 +171,9 @@ void Options::addTo(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+  app.add_option("--log-format", logFormat,
+                 "text, or json: one object per line (time, level, logger, id, edge, ...)")
+      ->capture_default_str();
 }
 
 config::Problems Options::validate() {
@@ -315,6 +318,9 @@ void Options::validateIngest(config::Problems& p) {
   }
   if (auto r = log::parseLevel(logLevel); !r) {
     p.addIf("log-level", r.error());
+  }
+  if (auto r = log::parseFormat(logFormat); !r) {
+    p.addIf("log-format", r.error());
   }
 }
 

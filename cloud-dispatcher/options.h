@@ -66,6 +66,7 @@ struct Options {
   int consumers = 1;
   // Misc
   std::string logLevel = "info";
+  std::string logFormat = "text";  ///< text or json (one object per line)
 
   // Filled by validate().
   PortRange pool;

@@ -249,6 +249,9 @@ void addOptions(CLI::App& app, AgentOptions& o) {
       ->capture_default_str();
   app.add_option("--log-level", o.logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+  app.add_option("--log-format", o.logFormat,
+                 "text, or json: one object per line (time, level, logger, edge, id, ...)")
+      ->capture_default_str();
 }
 
 Validated validate(const AgentOptions& o) {
@@ -323,6 +326,9 @@ Validated validate(const AgentOptions& o) {
   checkRange(p, "max-message-bytes", o.maxMessageBytes, 1024, 16 * 1024 * 1024);
   if (auto l = log::parseLevel(o.logLevel); !l) {
     p.add("log-level", l.error().message);
+  }
+  if (auto f = log::parseFormat(o.logFormat); !f) {
+    p.add("log-format", f.error().message);
   }
   return out;
 }

@@ -44,6 +44,7 @@ struct AgentOptions {
   int64_t frpcStopGrace = 5;
   int64_t maxMessageBytes = 65536;
   std::string logLevel = "info";
+  std::string logFormat = "text";  ///< text or json (one object per line)
 };
 
 /// A local service a request may expose, by name.

@@ -100,7 +100,10 @@ int runMain(int argc, const char* const* argv) {
   if (render->parsed()) {
     return runRender(v.config, requestFile, showSecrets);
   }
-  if (auto r = log::init(v.config.options.logLevel); !r) {
+  auto format = log::parseFormat(v.config.options.logFormat);  // validated above
+  if (auto r = log::init(v.config.options.logLevel, format ? *format : log::Format::kText,
+                         {{"edge", v.config.options.edgeId}});
+      !r) {
     std::fprintf(stderr, "edge-agent: %s\n", r.error().message.c_str());
     return 2;
   }

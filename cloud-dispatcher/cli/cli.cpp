@@ -61,7 +61,8 @@ int cliMain(int argc, const char* const* argv) {
       level = "warn";
     }
   }
-  (void)log::init(level);
+  auto format = log::parseFormat(options.logFormat);  // validated above
+  (void)log::init(level, format ? *format : log::Format::kText);
   return commands.runParsed();
 }
 

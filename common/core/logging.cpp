@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <mutex>
 
+#include "core/log_json.h"
+
 namespace edgelink::log {
 namespace {
 
@@ -50,6 +52,28 @@ VoidResult init(const std::string& level) {
   spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->set_level(*parsed); });
   spdlog::flush_on(spdlog::level::warn);
   return {};
+}
+
+VoidResult init(const std::string& level, Format format,
+                const std::map<std::string, std::string>& fixed) {
+  if (auto r = init(level); !r) {
+    return r;
+  }
+  if (format == Format::kJson) {
+    // Every logger shares the one sink, so setting its formatter switches them all.
+    sink()->set_formatter(std::make_unique<JsonFormatter>(fixed));
+  }
+  return {};
+}
+
+Result<Format> parseFormat(const std::string& format) {
+  if (format == "text") {
+    return Format::kText;
+  }
+  if (format == "json") {
+    return Format::kJson;
+  }
+  return Error(Status::kBadRequest, "unknown log format '" + format + "': expected text or json");
 }
 
 std::shared_ptr<spdlog::logger> get(const std::string& name) {
