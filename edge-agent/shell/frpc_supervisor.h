@@ -11,18 +11,12 @@
 
 #include "agent_config.h"
 #include "core/result.h"
+#include "decisions/actions.h"
 #include "decisions/session.h"
 #include "decisions/start_check.h"
 #include "frpc_process.h"
 
 namespace edgelink::agent {
-
-/// What is left of an frpc once it is stopped or has exited.
-struct FrpcEnd {
-  int pid = 0;
-  std::string waitStatus;  ///< described: "exited with status 1", "killed by signal 15"
-  std::string output;      ///< its last output lines
-};
 
 class FrpcControl {
  public:
