@@ -110,8 +110,9 @@ class AgentCore {
     int64_t dueMono = 0;
     bool sampled = false;  ///< the first sample is in
   };
-  /// A frp_status answer waiting for the proxy statuses.
-  struct PendingStatus {
+  /// A request whose answer waits for an outcome (frp_status: the proxy statuses; frp_stop:
+  /// frpc stopped).
+  struct PendingAnswer {
     envelope::Envelope request;
     Origin origin;
   };
@@ -126,7 +127,7 @@ class AgentCore {
     bool keepOutput = false;  ///< a failed start: its output goes in info
     std::optional<PendingStart> failed;       ///< a failed start, to answer
     Error error;                              ///< why it failed
-    std::optional<PendingStatus> answerStop;  ///< a frp_stop to answer
+    std::optional<PendingAnswer> answerStop;  ///< a frp_stop to answer
     std::optional<PendingStart> next;         ///< a start replacing the session
     std::optional<std::string> stopping;      ///< agent_stopping's reason (shutdown)
   };
@@ -188,7 +189,7 @@ class AgentCore {
   std::optional<FrpcRecord> frpc_;  ///< the frpc started (running, or exited and not reaped)
   std::optional<PendingStart> pendingStart_;
   std::optional<PendingInfo> pendingInfo_;
-  std::optional<PendingStatus> pendingStatus_;
+  std::optional<PendingAnswer> pendingStatus_;
   std::optional<Stopping> stopping_;
   int64_t startMono_ = 0;
   int64_t nextHeartbeatMono_ = 0;

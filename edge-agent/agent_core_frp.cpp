@@ -221,7 +221,7 @@ Actions AgentCore::onFrpcStopped(const FrpcEnd& end) {
     out_.emplace_back(action::SetStatus{"idle"});
   }
   if (s.answerStop) {
-    const PendingStatus& a = *s.answerStop;
+    const PendingAnswer& a = *s.answerStop;
     auto r = frpStateResponse(a.request, s.ended ? &*s.ended : nullptr, false,
                               state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
     answer(a.request.id, a.request.type, a.request.sender, std::move(r), a.origin, "frpc stopped");
@@ -290,7 +290,7 @@ envelope::Envelope AgentCore::frpStateResponse(const envelope::Envelope& request
 void AgentCore::handleStop(const envelope::Envelope& request, const Origin& origin) {
   if (running()) {
     Stopping then;
-    then.answerStop = PendingStatus{request.clone(), origin};
+    then.answerStop = PendingAnswer{request.clone(), origin};
     stopFrpc(sr::kRequested, std::move(then));
     return;
   }
@@ -306,7 +306,7 @@ void AgentCore::handleStatus(const envelope::Envelope& request, const Origin& or
     answer(request.id, request.type, request.sender, std::move(r), origin);
     return;
   }
-  pendingStatus_ = PendingStatus{request.clone(), origin};
+  pendingStatus_ = PendingAnswer{request.clone(), origin};
   out_.emplace_back(action::QueryProxyStatus{});
 }
 
@@ -314,7 +314,7 @@ Actions AgentCore::onProxyStatus(Result<ProxyStatuses> statuses) {
   if (!pendingStatus_) {
     return take();
   }
-  PendingStatus p = std::move(*pendingStatus_);
+  PendingAnswer p = std::move(*pendingStatus_);
   pendingStatus_.reset();
   std::string note;
   if (!statuses) {
