@@ -217,6 +217,8 @@ Actions AgentCore::onOutcome(Outcome seen) {
         using T = std::decay_t<decltype(o)>;
         if constexpr (std::is_same_v<T, outcome::SendRefused>) {
           return onSendRefused(o.opaque, o.error);
+        } else if constexpr (std::is_same_v<T, outcome::FrpcConfigWritten>) {
+          return onFrpcConfigWritten(o.written);
         } else if constexpr (std::is_same_v<T, outcome::FrpcStarted>) {
           return onFrpcStarted(std::move(o.started));
         } else if constexpr (std::is_same_v<T, outcome::FrpcChecked>) {

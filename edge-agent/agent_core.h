@@ -61,6 +61,7 @@ class AgentCore {
   /// What an action saw (the runner's feed): one of the inputs below.
   Actions onOutcome(Outcome seen);
   Actions onSendRefused(uint64_t opaque, const std::string& error);
+  Actions onFrpcConfigWritten(const VoidResult& written);
   Actions onFrpcStarted(Result<FrpcRecord> started);
   Actions onFrpcChecked(StartProbe probe);
   Actions onProxyStatus(Result<ProxyStatuses> statuses);

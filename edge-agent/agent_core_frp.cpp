@@ -1,7 +1,7 @@
 // AgentCore's frp session: start (pending until every proxy runs), extend, restart, stop,
 // auto-stop, frpc exiting; the frp state answers and events. frpc itself is the shell's: the core
-// asks (StartFrpc, CheckFrpc, QueryProxyStatus, WatchFrpcExit, StopFrpc) and goes on when the
-// outcome comes back.
+// asks (WriteFrpcConfig, StartFrpc, CheckFrpc, QueryProxyStatus, WatchFrpcExit, StopFrpc) and goes
+// on when the outcome comes back.
 
 #include <algorithm>
 
@@ -74,7 +74,19 @@ void AgentCore::startFrpc(Session candidate, std::optional<envelope::Envelope> r
   p.deadlineMono = monoNow() + config_.options.frpcStartTimeout * 1000;
   p.nextCheckMono = monoNow() + kFirstCheckMs;
   pendingStart_ = std::move(p);
-  out_.emplace_back(action::StartFrpc{pendingStart_->session});
+  out_.emplace_back(action::WriteFrpcConfig{pendingStart_->session});
+}
+
+Actions AgentCore::onFrpcConfigWritten(const VoidResult& written) {
+  if (!pendingStart_) {
+    return take();
+  }
+  if (!written) {
+    failStart(written.error(), "");
+    return take();
+  }
+  out_.emplace_back(action::StartFrpc{});
+  return take();
 }
 
 Actions AgentCore::onFrpcStarted(Result<FrpcRecord> started) {

@@ -49,10 +49,14 @@ struct PersistState {};
 struct SetStatus {
   std::string text;
 };
-/// Write frpc's config for `session` and start frpc on it: Outcome FrpcStarted.
-struct StartFrpc {
+/// Write frpc's config for `session` (rendered by the shell: it holds the admin password, new
+/// for each start): Outcome FrpcConfigWritten.
+struct WriteFrpcConfig {
   Session session;
 };
+/// Start frpc on the config written last (after `frpc verify` when configured): Outcome
+/// FrpcStarted.
+struct StartFrpc {};
 /// Look at a starting frpc (its exit, the admin API's proxy statuses, its last 3 lines):
 /// Outcome FrpcChecked.
 struct CheckFrpc {};
@@ -76,10 +80,10 @@ struct ReadSystemFacts {
 
 }  // namespace action
 
-using Action =
-    std::variant<action::Send, action::PersistState, action::SetStatus, action::StartFrpc,
-                 action::CheckFrpc, action::QueryProxyStatus, action::WatchFrpcExit,
-                 action::StopFrpc, action::SampleCpu, action::ReadSystemFacts>;
+using Action = std::variant<action::Send, action::PersistState, action::SetStatus,
+                            action::WriteFrpcConfig, action::StartFrpc, action::CheckFrpc,
+                            action::QueryProxyStatus, action::WatchFrpcExit, action::StopFrpc,
+                            action::SampleCpu, action::ReadSystemFacts>;
 using Actions = std::vector<Action>;
 
 namespace outcome {
@@ -87,6 +91,10 @@ namespace outcome {
 struct SendRefused {
   uint64_t opaque = 0;
   std::string error;
+};
+/// frpc's config is written, or could not be.
+struct FrpcConfigWritten {
+  VoidResult written;
 };
 /// frpc runs (its record), or could not be started (nothing left running).
 struct FrpcStarted {
@@ -114,8 +122,8 @@ struct SystemFactsRead {
 
 }  // namespace outcome
 
-using Outcome = std::variant<outcome::SendRefused, outcome::FrpcStarted, outcome::FrpcChecked,
-                             outcome::ProxyStatusRead, outcome::FrpcExitSeen, outcome::FrpcStopped,
-                             outcome::CpuSampled, outcome::SystemFactsRead>;
+using Outcome = std::variant<outcome::SendRefused, outcome::FrpcConfigWritten, outcome::FrpcStarted,
+                             outcome::FrpcChecked, outcome::ProxyStatusRead, outcome::FrpcExitSeen,
+                             outcome::FrpcStopped, outcome::CpuSampled, outcome::SystemFactsRead>;
 
 }  // namespace edgelink::agent

@@ -45,8 +45,11 @@ std::optional<Outcome> ActionRunner::perform(const Action& a) {
 }
 
 std::optional<Outcome> ActionRunner::performFrpc(const Action& a) {
-  if (const auto* start = std::get_if<action::StartFrpc>(&a)) {
-    if (auto r = frpc_.start(start->session); !r) {
+  if (const auto* write = std::get_if<action::WriteFrpcConfig>(&a)) {
+    return outcome::FrpcConfigWritten{frpc_.writeConfig(write->session)};
+  }
+  if (std::holds_alternative<action::StartFrpc>(a)) {
+    if (auto r = frpc_.start(); !r) {
       return outcome::FrpcStarted{r.error()};
     }
     return outcome::FrpcStarted{frpc_.record()};

@@ -53,8 +53,8 @@ TEST_CASE("runner: an outcome's actions are performed before the rest of the lis
     }
     return {};
   });
-  r.runner.run({action::Send{"{first}", 1}, action::StartFrpc{sshSession()},
-                action::SetStatus{"busy"}, action::Send{"{last}", 2}});
+  r.runner.run({action::Send{"{first}", 1}, action::WriteFrpcConfig{sshSession()},
+                action::StartFrpc{}, action::SetStatus{"busy"}, action::Send{"{last}", 2}});
   CHECK(r.frpc.starts == 1);
   CHECK(r.frpc.lastSession.services == sshSession().services);
   CHECK(r.sink.produced == std::vector<std::string>{"{first}", "{after start}", "{last}"});
@@ -75,14 +75,15 @@ TEST_CASE("runner: what the seams say comes back as outcomes", "[agent][runner]"
   CHECK_THAT(std::get<outcome::SendRefused>(seen[0]).error, Catch::Contains("queue full"));
 
   seen.clear();
-  r.frpc.startError = Error(Status::kInternal, "cannot write the frpc config");
-  r.runner.run({action::StartFrpc{sshSession()}});
-  REQUIRE(seen.size() == 1);
-  CHECK_FALSE(std::get<outcome::FrpcStarted>(seen[0]).started.ok());
+  r.frpc.startError = Error(Status::kInternal, "frpc verify failed");
+  r.runner.run({action::WriteFrpcConfig{sshSession()}, action::StartFrpc{}});
+  REQUIRE(seen.size() == 2);
+  CHECK(std::get<outcome::FrpcConfigWritten>(seen[0]).written.ok());
+  CHECK_FALSE(std::get<outcome::FrpcStarted>(seen[1]).started.ok());
 
   seen.clear();
   r.frpc.startError.reset();
-  r.runner.run({action::StartFrpc{sshSession()}});
+  r.runner.run({action::StartFrpc{}});
   r.frpc.allRunning();
   r.runner.run({action::CheckFrpc{}, action::QueryProxyStatus{}, action::WatchFrpcExit{},
                 action::SampleCpu{}, action::ReadSystemFacts{{"/"}}});

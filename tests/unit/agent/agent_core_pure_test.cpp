@@ -47,6 +47,8 @@ std::vector<std::string> describe(const Actions& actions) {
       out.push_back("persist");
     } else if (const auto* status = std::get_if<action::SetStatus>(&a)) {
       out.push_back("status " + status->text);
+    } else if (std::holds_alternative<action::WriteFrpcConfig>(a)) {
+      out.push_back("write frpc config");
     } else if (std::holds_alternative<action::StartFrpc>(a)) {
       out.push_back("start frpc");
     } else if (std::holds_alternative<action::CheckFrpc>(a)) {
@@ -126,7 +128,8 @@ struct Pure {
     REQUIRE(describe(request(offset, "frp_start",
                              R"({"services":{"ssh":31022},"auto_stop_seconds":)" +
                                  std::to_string(autoStopSeconds) + "}")) ==
-            std::vector<std::string>{"start frpc"});
+            std::vector<std::string>{"write frpc config"});
+    REQUIRE(describe(core.onFrpcConfigWritten({})) == std::vector<std::string>{"start frpc"});
     (void)core.onFrpcStarted(FrpcRecord{4242, 99});
     REQUIRE(describe(advance(20)) == std::vector<std::string>{"check frpc"});
     answered = core.onFrpcChecked(seen(proxies("running")));
@@ -151,13 +154,14 @@ TEST_CASE("pure core: a start request asks for frpc to be started on the session
           "[agent][core][pure]") {
   Pure p;
   Actions out = p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
-  REQUIRE(describe(out) == Lines{"start frpc"});
-  const auto& start = std::get<action::StartFrpc>(out[0]);
-  REQUIRE(start.session.services.count("ssh") == 1);
-  CHECK(start.session.services.at("ssh").remotePort == 31022);
-  CHECK(start.session.services.at("ssh").proxyName == kProxy);
+  REQUIRE(describe(out) == Lines{"write frpc config"});
+  const auto& write = std::get<action::WriteFrpcConfig>(out[0]);
+  REQUIRE(write.session.services.count("ssh") == 1);
+  CHECK(write.session.services.at("ssh").remotePort == 31022);
+  CHECK(write.session.services.at("ssh").proxyName == kProxy);
   CHECK(p.core.busy());
   CHECK_FALSE(p.core.running());
+  CHECK(describe(p.core.onFrpcConfigWritten({})) == Lines{"start frpc"});
   // Started: the frpc record is persisted; the first look at it comes 20 ms later.
   CHECK(describe(p.core.onFrpcStarted(FrpcRecord{4242, 99})) == Lines{"persist"});
   CHECK(p.core.state().frpc->pid == 4242);
@@ -169,6 +173,7 @@ TEST_CASE("pure core: frpc started with every proxy running is answered 200, ann
           "[agent][core][pure]") {
   Pure p;
   (void)p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  (void)p.core.onFrpcConfigWritten({});
   CHECK(describe(p.core.onFrpcStarted(FrpcRecord{4242, 99})) == Lines{"persist"});
   CHECK(describe(p.advance(20)) == Lines{"check frpc"});
   // Not all running yet: wait for the next look.
@@ -189,6 +194,7 @@ TEST_CASE("pure core: a start past its deadline stops frpc, then answers 504 and
           "[agent][core][pure]") {
   Pure p;
   (void)p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  (void)p.core.onFrpcConfigWritten({});
   (void)p.core.onFrpcStarted(FrpcRecord{4242, 99});
   CHECK(describe(p.advance(14'999)) == Lines{"check frpc"});
   CHECK(p.core.onFrpcChecked(seen(proxies("wait start"))).empty());
@@ -205,6 +211,20 @@ TEST_CASE("pure core: a start past its deadline stops frpc, then answers 504 and
   CHECK(str(messages[1], "frpc_output") == "[I] frpc said something");
   CHECK_FALSE(p.core.busy());
   CHECK_FALSE(p.core.state().frpc);
+}
+
+TEST_CASE("pure core: a config that cannot be written fails the start with a 500, frpc not started",
+          "[agent][core][pure]") {
+  Pure p;
+  (void)p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  Actions out =
+      p.core.onFrpcConfigWritten(Error(Status::kInternal, "cannot write the frpc config"));
+  REQUIRE(describe(out) == Lines{"stop frpc start_failed"});  // none runs: a no-op for the shell
+  out = p.core.onFrpcStopped(FrpcEnd{});
+  REQUIRE(describe(out) ==
+          Lines{"persist", "send frp_start 500", "persist", "send frp_stopped", "status idle"});
+  CHECK_THAT(str(sent(out)[0], "error"), Catch::Contains("cannot write the frpc config"));
+  CHECK_FALSE(p.core.busy());
 }
 
 TEST_CASE("pure core: the auto-stop deadline stops frpc, and frp_stopped follows once it is",

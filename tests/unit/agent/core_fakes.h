@@ -45,11 +45,14 @@ struct FakeFrpc : FrpcControl {
   Result<ProxyStatuses> proxies = ProxyStatuses{};
   Session lastSession;
 
-  VoidResult start(const Session& session) override {
+  VoidResult writeConfig(const Session& session) override {
+    lastSession = session;
+    return {};
+  }
+  VoidResult start() override {
     if (startError) {
       return *startError;
     }
-    lastSession = session;
     running = true;
     exitStatus.reset();
     ++starts;
