@@ -36,6 +36,7 @@ Agent::~Agent() {
   }
   reader_.reset();
   source_.reset();
+  runner_.reset();
   core_.reset();
   producer_.reset();
 }
@@ -109,28 +110,30 @@ VoidResult Agent::init() {
   }
   auto producer = kafka::Producer::create(
       config_.producerConfig,
-      [this](const kafka::DeliveryReport& r) { core_->onDelivery(toDelivery(r)); });
+      [this](const kafka::DeliveryReport& r) { runner_->run(core_->onDelivery(toDelivery(r))); });
   if (!producer) {
     return producer.error();
   }
   producer_ = std::move(*producer);
   producer_->enableIoEvent(wakeWrite_.get());
   sink_ = std::make_unique<ProducerSink>(*producer_, config_.topic, config_.options.edgeId);
-  CoreHooks hooks;
-  hooks.persist = [this](const AgentState& s) {
-    if (auto r = saveState(config_.statePath(), s); !r) {
+  RunnerHooks hooks;
+  hooks.persist = [this] {
+    if (auto r = saveState(config_.statePath(), core_->state()); !r) {
       agentLogger()->error("cannot write the state file: {}", r.error().describe());
     }
   };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
-  core_ = std::make_unique<AgentCore>(config_, clock_, *sink_, frpc_, probe_, std::move(hooks));
+  core_ = std::make_unique<AgentCore>(config_, clock_);
+  runner_ = std::make_unique<ActionRunner>(*sink_, frpc_, probe_, std::move(hooks));
+  runner_->setFeed([this](Outcome seen) { return core_->onOutcome(std::move(seen)); });
   auto source = KafkaSource::create(config_.consumerConfig, config_.topic, wakeWrite_.get());
   if (!source) {
     return source.error();
   }
   source_ = std::move(*source);
-  reader_ =
-      std::make_unique<TopicReader>(*source_, *core_, config_.topic, config_.options.maxRequestAge);
+  reader_ = std::make_unique<TopicReader>(*source_, *core_, *runner_, config_.topic,
+                                          config_.options.maxRequestAge);
   agentLogger()->info("edge-agent {} for edge {} on topic {} (kafka: {}; state: {})", kVersion,
                       config_.options.edgeId, config_.topic, config_.options.kafkaBrokers,
                       config_.statePath());
@@ -143,7 +146,7 @@ VoidResult Agent::init() {
     facts.hostname = host;
   }
   facts.pid = static_cast<int64_t>(::getpid());
-  core_->begin(std::move(*state), facts);
+  runner_->run(core_->begin(std::move(*state), facts));
 
   if (notifier_.watchdogIntervalMs() > 0) {
     nextWatchdogMono_ = clock_.monoMs();
@@ -212,7 +215,7 @@ void Agent::handleSignals() {
         agentLogger()->info("SIGHUP: nothing to reload (restart the agent to apply a new config)");
         break;
       case SIGCHLD:
-        core_->onFrpcSignal();
+        runner_->run(core_->onFrpcSignal());
         break;
       default:
         break;
@@ -226,7 +229,7 @@ void Agent::runTimers() {
     notifier_.watchdog();
     nextWatchdogMono_ = now + std::max<int64_t>(notifier_.watchdogIntervalMs() / 2, 100);
   }
-  core_->onTimers();
+  runner_->run(core_->onTimers());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -287,11 +290,11 @@ void Agent::recoverOversize() {
 
 void Agent::shutdown() {
   notifier_.stopping();
-  core_->shutdown(shutdownReason_);
+  runner_->run(core_->shutdown(shutdownReason_));
   const int64_t deadline = clock_.monoMs() + kShutdownFlushMs;
   while (!core_->state().outbox.empty() && clock_.monoMs() < deadline) {
     producer_->poll(50);
-    core_->retryIfDue();
+    runner_->run(core_->retryIfDue());
   }
   if (!core_->state().outbox.empty()) {
     agentLogger()->warn(
@@ -300,7 +303,7 @@ void Agent::shutdown() {
         core_->state().outbox.size());
   }
   (void)producer_->flush(500);  // a pending heartbeat
-  core_->saveNow();
+  runner_->run(core_->saveNow());
   {
     std::lock_guard<std::mutex> lock(bootstrapMutex_);
     stopBootstrap_ = true;

@@ -5,7 +5,8 @@
 // timeout is the core's next timer or the watchdog. It owns the Kafka clients (a helper thread
 // finds the topic's partitions and start offsets), the signals, systemd's notifications and
 // the state file, and hands every delivery report, timer and frpc exit to the core, and the
-// topic's messages through its TopicReader (over the consumer as a MessageSource).
+// topic's messages through its TopicReader (over the consumer as a MessageSource); what the core
+// returns, its ActionRunner performs (feeding what that saw back to the core).
 
 #include <condition_variable>
 #include <cstdint>
@@ -24,6 +25,7 @@
 #include "core/unique_fd.h"
 #include "kafka/client.h"
 #include "render_frpc.h"
+#include "shell/action_runner.h"
 #include "shell/frpc_supervisor.h"
 #include "shell/kafka_sink.h"
 #include "shell/kafka_source.h"
@@ -78,6 +80,7 @@ class Agent {
   std::unique_ptr<KafkaSource> source_;
   std::unique_ptr<ProducerSink> sink_;
   std::unique_ptr<AgentCore> core_;
+  std::unique_ptr<ActionRunner> runner_;
   std::unique_ptr<TopicReader> reader_;
 
   std::thread bootstrap_;

@@ -1,6 +1,8 @@
 #include "agent_core.h"
 
 #include <algorithm>
+#include <limits>
+#include <type_traits>
 
 #include "agent_log.h"
 #include "core/time_format.h"
@@ -18,6 +20,7 @@ namespace {
 constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
 constexpr int64_t kMaxIdleMs = 60'000;
+constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
 
 std::string idText(const envelope::Id& id) {
   return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
@@ -25,28 +28,26 @@ std::string idText(const envelope::Id& id) {
 
 }  // namespace
 
-AgentCore::AgentCore(const AgentConfig& config, const Clock& clock, MessageSink& sink,
-                     FrpcControl& frpc, SystemProbe& probe, CoreHooks hooks)
+AgentCore::AgentCore(const AgentConfig& config, const Clock& clock)
     : config_(config),
       clock_(clock),
       decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}),
-      frpc_(&frpc),
-      probe_(&probe),
-      hooks_(std::move(hooks)),
-      sender_(
-          state_.outbox, sink, clock, [this] { saveNow(); }, [this] { markDirty(); }) {
+      sender_(state_.outbox) {
   policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
   policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
   policy_.sender = config_.options.sender;
-  if (!hooks_.status) {
-    hooks_.status = [](const std::string&) {};
-  }
+}
+
+Actions AgentCore::take() {
+  Actions out;
+  out.swap(out_);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------
 // Startup and the loop's inputs
 
-void AgentCore::begin(AgentState state, const StartupFacts& facts) {
+Actions AgentCore::begin(AgentState state, const StartupFacts& facts) {
   startMono_ = monoNow();
   state_ = std::move(state);
   state_.edgeId = config_.options.edgeId;
@@ -61,7 +62,7 @@ void AgentCore::begin(AgentState state, const StartupFacts& facts) {
     agentLogger()->info("re-sending {} undelivered response(s)/event(s) from before the restart",
                         state_.outbox.size());
   }
-  sender_.resendAll();
+  sender_.resendAll(out_);
 
   // A session from before the restart resumes with its deadline, or is reported expired.
   bool resumed = false;
@@ -90,15 +91,16 @@ void AgentCore::begin(AgentState state, const StartupFacts& facts) {
   body.sessionResumed = resumed;
   envelope::body::write(body, started);
   emitEvent(std::move(started));
-  saveNow();
+  persistNow();
   nextHeartbeatMono_ = monoNow();
+  return take();
 }
 
 void AgentCore::setSilentBefore(std::map<int32_t, int64_t> silentBefore) {
   silentBefore_ = std::move(silentBefore);
 }
 
-void AgentCore::onMessage(const Inbound& m) {
+Actions AgentCore::onMessage(const Inbound& m) {
   const Origin origin{m.partition, m.offset, monoNow()};
   positions_.consumed(origin.partition, origin.offset);
   TriageContext context(policy_, decoder_);
@@ -109,6 +111,7 @@ void AgentCore::onMessage(const Inbound& m) {
   }
   context.nowMs = wallNow();
   act(triage(m, context), origin, m.payload.size());
+  return take();
 }
 
 void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
@@ -128,9 +131,9 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
       return;
     case Verdict::kResend:
       hold(origin);
-      sender_.queue("response " + idText(t.id) + " (" +
-                        (t.decoded ? t.type + ", stored)" : std::string("stored)")),
-                    t.stored, origin.partition, origin.offset);
+      queue("response " + idText(t.id) + " (" +
+                (t.decoded ? t.type + ", stored)" : std::string("stored)")),
+            t.stored, origin.partition, origin.offset);
       if (t.decoded) {
         agentLogger()->info(
             "request id={} type={} from={} edge={}: redelivered, answered from the stored "
@@ -149,49 +152,90 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
   }
 }
 
-void AgentCore::skipTo(int32_t partition, int64_t next) {
+Actions AgentCore::skipTo(int32_t partition, int64_t next) {
   positions_.skipTo(partition, next);
   positionsChanged(true);
+  return take();
 }
 
-void AgentCore::onDelivery(const Delivery& delivery) {
-  if (auto released = sender_.onDelivery(delivery)) {
+Actions AgentCore::onDelivery(const Delivery& delivery) {
+  bool changed = false;
+  auto released = sender_.onDelivery(delivery, monoNow(), changed);
+  if (changed) {
+    markDirty();
+  }
+  if (released) {
     positions_.release(released->partition, released->offset);
     positionsChanged(true);
   }
+  return take();
 }
 
-void AgentCore::onFrpcSignal() {
-  if (frpc_->exited()) {
-    if (pendingStart_) {
-      pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
-    } else {
-      onFrpcExit();
-    }
-  }
+Actions AgentCore::onSendRefused(uint64_t opaque, const std::string& error) {
+  sender_.onRefused(opaque, error, monoNow());
+  return take();
 }
 
-void AgentCore::onTimers() {
+Actions AgentCore::onTimers() {
   const int64_t now = monoNow();
   if (now >= nextHeartbeatMono_) {
     sendHeartbeat();
     nextHeartbeatMono_ = now + config_.options.heartbeatInterval * 1000;
   }
-  sender_.retryIfDue();
+  sender_.retryIfDue(out_, now);
   if (pendingStart_ && now >= std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono)) {
     checkPendingStart();
   }
-  if (pendingInfo_ && now >= pendingInfo_->dueMono) {
-    finishSystemInfo();
+  if (pendingInfo_ && pendingInfo_->sampled && now >= pendingInfo_->dueMono) {
+    pendingInfo_->dueMono = kNever;  // the second sample is asked for
+    out_.emplace_back(action::SampleCpu{});
   }
-  if (running() && wallNow() >= state_.session->expiresAtMs) {
+  if (running() && !stopping_ && wallNow() >= state_.session->expiresAtMs) {
     agentLogger()->info("frp session reached its auto-stop deadline {}",
                         formatRfc3339Ms(state_.session->expiresAtMs));
     stopFrpc(sr::kAutoStop);
   }
   if (flushDueMono_ && now >= *flushDueMono_) {
-    saveNow();
+    persistNow();
   }
+  return take();
+}
+
+Actions AgentCore::retryIfDue() {
+  sender_.retryIfDue(out_, monoNow());
+  return take();
+}
+
+bool AgentCore::busy() const {
+  return pendingStart_.has_value() || pendingInfo_.has_value() || pendingStatus_.has_value() ||
+         stopping_.has_value();
+}
+
+Actions AgentCore::onOutcome(Outcome seen) {
+  return std::visit(
+      [this](auto&& o) -> Actions {
+        using T = std::decay_t<decltype(o)>;
+        if constexpr (std::is_same_v<T, outcome::SendRefused>) {
+          return onSendRefused(o.opaque, o.error);
+        } else if constexpr (std::is_same_v<T, outcome::FrpcConfigWritten>) {
+          return onFrpcConfigWritten(o.written);
+        } else if constexpr (std::is_same_v<T, outcome::FrpcStarted>) {
+          return onFrpcStarted(std::move(o.started));
+        } else if constexpr (std::is_same_v<T, outcome::FrpcChecked>) {
+          return onFrpcChecked(std::move(o.probe));
+        } else if constexpr (std::is_same_v<T, outcome::ProxyStatusRead>) {
+          return onProxyStatus(std::move(o.statuses));
+        } else if constexpr (std::is_same_v<T, outcome::FrpcExitSeen>) {
+          return onFrpcExitSeen(o.exited);
+        } else if constexpr (std::is_same_v<T, outcome::FrpcStopped>) {
+          return onFrpcStopped(o.end);
+        } else if constexpr (std::is_same_v<T, outcome::CpuSampled>) {
+          return onCpuSample(o.sample);
+        } else {
+          return onSystemFacts(o.facts);
+        }
+      },
+      std::move(seen));
 }
 
 int64_t AgentCore::nextDueMono() const {
@@ -208,7 +252,7 @@ int64_t AgentCore::nextDueMono() const {
   if (pendingStart_) {
     earliest(std::min(pendingStart_->nextCheckMono, pendingStart_->deadlineMono));
   }
-  if (pendingInfo_) {
+  if (pendingInfo_ && pendingInfo_->sampled) {
     earliest(pendingInfo_->dueMono);
   }
   if (running()) {
@@ -219,22 +263,32 @@ int64_t AgentCore::nextDueMono() const {
   return due;
 }
 
-void AgentCore::shutdown(const std::string& reason) {
+Actions AgentCore::shutdown(const std::string& reason) {
+  pendingInfo_.reset();
+  pendingStatus_.reset();
   if (pendingStart_) {
     // Not answered: the request stays before the position and is served again after a restart.
     agentLogger()->info("abandoning a pending frp start");
-    frpc_->stop(0);
-    state_.frpc.reset();
     PendingStart p = std::move(*pendingStart_);
     pendingStart_.reset();
-    if (p.resumed) {
-      endSession(p.session, StopInfo{sr::kAgentShutdown, wallNow(), {}, {}});
-    }
+    Stopping then;
+    then.info = StopInfo{sr::kAgentShutdown, wallNow(), {}, {}};
+    then.ended = p.session;
+    then.endsSession = p.resumed;
+    then.idle = false;
+    then.stopping = reason;
+    stopFrpc(sr::kAgentShutdown, std::move(then));
+  } else if (running()) {
+    Stopping then;
+    then.stopping = reason;
+    stopFrpc(sr::kAgentShutdown, std::move(then));
+  } else {
+    sayStopping(reason);
   }
-  pendingInfo_.reset();
-  if (running()) {
-    stopFrpc(sr::kAgentShutdown);
-  }
+  return take();
+}
+
+void AgentCore::sayStopping(const std::string& reason) {
   auto stopping = newEvent(et::kAgentStopping);
   envelope::body::AgentStopping body;
   body.agentVersion = kVersion;
@@ -243,11 +297,14 @@ void AgentCore::shutdown(const std::string& reason) {
   emitEvent(std::move(stopping));
 }
 
-void AgentCore::saveNow() {
+Actions AgentCore::saveNow() {
+  persistNow();
+  return take();
+}
+
+void AgentCore::persistNow() {
   flushDueMono_.reset();
-  if (hooks_.persist) {
-    hooks_.persist(state_);
-  }
+  out_.emplace_back(action::PersistState{});
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -263,8 +320,8 @@ void AgentCore::dispatch(const envelope::Envelope& request, const Origin& origin
       handleStatus(request, origin);
       return;
     case ActionKind::kSystemInfo:
-      pendingInfo_ =
-          PendingInfo{request.clone(), origin, probe_->cpuSample(), monoNow() + kCpuWindowMs};
+      pendingInfo_ = PendingInfo{request.clone(), origin, {}, {}, monoNow() + kCpuWindowMs, false};
+      out_.emplace_back(action::SampleCpu{});
       return;
     case ActionKind::kStop:
       handleStop(request, origin);
@@ -286,7 +343,7 @@ void AgentCore::sendHeartbeat() {
     body.frpExpiresAtMs = state_.session->expiresAtMs;
   }
   envelope::body::write(body, hb);
-  sender_.sendPerishable(envelope::encode(hb));
+  sender_.sendPerishable(out_, envelope::encode(hb));
 }
 
 void AgentCore::answer(const envelope::Id& id, const std::string& type, const std::string& sender,
@@ -295,8 +352,7 @@ void AgentCore::answer(const envelope::Id& id, const std::string& type, const st
   std::string value = envelope::encode(response);
   state_.processed.expire(now);
   state_.processed.add({sender, id, now, value});
-  sender_.queue("response " + idText(id) + " (" + type + ")", value, origin.partition,
-                origin.offset);
+  queue("response " + idText(id) + " (" + type + ")", value, origin.partition, origin.offset);
   agentLogger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type,
                       sender, config_.options.edgeId, response.statusCode,
                       monoNow() - origin.receivedMono, note.empty() ? "" : "; ", note);
@@ -307,8 +363,14 @@ envelope::Envelope AgentCore::newEvent(const char* type) {
 }
 
 void AgentCore::emitEvent(envelope::Envelope event) {
-  sender_.queue("event " + event.type, envelope::encode(event));
+  queue("event " + event.type, envelope::encode(event));
   agentLogger()->info("event {} id={}", event.type, event.id.str());
+}
+
+void AgentCore::queue(const std::string& what, const std::string& value, int32_t partition,
+                      int64_t offset) {
+  flushDueMono_.reset();  // the tracker asks for the state file to be written now
+  sender_.queue(out_, what, value, partition, offset);
 }
 
 void AgentCore::hold(const Origin& origin) {
@@ -328,16 +390,35 @@ void AgentCore::markDirty() {
   }
 }
 
-void AgentCore::finishSystemInfo() {
+Actions AgentCore::onCpuSample(std::optional<CpuSample> sample) {
+  if (!pendingInfo_) {
+    return take();
+  }
+  PendingInfo& p = *pendingInfo_;
+  if (!p.sampled) {
+    p.first = sample;
+    p.sampled = true;
+    return take();
+  }
+  if (p.first && sample) {
+    p.cpu = cpuUsagePercent(*p.first, *sample);
+  }
+  out_.emplace_back(action::ReadSystemFacts{{"/", config_.options.stateDir}});
+  return take();
+}
+
+Actions AgentCore::onSystemFacts(const SystemFacts& facts) {
+  if (pendingInfo_) {
+    finishSystemInfo(facts);
+  }
+  return take();
+}
+
+void AgentCore::finishSystemInfo(const SystemFacts& facts) {
   PendingInfo p = std::move(*pendingInfo_);
   pendingInfo_.reset();
-  std::optional<double> cpu;
-  auto second = probe_->cpuSample();
-  if (p.first && second) {
-    cpu = cpuUsagePercent(*p.first, *second);
-  }
   auto r = envelope::Envelope::response(p.request, policy_.sender, wallNow(), 200);
-  writeSystemInfo(r, cpu, probe_->facts({"/", config_.options.stateDir}));
+  writeSystemInfo(r, p.cpu, facts);
   answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin);
 }
 

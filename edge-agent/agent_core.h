@@ -1,38 +1,32 @@
 #pragma once
 
 // The agent's state machine: everything it does in answer to what happens (a message of its
-// topic, a timer, frpc exiting, a delivery report), behind seams for everything outside: the
-// Kafka producer (MessageSink), frpc (FrpcControl), the system's numbers (SystemProbe), the state
-// file (persist) and systemd's status line. Decisions come from decisions/ (pure); this class keeps
-// the state between them and performs their actions through the seams. The daemon (agent.h) is the
-// poll() loop around it; unit tests drive it with a ManualClock and fakes.
+// topic, a timer, frpc exiting, a delivery report, what an action saw), returned as actions
+// (decisions/actions.h: send, persist, status line, start/check/query/stop frpc, sample the
+// system) for the shell to perform: no I/O of its own. Decisions come from decisions/ (pure);
+// this class keeps the state between them, the outbox's bookkeeping included. The daemon
+// (agent.h) is the poll() loop around it and performs its actions with an ActionRunner
+// (shell/action_runner.h), which feeds what they saw back through onOutcome; unit tests call it
+// directly with a ManualClock, or through the runner with fakes.
 
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <optional>
 #include <string>
 
 #include "agent_config.h"
 #include "core/clock.h"
+#include "decisions/actions.h"
+#include "decisions/outbox_tracker.h"
 #include "decisions/position_tracker.h"
 #include "decisions/request_policy.h"
 #include "decisions/session.h"
 #include "decisions/start_check.h"
 #include "decisions/triage.h"
 #include "envelope/envelope.h"
-#include "shell/frpc_supervisor.h"
-#include "shell/outbox_sender.h"
-#include "shell/system_probe.h"
 #include "state.h"
 
 namespace edgelink::agent {
-
-/// What the core reports to the world beyond Kafka and frpc.
-struct CoreHooks {
-  std::function<void(const AgentState&)> persist;  ///< write the state file (atomically)
-  std::function<void(const std::string&)> status;  ///< systemd's status line
-};
 
 /// Facts about this process for agent_started.
 struct StartupFacts {
@@ -42,39 +36,50 @@ struct StartupFacts {
 
 class AgentCore {
  public:
-  AgentCore(const AgentConfig& config, const Clock& clock, MessageSink& sink, FrpcControl& frpc,
-            SystemProbe& probe, CoreHooks hooks);
+  AgentCore(const AgentConfig& config, const Clock& clock);
   AgentCore(const AgentCore&) = delete;
   AgentCore& operator=(const AgentCore&) = delete;
 
   /// Takes the loaded state (leftover frpc already ended): re-sends its outbox, resumes or
   /// ends its session, announces agent_started, persists.
-  void begin(AgentState state, const StartupFacts& facts);
+  Actions begin(AgentState state, const StartupFacts& facts);
   /// One message of the topic.
-  void onMessage(const Inbound& message);
+  Actions onMessage(const Inbound& message);
   /// Partitions read without a stored position: older requests before these times are skipped.
   void setSilentBefore(std::map<int32_t, int64_t> silentBefore);
-  void onDelivery(const Delivery& delivery);
+  Actions onDelivery(const Delivery& delivery);
   /// SIGCHLD: frpc may have exited.
-  void onFrpcSignal();
+  Actions onFrpcSignal();
   /// Runs every timer that is due (heartbeat, retries, a pending start's check, a CPU sample,
   /// the auto-stop deadline, the lazy state flush).
-  void onTimers();
+  Actions onTimers();
   /// When onTimers next has something to do (monotonic ms).
   int64_t nextDueMono() const;
   /// A pending start or system_info: no further message is taken meanwhile.
-  bool busy() const { return pendingStart_.has_value() || pendingInfo_.has_value(); }
+  bool busy() const;
+
+  /// What an action saw (the runner's feed): one of the inputs below.
+  Actions onOutcome(Outcome seen);
+  Actions onSendRefused(uint64_t opaque, const std::string& error);
+  Actions onFrpcConfigWritten(const VoidResult& written);
+  Actions onFrpcStarted(Result<FrpcRecord> started);
+  Actions onFrpcChecked(StartProbe probe);
+  Actions onProxyStatus(Result<ProxyStatuses> statuses);
+  Actions onFrpcExitSeen(const std::optional<std::string>& exited);
+  Actions onFrpcStopped(const FrpcEnd& end);
+  Actions onCpuSample(std::optional<CpuSample> sample);
+  Actions onSystemFacts(const SystemFacts& facts);
 
   /// The next offset after what was consumed on `partition` (-1 when nothing was), and moving
   /// past a record batch that cannot be read.
   int64_t nextOffset(int32_t partition) const { return positions_.next(partition); }
-  void skipTo(int32_t partition, int64_t next);
+  Actions skipTo(int32_t partition, int64_t next);
 
   /// SIGTERM/SIGINT: abandons a pending start (unanswered), stops a running session, sends
   /// agent_stopping. The caller then flushes the outbox (retryIfDue) and calls saveNow.
-  void shutdown(const std::string& reason);
-  void retryIfDue() { sender_.retryIfDue(); }
-  void saveNow();
+  Actions shutdown(const std::string& reason);
+  Actions retryIfDue();
+  Actions saveNow();
 
   const AgentState& state() const { return state_; }
   bool running() const;
@@ -94,16 +99,41 @@ class AgentCore {
     bool resumed = false;
     int64_t deadlineMono = 0;
     int64_t nextCheckMono = 0;
-    ProxyStatuses statuses;  ///< last seen
+    bool pastDeadline = false;  ///< at the check asked for
+    ProxyStatuses statuses;     ///< last seen
   };
-  /// A system_info request waiting for its second CPU sample.
+  /// A system_info request waiting for its CPU samples and the system's facts.
   struct PendingInfo {
     envelope::Envelope request;
     Origin origin;
     std::optional<CpuSample> first;
+    std::optional<double> cpu;
     int64_t dueMono = 0;
+    bool sampled = false;  ///< the first sample is in
+  };
+  /// A request whose answer waits for an outcome (frp_status: the proxy statuses; frp_stop:
+  /// frpc stopped).
+  struct PendingAnswer {
+    envelope::Envelope request;
+    Origin origin;
+  };
+  /// What follows once frpc is stopped (a StopFrpc asked for): the session it ends and why,
+  /// then an answer, a failed start's answer, the next start or agent_stopping.
+  struct Stopping {
+    StopInfo info;
+    std::optional<Session> ended;
+    bool endsSession = true;
+    bool idle = true;         ///< the status line says idle afterwards
+    bool withEnd = false;     ///< frpc exited on its own: its wait status and output go in info
+    bool keepOutput = false;  ///< a failed start: its output goes in info
+    std::optional<PendingStart> failed;       ///< a failed start, to answer
+    Error error;                              ///< why it failed
+    std::optional<PendingAnswer> answerStop;  ///< a frp_stop to answer
+    std::optional<PendingStart> next;         ///< a start replacing the session
+    std::optional<std::string> stopping;      ///< agent_stopping's reason (shutdown)
   };
 
+  Actions take();
   void act(Triage triage, const Origin& origin, size_t bytes);
   void dispatch(const envelope::Envelope& request, const Origin& origin);
   void sendHeartbeat();
@@ -111,27 +141,33 @@ class AgentCore {
   void answer(const envelope::Id& id, const std::string& type, const std::string& sender,
               envelope::Envelope response, const Origin& origin, const std::string& note = {});
   void emitEvent(envelope::Envelope event);
+  void queue(const std::string& what, const std::string& value, int32_t partition = -1,
+             int64_t offset = -1);
   envelope::Envelope newEvent(const char* type);
   void hold(const Origin& origin);
   /// Recomputes the stored position; `persist` schedules a state write (answers do; moving past
   /// our own messages does not: re-reading them after a crash is harmless).
   void positionsChanged(bool persist);
   void markDirty();
+  void persistNow();
 
   void handleStart(const envelope::Envelope& request, const FrpPlan& plan, const Origin& origin);
   void handleStop(const envelope::Envelope& request, const Origin& origin);
   void handleStatus(const envelope::Envelope& request, const Origin& origin);
-  void finishSystemInfo();
+  void finishSystemInfo(const SystemFacts& facts);
   void startFrpc(Session candidate, std::optional<envelope::Envelope> request, const Origin& origin,
                  bool resumed);
   void checkPendingStart();
   void succeedStart();
   void failStart(Error error, const std::string& exitStatus);
-  std::optional<Session> stopFrpc(const char* reason);
+  void answerFailedStart(PendingStart& p, const Error& error);
+  /// Asks for frpc to be stopped; `then` says what follows once it is (onFrpcStopped).
+  void stopFrpc(const char* reason, Stopping then);
+  void stopFrpc(const char* reason);
   /// The one way a session ends (frpc already gone): clears the session and frpc record,
   /// records why, reports `frp_stopped` for `ended`.
   void endSession(std::optional<Session> ended, const StopInfo& info);
-  void onFrpcExit();
+  void sayStopping(const std::string& reason);
   envelope::Envelope frpStateResponse(const envelope::Envelope& request, const Session* session,
                                       bool isRunning, const StopInfo* stop,
                                       const ProxyStatuses* statuses, bool extended);
@@ -144,17 +180,18 @@ class AgentCore {
   const Clock& clock_;
   Policy policy_;
   envelope::Decoder decoder_;
-  FrpcControl* frpc_;
-  SystemProbe* probe_;
-  CoreHooks hooks_;
   AgentState state_;
-  OutboxSender sender_;
+  OutboxTracker sender_;
   PositionTracker positions_;
   std::map<int32_t, int64_t> silentBefore_;
   uint64_t silentlySkipped_ = 0;
+  Actions out_;  ///< what the entry point running now asks for
 
+  std::optional<FrpcRecord> frpc_;  ///< the frpc started (running, or exited and not reaped)
   std::optional<PendingStart> pendingStart_;
   std::optional<PendingInfo> pendingInfo_;
+  std::optional<PendingAnswer> pendingStatus_;
+  std::optional<Stopping> stopping_;
   int64_t startMono_ = 0;
   int64_t nextHeartbeatMono_ = 0;
   std::optional<int64_t> flushDueMono_;

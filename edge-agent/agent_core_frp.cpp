@@ -1,5 +1,7 @@
 // AgentCore's frp session: start (pending until every proxy runs), extend, restart, stop,
-// auto-stop, frpc exiting; the frp state answers and events.
+// auto-stop, frpc exiting; the frp state answers and events. frpc itself is the shell's: the core
+// asks (WriteFrpcConfig, StartFrpc, CheckFrpc, QueryProxyStatus, WatchFrpcExit, StopFrpc) and goes
+// on when the outcome comes back.
 
 #include <algorithm>
 
@@ -16,11 +18,13 @@ namespace sr = envelope::stop_reason;
 namespace {
 
 constexpr int64_t kStartCheckMs = 50;
+constexpr int64_t kFirstCheckMs = 20;
+constexpr size_t kEndLines = 10;
 
 }  // namespace
 
 bool AgentCore::running() const {
-  return frpc_->active() && state_.session.has_value() && !pendingStart_;
+  return frpc_.has_value() && state_.session.has_value() && !pendingStart_;
 }
 
 void AgentCore::handleStart(const envelope::Envelope& request, const FrpPlan& plan,
@@ -44,10 +48,16 @@ void AgentCore::handleStart(const envelope::Envelope& request, const FrpPlan& pl
              "extended to " + formatRfc3339Ms(s.expiresAtMs) + (note.empty() ? "" : ", " + note));
       return;
     }
-    case StartDecision::kRestart:
+    case StartDecision::kRestart: {
       agentLogger()->info("start with other ports: restarting frpc on the new config");
-      stopFrpc(sr::kReplaced);
-      break;
+      Stopping then;
+      then.next.emplace();
+      then.next->request = request.clone();
+      then.next->origin = origin;
+      then.next->session = sessionFor(plan, now, request.id);
+      stopFrpc(sr::kReplaced, std::move(then));
+      return;
+    }
     case StartDecision::kStart:
       break;
   }
@@ -62,107 +72,179 @@ void AgentCore::startFrpc(Session candidate, std::optional<envelope::Envelope> r
   p.session = std::move(candidate);
   p.resumed = resumed;
   p.deadlineMono = monoNow() + config_.options.frpcStartTimeout * 1000;
-  p.nextCheckMono = monoNow() + 20;
+  p.nextCheckMono = monoNow() + kFirstCheckMs;
   pendingStart_ = std::move(p);
+  out_.emplace_back(action::WriteFrpcConfig{pendingStart_->session});
+}
 
-  if (auto r = frpc_->start(pendingStart_->session); !r) {
-    failStart(r.error(), "");
-    return;
+Actions AgentCore::onFrpcConfigWritten(const VoidResult& written) {
+  if (!pendingStart_) {
+    return take();
   }
-  state_.frpc = frpc_->record();
-  saveNow();
-  agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
-                      resumed ? "resuming the session" : "new session",
+  if (!written) {
+    failStart(written.error(), "");
+    return take();
+  }
+  out_.emplace_back(action::StartFrpc{});
+  return take();
+}
+
+Actions AgentCore::onFrpcStarted(Result<FrpcRecord> started) {
+  if (!pendingStart_) {
+    return take();
+  }
+  if (!started) {
+    failStart(started.error(), "");
+    return take();
+  }
+  frpc_ = *started;
+  state_.frpc = *started;
+  persistNow();
+  agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid,
+                      pendingStart_->resumed ? "resuming the session" : "new session",
                       config_.options.frpcStartTimeout);
+  return take();
 }
 
 void AgentCore::checkPendingStart() {
   PendingStart& p = *pendingStart_;
   const int64_t now = monoNow();
   p.nextCheckMono = now + kStartCheckMs;
-  if (!frpc_->active()) {
+  if (!frpc_) {
     return;
   }
-  frpc_->serveOutput();
-  StartProbe probe;
-  probe.exited = frpc_->exited();
-  if (!probe.exited) {
-    probe.statuses = frpc_->proxyStatus();
-    if (!probe.statuses->ok()) {
-      agentLogger()->debug("frpc admin API not ready: {}", probe.statuses->error().describe());
-    }
+  p.pastDeadline = now >= p.deadlineMono;
+  out_.emplace_back(action::CheckFrpc{});
+}
+
+Actions AgentCore::onFrpcChecked(StartProbe probe) {
+  if (!pendingStart_) {
+    return take();
   }
-  probe.output = frpc_->lastLines(3);
-  probe.pastDeadline = now >= p.deadlineMono;
+  PendingStart& p = *pendingStart_;
+  if (probe.statuses && !probe.statuses->ok()) {
+    agentLogger()->debug("frpc admin API not ready: {}", probe.statuses->error().describe());
+  }
+  probe.pastDeadline = p.pastDeadline;
   StartVerdict v = judgeStart(p.session, probe, p.statuses, config_.options.frpcStartTimeout);
   if (v.outcome == StartOutcome::kRunning) {
     succeedStart();
   } else if (v.outcome == StartOutcome::kFailed) {
     failStart(std::move(v.error), v.exitStatus);
   }
+  return take();
 }
 
 void AgentCore::succeedStart() {
   PendingStart p = std::move(*pendingStart_);
   pendingStart_.reset();
   state_.session = p.session;
-  state_.frpc = frpc_->record();
+  state_.frpc = frpc_;
   const int64_t now = wallNow();
-  agentLogger()->info("frp session running: pid {}, expires {}", frpc_->pid(),
+  agentLogger()->info("frp session running: pid {}, expires {}", frpc_->pid,
                       formatRfc3339Ms(p.session.expiresAtMs));
   if (p.request) {
     auto r = frpStateResponse(*p.request, &p.session, true, nullptr, &p.statuses, false);
     answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin,
-           "frpc pid " + std::to_string(frpc_->pid()));
+           "frpc pid " + std::to_string(frpc_->pid));
   }
   auto ev = newEvent(et::kFrpStarted);
   auto started =
-      frpState(FrpStateView{&p.session, true, frpc_->pid(), nullptr, &p.statuses, false}, now);
+      frpState(FrpStateView{&p.session, true, frpc_->pid, nullptr, &p.statuses, false}, now);
   started.resumed = p.resumed;
   envelope::body::write(started, ev);
   emitEvent(std::move(ev));
-  hooks_.status("frp running until " + formatRfc3339Ms(p.session.expiresAtMs));
+  out_.emplace_back(
+      action::SetStatus{"frp running until " + formatRfc3339Ms(p.session.expiresAtMs)});
 }
 
 void AgentCore::failStart(Error error, const std::string& exitStatus) {
   PendingStart p = std::move(*pendingStart_);
   pendingStart_.reset();
-  std::string output = frpc_->stop(10).output;
-  StopInfo info{sr::kStartFailed, wallNow(), exitStatus, output};
-  agentLogger()->warn("frp start failed: {}", error.message);
-  if (p.request) {
-    envelope::body::ErrorBody body;
-    if (!p.statuses.empty()) {
-      for (const auto& [name, svc] : p.session.services) {
-        envelope::body::Proxy& proxy = body.proxies[name];
-        proxy.remotePort = svc.remotePort;
-        proxy.proxyName = svc.proxyName;
-        auto it = p.statuses.find(svc.proxyName);
-        if (it != p.statuses.end()) {
-          proxy.status = it->second.status;
-          proxy.error = it->second.err;
-        }
-      }
-    }
-    auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error,
-                           std::move(body));
-    r.description = "frp could not be started";
-    answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin);
-  }
-  endSession(p.session, info);
-  hooks_.status("idle");
+  Stopping then;
+  then.info = StopInfo{sr::kStartFailed, wallNow(), exitStatus, {}};
+  then.ended = p.session;
+  then.keepOutput = true;
+  then.error = std::move(error);
+  then.failed = std::move(p);
+  stopFrpc(sr::kStartFailed, std::move(then));
 }
 
-std::optional<Session> AgentCore::stopFrpc(const char* reason) {
-  if (!frpc_->active()) {
-    return std::nullopt;
+void AgentCore::answerFailedStart(PendingStart& p, const Error& error) {
+  envelope::body::ErrorBody body;
+  if (!p.statuses.empty()) {
+    for (const auto& [name, svc] : p.session.services) {
+      envelope::body::Proxy& proxy = body.proxies[name];
+      proxy.remotePort = svc.remotePort;
+      proxy.proxyName = svc.proxyName;
+      auto it = p.statuses.find(svc.proxyName);
+      if (it != p.statuses.end()) {
+        proxy.status = it->second.status;
+        proxy.error = it->second.err;
+      }
+    }
   }
-  FrpcEnd end = frpc_->stop(0);
-  agentLogger()->info("frpc pid {} stopped ({}): {}", end.pid, reason, end.waitStatus);
-  std::optional<Session> ended = state_.session;
-  endSession(ended, StopInfo{reason, wallNow(), {}, {}});
-  hooks_.status("idle");
-  return ended;
+  auto r = errorResponse(p.request->id, p.request->type, policy_.sender, wallNow(), error,
+                         std::move(body));
+  r.description = "frp could not be started";
+  answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin);
+}
+
+void AgentCore::stopFrpc(const char* reason) {
+  stopFrpc(reason, Stopping{});
+}
+
+void AgentCore::stopFrpc(const char* reason, Stopping then) {
+  if (then.info.reason.empty()) {
+    // Stopping the running session (a failed or abandoned start says what it ends itself).
+    then.info = StopInfo{reason, wallNow(), {}, {}};
+    then.ended = state_.session;
+  }
+  const size_t lines = then.keepOutput ? kEndLines : 0;
+  stopping_ = std::move(then);
+  out_.emplace_back(action::StopFrpc{reason, lines, false});
+}
+
+Actions AgentCore::onFrpcStopped(const FrpcEnd& end) {
+  if (!stopping_) {
+    return take();
+  }
+  Stopping s = std::move(*stopping_);
+  stopping_.reset();
+  frpc_.reset();
+  state_.frpc.reset();
+  if (s.withEnd) {
+    s.info.exitStatus = end.waitStatus;
+    s.info.output = end.output;
+    agentLogger()->warn("frpc pid {} {} on its own; session ended", end.pid, s.info.exitStatus);
+  } else if (s.keepOutput) {
+    s.info.output = end.output;
+    agentLogger()->warn("frp start failed: {}", s.error.message);
+  } else if (s.idle) {
+    agentLogger()->info("frpc pid {} stopped ({}): {}", end.pid, s.info.reason, end.waitStatus);
+  }
+  if (s.failed && s.failed->request) {
+    answerFailedStart(*s.failed, s.error);
+  }
+  if (s.endsSession) {
+    endSession(s.ended, s.info);
+  }
+  if (s.idle) {
+    out_.emplace_back(action::SetStatus{"idle"});
+  }
+  if (s.answerStop) {
+    const PendingAnswer& a = *s.answerStop;
+    auto r = frpStateResponse(a.request, s.ended ? &*s.ended : nullptr, false,
+                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
+    answer(a.request.id, a.request.type, a.request.sender, std::move(r), a.origin, "frpc stopped");
+  }
+  if (s.next) {
+    startFrpc(std::move(s.next->session), std::move(s.next->request), s.next->origin, false);
+  }
+  if (s.stopping) {
+    sayStopping(*s.stopping);
+  }
+  return take();
 }
 
 void AgentCore::endSession(std::optional<Session> ended, const StopInfo& info) {
@@ -172,15 +254,28 @@ void AgentCore::endSession(std::optional<Session> ended, const StopInfo& info) {
   emitFrpStopped(ended ? &*ended : nullptr, info);
 }
 
-void AgentCore::onFrpcExit() {
-  if (!frpc_->exited()) {
-    return;
+Actions AgentCore::onFrpcSignal() {
+  if (frpc_ && !stopping_) {
+    out_.emplace_back(action::WatchFrpcExit{});
   }
-  FrpcEnd end = frpc_->reap(10);
-  StopInfo info{sr::kExitedUnexpectedly, wallNow(), end.waitStatus, end.output};
-  agentLogger()->warn("frpc pid {} {} on its own; session ended", end.pid, info.exitStatus);
-  endSession(state_.session, info);
-  hooks_.status("idle");
+  return take();
+}
+
+Actions AgentCore::onFrpcExitSeen(const std::optional<std::string>& exited) {
+  if (!exited || !frpc_ || stopping_) {
+    return take();
+  }
+  if (pendingStart_) {
+    pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
+    return take();
+  }
+  Stopping then;
+  then.info = StopInfo{sr::kExitedUnexpectedly, wallNow(), *exited, {}};
+  then.ended = state_.session;
+  then.withEnd = true;
+  stopping_ = std::move(then);
+  out_.emplace_back(action::StopFrpc{sr::kExitedUnexpectedly, kEndLines, true});
+  return take();
 }
 
 void AgentCore::emitFrpStopped(const Session* ended, const StopInfo& info) {
@@ -199,18 +294,16 @@ envelope::Envelope AgentCore::frpStateResponse(const envelope::Envelope& request
                                                bool extended) {
   const int64_t now = wallNow();
   auto r = envelope::Envelope::response(request, policy_.sender, now, 200);
-  writeFrpState(
-      r, FrpStateView{session, isRunning, isRunning ? frpc_->pid() : 0, stop, statuses, extended},
-      now);
+  const int pid = isRunning && frpc_ ? frpc_->pid : 0;
+  writeFrpState(r, FrpStateView{session, isRunning, pid, stop, statuses, extended}, now);
   return r;
 }
 
 void AgentCore::handleStop(const envelope::Envelope& request, const Origin& origin) {
   if (running()) {
-    auto ended = stopFrpc(sr::kRequested);
-    auto r = frpStateResponse(request, ended ? &*ended : nullptr, false,
-                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
-    answer(request.id, request.type, request.sender, std::move(r), origin, "frpc stopped");
+    Stopping then;
+    then.answerStop = PendingAnswer{request.clone(), origin};
+    stopFrpc(sr::kRequested, std::move(then));
     return;
   }
   auto r = frpStateResponse(request, nullptr, false, state_.lastStop ? &*state_.lastStop : nullptr,
@@ -225,16 +318,27 @@ void AgentCore::handleStatus(const envelope::Envelope& request, const Origin& or
     answer(request.id, request.type, request.sender, std::move(r), origin);
     return;
   }
-  auto statuses = frpc_->proxyStatus();
+  pendingStatus_ = PendingAnswer{request.clone(), origin};
+  out_.emplace_back(action::QueryProxyStatus{});
+}
+
+Actions AgentCore::onProxyStatus(Result<ProxyStatuses> statuses) {
+  if (!pendingStatus_) {
+    return take();
+  }
+  PendingAnswer p = std::move(*pendingStatus_);
+  pendingStatus_.reset();
   std::string note;
   if (!statuses) {
     note = "proxy states unknown: " + statuses.error().message;
   } else if (statuses->empty()) {
     note = kNotLoggedIn;
   }
-  auto r = frpStateResponse(request, &*state_.session, true, nullptr,
+  const Session* session = state_.session ? &*state_.session : nullptr;
+  auto r = frpStateResponse(p.request, session, session != nullptr, nullptr,
                             statuses ? &*statuses : nullptr, false);
-  answer(request.id, request.type, request.sender, std::move(r), origin, note);
+  answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin, note);
+  return take();
 }
 
 }  // namespace edgelink::agent

@@ -109,7 +109,7 @@ void TopicReader::handle(const Polled& p) {
       return;
     case Polled::Kind::kMessage:
       lastError_.clear();
-      core_->onMessage(p.message);
+      runner_->run(core_->onMessage(p.message));
       return;
   }
 }
@@ -154,7 +154,7 @@ VoidResult TopicReader::recoverOversize() {
       "larger than receive.message.max.bytes {} (the topic accepts larger messages than this "
       "agent reads); not read, not answered",
       topic_, batch.partition, batch.offset, fetch->size, fetch->limit);
-  core_->skipTo(batch.partition, batch.offset + 1);
+  runner_->run(core_->skipTo(batch.partition, batch.offset + 1));
   // A new client: librdkafka reports an identical refusal on the same connection only every
   // 30 s, so the next oversize batch (if any) would otherwise stall the agent that long.
   if (auto r = source_->reopen(); !r) {

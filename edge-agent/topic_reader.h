@@ -3,9 +3,9 @@
 // How the agent reads its topic, over the MessageSource seam: one attempt at a start plan (the
 // partition count and the lookups by time, for the bootstrap thread), the assignment, turns of
 // at most kMaxMessagesPerTurn messages into the core while it is not busy, and moving past a
-// record batch too large to read. Part of the daemon beside agent.* (it drives AgentCore, so it
-// sits above the core, not in shell/); the loop (agent.cpp) calls it, unit tests drive it with
-// a fake source.
+// record batch too large to read. Part of the daemon beside agent.* (it drives AgentCore, whose
+// actions its ActionRunner performs, so it sits above the core, not in shell/); the loop
+// (agent.cpp) calls it, unit tests drive it with a fake source.
 
 #include <cstdint>
 #include <map>
@@ -15,6 +15,7 @@
 
 #include "agent_core.h"
 #include "decisions/read_position.h"
+#include "shell/action_runner.h"
 #include "shell/message_source.h"
 
 namespace edgelink::agent {
@@ -23,10 +24,11 @@ class TopicReader {
  public:
   static constexpr int kMaxMessagesPerTurn = 16;
 
-  TopicReader(MessageSource& source, AgentCore& core, std::string topic,
+  TopicReader(MessageSource& source, AgentCore& core, ActionRunner& runner, std::string topic,
               int64_t maxRequestAgeSeconds)
       : source_(&source),
         core_(&core),
+        runner_(&runner),
         topic_(std::move(topic)),
         maxRequestAgeSeconds_(maxRequestAgeSeconds) {}
 
@@ -52,6 +54,7 @@ class TopicReader {
 
   MessageSource* source_;
   AgentCore* core_;
+  ActionRunner* runner_;
   std::string topic_;
   int64_t maxRequestAgeSeconds_;
   std::vector<AssignedPartition> assignedParts_;  ///< as assigned (start offsets)

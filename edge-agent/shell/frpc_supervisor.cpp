@@ -43,10 +43,7 @@ VoidResult FrpcSupervisor::writeConfig(const Session& session) {
   return {};
 }
 
-VoidResult FrpcSupervisor::start(const Session& session) {
-  if (auto r = writeConfig(session); !r) {
-    return r;
-  }
+VoidResult FrpcSupervisor::start() {
   if (config_.options.frpcVerify) {
     if (auto r = verifyConfig(config_.options.frpcPath, config_.frpcConfigPath,
                               static_cast<int>(config_.options.frpcStartTimeout * 1000));

@@ -11,25 +11,22 @@
 
 #include "agent_config.h"
 #include "core/result.h"
+#include "decisions/actions.h"
 #include "decisions/session.h"
 #include "decisions/start_check.h"
 #include "frpc_process.h"
 
 namespace edgelink::agent {
 
-/// What is left of an frpc once it is stopped or has exited.
-struct FrpcEnd {
-  int pid = 0;
-  std::string waitStatus;  ///< described: "exited with status 1", "killed by signal 15"
-  std::string output;      ///< its last output lines
-};
-
 class FrpcControl {
  public:
   virtual ~FrpcControl() = default;
-  /// Writes the session's config and starts frpc on it (after `frpc verify` when configured).
-  /// An error (500) when any step fails; nothing is left running then.
-  virtual VoidResult start(const Session& session) = 0;
+  /// Writes the session's config (a new random admin password each time); an error (500) when
+  /// it cannot be rendered or written.
+  virtual VoidResult writeConfig(const Session& session) = 0;
+  /// Starts frpc on the config written last (after `frpc verify` when configured). An error
+  /// (500) when any step fails; nothing is left running then.
+  virtual VoidResult start() = 0;
   virtual bool active() const = 0;
   virtual int pid() const = 0;
   virtual FrpcRecord record() const = 0;
@@ -53,7 +50,8 @@ class FrpcSupervisor final : public FrpcControl {
  public:
   explicit FrpcSupervisor(const AgentConfig& config) : config_(config) {}
 
-  VoidResult start(const Session& session) override;
+  VoidResult writeConfig(const Session& session) override;
+  VoidResult start() override;
   bool active() const override { return proc_ != nullptr; }
   int pid() const override { return proc_ ? proc_->pid() : 0; }
   FrpcRecord record() const override { return proc_ ? proc_->record() : FrpcRecord{}; }
@@ -66,8 +64,6 @@ class FrpcSupervisor final : public FrpcControl {
   FrpcEnd reap(size_t lines) override;
 
  private:
-  VoidResult writeConfig(const Session& session);
-
   const AgentConfig& config_;
   std::unique_ptr<FrpcProcess> proc_;
   std::string adminUser_ = "edge-agent";

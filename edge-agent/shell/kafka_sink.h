@@ -5,8 +5,9 @@
 
 #include <string>
 
+#include "decisions/actions.h"
 #include "kafka/client.h"
-#include "shell/outbox_sender.h"
+#include "shell/message_sink.h"
 
 namespace edgelink::agent {
 

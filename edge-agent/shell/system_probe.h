@@ -2,7 +2,7 @@
 
 // The system as the agent sees it for system_info, behind a seam: the CPU counters and the
 // rest of the facts (decisions/system_info.h). ProcSystemProbe reads /proc, statvfs, uname and
-// sysconf; unit tests give AgentCore fixed numbers instead.
+// sysconf; unit tests give the ActionRunner fixed numbers instead.
 
 #include <cstdint>
 #include <optional>

@@ -1,7 +1,7 @@
-// The agent's behaviour over time, driven through AgentCore with a manual clock, a fake producer
-// and a fake frpc: heartbeats, auto-stop, start timeouts, sessions across restarts, frpc dying,
-// shutdown, the position. Each runs in milliseconds; tests/integration/agent runs the real
-// binary against real peers.
+// The agent's behaviour over time, driven through AgentCore and its ActionRunner with a manual
+// clock, a fake producer and a fake frpc: heartbeats, auto-stop, start timeouts, sessions across
+// restarts, frpc dying, shutdown, the position. Each runs in milliseconds; tests/integration/agent
+// runs the real binary against real peers.
 
 #include "agent_core.h"
 
@@ -25,7 +25,7 @@ TEST_CASE("core: announces itself and sends heartbeats on the interval, one unde
           "[agent][core]") {
   Harness h;
   h.begin();
-  h.core->onTimers();
+  h.advance(0);
   auto first = h.fresh();
   REQUIRE(kinds(first) == std::vector<std::string>{"agent_started", "heartbeat"});
   CHECK(json::member(first[0].body(), "pid")->GetInt64() == 7);
@@ -99,7 +99,7 @@ TEST_CASE("core: frpc exiting or a proxy refused during a start is a 500 at the 
   h.request(5, "frp_start", R"({"services":{"ssh":31022}})");
   h.frpc.exitStatus = "exited with status 1";
   h.frpc.output = "login to the server failed: token mismatch";
-  h.core->onFrpcSignal();
+  h.signal();
   h.advance(0);
   auto out = h.fresh();
   REQUIRE(kinds(out) == std::vector<std::string>{"frp_start 500", "frp_stopped"});
@@ -167,7 +167,7 @@ TEST_CASE("core: frpc dying on its own ends the session with its exit status and
   h.fresh();
   h.frpc.exitStatus = "killed by signal 9";
   h.frpc.output = "[E] something bad";
-  h.core->onFrpcSignal();
+  h.signal();
   CHECK_FALSE(h.core->running());
   auto out = h.fresh();
   REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped"});
@@ -183,7 +183,7 @@ TEST_CASE("core: shutdown stops the session (agent_shutdown) and says agent_stop
   h.begin();
   h.startSession(5, 600);
   h.fresh();
-  h.core->shutdown("SIGTERM");
+  h.shutdown("SIGTERM");
   auto out = h.fresh();
   REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped", "agent_stopping"});
   CHECK(str(out[0], "stop_reason") == "agent_shutdown");
@@ -197,7 +197,7 @@ TEST_CASE("core: a pending start is abandoned unanswered at shutdown", "[agent][
   h.begin();
   h.fresh();
   h.request(5, "frp_start", R"({"services":{"ssh":31022}})");
-  h.core->shutdown("SIGTERM");
+  h.shutdown("SIGTERM");
   CHECK(kinds(h.fresh()) == std::vector<std::string>{"agent_stopping"});
   CHECK_FALSE(h.frpc.running);
   CHECK(h.core->state().positions.at(0) == 5);  // served again after a restart

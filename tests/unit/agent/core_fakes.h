@@ -1,8 +1,8 @@
 #pragma once
 
-// AgentCore with fakes for every seam (a producer, frpc, the system's numbers), a manual clock
-// and helpers to feed it requests and read what it produced: shared by the core's and the topic
-// reader's unit tests.
+// AgentCore and its ActionRunner with fakes for every seam (a producer, frpc, the system's
+// numbers), a manual clock and helpers to feed it requests and read what it produced: shared by
+// the core's and the topic reader's unit tests (agent_core_pure_test.cpp calls the core alone).
 
 #include <catch2/catch.hpp>
 #include <memory>
@@ -13,6 +13,7 @@
 
 #include "agent_core.h"
 #include "envelope/json_util.h"
+#include "shell/action_runner.h"
 #include "unit_util.h"
 
 namespace edgelink::agent::test {
@@ -44,11 +45,14 @@ struct FakeFrpc : FrpcControl {
   Result<ProxyStatuses> proxies = ProxyStatuses{};
   Session lastSession;
 
-  VoidResult start(const Session& session) override {
+  VoidResult writeConfig(const Session& session) override {
+    lastSession = session;
+    return {};
+  }
+  VoidResult start() override {
     if (startError) {
       return *startError;
     }
-    lastSession = session;
     running = true;
     exitStatus.reset();
     ++starts;
@@ -126,23 +130,30 @@ struct CoreRig {
   int saves = 0;
   std::vector<std::string> statusLines;
   std::unique_ptr<AgentCore> core;
+  std::unique_ptr<ActionRunner> runner;
   size_t seen = 0;  // produced messages already looked at
 
   CoreRig() {
-    CoreHooks hooks;
-    hooks.persist = [this](const AgentState&) { ++saves; };
+    RunnerHooks hooks;
+    hooks.persist = [this] { ++saves; };
     hooks.status = [this](const std::string& s) { statusLines.push_back(s); };
-    core = std::make_unique<AgentCore>(config, clock, sink, frpc, probe, hooks);
+    core = std::make_unique<AgentCore>(config, clock);
+    runner = std::make_unique<ActionRunner>(sink, frpc, probe, hooks);
+    runner->setFeed([this](Outcome o) { return core->onOutcome(std::move(o)); });
   }
-  void begin(AgentState state = {}) { core->begin(std::move(state), StartupFacts{"board", 7}); }
+  void begin(AgentState state = {}) {
+    runner->run(core->begin(std::move(state), StartupFacts{"board", 7}));
+  }
   void advance(int64_t ms) {
     clock.advanceMs(ms);
-    core->onTimers();
+    runner->run(core->onTimers());
   }
   void request(int64_t offset, const std::string& type, const std::string& body = "") {
     std::string bytes = requestBytes(offset, type, clock.wallMs(), body);
-    core->onMessage(Inbound{bytes, 0, offset, clock.wallMs()});
+    runner->run(core->onMessage(Inbound{bytes, 0, offset, clock.wallMs()}));
   }
+  void signal() { runner->run(core->onFrpcSignal()); }
+  void shutdown(const std::string& reason) { runner->run(core->shutdown(reason)); }
   /// Messages produced since the last call, decoded (every one must pass the schemas).
   std::vector<envelope::Envelope> fresh() {
     std::vector<envelope::Envelope> out;
@@ -158,7 +169,7 @@ struct CoreRig {
   /// Delivers everything produced so far.
   void deliverAll() {
     for (const auto& [value, opaque] : sink.produced) {
-      core->onDelivery(Delivery{opaque, Delivery::Outcome::kDelivered, {}, "t[0]"});
+      runner->run(core->onDelivery(Delivery{opaque, Delivery::Outcome::kDelivered, {}, "t[0]"}));
     }
   }
   /// Starts a session with every proxy running at the first check.

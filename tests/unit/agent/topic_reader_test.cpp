@@ -91,7 +91,7 @@ using Assigned = std::vector<std::pair<int32_t, int64_t>>;
 struct Rig {
   test::CoreRig core;
   FakeSource source;
-  TopicReader reader{source, *core.core, core.config.topic, 600};
+  TopicReader reader{source, *core.core, *core.runner, core.config.topic, 600};
 
   Rig() {
     core.begin();

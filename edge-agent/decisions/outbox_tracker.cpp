@@ -1,4 +1,4 @@
-#include "shell/outbox_sender.h"
+#include "decisions/outbox_tracker.h"
 
 #include <vector>
 
@@ -14,37 +14,31 @@ constexpr uint64_t kPerishableOpaque = 0;
 
 }  // namespace
 
-OutboxSender::OutboxSender(Outbox& outbox, MessageSink& sink, const Clock& clock,
-                           std::function<void()> persistNow, std::function<void()> persistLater)
-    : outbox_(outbox),
-      sink_(sink),
-      clock_(clock),
-      persistNow_(std::move(persistNow)),
-      persistLater_(std::move(persistLater)) {}
-
-void OutboxSender::queue(const std::string& what, const std::string& value, int32_t partition,
-                         int64_t offset) {
+void OutboxTracker::queue(Actions& out, const std::string& what, const std::string& value,
+                          int32_t partition, int64_t offset) {
   std::string dropped;
   uint64_t seq = outbox_.add(what, value, partition, offset, &dropped);
   if (!dropped.empty()) {
     agentLogger()->warn("outbox full: dropped {}", dropped);
   }
   // Durable before it is sent: a crash after sending must find it (and the id answered).
-  persistNow_();
-  send(seq);
+  out.emplace_back(action::PersistState{});
+  send(out, seq);
 }
 
-void OutboxSender::resendAll() {
+void OutboxTracker::resendAll(Actions& out) {
   std::vector<uint64_t> pending;
   for (const auto& [seq, e] : outbox_.entries()) {
     pending.push_back(seq);
   }
   for (uint64_t seq : pending) {
-    send(seq);
+    send(out, seq);
   }
 }
 
-std::optional<Released> OutboxSender::onDelivery(const Delivery& delivery) {
+std::optional<Released> OutboxTracker::onDelivery(const Delivery& delivery, int64_t nowMono,
+                                                  bool& changed) {
+  changed = false;
   if (delivery.opaque == kPerishableOpaque) {
     --perishableInFlight_;
     if (delivery.outcome != Delivery::Outcome::kDelivered) {
@@ -60,7 +54,7 @@ std::optional<Released> OutboxSender::onDelivery(const Delivery& delivery) {
   }
   if (delivery.outcome == Delivery::Outcome::kRetriable) {
     agentLogger()->warn("{} not delivered ({}): retrying", entry->what, delivery.error);
-    scheduleRetry(seq);
+    scheduleRetry(seq, nowMono);
     return std::nullopt;
   }
   if (delivery.outcome == Delivery::Outcome::kPermanent) {
@@ -73,57 +67,65 @@ std::optional<Released> OutboxSender::onDelivery(const Delivery& delivery) {
     released = Released{entry->partition, entry->offset};
   }
   outbox_.remove(seq);
-  persistLater_();
+  changed = true;
   return released;
 }
 
-void OutboxSender::retryIfDue() {
-  if (retry_.empty() || clock_.monoMs() < retryDueMono_) {
+void OutboxTracker::onRefused(uint64_t opaque, const std::string& error, int64_t nowMono) {
+  if (opaque == kPerishableOpaque) {
+    --perishableInFlight_;
+    return;
+  }
+  inFlight_.erase(opaque);
+  const Outbox::Entry* entry = outbox_.find(opaque);
+  if (entry == nullptr) {
+    return;
+  }
+  agentLogger()->warn("cannot queue {} yet: {}", entry->what, error);
+  scheduleRetry(opaque, nowMono);
+}
+
+void OutboxTracker::retryIfDue(Actions& out, int64_t nowMono) {
+  if (retry_.empty() || nowMono < retryDueMono_) {
     return;
   }
   std::set<uint64_t> again;
   again.swap(retry_);
   for (uint64_t seq : again) {
-    send(seq);
+    send(out, seq);
   }
 }
 
-std::optional<int64_t> OutboxSender::retryDueMono() const {
+std::optional<int64_t> OutboxTracker::retryDueMono() const {
   if (retry_.empty()) {
     return std::nullopt;
   }
   return retryDueMono_;
 }
 
-bool OutboxSender::sendPerishable(const std::string& value) {
+bool OutboxTracker::sendPerishable(Actions& out, const std::string& value) {
   if (perishableInFlight_ > 0) {
     // With the last one still queued (broker unreachable), another adds nothing.
     agentLogger()->debug("heartbeat skipped: the previous one is not delivered yet");
     return false;
   }
-  if (!sink_.produce(value, kPerishableOpaque)) {
-    return false;
-  }
-  ++perishableInFlight_;
+  out.emplace_back(action::Send{value, kPerishableOpaque});
+  ++perishableInFlight_;  // undone by onRefused
   return true;
 }
 
-void OutboxSender::send(uint64_t seq) {
+void OutboxTracker::send(Actions& out, uint64_t seq) {
   const Outbox::Entry* entry = outbox_.find(seq);
   if (entry == nullptr || inFlight_.count(seq) != 0) {
     return;
   }
-  if (auto r = sink_.produce(entry->value, seq); !r) {
-    agentLogger()->warn("cannot queue {} yet: {}", entry->what, r.error().describe());
-    scheduleRetry(seq);
-    return;
-  }
-  inFlight_.insert(seq);
+  out.emplace_back(action::Send{entry->value, seq});
+  inFlight_.insert(seq);  // undone by onRefused
 }
 
-void OutboxSender::scheduleRetry(uint64_t seq) {
+void OutboxTracker::scheduleRetry(uint64_t seq, int64_t nowMono) {
   retry_.insert(seq);
-  retryDueMono_ = clock_.monoMs() + kRetryDelayMs;
+  retryDueMono_ = nowMono + kRetryDelayMs;
 }
 
 }  // namespace edgelink::agent

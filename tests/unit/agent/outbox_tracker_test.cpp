@@ -1,6 +1,12 @@
-#include "shell/outbox_sender.h"
+// The outbox's bookkeeping (decisions/outbox_tracker.h), its actions performed here against a
+// fake producer as the ActionRunner would: a refused produce comes back as onRefused.
+
+#include "decisions/outbox_tracker.h"
 
 #include <catch2/catch.hpp>
+
+#include "core/clock.h"
+#include "shell/message_sink.h"
 
 using namespace edgelink;
 using namespace edgelink::agent;
@@ -27,12 +33,55 @@ struct Fixture {
   int saves = 0;
   int dirty = 0;
   std::vector<size_t> outboxSizeAtSave;
-  OutboxSender sender{outbox, sink, clock,
-                      [this] {
-                        ++saves;
-                        outboxSizeAtSave.push_back(outbox.size());
-                      },
-                      [this] { ++dirty; }};
+  OutboxTracker tracker{outbox};
+
+  /// The tracker's actions, performed in order.
+  void perform(const Actions& actions) {
+    for (const Action& a : actions) {
+      if (std::holds_alternative<action::PersistState>(a)) {
+        ++saves;
+        outboxSizeAtSave.push_back(outbox.size());
+      } else if (const auto* send = std::get_if<action::Send>(&a)) {
+        if (auto r = sink.produce(send->value, send->opaque); !r) {
+          tracker.onRefused(send->opaque, r.error().describe(), clock.monoMs());
+        }
+      }
+    }
+  }
+
+  /// The tracker with its actions performed at once.
+  struct Sender {
+    Fixture& f;
+    void queue(const std::string& what, const std::string& value, int32_t partition = -1,
+               int64_t offset = -1) {
+      Actions out;
+      f.tracker.queue(out, what, value, partition, offset);
+      f.perform(out);
+    }
+    void resendAll() {
+      Actions out;
+      f.tracker.resendAll(out);
+      f.perform(out);
+    }
+    void retryIfDue() {
+      Actions out;
+      f.tracker.retryIfDue(out, f.clock.monoMs());
+      f.perform(out);
+    }
+    bool sendPerishable(const std::string& value) {
+      Actions out;
+      bool sent = f.tracker.sendPerishable(out, value);
+      f.perform(out);
+      return sent;
+    }
+    std::optional<Released> onDelivery(const Delivery& d) {
+      bool changed = false;
+      auto released = f.tracker.onDelivery(d, f.clock.monoMs(), changed);
+      f.dirty += changed ? 1 : 0;
+      return released;
+    }
+    std::optional<int64_t> retryDueMono() const { return f.tracker.retryDueMono(); }
+  } sender{*this};
 };
 
 Delivery delivered(uint64_t opaque) {
@@ -71,7 +120,7 @@ TEST_CASE("a retriable failure is sent again a second later, a permanent one is 
   CHECK_FALSE(f.sender.onDelivery(
       Delivery{first, Delivery::Outcome::kRetriable, "Local: Message timed out", {}}));
   REQUIRE(f.sender.retryDueMono());
-  CHECK(*f.sender.retryDueMono() == f.clock.monoMs() + OutboxSender::kRetryDelayMs);
+  CHECK(*f.sender.retryDueMono() == f.clock.monoMs() + OutboxTracker::kRetryDelayMs);
   f.clock.advanceMs(999);
   f.sender.retryIfDue();
   CHECK(f.sink.produced.size() == 2);
@@ -98,7 +147,7 @@ TEST_CASE(
   CHECK(f.outbox.size() == 1);  // kept
   REQUIRE(f.sender.retryDueMono());
   f.sink.refuse = false;
-  f.clock.advanceMs(OutboxSender::kRetryDelayMs);
+  f.clock.advanceMs(OutboxTracker::kRetryDelayMs);
   f.sender.retryIfDue();
   CHECK(f.sink.produced.size() == 1);
   f.sender.resendAll();  // already in flight
