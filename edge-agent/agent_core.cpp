@@ -136,8 +136,8 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
             t.stored, origin.partition, origin.offset);
       if (t.decoded) {
         agentLogger()->info(
-            "request id={} type={} from={} edge={}: redelivered, answered from the stored "
-            "response (not acted on again)",
+            "request id={} type={} from={} edge={} outcome=redelivered: answered from the "
+            "stored response (not acted on again)",
             idText(t.id), t.type, t.sender, config_.options.edgeId);
       }
       return;
@@ -353,8 +353,8 @@ void AgentCore::answer(const envelope::Id& id, const std::string& type, const st
   state_.processed.expire(now);
   state_.processed.add({sender, id, now, value});
   queue("response " + idText(id) + " (" + type + ")", value, origin.partition, origin.offset);
-  agentLogger()->info("request id={} type={} from={} edge={}: {} in {} ms{}{}", idText(id), type,
-                      sender, config_.options.edgeId, response.statusCode,
+  agentLogger()->info("request id={} type={} from={} edge={} outcome={} ms={}{}{}", idText(id),
+                      type, sender, config_.options.edgeId, response.statusCode,
                       monoNow() - origin.receivedMono, note.empty() ? "" : "; ", note);
 }
 
