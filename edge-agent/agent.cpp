@@ -109,7 +109,7 @@ VoidResult Agent::init() {
   }
   auto producer = kafka::Producer::create(
       config_.producerConfig,
-      [this](const kafka::DeliveryReport& r) { core_->onDelivery(toDelivery(r)); });
+      [this](const kafka::DeliveryReport& r) { core_->onDelivery(toDelivery(r)); }, &kafkaLink_);
   if (!producer) {
     return producer.error();
   }
@@ -124,7 +124,8 @@ VoidResult Agent::init() {
   };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
   core_ = std::make_unique<AgentCore>(config_, clock_, *sink_, frpc_, probe_, std::move(hooks));
-  auto source = KafkaSource::create(config_.consumerConfig, config_.topic, wakeWrite_.get());
+  auto source =
+      KafkaSource::create(config_.consumerConfig, config_.topic, wakeWrite_.get(), &kafkaLink_);
   if (!source) {
     return source.error();
   }
@@ -226,6 +227,7 @@ void Agent::runTimers() {
     notifier_.watchdog();
     nextWatchdogMono_ = now + std::max<int64_t>(notifier_.watchdogIntervalMs() / 2, 100);
   }
+  core_->counters().setKafkaReconnects(kafkaLink_.losses());
   core_->onTimers();
 }
 

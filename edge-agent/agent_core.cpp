@@ -108,7 +108,9 @@ void AgentCore::onMessage(const Inbound& m) {
     context.silentBeforeMs = s->second;
   }
   context.nowMs = wallNow();
-  act(triage(m, context), origin, m.payload.size());
+  Triage t = triage(m, context);
+  counters_.triaged(t.verdict, context.nowMs, m.recordTimestampMs);
+  act(std::move(t), origin, m.payload.size());
 }
 
 void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
@@ -285,6 +287,7 @@ void AgentCore::sendHeartbeat() {
   if (running()) {
     body.frpExpiresAtMs = state_.session->expiresAtMs;
   }
+  body.metrics = counters_.snapshot(state_.outbox.size(), probe_->rssBytes());
   envelope::body::write(body, hb);
   sender_.sendPerishable(envelope::encode(hb));
 }
@@ -293,6 +296,7 @@ void AgentCore::answer(const envelope::Id& id, const std::string& type, const st
                        envelope::Envelope response, const Origin& origin, const std::string& note) {
   const int64_t now = wallNow();
   std::string value = envelope::encode(response);
+  counters_.answered(response.statusCode);
   state_.processed.expire(now);
   state_.processed.add({sender, id, now, value});
   sender_.queue("response " + idText(id) + " (" + type + ")", value, origin.partition,

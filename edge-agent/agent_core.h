@@ -15,6 +15,7 @@
 
 #include "agent_config.h"
 #include "core/clock.h"
+#include "decisions/agent_metrics.h"
 #include "decisions/position_tracker.h"
 #include "decisions/request_policy.h"
 #include "decisions/session.h"
@@ -78,6 +79,8 @@ class AgentCore {
 
   const AgentState& state() const { return state_; }
   bool running() const;
+  /// The heartbeat's counters; the daemon sets what only it sees (Kafka reconnects).
+  AgentCounters& counters() { return counters_; }
 
  private:
   /// Where a request came from, so its answer can move the position past it.
@@ -152,6 +155,7 @@ class AgentCore {
   PositionTracker positions_;
   std::map<int32_t, int64_t> silentBefore_;
   uint64_t silentlySkipped_ = 0;
+  AgentCounters counters_;
 
   std::optional<PendingStart> pendingStart_;
   std::optional<PendingInfo> pendingInfo_;

@@ -70,6 +70,7 @@ void AgentCore::startFrpc(Session candidate, std::optional<envelope::Envelope> r
     return;
   }
   state_.frpc = frpc_->record();
+  counters_.frpcStarted();
   saveNow();
   agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid(),
                       resumed ? "resuming the session" : "new session",
@@ -178,6 +179,7 @@ void AgentCore::onFrpcExit() {
   }
   FrpcEnd end = frpc_->reap(10);
   StopInfo info{sr::kExitedUnexpectedly, wallNow(), end.waitStatus, end.output};
+  counters_.frpcExitedUnexpectedly();
   agentLogger()->warn("frpc pid {} {} on its own; session ended", end.pid, info.exitStatus);
   endSession(state_.session, info);
   hooks_.status("idle");

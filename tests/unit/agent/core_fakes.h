@@ -114,6 +114,8 @@ struct FakeProbe : SystemProbe {
     f.rssBytes = 12'345'678;
     return f;
   }
+  std::optional<uint64_t> rss = 12'345'678;
+  std::optional<uint64_t> rssBytes() override { return rss; }
 };
 
 struct CoreRig {
