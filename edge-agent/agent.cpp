@@ -110,7 +110,8 @@ VoidResult Agent::init() {
   }
   auto producer = kafka::Producer::create(
       config_.producerConfig,
-      [this](const kafka::DeliveryReport& r) { runner_->run(core_->onDelivery(toDelivery(r))); });
+      [this](const kafka::DeliveryReport& r) { runner_->run(core_->onDelivery(toDelivery(r))); },
+      &kafkaLink_);
   if (!producer) {
     return producer.error();
   }
@@ -127,7 +128,8 @@ VoidResult Agent::init() {
   core_ = std::make_unique<AgentCore>(config_, clock_);
   runner_ = std::make_unique<ActionRunner>(*sink_, frpc_, probe_, std::move(hooks));
   runner_->setFeed([this](Outcome seen) { return core_->onOutcome(std::move(seen)); });
-  auto source = KafkaSource::create(config_.consumerConfig, config_.topic, wakeWrite_.get());
+  auto source =
+      KafkaSource::create(config_.consumerConfig, config_.topic, wakeWrite_.get(), &kafkaLink_);
   if (!source) {
     return source.error();
   }
@@ -229,6 +231,8 @@ void Agent::runTimers() {
     notifier_.watchdog();
     nextWatchdogMono_ = now + std::max<int64_t>(notifier_.watchdogIntervalMs() / 2, 100);
   }
+  core_->counters().setKafkaReconnects(kafkaLink_.losses());
+  core_->counters().setRssBytes(probe_.rssBytes());
   runner_->run(core_->onTimers());
 }
 

@@ -73,6 +73,8 @@ class Agent {
   FrpcSupervisor frpc_;
   ProcSystemProbe probe_;
 
+  kafka::LinkWatch kafkaLink_;  ///< before the clients: they report to it
+
   UniqueFd sigFd_;
   UniqueFd wakeRead_;
   UniqueFd wakeWrite_;

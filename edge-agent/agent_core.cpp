@@ -110,7 +110,9 @@ Actions AgentCore::onMessage(const Inbound& m) {
     context.silentBeforeMs = s->second;
   }
   context.nowMs = wallNow();
-  act(triage(m, context), origin, m.payload.size());
+  Triage t = triage(m, context);
+  counters_.triaged(t.verdict, context.nowMs, m.recordTimestampMs);
+  act(std::move(t), origin, m.payload.size());
   return take();
 }
 
@@ -342,6 +344,7 @@ void AgentCore::sendHeartbeat() {
   if (running()) {
     body.frpExpiresAtMs = state_.session->expiresAtMs;
   }
+  body.metrics = counters_.snapshot(state_.outbox.size());
   envelope::body::write(body, hb);
   sender_.sendPerishable(out_, envelope::encode(hb));
 }
@@ -350,6 +353,7 @@ void AgentCore::answer(const envelope::Id& id, const std::string& type, const st
                        envelope::Envelope response, const Origin& origin, const std::string& note) {
   const int64_t now = wallNow();
   std::string value = envelope::encode(response);
+  counters_.answered(response.statusCode);
   state_.processed.expire(now);
   state_.processed.add({sender, id, now, value});
   queue("response " + idText(id) + " (" + type + ")", value, origin.partition, origin.offset);

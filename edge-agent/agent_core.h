@@ -17,6 +17,7 @@
 #include "agent_config.h"
 #include "core/clock.h"
 #include "decisions/actions.h"
+#include "decisions/agent_metrics.h"
 #include "decisions/outbox_tracker.h"
 #include "decisions/position_tracker.h"
 #include "decisions/request_policy.h"
@@ -83,6 +84,8 @@ class AgentCore {
 
   const AgentState& state() const { return state_; }
   bool running() const;
+  /// The heartbeat's counters; the daemon sets what only it sees (Kafka reconnects).
+  AgentCounters& counters() { return counters_; }
 
  private:
   /// Where a request came from, so its answer can move the position past it.
@@ -186,6 +189,7 @@ class AgentCore {
   std::map<int32_t, int64_t> silentBefore_;
   uint64_t silentlySkipped_ = 0;
   Actions out_;  ///< what the entry point running now asks for
+  AgentCounters counters_;
 
   std::optional<FrpcRecord> frpc_;  ///< the frpc started (running, or exited and not reaped)
   std::optional<PendingStart> pendingStart_;

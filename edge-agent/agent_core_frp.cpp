@@ -99,6 +99,7 @@ Actions AgentCore::onFrpcStarted(Result<FrpcRecord> started) {
   }
   frpc_ = *started;
   state_.frpc = *started;
+  counters_.frpcStarted();
   persistNow();
   agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid,
                       pendingStart_->resumed ? "resuming the session" : "new session",
@@ -269,6 +270,7 @@ Actions AgentCore::onFrpcExitSeen(const std::optional<std::string>& exited) {
     pendingStart_->nextCheckMono = monoNow();  // the check reports the exit
     return take();
   }
+  counters_.frpcExitedUnexpectedly();
   Stopping then;
   then.info = StopInfo{sr::kExitedUnexpectedly, wallNow(), *exited, {}};
   then.ended = state_.session;

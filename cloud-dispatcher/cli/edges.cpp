@@ -1,4 +1,4 @@
-// edges add (the Kafka admin API, then the edges rows), edges list.
+// edges add (the Kafka admin API, then the edges rows), edges list, edges show.
 
 #include <memory>
 
@@ -11,6 +11,7 @@ namespace {
 
 struct EdgesArgs {
   std::vector<std::string> ids;
+  std::string id;  ///< edges show
   std::string edge;
   bool online = false;
   bool offline = false;
@@ -96,12 +97,32 @@ int edgesList(const Context& c, const EdgesArgs& a) {
                  : a.offline ? EdgeFilter::kOffline
                              : EdgeFilter::kAll;
   return c.withDatabase([&](pg::Connection& db) {
-    return c.show(listEdges(db, c.options, f, a.edge, c.limit), {{"edge_id", "EDGE"},
-                                                                 {"online", "ONLINE"},
-                                                                 {"last_heartbeat_at", "HEARTBEAT"},
-                                                                 {"last_seen_at", "LAST SEEN"},
-                                                                 {"agent_version", "VERSION"},
-                                                                 {"live_session", "SESSION"}});
+    auto records = listEdges(db, c.options, f, a.edge, c.limit);
+    if (records && c.json) {
+      for (auto& r : *records) {
+        expandAgentMetrics(r, true);
+      }
+    }
+    return c.show(records, {{"edge_id", "EDGE"},
+                            {"online", "ONLINE"},
+                            {"last_heartbeat_at", "HEARTBEAT"},
+                            {"last_seen_at", "LAST SEEN"},
+                            {"agent_version", "VERSION"},
+                            {"live_session", "SESSION"}});
+  });
+}
+
+/// One edge with everything stored about it, its agent's latest metrics included.
+int edgesShow(const Context& c, const EdgesArgs& a) {
+  return c.withDatabase([&](pg::Connection& db) {
+    auto records = listEdges(db, c.options, EdgeFilter::kAll, a.id, 1);
+    if (records && records->empty()) {
+      return c.fail(kExitNotFound, "no edge " + a.id);
+    }
+    if (records) {
+      expandAgentMetrics(records->front(), c.json);
+    }
+    return c.show(records, {}, true);
   });
 }
 
@@ -111,7 +132,7 @@ void addEdgesCommands(Commands& cmds) {
   Context& c = cmds.context();
   auto a = std::make_shared<EdgesArgs>();
   auto* edges =
-      cmds.group("edges", "Provision or list edges", "cloud-dispatcher edges list --offline");
+      cmds.group("edges", "Provision, list or show edges", "cloud-dispatcher edges list --offline");
   auto* add = cmds.add(
       "add", "Create edge topics with the Kafka admin API",
       "cloud-dispatcher edges add elevator-0042 elevator-0043", [&c, a] { return edgesAdd(c, *a); },
@@ -124,6 +145,11 @@ void addEdgesCommands(Commands& cmds) {
   list->add_flag("--offline", a->offline, "Only offline edges");
   list->add_option("--edge", a->edge, "Only this edge");
   list->add_option("--limit", c.limit, "At most this many")->capture_default_str();
+  auto* show = cmds.add(
+      "show", "One edge: online state, heartbeat, its agent's metrics (exit 6: not found)",
+      "cloud-dispatcher edges show elevator-0042 --json", [&c, a] { return edgesShow(c, *a); },
+      edges);
+  show->add_option("ID", a->id, "Edge id")->required();
 }
 
 }  // namespace edgelink::dispatcher

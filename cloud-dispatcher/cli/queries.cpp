@@ -4,7 +4,12 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <algorithm>
+
 #include "domain/sessions.h"
+#include "envelope/bodies.h"
+#include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -59,7 +64,65 @@ void addSessionHints(std::vector<Record>& records, const Options& options) {
   }
 }
 
+/// "ok 12, rejected 1, ..." from a JSON object of counts: the known request outcomes in their
+/// order, then any others.
+std::string describeCounts(const rapidjson::Value& counts) {
+  namespace ro = envelope::request_outcome;
+  const std::vector<std::string> order = {ro::kOk, ro::kRejected, ro::kStale, ro::kFailed,
+                                          ro::kRedelivered};
+  std::vector<std::pair<std::string, uint64_t>> all;
+  for (const auto& m : counts.GetObject()) {
+    all.emplace_back(m.name.GetString(), m.value.IsUint64() ? m.value.GetUint64() : 0);
+  }
+  auto rank = [&](const std::string& name) {
+    return std::find(order.begin(), order.end(), name) - order.begin();
+  };
+  std::stable_sort(all.begin(), all.end(),
+                   [&](const auto& x, const auto& y) { return rank(x.first) < rank(y.first); });
+  std::string out;
+  for (const auto& [name, n] : all) {
+    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(n);
+  }
+  return out;
+}
+
 }  // namespace
+
+void expandAgentMetrics(Record& record, bool json) {
+  auto it = std::find_if(record.begin(), record.end(),
+                         [](const Field& f) { return f.name == "agent_metrics"; });
+  if (it == record.end() || it->kind == FieldKind::kNull) {
+    return;
+  }
+  rapidjson::Document stored;
+  stored.Parse(it->text.c_str());
+  auto metrics = envelope::body::readAgentMetrics(stored);
+  if (!metrics) {
+    *it = stringField("agent_metrics", "unreadable: " + metrics.error().describe());
+    return;
+  }
+  const std::string normal = envelope::body::toJson(*metrics);
+  if (json) {
+    *it = Field{"agent_metrics", FieldKind::kJson, normal};
+    return;
+  }
+  // One line per metric, named as on the wire.
+  rapidjson::Document d;
+  d.Parse(normal.c_str());
+  Record fields;
+  for (const auto& m : d.GetObject()) {
+    const std::string name(m.name.GetString(), m.name.GetStringLength());
+    if (m.value.IsObject()) {
+      fields.push_back(stringField(name, describeCounts(m.value)));
+    } else if (m.value.IsInt64()) {
+      fields.push_back(numberField(name, m.value.GetInt64()));
+    } else {
+      fields.push_back(Field{name, FieldKind::kNumber, json::stringify(m.value)});
+    }
+  }
+  it = record.erase(it);
+  record.insert(it, fields.begin(), fields.end());
+}
 
 std::vector<Record> toRecords(const pg::Rows& rows) {
   std::vector<Record> out;
@@ -210,6 +273,7 @@ Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options
                          " AS online, e.last_heartbeat_at, e.last_seen_at, e.first_seen_at,"
                          " e.agent_version, e.hostname, e.heartbeat_interval_s, e.uptime_s,"
                          " e.frp_running, e.agent_started_at, e.stopped_at, e.provisioned_at,"
+                         " e.agent_metrics_at, e.agent_metrics,"
                          " (SELECT s.session_id FROM sessions s WHERE s.edge_id = e.edge_id"
                          "  AND s.ended_at IS NULL) AS live_session"
                          " FROM edges e WHERE ($2 = '' OR e.edge_id = $2)) x WHERE ") +

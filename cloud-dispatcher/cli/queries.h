@@ -47,6 +47,11 @@ enum class EdgeFilter { kAll, kOnline, kOffline };
 Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options, EdgeFilter f,
                                       const std::string& edge, int limit);
 
+/// An edge record's agent_metrics (the stored heartbeat metrics) read through the typed model:
+/// with `json` the model's JSON again; else one field per metric, named as on the wire, counts
+/// of requests as "ok 12, rejected 1, ...". No metrics: left as is.
+void expandAgentMetrics(Record& record, bool json);
+
 /// Events after `afterSeq` (oldest first), or the newest `limit` when afterSeq is 0.
 Result<std::vector<Record>> listEvents(pg::Connection& db, const std::string& edge,
                                        const std::string& type, int64_t afterSeq, int limit);

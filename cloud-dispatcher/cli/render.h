@@ -21,7 +21,8 @@ enum ExitCode : int {
   kExitTimeout = 3,   ///< no answer within --wait
   kExitKafka = 4,     ///< Kafka unreachable or refusing (produce, admin)
   kExitDatabase = 5,  ///< PostgreSQL unreachable, or its schema not migrated
-  kExitNotFound = 6,  ///< no such request or session (`requests show`, `sessions show`)
+  kExitNotFound = 6,  ///< no such request, session or edge (`requests show`, `sessions show`,
+                      ///< `edges show`)
 };
 
 /// 0 for a 2xx answer, kExitFailed otherwise.

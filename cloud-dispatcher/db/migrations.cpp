@@ -271,6 +271,25 @@ BEGIN
 END $$;
 )SQL";
 
+const char* const kV6AgentMetrics = R"SQL(
+-- The agent's own numbers from the latest heartbeat that carried them: its `metrics` object as
+-- the typed model writes it (docs/DISPATCHER.md shows the shape), and when that heartbeat was
+-- seen. A heartbeat without metrics (an older agent) leaves both as they were.
+ALTER TABLE edges ADD COLUMN agent_metrics jsonb;
+ALTER TABLE edges ADD COLUMN agent_metrics_at timestamptz;
+
+-- edge_status's e.* was expanded when the view was made: made again to carry the new columns.
+DROP VIEW edge_status;
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -280,6 +299,7 @@ const std::vector<Migration>& migrations() {
       {3, "dispatchers, settings, edge status", kV3Fleet},
       {4, "starts awaiting their answer beside the active session", kV4StartsBesideActive},
       {5, "request expiry, stored and notified timeouts", kV5Expiry},
+      {6, "agent metrics per edge", kV6AgentMetrics},
   };
   return all;
 }

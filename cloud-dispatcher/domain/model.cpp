@@ -307,12 +307,23 @@ Classified Batch::addEvent(const RawMessage& m, const std::string& edgeId,
   const auto& body = env.body();
   const bool heartbeat = env.type == envelope::event_type::kHeartbeat;
   const bool started = env.type == envelope::event_type::kAgentStarted;
+  // The schemas checked the body when it was decoded: the typed read cannot fail on them.
+  std::optional<envelope::body::Heartbeat> hb;
+  if (heartbeat) {
+    if (auto read = envelope::body::readHeartbeat(body)) {
+      hb = std::move(read).value();
+    }
+  }
+  if (hb && hb->metrics && (!u.agentMetricsMs || seen >= *u.agentMetricsMs)) {
+    u.agentMetricsJson = envelope::body::toJson(*hb->metrics);
+    u.agentMetricsMs = seen;
+  }
   if (heartbeat || started) {
     if (!u.lastHeartbeatMs || seen >= *u.lastHeartbeatMs) {
       u.lastHeartbeatMs = seen;
       u.heartbeatSentMs = env.timestampMs;
       if (heartbeat) {
-        if (auto hb = envelope::body::readHeartbeat(body)) {
+        if (hb) {
           if (!hb->agentVersion.empty()) {
             u.agentVersion = hb->agentVersion;
           }

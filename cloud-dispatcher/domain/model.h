@@ -133,6 +133,9 @@ struct EdgeUpdate {
   std::optional<std::string> hostname;
   std::optional<int64_t> agentStartedMs;
   std::optional<int64_t> stoppedMs;  ///< agent_stopping
+  /// The newest heartbeat's metrics (envelope::body::toJson) and when it was seen.
+  std::optional<std::string> agentMetricsJson;
+  std::optional<int64_t> agentMetricsMs;
 };
 
 /// last_seen_at is kept to this resolution: an edge row is not rewritten only to move it less.

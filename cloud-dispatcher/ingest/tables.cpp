@@ -362,13 +362,13 @@ VoidResult writeRejected(Writing& w, const std::vector<RejectedRow>& rejected) {
 const Table kEdges{"edges", "stage_edges",
                    "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
                    " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname,"
-                   " agent_started_at, stopped_at",
+                   " agent_started_at, stopped_at, agent_metrics, agent_metrics_at",
                    "edge_id"};
 
 namespace {
 
 void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
-  w.row(12);
+  w.row(14);
   w.text(u.edgeId);
   w.timestamp(u.firstSeenMs);
   w.optTimestamp(u.lastSeenMs);
@@ -393,6 +393,12 @@ void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
   w.optText(u.hostname);
   w.optTimestamp(u.agentStartedMs);
   w.optTimestamp(u.stoppedMs);
+  if (u.agentMetricsJson) {
+    w.jsonb(*u.agentMetricsJson);
+  } else {
+    w.null();
+  }
+  w.optTimestamp(u.agentMetricsMs);
 }
 
 /// GREATEST/LEAST merges, so redelivered and out-of-order batches converge to the same row.
@@ -415,7 +421,10 @@ std::string edgeUpsertSql() {
          " hostname = CASE WHEN EXCLUDED.agent_started_at >= COALESCE(e.agent_started_at,"
          " '-infinity') THEN COALESCE(EXCLUDED.hostname, e.hostname) ELSE e.hostname END,"
          " agent_started_at = GREATEST(e.agent_started_at, EXCLUDED.agent_started_at),"
-         " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at)";
+         " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at),"
+         " agent_metrics = CASE WHEN EXCLUDED.agent_metrics_at >= COALESCE(e.agent_metrics_at,"
+         " '-infinity') THEN EXCLUDED.agent_metrics ELSE e.agent_metrics END,"
+         " agent_metrics_at = GREATEST(e.agent_metrics_at, EXCLUDED.agent_metrics_at)";
 }
 
 }  // namespace

@@ -52,7 +52,11 @@ class Out {
     if (!all.empty()) {
       Value out(rapidjson::kObjectType);
       for (const auto& [name, one] : all) {
-        out.AddMember(json::str(name, alloc_), object(one), alloc_);
+        if constexpr (std::is_arithmetic_v<T>) {
+          out.AddMember(json::str(name, alloc_), Value(one), alloc_);
+        } else {
+          out.AddMember(json::str(name, alloc_), object(one), alloc_);
+        }
       }
       put(key, std::move(out));
     }
@@ -75,6 +79,9 @@ class Out {
       put(key, json::str(formatRfc3339Ms(*ms), alloc_));
     }
   }
+
+  /// The object written so far (leaves this writer empty).
+  Value take() { return std::move(obj_); }
 
   /// Into the envelope's body (members it has already are replaced).
   void into(Envelope& env) {
@@ -130,14 +137,9 @@ class In {
     if (v == nullptr) {
       return;
     }
-    if constexpr (std::is_same_v<T, bool>) {
-      v->IsBool() ? void(out = v->GetBool()) : wrong(key, "boolean");
-    } else if constexpr (std::is_same_v<T, double>) {
-      v->IsNumber() ? void(out = v->GetDouble()) : wrong(key, "number");
-    } else if constexpr (std::is_same_v<T, uint64_t>) {
-      v->IsUint64() ? void(out = v->GetUint64()) : wrong(key, "non-negative integer");
-    } else if constexpr (std::is_integral_v<T>) {
-      v->IsInt64() ? void(out = static_cast<T>(v->GetInt64())) : wrong(key, "integer");
+    if constexpr (std::is_arithmetic_v<T>) {
+      T one{};
+      scalar(*v, one) ? void(out = one) : wrong(key, expected<T>());
     } else if constexpr (std::is_same_v<T, Id>) {
       if (v->IsString() && v->GetStringLength() > 0) {
         out = Id::text(std::string(v->GetString(), v->GetStringLength()));
@@ -164,13 +166,19 @@ class In {
     }
     for (const auto& m : v->GetObject()) {
       const std::string name(m.name.GetString(), m.name.GetStringLength());
-      if constexpr (std::is_same_v<T, Proxy>) {
-        if (m.value.IsInt()) {  // the canonical start request's shape: {"ssh": 31022}
-          out[name].remotePort = m.value.GetInt();
-          continue;
+      if constexpr (std::is_arithmetic_v<T>) {
+        if (!scalar(m.value, out[name])) {
+          wrong((std::string(key) + "." + name).c_str(), expected<T>());
         }
+      } else {
+        if constexpr (std::is_same_v<T, Proxy>) {
+          if (m.value.IsInt()) {  // the canonical start request's shape: {"ssh": 31022}
+            out[name].remotePort = m.value.GetInt();
+            continue;
+          }
+        }
+        out[name] = nested<T>(m.value, std::string(".") + key + "." + name);
       }
-      out[name] = nested<T>(m.value, std::string(".") + key + "." + name);
     }
   }
   template <typename T>
@@ -225,6 +233,32 @@ class In {
   }
 
  private:
+  /// A number or boolean of type T from `v`; false (and `out` untouched) when `v` is not one.
+  template <typename T>
+  static bool scalar(const Value& v, T& out) {
+    if constexpr (std::is_same_v<T, bool>) {
+      return v.IsBool() && (out = v.GetBool(), true);
+    } else if constexpr (std::is_floating_point_v<T>) {
+      return v.IsNumber() && (out = static_cast<T>(v.GetDouble()), true);
+    } else if constexpr (std::is_same_v<T, uint64_t>) {
+      return v.IsUint64() && (out = v.GetUint64(), true);
+    } else {
+      return v.IsInt64() && (out = static_cast<T>(v.GetInt64()), true);
+    }
+  }
+  template <typename T>
+  static const char* expected() {
+    if constexpr (std::is_same_v<T, bool>) {
+      return "boolean";
+    } else if constexpr (std::is_floating_point_v<T>) {
+      return "number";
+    } else if constexpr (std::is_same_v<T, uint64_t>) {
+      return "non-negative integer";
+    } else {
+      return "integer";
+    }
+  }
+
   const Value* get(const char* key) const {
     return obj_.IsObject() ? json::member(obj_, key) : nullptr;
   }
@@ -295,6 +329,17 @@ void members(Io& io, S& s) {
   io.member("proxies", s.proxies);
 }
 
+template <typename Io, typename S, If<S, AgentMetrics> = 0>
+void members(Io& io, S& s) {
+  io.member("requests", s.requests);
+  io.member("frpc_starts", s.frpcStarts);
+  io.member("frpc_unexpected_exits", s.frpcUnexpectedExits);
+  io.member("kafka_reconnects", s.kafkaReconnects);
+  io.member("outbox_depth", s.outboxDepth);
+  io.member("rss_bytes", s.rssBytes);
+  io.member("clock_offset_ms", s.clockOffsetMs);
+}
+
 template <typename Io, typename S, If<S, Heartbeat> = 0>
 void members(Io& io, S& s) {
   io.member("agent_version", s.agentVersion);
@@ -302,6 +347,7 @@ void members(Io& io, S& s) {
   io.member("uptime_seconds", s.uptimeSeconds);
   io.member("frp_running", s.frpRunning);
   io.time("frp_expires_at", s.frpExpiresAtMs);
+  io.member("metrics", s.metrics);
 }
 
 template <typename Io, typename S, If<S, AgentStarted> = 0>
@@ -362,8 +408,8 @@ void writeBody(const T& s, Envelope& env) {
 }
 
 template <typename T>
-Result<T> readBody(const Value& body) {
-  In in(body, "body");
+Result<T> readBody(const Value& body, const char* path = "body") {
+  In in(body, path);
   T s;
   members(in, s);
   return in.result(std::move(s));
@@ -413,6 +459,17 @@ Result<Pong> readPong(const Value& body) {
 }
 Result<SystemInfo> readSystemInfo(const Value& body) {
   return readBody<SystemInfo>(body);
+}
+
+std::string toJson(const AgentMetrics& m) {
+  rapidjson::Document doc;
+  Out out(doc.GetAllocator());
+  members(out, m);
+  Value obj = out.take();
+  return json::stringify(obj);
+}
+Result<AgentMetrics> readAgentMetrics(const Value& metrics) {
+  return readBody<AgentMetrics>(metrics, "metrics");
 }
 
 }  // namespace edgelink::envelope::body

@@ -68,12 +68,31 @@ struct ErrorBody {
   Proxies proxies;        ///< frp failures: each proxy as frpc reported it
 };
 
+/// The agent's own numbers, carried by its heartbeat (schemas/bodies/events/heartbeat.json's
+/// `metrics`) and stored by the dispatcher per edge as the same JSON. Counters count since the
+/// agent process started (a restart starts them at 0 again); the rest are values at the
+/// heartbeat.
+struct AgentMetrics {
+  /// Requests handled, by outcome (envelope/types.h request_outcome: ok, rejected, stale,
+  /// failed, redelivered).
+  std::map<std::string, uint64_t> requests;
+  uint64_t frpcStarts = 0;           ///< frpc processes started
+  uint64_t frpcUnexpectedExits = 0;  ///< sessions ended by frpc exiting on its own
+  uint64_t kafkaReconnects = 0;      ///< times Kafka was lost (transport failure) after working
+  uint64_t outboxDepth = 0;          ///< answers and events not yet delivered, now
+  std::optional<uint64_t> rssBytes;  ///< the agent's resident set, now
+  /// The edge's wall clock minus the Kafka timestamp of the last request it read (an estimate
+  /// including transit; absent until a request was read).
+  std::optional<int64_t> clockOffsetMs;
+};
+
 struct Heartbeat {
   std::string agentVersion;
   int64_t intervalSeconds = 0;
   std::optional<double> uptimeSeconds;
   std::optional<bool> frpRunning;
   std::optional<int64_t> frpExpiresAtMs;
+  std::optional<AgentMetrics> metrics;  ///< absent from agents before metrics
 };
 
 struct AgentStarted {
@@ -136,5 +155,10 @@ Result<AgentStarted> readAgentStarted(const rapidjson::Value& body);
 Result<AgentStopping> readAgentStopping(const rapidjson::Value& body);
 Result<Pong> readPong(const rapidjson::Value& body);
 Result<SystemInfo> readSystemInfo(const rapidjson::Value& body);
+
+/// AgentMetrics as a JSON object of its own (the heartbeat's `metrics`, as the dispatcher stores
+/// it), and back; read errors name the member under `metrics` (`metrics.rss_bytes`).
+std::string toJson(const AgentMetrics& m);
+Result<AgentMetrics> readAgentMetrics(const rapidjson::Value& metrics);
 
 }  // namespace edgelink::envelope::body

@@ -38,6 +38,18 @@ inline constexpr const char* kReplaced = "replaced";
 inline constexpr const char* kStartFailed = "start_failed";
 }  // namespace stop_reason
 
+/// How the agent handled a request, as its heartbeat's `metrics.requests` counts them (one
+/// per "request id=..." log line): by the answer's status code, or answered again from the
+/// stored response.
+namespace request_outcome {
+inline constexpr const char* kOk = "ok";              ///< 2xx
+inline constexpr const char* kRejected = "rejected";  ///< 4xx other than 408: refused, not acted on
+inline constexpr const char* kStale = "stale";        ///< 408: too old or past expires_at
+inline constexpr const char* kFailed = "failed";      ///< 5xx: tried and failed, or timed out
+/// A redelivered id, answered from the stored response (not acted on again).
+inline constexpr const char* kRedelivered = "redelivered";
+}  // namespace request_outcome
+
 namespace legacy {
 inline constexpr const char* kActionStart = "start_frp_client_service";
 inline constexpr const char* kActionStop = "stop_frp_client_service";

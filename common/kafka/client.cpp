@@ -86,14 +86,29 @@ int64_t Message::timestampMs() const {
 // ---------------------------------------------------------------------------------------------
 // Producer
 
+// ---------------------------------------------------------------------------------------------
+// LinkWatch
+
+void LinkWatch::onError(rd_kafka_resp_err_t err) noexcept {
+  if (err != RD_KAFKA_RESP_ERR__TRANSPORT && err != RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+    return;
+  }
+  if (up_.exchange(false, std::memory_order_relaxed)) {
+    losses_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
 Result<std::unique_ptr<Producer>> Producer::create(const Config& config,
-                                                   DeliveryCallback onDelivery) {
+                                                   DeliveryCallback onDelivery, LinkWatch* link) {
   auto conf = config.build();
   if (!conf) {
     return conf.error();
   }
-  std::unique_ptr<Producer> p(new Producer(std::move(onDelivery)));
+  std::unique_ptr<Producer> p(new Producer(std::move(onDelivery), link));
   rd_kafka_conf_set_dr_msg_cb(conf->get(), &Producer::deliveryThunk);
+  if (link != nullptr) {
+    rd_kafka_conf_set_error_cb(conf->get(), &Producer::errorThunk);
+  }
   rd_kafka_conf_set_opaque(conf->get(), p.get());
   auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
   if (!rk) {
@@ -117,6 +132,9 @@ bool DeliveryReport::permanentFailure() const {
 void Producer::deliveryThunk(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m,
                              void* opaque) noexcept {
   auto* self = static_cast<Producer*>(opaque);
+  if (self != nullptr && self->link_ != nullptr && m->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    self->link_->onTraffic();
+  }
   if (self == nullptr || !self->onDelivery_) {
     return;
   }
@@ -132,6 +150,13 @@ void Producer::deliveryThunk(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m,
     log::get("kafka")->error("delivery callback threw: {}", e.what());
   } catch (...) {
     log::get("kafka")->error("delivery callback threw");
+  }
+}
+
+void Producer::errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept {
+  logClientError(rk, err, reason);
+  if (auto* self = static_cast<Producer*>(opaque); self != nullptr && self->link_ != nullptr) {
+    self->link_->onError(static_cast<rd_kafka_resp_err_t>(err));
   }
 }
 
@@ -195,6 +220,9 @@ void Consumer::errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opa
   logClientError(rk, err, reason);
   try {
     auto* self = static_cast<Consumer*>(opaque);
+    if (self != nullptr && self->link_ != nullptr) {
+      self->link_->onError(static_cast<rd_kafka_resp_err_t>(err));
+    }
     if (self == nullptr || reason == nullptr) {
       return;
     }
@@ -213,12 +241,12 @@ std::optional<OversizeFetch> Consumer::takeOversizeFetch() {
   return out;
 }
 
-Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config) {
+Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config, LinkWatch* link) {
   auto conf = config.build();
   if (!conf) {
     return conf.error();
   }
-  std::unique_ptr<Consumer> c(new Consumer());
+  std::unique_ptr<Consumer> c(new Consumer(link));
   rd_kafka_conf_set_error_cb(conf->get(), &Consumer::errorThunk);
   rd_kafka_conf_set_opaque(conf->get(), c.get());
   auto rk = newHandle(RD_KAFKA_CONSUMER, std::move(*conf));
@@ -266,7 +294,19 @@ std::optional<Message> Consumer::poll(int timeoutMs) {
   if (m == nullptr) {
     return std::nullopt;
   }
+  notePolled(m);
   return Message(MessagePtr(m));
+}
+
+void Consumer::notePolled(const rd_kafka_message_t* m) noexcept {
+  if (link_ == nullptr) {
+    return;
+  }
+  if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR || m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+    link_->onTraffic();
+  } else {
+    link_->onError(m->err);
+  }
 }
 
 std::vector<Message> Consumer::pollBatch(size_t max, int timeoutMs) {
@@ -285,6 +325,7 @@ std::vector<Message> Consumer::pollBatch(size_t max, int timeoutMs) {
     n += std::max<ssize_t>(more, 0);
   }
   for (ssize_t i = 0; i < n; ++i) {
+    notePolled(raw[static_cast<size_t>(i)]);
     out.emplace_back(MessagePtr(raw[static_cast<size_t>(i)]));
   }
   return out;

@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -82,6 +83,25 @@ class Message {
 inline constexpr int64_t kOffsetBeginning = RD_KAFKA_OFFSET_BEGINNING;
 inline constexpr int64_t kOffsetEnd = RD_KAFKA_OFFSET_END;
 
+/// Whether a daemon's Kafka clients reach their brokers, as their error callbacks and traffic
+/// tell: counts the times the link was lost (a transport failure or all brokers down, reported
+/// after traffic had gone through). One watch may serve a producer and a consumer: an outage both
+/// report counts once, and librdkafka's repeated reports of one outage too. Thread-safe.
+class LinkWatch {
+ public:
+  /// An error from a client's error callback or a consumed error message.
+  void onError(rd_kafka_resp_err_t err) noexcept;
+  /// Traffic went through (a delivery, a consumed message or partition end): the next transport
+  /// failure is a new loss.
+  void onTraffic() noexcept { up_.store(true, std::memory_order_relaxed); }
+  /// Links lost so far (each one reconnected, or being retried by librdkafka).
+  uint64_t losses() const noexcept { return losses_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> up_{false};
+  std::atomic<uint64_t> losses_{0};
+};
+
 /// A (topic, partition, offset) triple.
 struct TopicPartitionOffset {
   std::string topic;
@@ -111,9 +131,11 @@ using DeliveryCallback = std::function<void(const DeliveryReport&)>;
 /// Not copyable or movable: librdkafka holds a pointer to it.
 class Producer {
  public:
-  /// Creates the producer. `onDelivery` may be empty.
+  /// Creates the producer. `onDelivery` may be empty; `link` (optional, must outlive the
+  /// producer) hears of its transport failures and deliveries.
   static Result<std::unique_ptr<Producer>> create(const Config& config,
-                                                  DeliveryCallback onDelivery = {});
+                                                  DeliveryCallback onDelivery = {},
+                                                  LinkWatch* link = nullptr);
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
@@ -134,12 +156,14 @@ class Producer {
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
-  explicit Producer(DeliveryCallback cb) : onDelivery_(std::move(cb)) {}
+  Producer(DeliveryCallback cb, LinkWatch* link) : onDelivery_(std::move(cb)), link_(link) {}
   static void deliveryThunk(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque) noexcept;
+  static void errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
 
   HandlePtr rk_;
   QueuePtr mainQueue_;
   DeliveryCallback onDelivery_;
+  LinkWatch* link_ = nullptr;
 };
 
 /// A fetch response librdkafka refused because it is larger than receive.message.max.bytes
@@ -158,7 +182,9 @@ std::optional<OversizeFetch> parseOversizeFetch(rd_kafka_resp_err_t err, const s
 /// assigned directly (no group coordination, position kept by the caller).
 class Consumer {
  public:
-  static Result<std::unique_ptr<Consumer>> create(const Config& config);
+  /// `link` (optional, must outlive the consumer) hears of its transport failures and of the
+  /// messages polled.
+  static Result<std::unique_ptr<Consumer>> create(const Config& config, LinkWatch* link = nullptr);
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -205,8 +231,10 @@ class Consumer {
   rd_kafka_t* handle() const { return rk_.get(); }
 
  private:
-  Consumer() = default;
+  explicit Consumer(LinkWatch* link) : link_(link) {}
   static void errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
+  /// Tells link_ what a polled message says about the link.
+  void notePolled(const rd_kafka_message_t* m) noexcept;
 
   std::mutex mutex_;  ///< guards oversize_ (errors may come from any poll)
   std::optional<OversizeFetch> oversize_;
@@ -214,6 +242,7 @@ class Consumer {
   QueuePtr queue_;
   bool closed_ = false;
   bool abandoned_ = false;  ///< close gave up: destroy without closing again
+  LinkWatch* link_ = nullptr;
 };
 
 /// Topic names of the cluster matching `prefix` (metadata request).

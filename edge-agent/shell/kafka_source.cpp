@@ -7,8 +7,9 @@ constexpr int kReopenCloseMs = 2000;
 }  // namespace
 
 Result<std::unique_ptr<KafkaSource>> KafkaSource::create(kafka::Config config, std::string topic,
-                                                         int wakeFd) {
-  std::unique_ptr<KafkaSource> s(new KafkaSource(std::move(config), std::move(topic), wakeFd));
+                                                         int wakeFd, kafka::LinkWatch* link) {
+  std::unique_ptr<KafkaSource> s(
+      new KafkaSource(std::move(config), std::move(topic), wakeFd, link));
   if (auto r = s->open(); !r) {
     return r.error();
   }
@@ -16,7 +17,7 @@ Result<std::unique_ptr<KafkaSource>> KafkaSource::create(kafka::Config config, s
 }
 
 VoidResult KafkaSource::open() {
-  auto consumer = kafka::Consumer::create(config_);
+  auto consumer = kafka::Consumer::create(config_, link_);
   if (!consumer) {
     return consumer.error();
   }

@@ -13,9 +13,10 @@ namespace edgelink::agent {
 
 class KafkaSource final : public MessageSource {
  public:
-  /// A consumer with `config` for `topic`, writing to `wakeFd` whenever messages are waiting.
+  /// A consumer with `config` for `topic`, writing to `wakeFd` whenever messages are waiting;
+  /// its consumers (a reopen makes a new one) report to `link` when given.
   static Result<std::unique_ptr<KafkaSource>> create(kafka::Config config, std::string topic,
-                                                     int wakeFd);
+                                                     int wakeFd, kafka::LinkWatch* link = nullptr);
 
   Result<int> partitionCount(int timeoutMs) override;
   Result<std::optional<int64_t>> offsetForTime(int32_t partition, int64_t tsMs,
@@ -28,13 +29,14 @@ class KafkaSource final : public MessageSource {
   void close(int timeoutMs) override;
 
  private:
-  KafkaSource(kafka::Config config, std::string topic, int wakeFd)
-      : config_(std::move(config)), topic_(std::move(topic)), wakeFd_(wakeFd) {}
+  KafkaSource(kafka::Config config, std::string topic, int wakeFd, kafka::LinkWatch* link)
+      : config_(std::move(config)), topic_(std::move(topic)), wakeFd_(wakeFd), link_(link) {}
   VoidResult open();
 
   kafka::Config config_;
   std::string topic_;
   int wakeFd_;
+  kafka::LinkWatch* link_;
   std::optional<kafka::Message> last_;  ///< keeps the last polled payload alive
   std::unique_ptr<kafka::Consumer> consumer_;
 };

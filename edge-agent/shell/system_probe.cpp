@@ -57,6 +57,11 @@ uint64_t selfRssBytes() {
   return resident * static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+std::optional<uint64_t> ProcSystemProbe::rssBytes() {
+  const uint64_t rss = selfRssBytes();
+  return rss > 0 ? std::optional<uint64_t>(rss) : std::nullopt;
+}
+
 std::optional<CpuSample> ProcSystemProbe::cpuSample() {
   return readCpuSample();
 }

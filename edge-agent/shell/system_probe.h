@@ -1,8 +1,8 @@
 #pragma once
 
-// The system as the agent sees it for system_info, behind a seam: the CPU counters and the
-// rest of the facts (decisions/system_info.h). ProcSystemProbe reads /proc, statvfs, uname and
-// sysconf; unit tests give the ActionRunner fixed numbers instead.
+// The system as the agent sees it for system_info and its heartbeat, behind a seam: the CPU
+// counters, the rest of the facts (decisions/system_info.h) and its own RSS. ProcSystemProbe reads
+// /proc, statvfs, uname and sysconf; unit tests give the ActionRunner fixed numbers instead.
 
 #include <cstdint>
 #include <optional>
@@ -20,12 +20,15 @@ class SystemProbe {
   virtual std::optional<CpuSample> cpuSample() = 0;
   /// Everything else, with the space of `diskPaths` (unreadable ones left out).
   virtual SystemFacts facts(const std::vector<std::string>& diskPaths) = 0;
+  /// This process's resident set in bytes (for the heartbeat); nullopt when unreadable.
+  virtual std::optional<uint64_t> rssBytes() = 0;
 };
 
 class ProcSystemProbe final : public SystemProbe {
  public:
   std::optional<CpuSample> cpuSample() override;
   SystemFacts facts(const std::vector<std::string>& diskPaths) override;
+  std::optional<uint64_t> rssBytes() override;
 };
 
 /// /proc/stat's first line.

@@ -92,6 +92,11 @@ TEST_CASE(
   // Both noticed the outage and came back without help.
   CHECK_THAT(agent.agentLog(), Catch::Contains("Connection refused"));
   CHECK_THAT(h.daemonLog(0), Catch::Contains("Connection refused"));
+  // The agent counted it: a heartbeat after the outage says so (one every 30 s).
+  CHECK(
+      h.waitFor("SELECT (agent_metrics->>'kafka_reconnects')::int >= 1 FROM edges"
+                " WHERE edge_id = 'k1'",
+                "t", 70000));
 }
 
 TEST_CASE("agent and dispatcher connect over SASL_SSL with the settings the docs give",
@@ -111,6 +116,12 @@ TEST_CASE("agent and dispatcher connect over SASL_SSL with the settings the docs
   agent.start();
   REQUIRE(h.waitAssigned(1));
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 's1'", "t"));
+  // The real agent's heartbeat carries its metrics, stored as the edge's.
+  CHECK(
+      h.waitFor("SELECT agent_metrics->'requests' ? 'ok' AND (agent_metrics->>'rss_bytes')::bigint"
+                " > 0 AND (agent_metrics->>'kafka_reconnects')::int = 0 FROM edges"
+                " WHERE edge_id = 's1'",
+                "t"));
   // The operator's CLI publishes over SASL_SSL too; the agent answers over it.
   auto r = h.cli({"send", "--edge", "s1", "--type", "system_info", "--wait", "30"});
   INFO(r.out << r.err << agent.agentLog());

@@ -118,6 +118,8 @@ struct FakeProbe : SystemProbe {
     f.rssBytes = 12'345'678;
     return f;
   }
+  std::optional<uint64_t> rss = 12'345'678;
+  std::optional<uint64_t> rssBytes() override { return rss; }
 };
 
 struct CoreRig {
@@ -146,6 +148,11 @@ struct CoreRig {
   }
   void advance(int64_t ms) {
     clock.advanceMs(ms);
+    timers();
+  }
+  /// As the daemon: the process facts only it reads, then the core's timers.
+  void timers() {
+    core->counters().setRssBytes(probe.rss);
     runner->run(core->onTimers());
   }
   void request(int64_t offset, const std::string& type, const std::string& body = "") {

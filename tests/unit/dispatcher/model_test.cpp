@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "envelope/bodies.h"
 #include "envelope/types.h"
 
 using namespace edgelink;
@@ -117,6 +118,39 @@ TEST_CASE("heartbeats fold into one edge update and are not event rows", "[dispa
   CHECK(edges[0].frpRunning == false);
   CHECK(edges[0].firstSeenMs == kNow - 5000);
   CHECK(edges[0].lastSeenMs == kNow - 1000);
+}
+
+TEST_CASE("the newest heartbeat's metrics are the edge's, written by the typed model",
+          "[dispatcher][model]") {
+  Fixture f;
+  auto withMetrics = [](uint64_t starts) {
+    auto e = envelope::Envelope::event(envelope::Id::generate(), "edge_board", kNow, "heartbeat");
+    envelope::body::Heartbeat hb;
+    hb.agentVersion = "1.4.0";
+    hb.intervalSeconds = 60;
+    hb.metrics = envelope::body::AgentMetrics{};
+    hb.metrics->requests[envelope::request_outcome::kOk] = 7;
+    hb.metrics->frpcStarts = starts;
+    hb.metrics->clockOffsetMs = -12;
+    envelope::body::write(hb, e);
+    return envelope::encode(e);
+  };
+  CHECK(f.add(withMetrics(2), "edge.e1", kNow - 2000) == Classified::kHeartbeat);
+  CHECK(f.add(withMetrics(1), "edge.e1", kNow - 3000) == Classified::kHeartbeat);  // older
+  // A heartbeat without metrics (an older agent) is newer but leaves them.
+  CHECK(f.add(heartbeat("1.3", 60), "edge.e1", kNow - 1000) == Classified::kHeartbeat);
+  auto edges = f.batch.edgeUpdates();
+  REQUIRE(edges.size() == 1);
+  CHECK(edges[0].lastHeartbeatMs == kNow - 1000);
+  CHECK(edges[0].agentMetricsMs == kNow - 2000);
+  CHECK(edges[0].agentMetricsJson ==
+        std::optional<std::string>(R"({"requests":{"ok":7},"frpc_starts":2,)"
+                                   R"("frpc_unexpected_exits":0,"kafka_reconnects":0,)"
+                                   R"("outbox_depth":0,"clock_offset_ms":-12})"));
+  Fixture old;
+  CHECK(old.add(heartbeat("1.3", 60)) == Classified::kHeartbeat);
+  CHECK_FALSE(old.batch.edgeUpdates()[0].agentMetricsJson);
+  CHECK_FALSE(old.batch.edgeUpdates()[0].agentMetricsMs);
 }
 
 TEST_CASE("undecodable messages become rejected rows that keep what could be read",

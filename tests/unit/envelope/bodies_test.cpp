@@ -9,6 +9,7 @@
 
 #include "core/time_format.h"
 #include "envelope/envelope.h"
+#include "envelope/types.h"
 #include "jsonschema/json_util.h"
 
 using namespace edgelink;
@@ -105,7 +106,7 @@ TEST_CASE("every body type round-trips through the wire", "[bodies]") {
             .proxies.at("ssh")
             .remotePort == 3997);
 
-  body::Heartbeat hb{"1.4.0", 60, 3600.25, true, kNow + 60000};
+  body::Heartbeat hb{"1.4.0", 60, 3600.25, true, kNow + 60000, std::nullopt};
   CHECK(roundTrip(Kind::kEvent, "heartbeat", hb, &body::readHeartbeat).uptimeSeconds == 3600.25);
 
   body::AgentStarted started{"1.4.0", "elevator-0042", 812, true};
@@ -263,4 +264,108 @@ TEST_CASE("a reader takes what it knows from a body of another shape", "[bodies]
   auto canonical = body::readFrpState(d);
   REQUIRE(canonical);
   CHECK(canonical->services.at("ssh").remotePort == 31022);
+}
+
+TEST_CASE("a heartbeat carries the agent's metrics through the wire", "[bodies]") {
+  body::AgentMetrics m;
+  m.requests = {{request_outcome::kOk, 12},
+                {request_outcome::kRejected, 1},
+                {request_outcome::kStale, 2},
+                {request_outcome::kFailed, 1},
+                {request_outcome::kRedelivered, 0}};
+  m.frpcStarts = 3;
+  m.frpcUnexpectedExits = 1;
+  m.kafkaReconnects = 2;
+  m.outboxDepth = 4;
+  m.rssBytes = 12681216;
+  m.clockOffsetMs = -38;
+  body::Heartbeat hb{"1.4.0", 60, 180.5, false, std::nullopt, m};
+  auto back = roundTrip(Kind::kEvent, "heartbeat", hb, &body::readHeartbeat);
+  REQUIRE(back.metrics);
+  CHECK(back.metrics->requests == m.requests);
+  CHECK(back.metrics->frpcStarts == 3);
+  CHECK(back.metrics->frpcUnexpectedExits == 1);
+  CHECK(back.metrics->kafkaReconnects == 2);
+  CHECK(back.metrics->outboxDepth == 4);
+  CHECK(back.metrics->rssBytes == uint64_t{12681216});
+  CHECK(back.metrics->clockOffsetMs == int64_t{-38});
+  CHECK(written(Kind::kEvent, "heartbeat", hb) ==
+        R"({"agent_version":"1.4.0","interval_seconds":60,"uptime_seconds":180.5,)"
+        R"("frp_running":false,"metrics":{"requests":{"failed":1,"ok":12,"redelivered":0,)"
+        R"("rejected":1,"stale":2},"frpc_starts":3,"frpc_unexpected_exits":1,)"
+        R"("kafka_reconnects":2,"outbox_depth":4,"rss_bytes":12681216,"clock_offset_ms":-38}})");
+
+  // The metrics object alone, as the dispatcher stores it, reads back the same.
+  const std::string stored = body::toJson(m);
+  rapidjson::Document d;
+  d.Parse(stored.c_str());
+  auto again = body::readAgentMetrics(d);
+  REQUIRE(again);
+  CHECK(body::toJson(*again) == stored);
+  // Before any request was read there is no clock offset, and rss may be unknown.
+  body::AgentMetrics fresh;
+  CHECK(body::toJson(fresh) ==
+        R"({"frpc_starts":0,"frpc_unexpected_exits":0,"kafka_reconnects":0,"outbox_depth":0})");
+}
+
+TEST_CASE("a heartbeat without metrics (an older agent) stays valid", "[bodies]") {
+  Envelope env =
+      decodeBody(Kind::kEvent, "heartbeat",
+                 R"({"agent_version":"1.3.0","interval_seconds":60,"frp_running":false})");
+  auto hb = body::readHeartbeat(env.body());
+  REQUIRE(hb);
+  CHECK_FALSE(hb->metrics);
+  CHECK(hb->agentVersion == "1.3.0");
+  // Members a later agent may add are ignored.
+  env = decodeBody(Kind::kEvent, "heartbeat",
+                   R"({"agent_version":"1.5.0","interval_seconds":60,)"
+                   R"("metrics":{"frpc_starts":1,"future_gauge":3.5}})");
+  hb = body::readHeartbeat(env.body());
+  REQUIRE(hb);
+  REQUIRE(hb->metrics);
+  CHECK(hb->metrics->frpcStarts == 1);
+  CHECK(hb->metrics->requests.empty());
+}
+
+TEST_CASE("a bad metric value is an error naming it", "[bodies]") {
+  struct Bad {
+    const char* metrics;
+    const char* field;    // as the schemas name it
+    const char* message;  // the schemas' words
+  };
+  const std::vector<Bad> bad = {
+      {R"({"frpc_starts":-1})", "event.body.metrics.frpc_starts", "non-negative integer"},
+      {R"({"rss_bytes":1.5})", "event.body.metrics.rss_bytes", "non-negative integer"},
+      {R"({"clock_offset_ms":"12"})", "event.body.metrics.clock_offset_ms", "integer"},
+      {R"({"requests":{"ok":"12"}})", "event.body.metrics.requests.ok", "non-negative integer"},
+      {R"({"requests":{"OK; drop":1}})", "event.body.metrics.requests", "outcome names"},
+      {R"({"requests":[1]})", "event.body.metrics.requests", "object"},
+      {R"([])", "event.body.metrics", "object"},
+  };
+  Decoder decoder;
+  for (const auto& b : bad) {
+    const std::string text =
+        R"({"event":{"id":"e-1","sender":"edge_board","timestamp":"2026-11-21T08:00:00.000Z",)"
+        R"("type":"heartbeat","body":{"agent_version":"1.4.0","interval_seconds":60,"metrics":)" +
+        std::string(b.metrics) + "}}}";
+    INFO(text);
+    auto decoded = decoder.decode(text);
+    REQUIRE_FALSE(decoded);
+    CHECK(decoded.error().field == b.field);
+    CHECK(decoded.error().message.find(b.message) != std::string::npos);
+  }
+  // The typed reader names the member too (for bodies not checked by the schemas: the
+  // dispatcher's stored copy).
+  rapidjson::Document d;
+  d.Parse(R"({"agent_version":"1.4.0","interval_seconds":60,"metrics":{"frpc_starts":-1}})");
+  auto hb = body::readHeartbeat(d);
+  REQUIRE_FALSE(hb);
+  CHECK(hb.error().field == "body.metrics.frpc_starts");
+  CHECK(hb.error().message == "expected non-negative integer");
+  d.Parse(R"({"requests":{"ok":true}})");
+  auto m = body::readAgentMetrics(d);
+  REQUIRE_FALSE(m);
+  CHECK(m.error().field == "metrics.requests.ok");
+  d.Parse(R"("12")");
+  CHECK(body::readAgentMetrics(d).error().field == "metrics");
 }

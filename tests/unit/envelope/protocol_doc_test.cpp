@@ -36,7 +36,7 @@ std::vector<std::string> jsonBlocks(const std::string& doc) {
 
 }  // namespace
 
-TEST_CASE("PROTOCOL.md names every type, stop reason and body schema", "[docs]") {
+TEST_CASE("PROTOCOL.md names every type, stop reason, request outcome and body schema", "[docs]") {
   const std::string doc = protocolDoc();
   for (const char* name : {request_type::kChangeFrpClientConfig,
                            request_type::kFrpStart,
@@ -58,7 +58,12 @@ TEST_CASE("PROTOCOL.md names every type, stop reason and body schema", "[docs]")
                            stop_reason::kStartFailed,
                            legacy::kActionStart,
                            legacy::kActionStop,
-                           legacy::kAutoStopField}) {
+                           legacy::kAutoStopField,
+                           request_outcome::kOk,
+                           request_outcome::kRejected,
+                           request_outcome::kStale,
+                           request_outcome::kFailed,
+                           request_outcome::kRedelivered}) {
     INFO(name);
     CHECK(doc.find(std::string("`") + name + "`") != std::string::npos);
   }

@@ -36,6 +36,14 @@ TEST_CASE("request, event and stop-reason names are stable", "[stability]") {
   CHECK(std::strcmp(kStatusSucceed, "Succeed") == 0);
 }
 
+TEST_CASE("the request outcomes counted in heartbeats are stable", "[stability]") {
+  CHECK(std::strcmp(request_outcome::kOk, "ok") == 0);
+  CHECK(std::strcmp(request_outcome::kRejected, "rejected") == 0);
+  CHECK(std::strcmp(request_outcome::kStale, "stale") == 0);
+  CHECK(std::strcmp(request_outcome::kFailed, "failed") == 0);
+  CHECK(std::strcmp(request_outcome::kRedelivered, "redelivered") == 0);
+}
+
 TEST_CASE("the canonical encoding of each kind is stable", "[stability]") {
   auto req = Envelope::request(Id::number(7), "web_backend", 1795248000000, "ping", "d");
   CHECK(
