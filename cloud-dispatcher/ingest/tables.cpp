@@ -110,6 +110,11 @@ VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests) {
       }
     }
   }
+  if (w.collectFacts) {
+    for (const RequestRow* r : fresh) {
+      ++w.stats.facts.newRequests[r->type];
+    }
+  }
   if (auto d = writeDeadlines(w, fresh); !d) {
     return d;
   }
@@ -190,6 +195,45 @@ Result<std::unordered_map<std::string, Answered>> answeredFrpRequests(
   return out;
 }
 
+/// Metrics: what these new answers did to their requests (type, final state, round trip, late).
+/// Answers without a stored request (yet) finish nothing.
+VoidResult collectAnswered(Writing& w, const std::vector<const ResponseRow*>& fresh) {
+  std::vector<std::string> edges;
+  std::vector<std::string> ids;
+  for (const ResponseRow* r : fresh) {
+    edges.push_back(r->edgeId);
+    ids.push_back(r->id);
+  }
+  auto rows = rowsFor(w.db, "requests",
+                      ", t.type, " + msColumn("t.sent_at") + ", " + msColumn("t.deadline") +
+                          ", t.timed_out_at IS NOT NULL",
+                      "true", edges, ids);
+  if (!rows) {
+    return rows.error();
+  }
+  std::unordered_map<std::string, int> requestRow;
+  for (int i = 0; i < rows->size(); ++i) {
+    requestRow.emplace(correlationKey(rows->view(i, 0), rows->view(i, 1)), i);
+  }
+  for (const ResponseRow* r : fresh) {
+    auto it = requestRow.find(correlationKey(r->edgeId, r->id));
+    if (it == requestRow.end()) {
+      continue;
+    }
+    const int i = it->second;
+    AnsweredFact a;
+    a.type = rows->str(i, 2);
+    a.state = r->statusCode == 408                             ? "stale"
+              : (r->statusCode >= 200 && r->statusCode <= 299) ? "succeeded"
+                                                               : "failed";
+    a.requestSentMs = rows->int64(i, 3);
+    a.late = r->receivedAtMs > rows->int64(i, 4);
+    a.timedOutBefore = rows->boolean(i, 5);
+    w.stats.facts.answered.push_back(std::move(a));
+  }
+  return {};
+}
+
 /// Waiters LISTEN: one notification per new response, or one for a large batch.
 VoidResult notifyResponses(pg::Connection& db, const std::vector<const ResponseRow*>& fresh) {
   if (fresh.empty()) {
@@ -233,6 +277,11 @@ VoidResult writeResponses(Writing& w, const std::vector<ResponseRow>& responses)
   for (const auto& r : responses) {
     if (inserted->has(correlationKey(r.edgeId, r.id))) {
       fresh.push_back(&r);
+    }
+  }
+  if (w.collectFacts && !fresh.empty()) {
+    if (auto c = collectAnswered(w, fresh); !c) {
+      return c;
     }
   }
   auto requests = answeredFrpRequests(w.db, fresh);

@@ -52,6 +52,7 @@ struct Writing {
   pg::Connection& db;
   StoreStats& stats;
   std::vector<Effect>& effects;
+  bool collectFacts = false;  ///< fill stats.facts (metrics on)
 
   Result<Inserted> insert(const Table& t, CopyWriter& w) {
     auto inserted = insertRows(db, t, w);
