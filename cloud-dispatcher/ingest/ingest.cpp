@@ -314,10 +314,15 @@ void Ingestor::housekeeping(bool force) {
         }
       }
       Sessions sessions(*db_, options_);
+      SessionTally tally;
+      sessions.countInto(&tally);
       if (auto ended = sessions.sweep(); !ended) {
         logger()->warn("session sweeper: {}", ended.error().describe());
       } else if (*ended > 0) {
         logger()->info("session sweeper ended {} sessions (expired or unanswered)", *ended);
+        if (observer_.metrics != nullptr) {
+          observer_.metrics->sessions(tally);
+        }
       }
     }
     updateMemberRow("running");

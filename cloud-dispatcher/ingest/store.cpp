@@ -175,6 +175,9 @@ VoidResult applyEffects(Writing& w, const Options& options) {
     return std::tie(a.edge, a.offset, a.order) < std::tie(b.edge, b.offset, b.order);
   });
   Sessions sessions(w.db, options);
+  if (w.collectFacts) {
+    sessions.countInto(&w.stats.facts.sessions);
+  }
   for (const auto& e : w.effects) {
     VoidResult r;
     if (const auto* s = std::get_if<StartRequested>(&e.what)) {

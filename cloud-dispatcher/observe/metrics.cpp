@@ -157,6 +157,7 @@ void Metrics::batchStored(const Batch& batch, const StoredFacts& facts, double t
     finished_->Add({{"type", typeLabel(key.first)}, {"state", key.second}})
         .Increment(static_cast<double>(n));
   }
+  sessions(facts.sessions);
 }
 
 void Metrics::batchFailed() {
@@ -170,13 +171,14 @@ void Metrics::timedOut(const std::map<std::string, int64_t>& byType) {
   }
 }
 
-void Metrics::sessionOpened(int64_t n) {
-  sessionsOpened_->Increment(static_cast<double>(n));
-}
-
-void Metrics::sessionEnded(const std::string& reason, int64_t n) {
-  sessionsEnded_->Add({{"reason", reason.empty() ? "unknown" : reason}})
-      .Increment(static_cast<double>(n));
+void Metrics::sessions(const SessionTally& t) {
+  if (t.opened > 0) {
+    sessionsOpened_->Increment(static_cast<double>(t.opened));
+  }
+  for (const auto& [reason, n] : t.ended) {
+    sessionsEnded_->Add({{"reason", reason.empty() ? "unknown" : reason}})
+        .Increment(static_cast<double>(n));
+  }
 }
 
 void Metrics::rebalances(int64_t n) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "domain/model.h"
+#include "domain/sessions.h"
 
 namespace prometheus {
 class Counter;
@@ -39,6 +40,7 @@ struct AnsweredFact {
 struct StoredFacts {
   std::map<std::string, int64_t> newRequests;  ///< type -> new requests
   std::vector<AnsweredFact> answered;
+  SessionTally sessions;  ///< what the batch's session effects did
 };
 
 /// The database gauges, read by one periodic query (observe/db_gauges.h).
@@ -71,8 +73,8 @@ class Metrics {
   void batchFailed();
   /// Requests the sweeper marked timed out, by type.
   void timedOut(const std::map<std::string, int64_t>& byType);
-  void sessionOpened(int64_t n = 1);
-  void sessionEnded(const std::string& reason, int64_t n = 1);
+  /// Sessions made active or ended outside a batch (the sweeper).
+  void sessions(const SessionTally& t);
   void rebalances(int64_t n);
   void consumerLag(int64_t messages);
   void dbGauges(const DbGauges& g);

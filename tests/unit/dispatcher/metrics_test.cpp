@@ -93,6 +93,8 @@ TEST_CASE("a stored batch records its messages, requests, answers and transactio
   facts.newRequests["ping"] = 1;
   facts.answered.push_back({"ping", "succeeded", 1000000, false, false});
   facts.answered.push_back({"ping", "failed", 1000000, true, true});  // after its timeout
+  facts.sessions.opened = 1;
+  facts.sessions.ended["replaced"] = 1;
   Metrics m;
   m.batchStored(batch, facts, 0.002, 1000250);
   m.timedOut({{"ping", 2}});
@@ -118,6 +120,12 @@ TEST_CASE("a stored batch records its messages, requests, answers and transactio
   CHECK(sample(s, "edgelink_sessions_opening_oldest_seconds") == 30.5);
   CHECK(sample(s, "edgelink_edges_offline_over_1h") == 6);
   CHECK(sample(s, "edgelink_ready") == 1);
+  CHECK(sample(s, "edgelink_sessions_opened_total") == 1);
+  CHECK(sample(s, "edgelink_sessions_ended_total{reason=\"replaced\"}") == 1);
+  SessionTally swept;
+  swept.ended["expired"] = 2;
+  m.sessions(swept);
+  CHECK(sample(m.scrape(), "edgelink_sessions_ended_total{reason=\"expired\"}") == 2);
   CHECK(s.find("# TYPE edgelink_request_round_trip_seconds histogram") != std::string::npos);
 }
 
