@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "core/clock.h"
 #include "core/logging.h"
 #include "db/migrations.h"
 #include "domain/sessions.h"
@@ -244,7 +245,7 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
     return tx.error();
   }
   std::vector<Effect> effects;
-  Writing w{db, stats, effects, collectFacts_};
+  Writing w{db, stats, effects, collectFacts_, &requestFacts_, SystemClock::instance().wallMs()};
   const std::vector<EdgeUpdate> edges = edgesToWrite(batch);
   // Requests before responses: an answer in the same batch then finds its request stored.
   VoidResult r;

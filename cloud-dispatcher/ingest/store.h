@@ -45,6 +45,17 @@ void addResponseRow(CopyWriter& w, const ResponseRow& r);
 /// $1 edge ids (text[]), $2 ids (text[]), $3 status codes (int[]).
 extern const char* const kNotifyResponsesSql;
 
+/// What the metrics need of a request until its answer arrives, kept by the writer lane that saw
+/// it go by (a request and its answers share an edge topic, so a lane): the answers' facts then
+/// need no query. Keyed by correlation key; cleared when it reaches kRequestFactsCap entries.
+struct RequestFacts {
+  std::string type;
+  int64_t sentAtMs = 0;
+  int64_t deadlineMs = 0;
+};
+using RequestFactsCache = std::unordered_map<std::string, RequestFacts>;
+inline constexpr size_t kRequestFactsCap = 200000;
+
 /// What one round of sweepTimeouts() did.
 struct TimeoutSweep {
   int64_t swept = 0;     ///< deadlines reached (answered or not)
@@ -81,6 +92,7 @@ class Store {
 
   const Options& options_;
   const bool collectFacts_;
+  RequestFactsCache requestFacts_;
   /// edge -> last_seen this store wrote (skips rewriting edges rows that would not change).
   std::unordered_map<std::string, int64_t> edgesWritten_;
 };
