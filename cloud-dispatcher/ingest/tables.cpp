@@ -111,10 +111,10 @@ VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests) {
     }
   }
   if (w.collectFacts) {
-    for (const RequestRow* r : fresh) {
-      ++w.stats.facts.newRequests[r->type];
-    }
-    for (const auto& r : requests) {  // redelivered ones too: their answers may follow
+    // Every request consumed, also those already recorded (the CLI records the requests it
+    // sends before publishing them): their answers may follow.
+    for (const auto& r : requests) {
+      ++w.stats.facts.newRequests[r.type];
       if (w.requestFacts->size() >= kRequestFactsCap) {
         w.requestFacts->clear();  // requests never answered: bounded, forgotten in bulk
       }

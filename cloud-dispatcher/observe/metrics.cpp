@@ -55,7 +55,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   auto& r = *registry_;
   requests_ = &BuildCounter()
                    .Name("edgelink_requests_total")
-                   .Help("Requests ingested (new rows in requests), by type")
+                   .Help("Requests consumed from the edge topics and stored, by type")
                    .Register(r);
   finished_ = &BuildCounter()
                    .Name("edgelink_requests_finished_total")

@@ -38,7 +38,8 @@ struct AnsweredFact {
 /// What one stored batch taught beyond its messages (filled inside the transaction, recorded
 /// only once it committed).
 struct StoredFacts {
-  std::map<std::string, int64_t> newRequests;  ///< type -> new requests
+  /// type -> requests consumed and stored (or found stored: the CLI records what it sends)
+  std::map<std::string, int64_t> newRequests;
   std::vector<AnsweredFact> answered;
   SessionTally sessions;  ///< what the batch's session effects did
 };
