@@ -401,6 +401,12 @@ void Ingestor::shutdown() {
   }
   notifier_.stopping();
   stopLoops_ = true;
+  if (observer_.health != nullptr) {
+    observer_.health->assignedPartitions = 0;  // leaving the group: not ready any more
+  }
+  if (observer_.metrics != nullptr) {
+    observer_.metrics->ready(false);
+  }
   for (auto& l : loops_) {
     l->join();
   }
