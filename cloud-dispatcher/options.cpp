@@ -1,5 +1,7 @@
 #include "options.h"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 
 #include "core/logging.h"
@@ -60,6 +62,40 @@ Result<PortRange> parsePortRange(const std::string& text) {
     return Error(Status::kBadRequest, "the first port is above the last in '" + text + "'");
   }
   return PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
+}
+
+std::string ListenAddress::civetweb() const {
+  const std::string h = host.find(':') != std::string::npos ? "[" + host + "]" : host;
+  return h + ":" + std::to_string(port);
+}
+
+Result<ListenAddress> parseListenAddress(const std::string& text) {
+  const std::string expected =
+      "expected ADDRESS:PORT such as 127.0.0.1:9464 or [::1]:9464, got '" + text + "'";
+  const size_t colon = text.rfind(':');
+  if (colon == std::string::npos) {
+    return Error(Status::kBadRequest, expected);
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    host = host.substr(1, host.size() - 2);
+    in6_addr a6{};
+    if (::inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+      return Error(Status::kBadRequest, "not an IPv6 address in '" + text + "'");
+    }
+  } else if (host.empty()) {
+    host = "0.0.0.0";
+  } else {
+    in_addr a4{};
+    if (::inet_pton(AF_INET, host.c_str(), &a4) != 1) {
+      return Error(Status::kBadRequest, "not an IPv4 address (or [IPv6]) in '" + text + "'");
+    }
+  }
+  auto port = parseInt64(text.substr(colon + 1));
+  if (!port || *port < 0 || *port > 65535) {
+    return Error(Status::kBadRequest, "the port must be 0-65535 in '" + text + "'");
+  }
+  return ListenAddress{host, static_cast<uint16_t>(*port)};
 }
 
 void Options::addTo(CLI::App& app) {
@@ -169,6 +205,14 @@ void Options::addTo(CLI::App& app) {
          "--writers", writers,
          "PostgreSQL connections storing batches at once (a partition always uses the same)")
       ->capture_default_str();
+  // Metrics and health endpoints.
+  app.add_option("--metrics-listen", metricsListen,
+                 "ADDRESS:PORT serving /metrics, /healthz and /readyz over HTTP (unset: off)");
+  config::durationDefault(
+      app.add_option("--metrics-interval", metricsIntervalSeconds,
+                     "How often the daemon refreshes the gauges read from the database")
+          ->transform(dur),
+      metricsIntervalSeconds);
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", logFormat,
@@ -182,7 +226,23 @@ config::Problems Options::validate() {
   validateRequests(p);
   validateSessions(p);
   validateIngest(p);
+  validateMetrics(p);
   return p;
+}
+
+// The metrics and health endpoints.
+void Options::validateMetrics(config::Problems& p) {
+  metricsAddress.reset();
+  if (!metricsListen.empty()) {
+    if (auto a = parseListenAddress(metricsListen)) {
+      metricsAddress = *a;
+    } else {
+      p.addIf("metrics-listen", a.error());
+    }
+  }
+  if (metricsIntervalSeconds < 1 || metricsIntervalSeconds > 3600) {
+    p.add("metrics-interval", "expected 1s-1h");
+  }
 }
 
 // Brokers, librdkafka properties, topics and their provisioning.

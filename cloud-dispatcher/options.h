@@ -27,6 +27,18 @@ struct PortRange {
 /// Parses "31000-31999" (or a single port). Error names what is wrong.
 Result<PortRange> parsePortRange(const std::string& text);
 
+/// Where the metrics and health endpoints listen: an IP address and a port (0: any free one).
+struct ListenAddress {
+  std::string host;  ///< "127.0.0.1", "0.0.0.0", "::1" (no brackets)
+  uint16_t port = 0;
+  /// As civetweb's listening_ports wants it: "127.0.0.1:9464", "[::1]:9464".
+  std::string civetweb() const;
+};
+
+/// Parses "127.0.0.1:9464", "0.0.0.0:9464", "[::1]:9464" or ":9464" (every IPv4 address).
+/// Host names are refused (an address to bind, not to resolve). Error names what is wrong.
+Result<ListenAddress> parseListenAddress(const std::string& text);
+
 struct Options {
   // Kafka
   std::string kafkaBrokers = "127.0.0.1:9092";
@@ -64,12 +76,16 @@ struct Options {
   int batchLingerMs = 100;
   int writers = 2;
   int consumers = 1;
+  // Metrics and health endpoints
+  std::string metricsListen;            ///< empty: off
+  int64_t metricsIntervalSeconds = 15;  ///< how often the database gauges are refreshed
   // Misc
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)
 
   // Filled by validate().
   PortRange pool;
+  std::optional<ListenAddress> metricsAddress;  ///< from metrics-listen; nullopt: off
   std::map<std::string, int64_t> deadlineByType;
   std::map<std::string, std::string> hintByService;
 
@@ -105,6 +121,7 @@ struct Options {
   void validateRequests(config::Problems& p);
   void validateSessions(config::Problems& p);
   void validateIngest(config::Problems& p);
+  void validateMetrics(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

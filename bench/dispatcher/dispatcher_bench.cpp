@@ -1,7 +1,7 @@
 // Dispatcher ingest into PostgreSQL against a raw COPY of the same rows, in the same run on the
 // same (throwaway) PostgreSQL, and `requests list` over a large requests table.
 //
-//   bench_dispatcher [--quick] [--edges N] [--per-edge N] [--list-rows N]
+//   bench_dispatcher [--quick] [--metrics] [--edges N] [--per-edge N] [--list-rows N]
 //
 // 1. N requests (per-edge × edges) are stored first, through the dispatcher's own write path, so
 //    the responses correlate.
@@ -13,6 +13,7 @@
 // 4. end to end: the same responses produced to the edge topics of a dev broker and consumed by
 //    the dispatcher's loop (offsets committed per batch) into another database.
 // The bar is store / raw COPY >= 0.5. Then `requests list` over --list-rows requests.
+// --metrics instead: step 4 alone, with metrics off and on alternately (metrics_bench.cpp).
 #include "dispatcher_bench.h"
 
 #include <algorithm>
@@ -46,13 +47,6 @@ using dispatcher::Options;
 using dispatcher::RawMessage;
 
 namespace {
-
-struct Corpus {
-  std::vector<std::string> edges;  // edge ids
-  std::vector<std::string> requests;
-  std::vector<std::string> responses;
-  std::vector<int> edgeOf;  // index into edges, per message
-};
 
 Corpus makeCorpus(const Args& a) {
   Corpus c;
@@ -90,10 +84,12 @@ RawMessage raw(const Corpus& c, const std::vector<std::string>& messages, size_t
   return m;
 }
 
+}  // namespace
+
 /// Stores messages the way the ingest does minus Kafka: this thread decodes and batches, the
 /// WriterPool's lanes store on their own threads and connections.
-double storeAll(const Options& o, const Corpus& c, const std::vector<std::string>& messages,
-                int64_t offsetBase) {
+double edgelink::bench::storeAll(const Options& o, const Corpus& c,
+                                 const std::vector<std::string>& messages, int64_t offsetBase) {
   envelope::Decoder decoder;
   SdNotifier notifier;
   dispatcher::WriterPool pool(o, SystemClock::instance(), notifier, o.writers);
@@ -124,6 +120,8 @@ double storeAll(const Options& o, const Corpus& c, const std::vector<std::string
   }
   return secondsSince(t0);
 }
+
+namespace {
 
 /// COPY text format of one value (what psql's \\copy sends).
 void textField(std::string& out, std::string_view v) {
@@ -189,12 +187,13 @@ double rawCopy(dispatcher::pg::Connection& db, const Options& o, const Corpus& c
   return secondsSince(t0);
 }
 
-void produceAll(const std::string& bootstrap, const Corpus& c) {
+void produceAll(const std::string& bootstrap, const Corpus& c,
+                const std::vector<std::string>& messages) {
   auto p = bulkProducer(bootstrap);
-  for (size_t i = 0; i < c.responses.size(); ++i) {
+  for (size_t i = 0; i < messages.size(); ++i) {
     const std::string& edge = c.edges[static_cast<size_t>(c.edgeOf[i])];
     for (;;) {
-      auto r = p->produce("edge." + edge, edge, c.responses[i]);
+      auto r = p->produce("edge." + edge, edge, messages[i]);
       if (r) {
         break;
       }
@@ -206,9 +205,11 @@ void produceAll(const std::string& bootstrap, const Corpus& c) {
   }
 }
 
+}  // namespace
+
 /// Commits offset 0 for every edge partition: the group then starts like a running deployment
 /// (committed positions) instead of looking up 1,000 offsets one by one.
-void precommit(const Options& o, const Corpus& c) {
+void edgelink::bench::precommit(const Options& o, const Corpus& c) {
   kafka::Config cc = o.consumerConfig();
   auto consumer = kafka::Consumer::create(cc);
   if (!consumer) {
@@ -223,6 +224,8 @@ void precommit(const Options& o, const Corpus& c) {
                  r.error().describe().c_str());
   }
 }
+
+namespace {
 
 Args parseArgs(int argc, char** argv) {
   Args a;
@@ -247,9 +250,11 @@ Args parseArgs(int argc, char** argv) {
       a.listRows = next();
     } else if (arg == "--batch-size") {
       a.batchSize = static_cast<int>(next());
+    } else if (arg == "--metrics") {
+      a.metrics = true;
     } else {
-      die("usage: bench_dispatcher [--quick] [--edges N] [--per-edge N] [--list-rows N] "
-          "[--batch-size N]");
+      die("usage: bench_dispatcher [--quick] [--metrics] [--edges N] [--per-edge N] "
+          "[--list-rows N] [--batch-size N]");
     }
   }
   return a;
@@ -411,6 +416,16 @@ int benchMain(int argc, char** argv) {
     die(p.toError().message);
   }
 
+  if (a.metrics) {
+    // Requests through Kafka too, as in a deployment: each answer follows its request.
+    auto tp = SteadyClock::now();
+    produceAll(broker.bootstrap(), c, c.requests);
+    produceAll(broker.bootstrap(), c, c.responses);
+    std::printf("produced %zu requests and their answers to %d topics in %.1f s\n", n, a.edges,
+                secondsSince(tp));
+    metricsOverhead(a, o, *cluster, c);
+    return 0;
+  }
   // Requests first (so responses correlate), in both databases.
   const std::string storeDb = cluster->createDatabase("store");
   const std::string kafkaDb = cluster->createDatabase("kafka");
@@ -429,7 +444,7 @@ int benchMain(int argc, char** argv) {
   const double rawRate = storeVersusCopy(a, o, so, *sdb, c);
   // End to end through Kafka.
   auto tp = SteadyClock::now();
-  produceAll(broker.bootstrap(), c);
+  produceAll(broker.bootstrap(), c, c.responses);
   std::printf("produced %zu responses to %d topics in %.1f s\n", n, a.edges, secondsSince(tp));
   bareConsumer(o, c);
   endToEnd(ko, *kdb, c, rawRate);

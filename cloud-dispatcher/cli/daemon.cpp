@@ -4,6 +4,7 @@
 #include "core/logging.h"
 #include "core/version.h"
 #include "ingest/ingest.h"
+#include "observe/http_server.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -14,7 +15,24 @@ int run(Context& c) {
   auto logger = log::get("dispatcher");
   logger->info("cloud-dispatcher {} starting: Kafka {} ({}), PostgreSQL {}", kVersion,
                o.kafkaBrokers, o.consumerConfig().describe(), maskConninfo(o.pgConninfo));
-  Ingestor ingestor(o, c.clock);
+  // The endpoints listen before the daemon connects: /healthz answers while it waits, /readyz
+  // says what it waits for. Declared before the ingestor, so it is stopped after it.
+  Metrics metrics;
+  Health health;
+  std::unique_ptr<HttpServer> server;
+  Observer observer;
+  if (o.metricsAddress) {
+    auto s = HttpServer::start(*o.metricsAddress, metrics, health);
+    if (!s) {
+      return c.fail(kExitFailed, s.error().describe());
+    }
+    server = std::move(*s);
+    observer = Observer{&metrics, &health};
+    logger->info(
+        "metrics on http://{}/metrics, health on /healthz and /readyz",
+        ListenAddress{o.metricsAddress->host, static_cast<uint16_t>(server->port())}.civetweb());
+  }
+  Ingestor ingestor(o, c.clock, observer);
   if (auto r = ingestor.start(); !r) {
     const Error& e = r.error();
     if (e.status == Status::kConflict || e.status == Status::kUnavailable || !e.field.empty()) {
@@ -41,6 +59,7 @@ int verify(Context& c) {
   r.push_back(stringField("frps_host", o.frpsHost));
   r.push_back(numberField("request_deadline_seconds", o.requestDeadlineSeconds));
   r.push_back(numberField("offline_after_seconds", o.offlineAfterSeconds));
+  r.push_back(stringField("metrics_listen", o.metricsAddress ? o.metricsAddress->civetweb() : ""));
   c.showOne(r, "configuration OK\n" + renderDetail(r));
   return kExitOk;
 }

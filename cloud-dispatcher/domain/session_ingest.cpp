@@ -61,6 +61,7 @@ VoidResult Sessions::onStopAnswered(const Answered& e) {
   if (!r) {
     return r.error();
   }
+  noteEnded(envelope::stop_reason::kRequested, r->affected());
   return {};
 }
 

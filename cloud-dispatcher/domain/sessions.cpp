@@ -117,6 +117,9 @@ Result<std::optional<int64_t>> Sessions::create(
            "port " + std::to_string(port) + " already held by another session"});
     }
   }
+  if (state == "active") {
+    noteOpened(1);
+  }
   return std::optional<int64_t>(id);
 }
 
@@ -130,6 +133,7 @@ VoidResult Sessions::end(int64_t sessionId, const std::string& state, const std:
   if (!r) {
     return r.error();
   }
+  noteEnded(reason, r->affected());
   return {};
 }
 
@@ -143,6 +147,7 @@ VoidResult Sessions::endOtherActive(const std::string& edgeId, int64_t keepSessi
   if (!r) {
     return r.error();
   }
+  noteEnded(envelope::stop_reason::kReplaced, r->affected());
   return {};
 }
 
@@ -166,6 +171,7 @@ VoidResult Sessions::activate(int64_t sessionId, int64_t startedAtMs, int64_t ex
   if (!r) {
     return r.error();
   }
+  noteOpened(r->affected());
   return {};
 }
 
@@ -330,6 +336,8 @@ Result<int64_t> Sessions::sweep() {
   if (!timedOut) {
     return timedOut.error();
   }
+  noteEnded("expired", expired->affected());
+  noteEnded("no_answer", unanswered->affected() + timedOut->affected());
   return expired->affected() + unanswered->affected() + timedOut->affected();
 }
 

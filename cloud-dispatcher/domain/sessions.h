@@ -105,9 +105,19 @@ struct OpenedSession {
   Services services;
 };
 
+/// Sessions a Sessions object made active or ended (for the metrics; counted as the statements
+/// ran, so only meaningful once their transaction committed).
+struct SessionTally {
+  int64_t opened = 0;
+  std::map<std::string, int64_t> ended;  ///< end reason -> sessions
+};
+
 class Sessions {
  public:
   Sessions(pg::Connection& db, const Options& options) : db_(db), options_(options) {}
+
+  /// Counts the sessions it makes active or ends into `tally` (null: not counted).
+  void countInto(SessionTally* tally) { tally_ = tally; }
 
   VoidResult onStartRequested(const StartRequested& e);
   VoidResult onAnswered(const Answered& e);
@@ -144,8 +154,20 @@ class Sessions {
   VoidResult revive(int64_t sessionId, const std::string& edgeId, const std::string& requestId,
                     int64_t startedAtMs, int64_t expiresAtMs);
 
+  void noteOpened(int64_t n) {
+    if (tally_ != nullptr) {
+      tally_->opened += n;
+    }
+  }
+  void noteEnded(const std::string& reason, int64_t n) {
+    if (tally_ != nullptr && n > 0) {
+      tally_->ended[reason] += n;
+    }
+  }
+
   pg::Connection& db_;
   const Options& options_;
+  SessionTally* tally_ = nullptr;
 };
 
 /// {"ssh": 31022} as JSON text, and back.

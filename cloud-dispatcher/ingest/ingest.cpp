@@ -8,6 +8,7 @@
 #include "db/migrations.h"
 #include "domain/sessions.h"
 #include "ingest/store.h"
+#include "observe/db_gauges.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -41,12 +42,13 @@ RawMessage rawOf(const kafka::Message& m) {
 // ---- one consumer ---------------------------------------------------------------------------
 
 ConsumerLoop::ConsumerLoop(const Options& options, const Clock& clock, const SdNotifier& notifier,
-                           int index, int lanes)
+                           int index, int lanes, Metrics* metrics)
     : options_(options),
       clock_(clock),
       index_(index),
+      measureLag_(metrics != nullptr),
       decoder_(envelope::Limits{options.maxMessageBytes, 32}),
-      writers_(std::make_unique<WriterPool>(options, clock, notifier, lanes)) {}
+      writers_(std::make_unique<WriterPool>(options, clock, notifier, lanes, metrics)) {}
 
 ConsumerLoop::~ConsumerLoop() {
   join();
@@ -133,6 +135,11 @@ size_t ConsumerLoop::step(const std::atomic<bool>* stop) {
     if (auto a = consumer_->assignment()) {
       assigned_ = a->size();
     }
+    rebalances_ = consumer_->rebalances();
+  }
+  if (measureLag_ && mono - lastLagCheckMs_ >= 2000) {
+    lastLagCheckMs_ = mono;
+    lag_ = consumer_->lag();
   }
   return committed;
 }
@@ -168,8 +175,11 @@ void ConsumerLoop::shutdown() {
 
 // ---- the dispatcher ---------------------------------------------------------------------------
 
-Ingestor::Ingestor(const Options& options, const Clock& clock)
-    : options_(options), clock_(clock), member_(hostName() + ":" + std::to_string(::getpid())) {}
+Ingestor::Ingestor(const Options& options, const Clock& clock, Observer observer)
+    : options_(options),
+      clock_(clock),
+      observer_(observer),
+      member_(hostName() + ":" + std::to_string(::getpid())) {}
 
 Ingestor::~Ingestor() {
   shutdown();
@@ -202,7 +212,8 @@ VoidResult Ingestor::start() {
   }
   const int lanes = std::max(1, options_.writers / options_.consumers);
   for (int i = 0; i < options_.consumers; ++i) {
-    loops_.push_back(std::make_unique<ConsumerLoop>(options_, clock_, notifier_, i, lanes));
+    loops_.push_back(
+        std::make_unique<ConsumerLoop>(options_, clock_, notifier_, i, lanes, observer_.metrics));
     if (auto r = loops_.back()->start(); !r) {
       return r;
     }
@@ -213,6 +224,10 @@ VoidResult Ingestor::start() {
       options_.effectiveTopicRegex(), options_.consumerGroup, options_.consumers, lanes,
       options_.kafkaBrokers, member_);
   lastSweepMs_ = lastReportMs_ = lastStoredChangeMs_ = clock_.monoMs();
+  if (observer_.health != nullptr) {
+    observer_.health->databaseReachable = true;  // checkSchema() just read it
+    observer_.health->schemaCurrent = true;
+  }
   notifier_.ready();
   notifier_.status("consuming " + options_.effectiveTopicRegex());
   return {};
@@ -294,12 +309,20 @@ void Ingestor::housekeeping(bool force) {
       } else if (t->timedOut > 0) {
         logger()->info("timeout sweeper: {} requests reached their deadline unanswered (timeout)",
                        t->timedOut);
+        if (observer_.metrics != nullptr) {
+          observer_.metrics->timedOut(t->timedOutByType);
+        }
       }
       Sessions sessions(*db_, options_);
+      SessionTally tally;
+      sessions.countInto(&tally);
       if (auto ended = sessions.sweep(); !ended) {
         logger()->warn("session sweeper: {}", ended.error().describe());
       } else if (*ended > 0) {
         logger()->info("session sweeper ended {} sessions (expired or unanswered)", *ended);
+        if (observer_.metrics != nullptr) {
+          observer_.metrics->sessions(tally);
+        }
       }
     }
     updateMemberRow("running");
@@ -310,6 +333,37 @@ void Ingestor::housekeeping(bool force) {
     lastReportMs_ = now;
     storedAtLastReport_ = stored;
   }
+}
+
+void Ingestor::observe() {
+  Health* health = observer_.health;
+  Metrics* metrics = observer_.metrics;
+  if (health == nullptr || metrics == nullptr) {
+    return;
+  }
+  health->assignedPartitions = static_cast<int64_t>(assignedPartitions());
+  int64_t lag = 0;
+  int64_t rebalances = 0;
+  for (const auto& l : loops_) {
+    lag += l->lag();
+    rebalances += l->rebalances();
+  }
+  metrics->consumerLag(lag);
+  if (rebalances > rebalancesSeen_) {
+    metrics->rebalances(rebalances - rebalancesSeen_);
+    rebalancesSeen_ = rebalances;
+  }
+  const int64_t now = clock_.monoMs();
+  if (lastGaugesMs_ == 0 || now - lastGaugesMs_ >= options_.metricsIntervalSeconds * 1000) {
+    lastGaugesMs_ = now;
+    auto snapshot = housekeepingDb() ? readDbGauges(*db_) : Result<DbSnapshot>(Error());
+    health->databaseReachable = snapshot.ok();
+    if (snapshot) {
+      health->schemaCurrent = snapshot->schemaVersion == latestSchemaVersion();
+      metrics->dbGauges(snapshot->gauges);
+    }
+  }
+  metrics->ready(health->ready());
 }
 
 void Ingestor::updateMemberRow(const std::string& state) {
@@ -335,6 +389,7 @@ void Ingestor::run(const std::atomic<bool>& stop) {
   while (!stop) {
     pingWatchdog();
     housekeeping(false);
+    observe();
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   shutdown();
@@ -346,6 +401,12 @@ void Ingestor::shutdown() {
   }
   notifier_.stopping();
   stopLoops_ = true;
+  if (observer_.health != nullptr) {
+    observer_.health->assignedPartitions = 0;  // leaving the group: not ready any more
+  }
+  if (observer_.metrics != nullptr) {
+    observer_.metrics->ready(false);
+  }
   for (auto& l : loops_) {
     l->join();
   }

@@ -23,6 +23,8 @@
 #include "envelope/envelope.h"
 #include "ingest/writer.h"
 #include "kafka/client.h"
+#include "observe/health.h"
+#include "observe/metrics.h"
 #include "options.h"
 
 namespace edgelink::dispatcher {
@@ -31,7 +33,7 @@ namespace edgelink::dispatcher {
 class ConsumerLoop {
  public:
   ConsumerLoop(const Options& options, const Clock& clock, const SdNotifier& notifier, int index,
-               int lanes);
+               int lanes, Metrics* metrics = nullptr);
   ~ConsumerLoop();
   ConsumerLoop(const ConsumerLoop&) = delete;
   ConsumerLoop& operator=(const ConsumerLoop&) = delete;
@@ -51,6 +53,10 @@ class ConsumerLoop {
   size_t assigned() const { return assigned_; }
   /// Monotonic ms of the loop's last sign of life.
   int64_t aliveMs() const { return alive_; }
+  /// Messages behind on its partitions (measured every few seconds; metrics on only).
+  int64_t lag() const { return lag_; }
+  /// Assignments its consumer received.
+  int64_t rebalances() const { return rebalances_; }
 
  private:
   size_t commitFinished();
@@ -58,6 +64,7 @@ class ConsumerLoop {
   const Options& options_;
   const Clock& clock_;
   const int index_;
+  const bool measureLag_;
   envelope::Decoder decoder_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<WriterPool> writers_;
@@ -65,13 +72,22 @@ class ConsumerLoop {
   std::atomic<uint64_t> stored_{0};
   std::atomic<size_t> assigned_{0};
   std::atomic<int64_t> alive_{0};
+  std::atomic<int64_t> lag_{0};
+  std::atomic<int64_t> rebalances_{0};
   int64_t lastAssignmentCheckMs_ = 0;
+  int64_t lastLagCheckMs_ = 0;
   bool failedJob_ = false;
+};
+
+/// What the daemon reports to when metrics-listen is set (both null: off).
+struct Observer {
+  Metrics* metrics = nullptr;
+  Health* health = nullptr;
 };
 
 class Ingestor {
  public:
-  Ingestor(const Options& options, const Clock& clock);
+  Ingestor(const Options& options, const Clock& clock, Observer observer = {});
   ~Ingestor();
   Ingestor(const Ingestor&) = delete;
   Ingestor& operator=(const Ingestor&) = delete;
@@ -94,10 +110,16 @@ class Ingestor {
   void updateMemberRow(const std::string& state);
   bool housekeepingDb();
   void pingWatchdog();
+  /// Metrics and readiness: the database gauges every metrics-interval, the consumers' lag,
+  /// rebalances and assignment.
+  void observe();
 
   const Options& options_;
   const Clock& clock_;
   SdNotifier notifier_;
+  Observer observer_;
+  int64_t lastGaugesMs_ = 0;
+  int64_t rebalancesSeen_ = 0;
   std::vector<std::unique_ptr<ConsumerLoop>> loops_;
   std::unique_ptr<pg::Connection> db_;  // housekeeping (the writers have their own)
   std::string member_;

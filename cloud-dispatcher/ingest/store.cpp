@@ -8,6 +8,7 @@
 #include <unordered_set>
 #include <variant>
 
+#include "core/clock.h"
 #include "core/logging.h"
 #include "db/migrations.h"
 #include "domain/sessions.h"
@@ -56,12 +57,14 @@ Result<TimeoutSweep> sweepTimeouts(pg::Connection& db, int64_t limit) {
       "  FROM (SELECT DISTINCT edge_id, id FROM due) d"
       "  WHERE r.edge_id = d.edge_id AND r.id = d.id AND r.timed_out_at IS NULL"
       "  AND NOT EXISTS (SELECT 1 FROM responses s WHERE s.edge_id = r.edge_id AND s.id = r.id)"
-      "  RETURNING r.edge_id, r.id, r.deadline)"
+      "  RETURNING r.edge_id, r.id, r.deadline, r.type)"
       " SELECT (SELECT count(*) FROM due),"
       " (SELECT count(pg_notify('" +
       std::string(kResponseChannel) +
       "', row_to_json(p)::text)) FROM (SELECT m.edge_id, m.id, NULL::int AS status_code,"
-      "  'timeout' AS state FROM marked m ORDER BY m.deadline, m.edge_id, m.id) p)";
+      "  'timeout' AS state FROM marked m ORDER BY m.deadline, m.edge_id, m.id) p),"
+      " (SELECT COALESCE(json_object_agg(c.type, c.n), '{}')::text FROM"
+      "  (SELECT type, count(*) AS n FROM marked GROUP BY type) c)";
   TimeoutSweep total;
   for (;;) {
     auto rows = db.exec(sql, {std::to_string(limit)});
@@ -71,6 +74,15 @@ Result<TimeoutSweep> sweepTimeouts(pg::Connection& db, int64_t limit) {
     const int64_t swept = rows->int64(0, 0);
     total.swept += swept;
     total.timedOut += rows->int64(0, 1);
+    rapidjson::Document byType;
+    byType.Parse(rows->view(0, 2).data(), rows->view(0, 2).size());
+    if (!byType.HasParseError() && byType.IsObject()) {
+      for (const auto& m : byType.GetObject()) {
+        if (m.value.IsInt64()) {
+          total.timedOutByType[m.name.GetString()] += m.value.GetInt64();
+        }
+      }
+    }
     if (swept < limit) {
       return total;
     }
@@ -164,6 +176,9 @@ VoidResult applyEffects(Writing& w, const Options& options) {
     return std::tie(a.edge, a.offset, a.order) < std::tie(b.edge, b.offset, b.order);
   });
   Sessions sessions(w.db, options);
+  if (w.collectFacts) {
+    sessions.countInto(&w.stats.facts.sessions);
+  }
   for (const auto& e : w.effects) {
     VoidResult r;
     if (const auto* s = std::get_if<StartRequested>(&e.what)) {
@@ -230,7 +245,7 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
     return tx.error();
   }
   std::vector<Effect> effects;
-  Writing w{db, stats, effects};
+  Writing w{db, stats, effects, collectFacts_, &requestFacts_, SystemClock::instance().wallMs()};
   const std::vector<EdgeUpdate> edges = edgesToWrite(batch);
   // Requests before responses: an answer in the same batch then finds its request stored.
   VoidResult r;

@@ -10,6 +10,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <unordered_map>
 
@@ -17,6 +18,7 @@
 #include "db/pg.h"
 #include "domain/model.h"
 #include "ingest/copy_writer.h"
+#include "observe/metrics.h"
 #include "options.h"
 
 namespace edgelink::dispatcher {
@@ -25,6 +27,7 @@ struct StoreStats {
   bool redelivered = false;  ///< some rows existed already (the staging path was taken)
   size_t sessionEffects = 0;
   size_t edgesWritten = 0;
+  StoredFacts facts;  ///< filled when the Store collects facts (metrics on)
 };
 
 /// Batches with at most this many new responses notify each one; larger ones send one
@@ -42,10 +45,22 @@ void addResponseRow(CopyWriter& w, const ResponseRow& r);
 /// $1 edge ids (text[]), $2 ids (text[]), $3 status codes (int[]).
 extern const char* const kNotifyResponsesSql;
 
+/// What the metrics need of a request until its answer arrives, kept by the writer lane that saw
+/// it go by (a request and its answers share an edge topic, so a lane): the answers' facts then
+/// need no query. Keyed by correlation key; cleared when it reaches kRequestFactsCap entries.
+struct RequestFacts {
+  std::string type;
+  int64_t sentAtMs = 0;
+  int64_t deadlineMs = 0;
+};
+using RequestFactsCache = std::unordered_map<std::string, RequestFacts>;
+inline constexpr size_t kRequestFactsCap = 200000;
+
 /// What one round of sweepTimeouts() did.
 struct TimeoutSweep {
   int64_t swept = 0;     ///< deadlines reached (answered or not)
   int64_t timedOut = 0;  ///< requests newly marked 'timeout' (each notified once)
+  std::map<std::string, int64_t> timedOutByType;
 };
 
 /// Marks requests whose deadline passed without an answer as timed out (requests.timed_out_at)
@@ -60,7 +75,10 @@ std::string textArrayLiteral(const std::vector<std::string>& values);
 
 class Store {
  public:
-  explicit Store(const Options& options) : options_(options) {}
+  /// `collectFacts`: fill StoreStats::facts for the metrics (costs one more query per batch of
+  /// answers: their requests' types and timestamps).
+  explicit Store(const Options& options, bool collectFacts = false)
+      : options_(options), collectFacts_(collectFacts) {}
 
   /// Creates the staging tables on a fresh connection (they live as long as it does) and forgets
   /// what it knew about the edges' rows.
@@ -73,6 +91,8 @@ class Store {
   std::vector<EdgeUpdate> edgesToWrite(const Batch& batch) const;
 
   const Options& options_;
+  const bool collectFacts_;
+  RequestFactsCache requestFacts_;
   /// edge -> last_seen this store wrote (skips rewriting edges rows that would not change).
   std::unordered_map<std::string, int64_t> edgesWritten_;
 };

@@ -110,6 +110,17 @@ VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests) {
       }
     }
   }
+  if (w.collectFacts) {
+    // Every request consumed, also those already recorded (the CLI records the requests it
+    // sends before publishing them): their answers may follow.
+    for (const auto& r : requests) {
+      ++w.stats.facts.newRequests[r.type];
+      if (w.requestFacts->size() >= kRequestFactsCap) {
+        w.requestFacts->clear();  // requests never answered: bounded, forgotten in bulk
+      }
+      (*w.requestFacts)[correlationKey(r.edgeId, r.id)] = {r.type, r.sentAtMs, r.deadlineMs};
+    }
+  }
   if (auto d = writeDeadlines(w, fresh); !d) {
     return d;
   }
@@ -190,6 +201,72 @@ Result<std::unordered_map<std::string, Answered>> answeredFrpRequests(
   return out;
 }
 
+std::string answerState(int statusCode) {
+  return statusCode == 408                          ? "stale"
+         : (statusCode >= 200 && statusCode <= 299) ? "succeeded"
+                                                    : "failed";
+}
+
+/// Metrics: what these new answers did to their requests (type, final state, round trip, late).
+/// Requests this lane saw, still before their deadline, are known without a query; the rest
+/// (seen by another dispatcher or before a restart, or past the deadline: the sweeper may have
+/// marked them) are read, one index lookup each. Answers without a stored request finish nothing.
+VoidResult collectAnswered(Writing& w, const std::vector<const ResponseRow*>& fresh) {
+  std::vector<const ResponseRow*> unknown;
+  for (const ResponseRow* r : fresh) {
+    auto it = w.requestFacts->find(correlationKey(r->edgeId, r->id));
+    if (it == w.requestFacts->end()) {
+      unknown.push_back(r);
+      continue;
+    }
+    if (it->second.deadlineMs > w.nowMs && r->receivedAtMs <= it->second.deadlineMs) {
+      w.stats.facts.answered.push_back(
+          {it->second.type, answerState(r->statusCode), it->second.sentAtMs, false, false});
+    } else {
+      unknown.push_back(r);
+    }
+    w.requestFacts->erase(it);
+  }
+  if (unknown.empty()) {
+    return {};
+  }
+  std::vector<std::string> edges;
+  std::vector<std::string> ids;
+  for (const ResponseRow* r : unknown) {
+    edges.push_back(r->edgeId);
+    ids.push_back(r->id);
+  }
+  // LATERAL ... LIMIT 1: an index lookup per answer (a plain join hashes the whole table).
+  auto rows = w.db.exec(
+      "SELECT k.edge_id, k.id, t.type, " + msColumn("t.sent_at") + ", " + msColumn("t.deadline") +
+          ", t.timed_out_at IS NOT NULL FROM unnest($1::text[], $2::text[]) AS k(edge_id, id)"
+          " CROSS JOIN LATERAL (SELECT * FROM requests r WHERE r.edge_id = k.edge_id"
+          " AND r.id = k.id LIMIT 1) t",
+      {textArrayLiteral(edges), textArrayLiteral(ids)});
+  if (!rows) {
+    return rows.error();
+  }
+  std::unordered_map<std::string, int> requestRow;
+  for (int i = 0; i < rows->size(); ++i) {
+    requestRow.emplace(correlationKey(rows->view(i, 0), rows->view(i, 1)), i);
+  }
+  for (const ResponseRow* r : unknown) {
+    auto it = requestRow.find(correlationKey(r->edgeId, r->id));
+    if (it == requestRow.end()) {
+      continue;
+    }
+    const int i = it->second;
+    AnsweredFact a;
+    a.type = rows->str(i, 2);
+    a.state = answerState(r->statusCode);
+    a.requestSentMs = rows->int64(i, 3);
+    a.late = r->receivedAtMs > rows->int64(i, 4);
+    a.timedOutBefore = rows->boolean(i, 5);
+    w.stats.facts.answered.push_back(std::move(a));
+  }
+  return {};
+}
+
 /// Waiters LISTEN: one notification per new response, or one for a large batch.
 VoidResult notifyResponses(pg::Connection& db, const std::vector<const ResponseRow*>& fresh) {
   if (fresh.empty()) {
@@ -233,6 +310,11 @@ VoidResult writeResponses(Writing& w, const std::vector<ResponseRow>& responses)
   for (const auto& r : responses) {
     if (inserted->has(correlationKey(r.edgeId, r.id))) {
       fresh.push_back(&r);
+    }
+  }
+  if (w.collectFacts && !fresh.empty()) {
+    if (auto c = collectAnswered(w, fresh); !c) {
+      return c;
     }
   }
   auto requests = answeredFrpRequests(w.db, fresh);

@@ -52,6 +52,9 @@ struct Writing {
   pg::Connection& db;
   StoreStats& stats;
   std::vector<Effect>& effects;
+  bool collectFacts = false;                  ///< fill stats.facts (metrics on)
+  RequestFactsCache* requestFacts = nullptr;  ///< with collectFacts: the lane's requests
+  int64_t nowMs = 0;                          ///< wall clock when the transaction began
 
   Result<Inserted> insert(const Table& t, CopyWriter& w) {
     auto inserted = insertRows(db, t, w);

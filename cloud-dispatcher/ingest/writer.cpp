@@ -14,12 +14,14 @@ std::shared_ptr<spdlog::logger> logger() {
 
 }  // namespace
 
-BatchWriter::BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier)
+BatchWriter::BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier,
+                         Metrics* metrics)
     : options_(options),
       clock_(clock),
       notifier_(notifier),
+      metrics_(metrics),
       decoder_(envelope::Limits{options.maxMessageBytes, 32}),
-      store_(options) {
+      store_(options, metrics != nullptr) {
   thread_ = std::thread([this] { loop(); });
 }
 
@@ -150,7 +152,16 @@ BatchWriter::Outcome BatchWriter::writeRetrying(const Batch& batch) {
     if ((!db_ || !db_->healthy()) && !connect()) {
       continue;
     }
+    const auto began = std::chrono::steady_clock::now();
     auto r = store_.write(*db_, batch);
+    if (metrics_ != nullptr) {
+      if (r) {
+        const std::chrono::duration<double> took = std::chrono::steady_clock::now() - began;
+        metrics_->batchStored(batch, r->facts, took.count(), clock_.wallMs());
+      } else {
+        metrics_->batchFailed();
+      }
+    }
     if (r) {
       if (announced) {
         notifier_.status("consuming " + options_.effectiveTopicRegex());
@@ -223,10 +234,10 @@ bool BatchWriter::store(Job& job) {
 namespace edgelink::dispatcher {
 
 WriterPool::WriterPool(const Options& options, const Clock& clock, const SdNotifier& notifier,
-                       int lanes)
+                       int lanes, Metrics* metrics)
     : options_(options) {
   for (int i = 0; i < std::max(1, lanes); ++i) {
-    writers_.push_back(std::make_unique<BatchWriter>(options, clock, notifier));
+    writers_.push_back(std::make_unique<BatchWriter>(options, clock, notifier, metrics));
     open_.push_back(std::make_unique<BatchWriter::Job>(options));
   }
 }

@@ -24,6 +24,7 @@
 #include "envelope/envelope.h"
 #include "ingest/store.h"
 #include "kafka/client.h"
+#include "observe/metrics.h"
 #include "options.h"
 
 namespace edgelink::dispatcher {
@@ -38,7 +39,9 @@ class BatchWriter {
     bool stored = false;                   ///< false: abandoned (quitting): do not commit it
   };
 
-  BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier);
+  /// `metrics` (may be null: off) must outlive the writer.
+  BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier,
+              Metrics* metrics = nullptr);
   ~BatchWriter();
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
@@ -65,6 +68,7 @@ class BatchWriter {
   const Options& options_;
   const Clock& clock_;
   const SdNotifier& notifier_;
+  Metrics* const metrics_;
   envelope::Decoder decoder_;  // the writer thread's own (isolation re-decodes)
   Store store_;
   std::unique_ptr<pg::Connection> db_;
@@ -85,7 +89,8 @@ class BatchWriter {
 /// indexes, on one core per connection). A lane's jobs finish, and are committed, in order.
 class WriterPool {
  public:
-  WriterPool(const Options& options, const Clock& clock, const SdNotifier& notifier, int lanes);
+  WriterPool(const Options& options, const Clock& clock, const SdNotifier& notifier, int lanes,
+             Metrics* metrics = nullptr);
 
   /// Adds a message to the open job of its partition's lane. `payloads` keeps alive what the
   /// message's views point into until the job is done.

@@ -248,6 +248,11 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const Config& config, LinkWat
   }
   std::unique_ptr<Consumer> c(new Consumer(link));
   rd_kafka_conf_set_error_cb(conf->get(), &Consumer::errorThunk);
+  rd_kafka_conf_set_rebalance_cb(
+      conf->get(), [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t* parts, void* opaque) noexcept {
+        Consumer::rebalanceThunk(rk, static_cast<int>(err), parts, opaque);
+      });
   rd_kafka_conf_set_opaque(conf->get(), c.get());
   auto rk = newHandle(RD_KAFKA_CONSUMER, std::move(*conf));
   if (!rk) {
@@ -440,6 +445,64 @@ void Consumer::enableIoEvent(int fd) {
   rd_kafka_queue_io_event_enable(queue_.get(), fd, &kByte, 1);
 }
 
+void Consumer::rebalanceThunk(rd_kafka_t*, int err, rd_kafka_topic_partition_list_t* parts,
+                              void* opaque) noexcept {
+  try {
+    static_cast<Consumer*>(opaque)->rebalance(err, parts);
+  } catch (...) {
+  }
+}
+
+void Consumer::rebalance(int err, rd_kafka_topic_partition_list_t* parts) {
+  rd_kafka_t* rk = rk_.get();
+  const bool cooperative = std::strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE") == 0;
+  rd_kafka_error_t* error = nullptr;
+  rd_kafka_resp_err_t plain = RD_KAFKA_RESP_ERR_NO_ERROR;
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    ++rebalances_;
+    if (cooperative) {
+      error = rd_kafka_incremental_assign(rk, parts);
+    } else {
+      plain = rd_kafka_assign(rk, parts);
+    }
+  } else if (cooperative) {
+    error = rd_kafka_incremental_unassign(rk, parts);
+  } else {
+    plain = rd_kafka_assign(rk, nullptr);
+  }
+  if (error != nullptr) {
+    log::get("kafka")->warn("rebalance: {}", rd_kafka_error_string(error));
+    rd_kafka_error_destroy(error);
+  } else if (plain != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    log::get("kafka")->warn("rebalance: {}", rd_kafka_err2str(plain));
+  }
+}
+
+int64_t Consumer::lag() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return 0;
+  }
+  PartitionListPtr list(raw);
+  if (list->cnt == 0 || rd_kafka_position(rk_.get(), list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return 0;
+  }
+  int64_t sum = 0;
+  for (int i = 0; i < list->cnt; ++i) {
+    const auto& p = list->elems[i];
+    int64_t low = -1;
+    int64_t high = -1;
+    if (p.offset < 0 || rd_kafka_get_watermark_offsets(rk_.get(), p.topic, p.partition, &low,
+                                                       &high) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      continue;
+    }
+    if (high > p.offset) {
+      sum += high - p.offset;
+    }
+  }
+  return sum;
+}
+
 bool Consumer::close(int timeoutMs) {
   if (closed_ || !rk_) {
     return !abandoned_;
@@ -463,8 +526,13 @@ bool Consumer::close(int timeoutMs) {
       abandoned_ = true;
       return false;
     }
-    // No rebalance callback is configured, so these are only informational events: dropped.
-    EventPtr dropped(rd_kafka_queue_poll(events.get(), 100));
+    // While closing, the rebalance callback's work arrives as events: the final revoke must
+    // be acted on (unassign) for the close to complete. Other events are informational.
+    EventPtr ev(rd_kafka_queue_poll(events.get(), 100));
+    if (ev && rd_kafka_event_type(ev.get()) == RD_KAFKA_EVENT_REBALANCE) {
+      rebalance(static_cast<int>(rd_kafka_event_error(ev.get())),
+                rd_kafka_event_topic_partition_list(ev.get()));
+    }
   }
   return true;
 }

@@ -230,11 +230,26 @@ class Consumer {
   bool close(int timeoutMs = 10000);
   rd_kafka_t* handle() const { return rk_.get(); }
 
+  /// Messages behind, summed over the assignment: per partition the high watermark librdkafka
+  /// last saw in a fetch (cached, no request) minus the position; partitions whose position or
+  /// watermark is not known yet count nothing.
+  int64_t lag();
+  /// Assignments received from the group (one per rebalance this consumer took part in).
+  int64_t rebalances() const { return rebalances_; }
+
  private:
   explicit Consumer(LinkWatch* link) : link_(link) {}
   static void errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opaque) noexcept;
   /// Tells link_ what a polled message says about the link.
   void notePolled(const rd_kafka_message_t* m) noexcept;
+
+  /// Does what librdkafka does without a rebalance callback (assign / unassign, eager or
+  /// cooperative), counting the assignments.
+  static void rebalanceThunk(rd_kafka_t* rk, int err, rd_kafka_topic_partition_list_t* parts,
+                             void* opaque) noexcept;
+  void rebalance(int err, rd_kafka_topic_partition_list_t* parts);
+
+  std::atomic<int64_t> rebalances_{0};
 
   std::mutex mutex_;  ///< guards oversize_ (errors may come from any poll)
   std::optional<OversizeFetch> oversize_;
