@@ -8,6 +8,8 @@
 
 #include <sstream>
 
+#include "envelope/types.h"
+
 namespace edgelink::dispatcher {
 namespace {
 
@@ -112,6 +114,49 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   edgesOfflineOver1h_ = &gauge(r, "edgelink_edges_offline_over_1h",
                                "Known edges whose last heartbeat is older than an hour (or none)");
   ready_ = &gauge(r, "edgelink_ready", "1 when /readyz says ready");
+  registerFleet(r);
+  // Every reason known in advance has its series from the start (at 0), so dashboards and alerts
+  // see a rate of 0 rather than no data, and a scrape shows the label before the first event.
+  for (const char* reason :
+       {"too_large", "invalid_json", "invalid", "unknown_edge", "database_refused"}) {
+    rejected_->Add({{"reason", reason}});
+  }
+  namespace sr = envelope::stop_reason;
+  for (const char* reason :
+       {sr::kRequested, sr::kReplaced, "expired", "no_answer", sr::kAutoStop,
+        sr::kExitedUnexpectedly, sr::kAgentShutdown, sr::kExpiredWhileDown, sr::kStartFailed}) {
+    sessionsEnded_->Add({{"reason", reason}});
+  }
+}
+
+void Metrics::registerFleet(prometheus::Registry& r) {
+  fleet_.agentsReporting = &gauge(r, "edgelink_fleet_agents_reporting",
+                                  "Edges whose agents' latest metrics are recent (the fleet_ "
+                                  "gauges aggregate these)");
+  fleet_.requests = &BuildGauge()
+                         .Name("edgelink_fleet_agent_requests")
+                         .Help("Requests the agents handled since they started, by outcome")
+                         .Register(r);
+  for (const char* outcome : {envelope::request_outcome::kOk, envelope::request_outcome::kRejected,
+                              envelope::request_outcome::kStale, envelope::request_outcome::kFailed,
+                              envelope::request_outcome::kRedelivered}) {
+    fleet_.requests->Add({{"outcome", outcome}});
+  }
+  fleet_.frpcStarts =
+      &gauge(r, "edgelink_fleet_frpc_starts", "frpc processes the agents started (sum)");
+  fleet_.frpcUnexpectedExits = &gauge(r, "edgelink_fleet_frpc_unexpected_exits",
+                                      "frpc exits the agents did not ask for (sum)");
+  fleet_.kafkaReconnects =
+      &gauge(r, "edgelink_fleet_kafka_reconnects", "Kafka outages the agents came back from (sum)");
+  fleet_.outboxDepth = &gauge(r, "edgelink_fleet_outbox_depth",
+                              "Answers and events the agents have not had delivered (sum)");
+  fleet_.outboxDepthMax =
+      &gauge(r, "edgelink_fleet_outbox_depth_max", "The largest outbox of one agent");
+  fleet_.rssBytesMax =
+      &gauge(r, "edgelink_fleet_agent_rss_bytes_max", "The largest resident set of one agent");
+  fleet_.clockOffsetSecondsMax =
+      &gauge(r, "edgelink_fleet_clock_offset_seconds_max",
+             "The largest |clock offset| of one board against Kafka's timestamps");
 }
 
 Metrics::~Metrics() = default;
@@ -196,6 +241,17 @@ void Metrics::dbGauges(const DbGauges& g) {
   edgesOnline_->Set(static_cast<double>(g.edgesOnline));
   edgesOffline_->Set(static_cast<double>(g.edgesOffline));
   edgesOfflineOver1h_->Set(static_cast<double>(g.edgesOfflineOver1h));
+  fleet_.agentsReporting->Set(static_cast<double>(g.fleet.agentsReporting));
+  for (const auto& [outcome, n] : g.fleet.requests) {
+    fleet_.requests->Add({{"outcome", outcome}}).Set(n);
+  }
+  fleet_.frpcStarts->Set(g.fleet.frpcStarts);
+  fleet_.frpcUnexpectedExits->Set(g.fleet.frpcUnexpectedExits);
+  fleet_.kafkaReconnects->Set(g.fleet.kafkaReconnects);
+  fleet_.outboxDepth->Set(g.fleet.outboxDepth);
+  fleet_.outboxDepthMax->Set(g.fleet.outboxDepthMax);
+  fleet_.rssBytesMax->Set(g.fleet.rssBytesMax);
+  fleet_.clockOffsetSecondsMax->Set(g.fleet.clockOffsetSecondsMax);
 }
 
 void Metrics::ready(bool ready) {

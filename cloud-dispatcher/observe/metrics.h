@@ -52,6 +52,20 @@ struct DbGauges {
   int64_t edgesOnline = 0;
   int64_t edgesOffline = 0;
   int64_t edgesOfflineOver1h = 0;
+  /// Fleet aggregates of the agents' own counters (their heartbeats' `metrics`, stored in
+  /// edges.agent_metrics), over edges whose latest metrics are recent (within offline-after).
+  /// The agents' counters restart with the agent, so these are gauges.
+  struct Fleet {
+    int64_t agentsReporting = 0;
+    std::map<std::string, double> requests;  ///< by outcome (envelope::request_outcome)
+    double frpcStarts = 0;
+    double frpcUnexpectedExits = 0;
+    double kafkaReconnects = 0;
+    double outboxDepth = 0;
+    double outboxDepthMax = 0;
+    double rssBytesMax = 0;
+    double clockOffsetSecondsMax = 0;  ///< the largest |clock offset|
+  } fleet;
 };
 
 /// The low-cardinality reason a rejected message is counted under: too_large, invalid_json,
@@ -87,6 +101,7 @@ class Metrics {
  private:
   prometheus::Counter& requests(const std::string& type);
   prometheus::Histogram& roundTrip(const std::string& type);
+  void registerFleet(prometheus::Registry& r);
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Counter>* requests_;
@@ -111,6 +126,17 @@ class Metrics {
   prometheus::Gauge* edgesOffline_;
   prometheus::Gauge* edgesOfflineOver1h_;
   prometheus::Gauge* ready_;
+  struct FleetGauges {
+    prometheus::Gauge* agentsReporting;
+    prometheus::Family<prometheus::Gauge>* requests;
+    prometheus::Gauge* frpcStarts;
+    prometheus::Gauge* frpcUnexpectedExits;
+    prometheus::Gauge* kafkaReconnects;
+    prometheus::Gauge* outboxDepth;
+    prometheus::Gauge* outboxDepthMax;
+    prometheus::Gauge* rssBytesMax;
+    prometheus::Gauge* clockOffsetSecondsMax;
+  } fleet_;
 };
 
 }  // namespace edgelink::dispatcher

@@ -99,7 +99,13 @@ TEST_CASE("a stored batch records its messages, requests, answers and transactio
   m.batchStored(batch, facts, 0.002, 1000250);
   m.timedOut({{"ping", 2}});
   m.batchFailed();
-  m.dbGauges({1, 2, 30.5, 4, 5, 6});
+  DbGauges g{1, 2, 30.5, 4, 5, 6, {}};
+  g.fleet.agentsReporting = 3;
+  g.fleet.requests = {{"ok", 40}, {"stale", 2}};
+  g.fleet.frpcUnexpectedExits = 1;
+  g.fleet.rssBytesMax = 12.5e6;
+  g.fleet.clockOffsetSecondsMax = 0.25;
+  m.dbGauges(g);
   m.ready(true);
   const std::string s = m.scrape();
   CHECK(sample(s, "edgelink_requests_total{type=\"ping\"}") == 1);
@@ -120,6 +126,13 @@ TEST_CASE("a stored batch records its messages, requests, answers and transactio
   CHECK(sample(s, "edgelink_sessions_opening_oldest_seconds") == 30.5);
   CHECK(sample(s, "edgelink_edges_offline_over_1h") == 6);
   CHECK(sample(s, "edgelink_ready") == 1);
+  CHECK(sample(s, "edgelink_fleet_agents_reporting") == 3);
+  CHECK(sample(s, "edgelink_fleet_agent_requests{outcome=\"ok\"}") == 40);
+  CHECK(sample(s, "edgelink_fleet_agent_requests{outcome=\"stale\"}") == 2);
+  CHECK(sample(s, "edgelink_fleet_agent_requests{outcome=\"redelivered\"}") == 0);
+  CHECK(sample(s, "edgelink_fleet_frpc_unexpected_exits") == 1);
+  CHECK(sample(s, "edgelink_fleet_agent_rss_bytes_max") == 12.5e6);
+  CHECK(sample(s, "edgelink_fleet_clock_offset_seconds_max") == 0.25);
   CHECK(sample(s, "edgelink_sessions_opened_total") == 1);
   CHECK(sample(s, "edgelink_sessions_ended_total{reason=\"replaced\"}") == 1);
   SessionTally swept;
