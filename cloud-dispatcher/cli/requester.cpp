@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/queries.h"
+#include "core/logging.h"
 #include "db/migrations.h"
 #include "domain/model.h"
 #include "ingest/store.h"
@@ -146,6 +147,8 @@ int Requester::exchange(const std::string& edge, const std::string& id, const st
     return unpublished(kExitKafka, p.error());
   }
   published_ = *p;
+  log::get("cli")->info("published request id={} edge={} to {}[{}] offset {}", id, edge, p->topic,
+                        p->partition, p->offset);
   if (auto r = record(edge, bytes); !r) {
     return c_.fail(kExitDatabase, "published, but recording it failed: " + r.error().describe());
   }

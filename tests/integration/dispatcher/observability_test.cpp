@@ -95,6 +95,14 @@ TEST_CASE(
   CHECK(waitSample(port, "edgelink_requests_finished_total{state=\"succeeded\",type=\"ping\"}", 1));
   CHECK(waitSample(port, "edgelink_messages_rejected_total{reason=\"invalid_json\"}", 1));
 
+  // The dispatcher's line per answer carries the request's id, as the agent's and the CLI's do.
+  CHECK_THAT(h.daemonLog(0), Catch::Contains("answer id=q1 type=ping from=edge_board edge=o1 "
+                                             "outcome=200 stored"));
+  auto sent = h.cli({"-v", "send", "--edge", "o2", "--type", "ping"});
+  CHECK(sent.code == 0);
+  CHECK_THAT(sent.err, Catch::Contains("published request id="));
+  CHECK_THAT(sent.err, Catch::Contains("edge=o2"));
+
   // Metrics older than offline-after are not the fleet's any more.
   h.sql("UPDATE edges SET agent_metrics_at = now() - interval '1 day' WHERE edge_id = 'o2'");
   CHECK(waitSample(port, "edgelink_fleet_agents_reporting", 1));
