@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "config/cli_config.h"
+#include "core/listen_address.h"
 #include "core/result.h"
 #include "kafka/config.h"
 
@@ -26,18 +27,6 @@ struct PortRange {
 
 /// Parses "31000-31999" (or a single port). Error names what is wrong.
 Result<PortRange> parsePortRange(const std::string& text);
-
-/// Where the metrics and health endpoints listen: an IP address and a port (0: any free one).
-struct ListenAddress {
-  std::string host;  ///< "127.0.0.1", "0.0.0.0", "::1" (no brackets)
-  uint16_t port = 0;
-  /// As civetweb's listening_ports wants it: "127.0.0.1:9464", "[::1]:9464".
-  std::string civetweb() const;
-};
-
-/// Parses "127.0.0.1:9464", "0.0.0.0:9464", "[::1]:9464" or ":9464" (every IPv4 address).
-/// Host names are refused (an address to bind, not to resolve). Error names what is wrong.
-Result<ListenAddress> parseListenAddress(const std::string& text);
 
 struct Options {
   // Kafka
