@@ -265,12 +265,20 @@ int64_t AgentCore::nextDueMono() const {
   return due;
 }
 
+std::string AgentCore::requestTag(const envelope::Envelope& request) {
+  return " (request id=" + idText(request.id) + ")";
+}
+
+std::string AgentCore::requestTag(const std::optional<envelope::Envelope>& request) {
+  return request ? requestTag(*request) : std::string();
+}
+
 Actions AgentCore::shutdown(const std::string& reason) {
   pendingInfo_.reset();
   pendingStatus_.reset();
   if (pendingStart_) {
     // Not answered: the request stays before the position and is served again after a restart.
-    agentLogger()->info("abandoning a pending frp start");
+    agentLogger()->info("abandoning a pending frp start{}", requestTag(pendingStart_->request));
     PendingStart p = std::move(*pendingStart_);
     pendingStart_.reset();
     Stopping then;

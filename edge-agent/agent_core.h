@@ -88,6 +88,10 @@ class AgentCore {
   AgentCounters& counters() { return counters_; }
 
  private:
+  /// " (request id=…)" for a log line about what a request set going ("" without one), so the
+  /// request's id is on every line that concerns it (one grep follows it).
+  static std::string requestTag(const std::optional<envelope::Envelope>& request);
+  static std::string requestTag(const envelope::Envelope& request);
   /// Where a request came from, so its answer can move the position past it.
   struct Origin {
     int32_t partition = -1;

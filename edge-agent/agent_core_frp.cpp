@@ -49,7 +49,8 @@ void AgentCore::handleStart(const envelope::Envelope& request, const FrpPlan& pl
       return;
     }
     case StartDecision::kRestart: {
-      agentLogger()->info("start with other ports: restarting frpc on the new config");
+      agentLogger()->info("start with other ports: restarting frpc on the new config{}",
+                          requestTag(request));
       Stopping then;
       then.next.emplace();
       then.next->request = request.clone();
@@ -101,9 +102,9 @@ Actions AgentCore::onFrpcStarted(Result<FrpcRecord> started) {
   state_.frpc = *started;
   counters_.frpcStarted();
   persistNow();
-  agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies", frpc_->pid,
+  agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies{}", frpc_->pid,
                       pendingStart_->resumed ? "resuming the session" : "new session",
-                      config_.options.frpcStartTimeout);
+                      config_.options.frpcStartTimeout, requestTag(pendingStart_->request));
   return take();
 }
 
@@ -142,8 +143,8 @@ void AgentCore::succeedStart() {
   state_.session = p.session;
   state_.frpc = frpc_;
   const int64_t now = wallNow();
-  agentLogger()->info("frp session running: pid {}, expires {}", frpc_->pid,
-                      formatRfc3339Ms(p.session.expiresAtMs));
+  agentLogger()->info("frp session running: pid {}, expires {}{}", frpc_->pid,
+                      formatRfc3339Ms(p.session.expiresAtMs), requestTag(p.request));
   if (p.request) {
     auto r = frpStateResponse(*p.request, &p.session, true, nullptr, &p.statuses, false);
     answer(p.request->id, p.request->type, p.request->sender, std::move(r), p.origin,
@@ -220,7 +221,8 @@ Actions AgentCore::onFrpcStopped(const FrpcEnd& end) {
     agentLogger()->warn("frpc pid {} {} on its own; session ended", end.pid, s.info.exitStatus);
   } else if (s.keepOutput) {
     s.info.output = end.output;
-    agentLogger()->warn("frp start failed: {}", s.error.message);
+    agentLogger()->warn("frp start failed: {}{}", s.error.message,
+                        s.failed ? requestTag(s.failed->request) : std::string());
   } else if (s.idle) {
     agentLogger()->info("frpc pid {} stopped ({}): {}", end.pid, s.info.reason, end.waitStatus);
   }

@@ -116,6 +116,9 @@ std::map<std::string, std::string> requestFields(std::string_view message) {
                               value.back() == ')')) {
       value.remove_suffix(1);
     }
+    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
+      value = value.substr(1, value.size() - 2);  // the agent quotes string ids: id="abc"
+    }
     for (std::string_view known : kFieldKeys) {
       if (key == known && !value.empty()) {
         fields.emplace(std::string(key), std::string(value));

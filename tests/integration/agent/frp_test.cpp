@@ -89,6 +89,22 @@ TEST_CASE("a canonical frp_start works with the legacy INI format too and frp_st
   CHECK_THAT(text, Catch::Contains("[e1.ssh]"));
   CHECK_THAT(text, Catch::Contains("remote_port = 32022"));
   CHECK_THAT(text, !Catch::Contains("fcc_web"));
+  // Every line about the start names its request, so one grep on the id follows it.
+  const std::string log = agent.agentLog();
+  auto lineWith = [&log](const std::string& needle) {
+    const size_t at = log.find(needle);
+    if (at == std::string::npos) {
+      return std::string();
+    }
+    const size_t begin = log.rfind('\n', at);
+    return log.substr(begin == std::string::npos ? 0 : begin + 1,
+                      log.find('\n', at) - (begin == std::string::npos ? 0 : begin + 1));
+  };
+  // The agent writes a string id in quotes (a number id bare), as the wire tells them apart.
+  const std::string tag = "(request id=\"" + id.str() + "\")";
+  CHECK_THAT(lineWith("waiting up to"), Catch::Contains(tag));
+  CHECK_THAT(lineWith("frp session running"), Catch::Contains(tag));
+  CHECK_THAT(log, Catch::Contains("request id=\"" + id.str() + "\" type=frp_start"));
 
   auto stopId = agent.send("frp_stop");
   auto s = agent.response(stopId);

@@ -74,6 +74,9 @@ TEST_CASE("request fields are read from key=value tokens, punctuation trimmed", 
                                                 {"ms", "12"}});
   CHECK(log::requestFields("stored (id=abc, edge=e2)") ==
         std::map<std::string, std::string>{{"id", "abc"}, {"edge", "e2"}});
+  CHECK(log::requestFields("request id=\"uuid-1\" type=ping (request id=\"7\")") ==
+        std::map<std::string, std::string>{{"id", "uuid-1"}, {"type", "ping"}});
+  CHECK(log::requestFields("id=\"\"").empty());
   CHECK(log::requestFields("no fields here; a=b c = d").empty());
   CHECK(log::requestFields("id= type=").empty());
   CHECK(log::requestFields("").empty());
