@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <stdexcept>
 
+#include "harness/http_probe.h"
 #include "harness/pg_cluster.h"
 
 namespace edgelink::testing {
@@ -213,6 +214,30 @@ bool DispatcherHarness::waitFor(const std::string& query, const std::string& exp
               (log.size() > 3000 ? log.substr(log.size() - 3000) : log);
     }
     WARN("waiting for [" + query + "] = '" + expected + "', last '" + last + "'\n" + logs);
+  }
+  return ok;
+}
+
+const std::vector<std::string> kMetricsConfig = {"metrics-listen = \"127.0.0.1:0\"",
+                                                 "metrics-interval = \"1s\""};
+
+int startWithMetrics(DispatcherHarness& h) {
+  h.startDaemon();
+  int port = 0;
+  waitUntil([&] { return (port = metricsPortFromLog(h.daemonLog(0))) != 0; }, 30000);
+  return port;
+}
+
+bool waitSample(int port, const std::string& series, double expected, int timeoutMs) {
+  std::string last;
+  const bool ok = waitUntil(
+      [&] {
+        last = httpGet(port, "/metrics").body;
+        return sample(last, series) == expected;
+      },
+      timeoutMs);
+  if (!ok) {
+    UNSCOPED_INFO(series << " never became " << expected << "; last scrape:\n" << last);
   }
   return ok;
 }

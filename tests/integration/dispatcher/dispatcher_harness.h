@@ -100,4 +100,14 @@ class DispatcherHarness {
 /// broker's: TestBroker::clientProperties()) as kafka-property entries.
 std::vector<std::string> fastTestConfig(const std::vector<std::string>& clientProperties = {});
 
+/// Config lines turning on the metrics endpoints on a free port, gauges refreshed every second.
+extern const std::vector<std::string> kMetricsConfig;
+
+/// Starts the (first) daemon and returns the port its endpoints listen on (0: never said).
+int startWithMetrics(DispatcherHarness& h);
+
+/// Waits until `series` in a scrape of `port` equals `expected`; the last scrape is printed on
+/// failure.
+bool waitSample(int port, const std::string& series, double expected, int timeoutMs = 30000);
+
 }  // namespace edgelink::testing

@@ -13,32 +13,6 @@ using namespace edgelink::testing;
 
 namespace {
 
-const std::vector<std::string> kMetricsConfig = {"metrics-listen = \"127.0.0.1:0\"",
-                                                 "metrics-interval = \"1s\""};
-
-/// Starts the daemon and returns the port its endpoints listen on (0: never said).
-int startWithMetrics(DispatcherHarness& h) {
-  h.startDaemon();
-  int port = 0;
-  waitUntil([&] { return (port = metricsPortFromLog(h.daemonLog(0))) != 0; }, 30000);
-  return port;
-}
-
-/// Waits until `series` in a scrape equals `expected`; the last scrape is printed on failure.
-bool waitSample(int port, const std::string& series, double expected, int timeoutMs = 30000) {
-  std::string last;
-  const bool ok = waitUntil(
-      [&] {
-        last = httpGet(port, "/metrics").body;
-        return sample(last, series) == expected;
-      },
-      timeoutMs);
-  if (!ok) {
-    UNSCOPED_INFO(series << " never became " << expected << "; last scrape:\n" << last);
-  }
-  return ok;
-}
-
 bool waitReady(int port, int status, int timeoutMs = 60000) {
   return waitUntil([&] { return httpGet(port, "/readyz").status == status; }, timeoutMs);
 }

@@ -30,20 +30,6 @@ std::string heartbeat(int ok, int stale, int starts, int outbox, int64_t rss, in
          R"(, "clock_offset_ms": )" + std::to_string(offsetMs) + "}}";
 }
 
-bool waitSample(int port, const std::string& series, double expected) {
-  std::string last;
-  bool ok = waitUntil(
-      [&] {
-        last = httpGet(port, "/metrics").body;
-        return sample(last, series) == expected;
-      },
-      30000);
-  if (!ok) {
-    UNSCOPED_INFO(series << " never became " << expected << "; last scrape:\n" << last);
-  }
-  return ok;
-}
-
 /// scripts/check-observability --metrics `scrapePath`: its exit code, its output in `out`.
 int checkObservability(DispatcherHarness& h, const std::string& scrapePath, std::string& out) {
   SpawnOptions opts;
@@ -64,12 +50,10 @@ TEST_CASE(
     "the agents' heartbeat metrics are exported as fleet aggregates, and the dashboard and "
     "alert rules query only what the dispatcher exports",
     "[dispatcher][metrics][observability]") {
-  DispatcherHarness h(
-      {{"o1", "o2"}, {"metrics-listen = \"127.0.0.1:0\"", "metrics-interval = \"1s\""}});
+  DispatcherHarness h({{"o1", "o2"}, kMetricsConfig});
   EdgeSimulator edges(h.broker().bootstrap(), {"o1", "o2"}, h.topicPrefix());
-  h.startDaemon();
-  int port = 0;
-  REQUIRE(waitUntil([&] { return (port = metricsPortFromLog(h.daemonLog(0))) != 0; }, 30000));
+  const int port = startWithMetrics(h);
+  REQUIRE(port > 0);
   REQUIRE(h.waitAssigned(2));
 
   // Two agents report; the fleet gauges are their sums and maxima.
