@@ -314,15 +314,7 @@ TEST_CASE("pure core: system_info asks for two CPU samples 250 ms apart, then th
   REQUIRE(describe(out) == Lines{"read system facts"});
   CHECK(std::get<action::ReadSystemFacts>(out[0]).diskPaths ==
         std::vector<std::string>{"/", p.config.options.stateDir});
-  SystemFacts facts;
-  facts.hostname = "board";
-  facts.kernel = "Linux 5.10.160 armv7l";
-  facts.uptimeSeconds = 3600.5;
-  facts.cpuCount = 4;
-  facts.loadAverage = std::vector<double>{0.5, 0.25, 0.125};
-  facts.memory = SystemFacts::Memory{1'000'000'000, 250'000'000};
-  facts.rssBytes = 12'345'678;
-  out = p.core.onSystemFacts(facts);
+  out = p.core.onSystemFacts(test::boardFacts());
   REQUIRE(describe(out) == Lines{"persist", "send system_info 200"});
   auto messages = sent(out);
   const auto& info = messages[0];

@@ -107,15 +107,8 @@ struct FakeProbe : SystemProbe {
   }
   SystemFacts facts(const std::vector<std::string>& diskPaths) override {
     diskPathsAsked = diskPaths;
-    SystemFacts f;
-    f.hostname = "board";
-    f.kernel = "Linux 5.10.160 armv7l";
-    f.uptimeSeconds = 3600.5;
-    f.cpuCount = 4;
-    f.loadAverage = std::vector<double>{0.5, 0.25, 0.125};
-    f.memory = SystemFacts::Memory{1'000'000'000, 250'000'000};
+    SystemFacts f = boardFacts();
     f.disks.push_back({"/", 8'000'000'000, 2'000'000'000, 3'000'000'000});
-    f.rssBytes = 12'345'678;
     return f;
   }
   std::optional<uint64_t> rss = 12'345'678;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent_config.h"
+#include "decisions/system_info.h"
 #include "envelope/envelope.h"
 #include "harness/test_util.h"
 
@@ -27,5 +28,18 @@ std::string runPython(const std::string& script, const std::vector<std::string>&
 std::string parseFrpcConfigs(const std::vector<std::string>& paths);
 
 std::string fakesDir();
+
+/// A board's facts as the tests know them (hostname "board", 4 CPUs, 1 GB of memory, ...).
+inline SystemFacts boardFacts() {
+  SystemFacts f;
+  f.hostname = "board";
+  f.kernel = "Linux 5.10.160 armv7l";
+  f.uptimeSeconds = 3600.5;
+  f.cpuCount = 4;
+  f.loadAverage = std::vector<double>{0.5, 0.25, 0.125};
+  f.memory = SystemFacts::Memory{1'000'000'000, 250'000'000};
+  f.rssBytes = 12'345'678;
+  return f;
+}
 
 }  // namespace edgelink::agent::test
