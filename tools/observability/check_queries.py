@@ -46,7 +46,8 @@ def parse_scrape(text):
         labels = set(re.findall(r"([a-zA-Z_][a-zA-Z0-9_]*)=\"", m.group(3) or ""))
         entry = families.setdefault(family, ["untyped", set()])
         entry[1].update(labels)
-        entry.append("sampled")
+        if not sampled(entry):
+            entry.append("sampled")  # once: the family has at least one sample
     return families
 
 
