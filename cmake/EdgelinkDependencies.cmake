@@ -47,6 +47,17 @@ else()
   target_link_libraries(edgelink_rdkafka INTERFACE PkgConfig::RDKAFKA)
 endif()
 
+# OpenSSL's libcrypto (Ed25519 signatures: common/security). librdkafka links it already; static
+# builds take the same archive.
+add_library(edgelink_crypto INTERFACE)
+if(EDGELINK_STATIC)
+  target_link_libraries(edgelink_crypto INTERFACE "${EDGELINK_STATIC_crypto}" ${CMAKE_DL_LIBS}
+    Threads::Threads)
+else()
+  pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET GLOBAL libcrypto)
+  target_link_libraries(edgelink_crypto INTERFACE PkgConfig::LIBCRYPTO)
+endif()
+
 if(EDGELINK_BUILD_DISPATCHER)
   pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET GLOBAL libpqxx libpq)
 endif()

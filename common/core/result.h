@@ -13,6 +13,7 @@ namespace edgelink {
 enum class Status : int {
   kOk = 200,
   kBadRequest = 400,
+  kUnauthorized = 401,
   kForbidden = 403,
   kNotFound = 404,
   kStale = 408,

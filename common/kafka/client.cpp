@@ -64,6 +64,33 @@ int64_t Message::timestampMs() const {
   return rd_kafka_message_timestamp(m_.get(), &type);
 }
 
+std::vector<std::pair<std::string, std::string>> Message::headers() const {
+  std::vector<std::pair<std::string, std::string>> out;
+  rd_kafka_headers_t* hdrs = nullptr;  // owned by the message
+  if (rd_kafka_message_headers(m_.get(), &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || hdrs == nullptr) {
+    return out;
+  }
+  const char* n = nullptr;
+  const void* v = nullptr;
+  size_t len = 0;
+  for (size_t i = 0; rd_kafka_header_get_all(hdrs, i, &n, &v, &len) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    out.emplace_back(n != nullptr ? n : "",
+                     v != nullptr ? std::string(static_cast<const char*>(v), len) : std::string());
+  }
+  return out;
+}
+
+std::vector<std::string> Message::headerValues(std::string_view name) const {
+  std::vector<std::string> out;
+  for (auto& [n, v] : headers()) {
+    if (n == name) {
+      out.push_back(std::move(v));
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Producer
 
@@ -146,12 +173,30 @@ void Producer::errorThunk(rd_kafka_t* rk, int err, const char* reason, void* opa
 #pragma GCC diagnostic ignored "-Wold-style-cast"
 VoidResult Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
                              uint64_t opaque, int32_t partition) {
-  rd_kafka_resp_err_t err =
-      rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
-                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_PARTITION(partition),
-                        RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(opaque)), RD_KAFKA_V_END);
+  return produce(topic, key, value, {}, opaque, partition);
+}
+
+VoidResult Producer::produce(const std::string& topic, std::string_view key, std::string_view value,
+                             const std::vector<std::pair<std::string, std::string>>& headers,
+                             uint64_t opaque, int32_t partition) {
+  // The message owns its header list once produced; until then it is ours to free.
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [name, v] : headers) {
+      rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
+                          static_cast<ssize_t>(v.size()));
+    }
+  }
+  rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()),
+      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_PARTITION(partition),
+      RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(opaque)), RD_KAFKA_V_END);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+    rd_kafka_headers_destroy(hdrs);
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return toError(err, "produce to " + topic);
   }

@@ -74,6 +74,10 @@ class Message {
   int64_t offset() const { return m_->offset; }
   /// Broker/producer timestamp in epoch ms, or -1.
   int64_t timestampMs() const;
+  /// Every value of header `name`, in order (a name may repeat; none: empty).
+  std::vector<std::string> headerValues(std::string_view name) const;
+  /// Every header (name, value), in order.
+  std::vector<std::pair<std::string, std::string>> headers() const;
 
  private:
   MessagePtr m_;
@@ -144,6 +148,10 @@ class Producer {
   /// otherwise the outcome arrives as a DeliveryReport. partition -1: by key (librdkafka's
   /// consistent partitioner).
   VoidResult produce(const std::string& topic, std::string_view key, std::string_view value,
+                     uint64_t opaque = 0, int32_t partition = RD_KAFKA_PARTITION_UA);
+  /// The same with headers (name, value), copied.
+  VoidResult produce(const std::string& topic, std::string_view key, std::string_view value,
+                     const std::vector<std::pair<std::string, std::string>>& headers,
                      uint64_t opaque = 0, int32_t partition = RD_KAFKA_PARTITION_UA);
   /// Serves delivery reports; returns how many events were served.
   int poll(int timeoutMs);

@@ -23,6 +23,12 @@ kafka::Config KafkaTestClient::config() const {
 
 void KafkaTestClient::produce(const std::string& topic, const std::string& key,
                               const std::string& value, int64_t timestampMs) {
+  produce(topic, key, value, Headers{}, timestampMs);
+}
+
+void KafkaTestClient::produce(const std::string& topic, const std::string& key,
+                              const std::string& value, const Headers& headers,
+                              int64_t timestampMs) {
   if (!producer_) {
     kafka::Config c = config();
     c.set("linger.ms", "0");
@@ -46,12 +52,24 @@ void KafkaTestClient::produce(const std::string& topic, const std::string& key,
   // librdkafka's RD_KAFKA_V_* macros expand to C casts.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wold-style-cast"
-  rd_kafka_resp_err_t err = rd_kafka_producev(
-      producer_->handle(), RD_KAFKA_V_TOPIC(topic.c_str()),
-      RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestampMs), RD_KAFKA_V_END);
+  rd_kafka_headers_t* hdrs = nullptr;  // the message's once produced
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& [name, v] : headers) {
+      rd_kafka_header_add(hdrs, name.data(), static_cast<ssize_t>(name.size()), v.data(),
+                          static_cast<ssize_t>(v.size()));
+    }
+  }
+  rd_kafka_resp_err_t err =
+      rd_kafka_producev(producer_->handle(), RD_KAFKA_V_TOPIC(topic.c_str()),
+                        RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_TIMESTAMP(timestampMs),
+                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_END);
 #pragma GCC diagnostic pop
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR && hdrs != nullptr) {
+    rd_kafka_headers_destroy(hdrs);
+  }
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error(std::string("produce to ") + topic + ": " + rd_kafka_err2str(err));
   }
@@ -103,7 +121,17 @@ std::vector<KafkaTestClient::Record> KafkaTestClient::readFromStart(const std::s
       continue;
     }
     out.push_back({m->topic(), m->partition(), m->offset(), std::string(m->key()),
-                   std::string(m->payload())});
+                   std::string(m->payload()), m->headers()});
+  }
+  return out;
+}
+
+std::vector<std::string> KafkaTestClient::Record::header(const std::string& name) const {
+  std::vector<std::string> out;
+  for (const auto& [n, v] : headers) {
+    if (n == name) {
+      out.push_back(v);
+    }
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kafka/client.h"
@@ -25,6 +26,10 @@ class KafkaTestClient {
   /// `timestampMs` sets the Kafka message timestamp (0: now), e.g. to stand for old messages.
   void produce(const std::string& topic, const std::string& key, const std::string& value,
                int64_t timestampMs = 0);
+  /// The same with Kafka headers (name, value; a name may repeat), e.g. a signature.
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  void produce(const std::string& topic, const std::string& key, const std::string& value,
+               const Headers& headers, int64_t timestampMs = 0);
 
   /// A consumed record.
   struct Record {
@@ -33,6 +38,9 @@ class KafkaTestClient {
     int64_t offset = 0;
     std::string key;
     std::string value;
+    Headers headers;
+    /// Every value of header `name`.
+    std::vector<std::string> header(const std::string& name) const;
   };
   /// Reads every partition of `topic` from the beginning until `count` records arrived or
   /// `timeoutMs` passed; returns what arrived.

@@ -69,3 +69,21 @@ TEST_CASE("a running dispatcher picks up a new edge's topic within its metadata 
                     "first-on-late-1,second-on-late-1"));
   CHECK(h.count("SELECT count(*) FROM requests") == 3);
 }
+
+TEST_CASE("Kafka headers travel byte for byte, repeated names included", "[dispatcher][kafka]") {
+  // Signatures ride in headers (common/security/signature.h): what is produced is what is read.
+  auto broker = makeBroker(BrokerOptions());
+  std::string topic = uniqueName("hdr");
+  broker->createTopics({TopicSpec(topic)});
+  KafkaTestClient kafka(broker->bootstrap(), broker->clientProperties());
+  std::string binary("\0\x01\xff sig", 6);
+  kafka.produce(
+      topic, "k", "v1",
+      {{"edgelink-key", "0123456789abcdef"}, {"edgelink-sig", binary}, {"edgelink-sig", "second"}});
+  kafka.produce(topic, "k", "v2");
+  auto got = kafka.readFromStart(topic, 2, 30000);
+  REQUIRE(got.size() == 2);
+  CHECK(got[0].header("edgelink-key") == std::vector<std::string>{"0123456789abcdef"});
+  CHECK(got[0].header("edgelink-sig") == std::vector<std::string>{binary, "second"});
+  CHECK(got[1].headers.empty());
+}
