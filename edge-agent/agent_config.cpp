@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "frpc_format.h"
+#include "security/ed25519.h"
 
 namespace edgelink::agent {
 namespace {
@@ -100,22 +101,10 @@ void checkToken(const AgentOptions& o, FrpcFormat format, Validated& out) {
     out.warnings.push_back("frps-token-file: not set; frpc will log in to frps without a token");
     return;
   }
-  struct stat st {};
-  if (::stat(o.frpsTokenFile.c_str(), &st) != 0) {
-    out.problems.add("frps-token-file",
-                     "cannot read " + o.frpsTokenFile + ": " + std::strerror(errno));
-    return;
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    out.warnings.push_back("frps-token-file: " + o.frpsTokenFile +
-                           " is readable by group or others (mode " + mode +
-                           "); it holds a secret: chmod 600 it");
-  }
-  auto text = readFile(o.frpsTokenFile);
+  // Refused, not warned about, when others may read it (security::readSecretFile).
+  auto text = security::readSecretFile(o.frpsTokenFile);
   if (!text) {
-    out.problems.add("frps-token-file", text.error().describe());
+    out.problems.add("frps-token-file", text.error().message);
     return;
   }
   std::string token = *text;

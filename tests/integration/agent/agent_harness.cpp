@@ -252,6 +252,7 @@ void AgentUnderTest::writeConfig() {
     conf << line << "\n";
   }
   writeText(configPath(), conf.str());
+  ::chmod(configPath().c_str(), 0600);  // it may hold a SASL password (refused otherwise)
 }
 
 AgentUnderTest::~AgentUnderTest() {

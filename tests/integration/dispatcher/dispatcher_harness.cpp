@@ -1,5 +1,7 @@
 #include "dispatcher_harness.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <stdexcept>
 
@@ -76,6 +78,7 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   }
   configPath_ = dir_.file("dispatcher.conf");
   writeText(configPath_, text);
+  ::chmod(configPath_.c_str(), 0600);  // it may hold a SASL password (refused otherwise)
   if (setup.migrate) {
     auto r = cli({"db", "migrate"});
     if (r.code != 0) {

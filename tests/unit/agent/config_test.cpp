@@ -117,35 +117,44 @@ TEST_CASE("librdkafka properties are checked by librdkafka, every bad one report
 }
 
 TEST_CASE(
-    "the token file: required content, refused characters, a warning when others can read "
+    "the token file: required content, refused characters, refused when others can read "
     "it, never quoted",
     "[agent][config]") {
   testing::TempDir dir;
   AgentOptions o = test::validOptions(dir);
-  ::chmod(o.frpsTokenFile.c_str(), 0640);
-  auto loose = validate(o);
-  CHECK(loose.problems.empty());
-  REQUIRE(loose.warnings.size() == 1);
-  CHECK_THAT(loose.warnings[0], Catch::Contains("mode 0640"));
+  REQUIRE(validate(o).problems.empty());
+  for (mode_t mode : {0640, 0604, 0644}) {
+    ::chmod(o.frpsTokenFile.c_str(), mode);
+    auto loose = validate(o);
+    char text[16];
+    std::snprintf(text, sizeof text, "mode %04o", static_cast<unsigned>(mode));
+    CHECK(hasProblem(loose, "frps-token-file: " + o.frpsTokenFile + " is " + text +
+                                ": it holds a secret, so only its owner may read it (chmod 600 " +
+                                o.frpsTokenFile + ")"));
+  }
+  ::chmod(o.frpsTokenFile.c_str(), 0600);
 
   testing::writeText(dir.file("empty"), "\n");
+  ::chmod(dir.file("empty").c_str(), 0600);
   o.frpsTokenFile = dir.file("empty");
   CHECK(hasProblem(validate(o), "frps-token-file: " + dir.file("empty") + " is empty"));
 
   testing::writeText(dir.file("template"), "abc{{ .Envs.HOME }}\n");
+  ::chmod(dir.file("template").c_str(), 0600);
   o.frpsTokenFile = dir.file("template");
   auto templ = validate(o);
   REQUIRE(hasProblem(templ, "frps-token-file: the token contains \"{{\""));
   CHECK_THAT(templ.problems.toError().message, !Catch::Contains(".Envs.HOME"));
 
   testing::writeText(dir.file("ref"), "a%(server_addr)s\n");
+  ::chmod(dir.file("ref").c_str(), 0600);
   o.frpsTokenFile = dir.file("ref");
   CHECK(validate(o).problems.empty());  // harmless in TOML
   o.frpcFormat = "ini";
   CHECK(hasProblem(validate(o), "frps-token-file: the token contains \"%(\""));
 
   o.frpsTokenFile = dir.file("missing");
-  CHECK(hasProblem(validate(o), "frps-token-file: cannot read"));
+  CHECK(hasProblem(validate(o), "frps-token-file: " + dir.file("missing") + ": No such file"));
   o.frpsTokenFile.clear();
   auto none = validate(o);
   CHECK(none.problems.empty());
