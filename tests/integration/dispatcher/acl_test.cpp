@@ -223,10 +223,17 @@ TEST_CASE(
   for (const auto& g : *granted) {
     REQUIRE(g);
   }
-  auto added = h.cli({"edges", "add", "board-a", "board-b"});
+  auto added = h.cli({"edges", "add", "board-a", "board-b", "board-c"});
   INFO(added.out << added.err);
   REQUIRE(added.code == 0);
   CHECK_THAT(added.out, Catch::Contains("granted"));
+  // The dispatcher's principal may also take a board away (before anything consumes its topic:
+  // librdkafka 2.0.2's consumer close can hang on a deleted topic, fixed in 2.1.0).
+  auto removed = h.cli({"edges", "remove", "board-c"});
+  INFO(removed.out << removed.err);
+  CHECK(removed.code == 0);
+  CHECK_THAT(removed.out, Catch::Contains("revoked 4"));
+  CHECK_THAT(removed.out, Catch::Contains("deleted"));
   h.startDaemon();
 
   AgentSetup as;
@@ -267,13 +274,15 @@ TEST_CASE(
     ++lines;
   }
   CHECK(lines == 1);
+  // Its event, retried every second against the same refusal, is not a line a second either.
+  size_t retries = 0;
+  for (size_t at = later.find("agent_started cannot be queued yet"); at != std::string::npos;
+       at = later.find("agent_started cannot be queued yet", at + 1)) {
+    ++retries;
+  }
+  CHECK(retries == 1);
   CHECK(later.find(kBoards[0].second) == std::string::npos);
   CHECK(own.running());
   // What the dispatcher received from board-a's agent (its answer) is stored.
   CHECK(h.count("SELECT count(*) FROM request_status WHERE state = 'succeeded'") == 1);
-  // The dispatcher's principal may also take a board away.
-  auto removed = h.cli({"edges", "remove", "board-b"});
-  INFO(removed.out << removed.err);
-  CHECK(removed.code == 0);
-  CHECK_THAT(removed.out, Catch::Contains("revoked 4"));
 }
