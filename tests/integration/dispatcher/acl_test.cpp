@@ -207,8 +207,8 @@ TEST_CASE("edges add grants a board its own topic only, edges remove takes it aw
 }
 
 TEST_CASE(
-    "an agent with another board's credentials is denied, says so once and keeps running; "
-    "the board on its own topic answers",
+    "an agent with another board's credentials is denied, says so once and keeps running "
+    "while the board on its own topic answers",
     "[dispatcher][agent][kafka][acl]") {
   // The dispatcher as its own principal, with exactly the ACLs docs/SECURITY.md gives.
   DispatcherHarness::Setup setup = aclSetup({});
