@@ -8,6 +8,7 @@
 #include <set>
 
 #include "agent_harness.h"
+#include "cli/edge_acls.h"
 #include "dispatcher_harness.h"
 #include "harness/kafka_test_client.h"
 #include "kafka/client.h"
@@ -15,6 +16,8 @@
 
 using namespace edgelink;
 using namespace edgelink::testing;
+using edgelink::dispatcher::edgeAcls;
+using edgelink::dispatcher::Options;
 
 namespace {
 
@@ -285,4 +288,26 @@ TEST_CASE(
   CHECK(own.running());
   // What the dispatcher received from board-a's agent (its answer) is stored.
   CHECK(h.count("SELECT count(*) FROM request_status WHERE state = 'succeeded'") == 1);
+
+  // Once the ACLs allow it (here: board-a's principal granted board-b's topic and group), the
+  // same process starts reading and answering by itself: no restart needed.
+  kafka::Config super;
+  super.set("bootstrap.servers", h.broker().bootstrap());
+  Options grant;
+  grant.topicPrefix = h.topicPrefix();
+  grant.edgePrincipal = "User:board-a";
+  auto fixed = kafka::createAcls(super, edgeAcls(grant, "board-b"), 15000);
+  REQUIRE(fixed);
+  for (const auto& f : *fixed) {
+    REQUIRE(f);
+  }
+  REQUIRE(waitUntil(
+      [&] {
+        return denied.agentLog().find("consuming " + h.topic("board-b")) != std::string::npos;
+      },
+      30000));
+  CHECK(denied.running());
+  auto answered = h.cli({"send", "--edge", "board-b", "--type", "ping", "--wait", "30"});
+  INFO(answered.out << answered.err << denied.agentLog());
+  CHECK(answered.code == 0);
 }
