@@ -62,6 +62,15 @@ Result<PortRange> parsePortRange(const std::string& text) {
   return PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
 }
 
+std::string Options::principalFor(const std::string& edgeId) const {
+  std::string out = edgePrincipal;
+  for (auto at = out.find("{edge}"); at != std::string::npos; at = out.find("{edge}", at)) {
+    out.replace(at, 6, edgeId);
+    at += edgeId.size();
+  }
+  return out;
+}
+
 void Options::addTo(CLI::App& app) {
   auto dur = config::durationSeconds();
   // Kafka.
@@ -94,6 +103,13 @@ void Options::addTo(CLI::App& app) {
       topicRetentionSeconds);
   app.add_option("--topic-config", topicConfigs,
                  "edges add: extra topic config key=value (repeatable)");
+  app.add_option("--kafka-acls", kafkaAcls,
+                 "edges add/remove: grant and revoke each board's ACLs on its topic (auto: when "
+                 "the cluster has an authorizer; on: always, failing without one; off: never)")
+      ->capture_default_str();
+  app.add_option("--edge-principal", edgePrincipal,
+                 "edges add: the board's Kafka principal, {edge} replaced by the edge id")
+      ->capture_default_str();
   // PostgreSQL.
   app.add_option("--pg-conninfo", pgConninfo,
                  "PostgreSQL connection (libpq conninfo or URI); unset: PGHOST, PGPORT, ...");
@@ -248,6 +264,16 @@ void Options::validateKafka(config::Problems& p) {
     if (!splitKeyValue(kv)) {
       p.add("topic-config", "expected key=value, got '" + kv + "'");
     }
+  }
+  if (kafkaAcls != "auto" && kafkaAcls != "on" && kafkaAcls != "off") {
+    p.add("kafka-acls", "expected auto, on or off, got '" + kafkaAcls + "'");
+  }
+  const auto colon = edgePrincipal.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == edgePrincipal.size()) {
+    p.add("edge-principal", "expected TYPE:NAME (e.g. User:{edge}), got '" + edgePrincipal + "'");
+  } else if (edgePrincipal.find("{edge}") == std::string::npos) {
+    p.add("edge-principal", "must contain {edge}: every board needs a principal of its own, got '" +
+                                edgePrincipal + "'");
   }
 }
 

@@ -40,7 +40,9 @@ struct Options {
   int topicPartitions = 1;
   int topicReplication = 3;
   int64_t topicRetentionSeconds = 7 * 24 * 3600;
-  std::vector<std::string> topicConfigs;  ///< extra topic configs key=value
+  std::vector<std::string> topicConfigs;      ///< extra topic configs key=value
+  std::string kafkaAcls = "auto";             ///< edges add/remove ACLs: auto, on or off
+  std::string edgePrincipal = "User:{edge}";  ///< the board's Kafka principal; {edge}: its id
   // PostgreSQL
   std::string pgConninfo;  ///< libpq conninfo or URI; empty: PGHOST/PGPORT/... (libpq defaults)
   // Requests
@@ -91,6 +93,8 @@ struct Options {
   /// Edge id from a topic name (prefix stripped); nullopt when the topic is not an edge topic.
   std::optional<std::string> edgeFromTopic(const std::string& topic) const;
   std::string topicFor(const std::string& edgeId) const { return topicPrefix + edgeId; }
+  /// The board's Kafka principal: edge-principal with {edge} replaced by its id.
+  std::string principalFor(const std::string& edgeId) const;
   /// "ssh -p 31022 root@frps.example.com" or "http://frps.example.com:31023/".
   std::string connectHint(const std::string& service, int port) const;
 

@@ -209,6 +209,9 @@ void AgentUnderTest::writeConfig() {
     if (!sasl) {
       throw std::logic_error("this broker has no SASL_SSL listener");
     }
+    if (!setup_.saslUser.empty()) {
+      sasl->user = setup_.saslUser;
+    }
     if (!setup_.saslPassword.empty()) {
       sasl->password = setup_.saslPassword;
     }

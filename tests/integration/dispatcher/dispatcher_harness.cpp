@@ -41,6 +41,8 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   BrokerOptions bo;
   bo.kind = setup.broker;
   bo.privateBroker = setup.privateBroker;
+  bo.properties = setup.brokerProperties;
+  bo.scramUsers = setup.scramUsers;
   for (const auto& e : setup.edges) {
     bo.topics.emplace_back(topic(e), 1, setup.topicConfigs);
   }
@@ -53,6 +55,10 @@ DispatcherHarness::DispatcherHarness(Setup setup)
     auto sasl = broker_->sasl();
     if (!sasl) {
       throw std::logic_error("this broker has no SASL_SSL listener");
+    }
+    if (!setup.saslUser.empty()) {
+      sasl->user = setup.saslUser;
+      sasl->password = setup.saslPassword;
     }
     brokers = sasl->bootstrap;
     for (const auto& kv : saslProperties(*sasl)) {
