@@ -375,3 +375,56 @@ TEST_CASE("TLS to frps is written only when the config decides it", "[agent][frp
   CHECK(doc[1]["cfg"]["tls"].GetBool());
   CHECK_FALSE(doc[0]["raw"]["transport"]["tls"]["enable"].GetBool());
 }
+
+TEST_CASE("the edge id is frpc metadata on the client and on every proxy, in TOML and INI",
+          "[agent][frpc-config][frps-plugin]") {
+  testing::TempDir dir;
+  FrpcSettings s = settings("t");
+  s.edgeId = "board-7.site_a";
+  auto toml = renderFrpcConfig(FrpcFormat::kToml, s, proxies());
+  auto ini = renderFrpcConfig(FrpcFormat::kIni, s, proxies());
+  REQUIRE(toml.ok());
+  REQUIRE(ini.ok());
+  CHECK_THAT(*toml, Catch::Contains("metadatas.edgelink_edge = \"board-7.site_a\""));
+  CHECK_THAT(*ini, Catch::Contains("meta_edgelink_edge = board-7.site_a"));
+  testing::writeText(dir.file("m.toml"), *toml);
+  testing::writeText(dir.file("m.ini"), *ini);
+  rapidjson::Document doc;
+  doc.Parse(test::parseFrpcConfigs({dir.file("m.toml"), dir.file("m.ini")}).c_str());
+  REQUIRE(doc.IsArray());
+  for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
+    INFO(get(doc[i], "error"));
+    REQUIRE(doc[i]["ok"].GetBool());
+    const auto& cfg = doc[i]["cfg"];
+    CHECK(get(cfg["metas"], kEdgeMetaKey) == "board-7.site_a");
+    CHECK(cfg["metas"].MemberCount() == 1);
+    REQUIRE(cfg["proxies"].Size() == 2);
+    for (const auto& p : cfg["proxies"].GetArray()) {
+      CHECK(get(p["metas"], kEdgeMetaKey) == "board-7.site_a");
+      CHECK(p["metas"].MemberCount() == 1);
+    }
+  }
+  // TOML: the client's metadata is a top-level table, before the first [[proxies]].
+  CHECK(toml->find("metadatas.") < toml->find("[[proxies]]"));
+}
+
+TEST_CASE("no edge id, no metadata; an edge id frp would misread is refused",
+          "[agent][frpc-config][frps-plugin]") {
+  for (FrpcFormat f : {FrpcFormat::kToml, FrpcFormat::kIni}) {
+    auto text = renderFrpcConfig(f, settings("t"), proxies());
+    REQUIRE(text.ok());
+    CHECK_THAT(*text, !Catch::Contains("meta"));
+    FrpcSettings bad = settings("t");
+    bad.edgeId = "e1{{ .Envs.HOME }}";
+    auto refused = renderFrpcConfig(f, bad, proxies());
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("the edge id"));
+  }
+}
+
+TEST_CASE("frpcSettings carries the agent's edge id", "[agent][frpc-config][frps-plugin]") {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  config.options.edgeId = "e42";
+  CHECK(frpcSettings(config, "u", "p").edgeId == "e42");
+}
