@@ -163,7 +163,7 @@ TEST_CASE("frps plugin: an unknown edge cannot log in to frps, whatever its toke
 }
 
 TEST_CASE(
-    "frps plugin: the agent's own session runs and carries bytes; once it closed, a new "
+    "frps plugin: the agent's own session runs and carries bytes, and once it closed a new "
     "registration of its port is refused",
     "[frp][real][frps-plugin]") {
   PluginWorld w;
