@@ -162,15 +162,17 @@ TEST_CASE("frps plugin: an unknown edge cannot log in to frps, whatever its toke
   CHECK(tcpRefused(port));
 }
 
-TEST_CASE(
-    "frps plugin: the agent's own session runs and carries bytes, and once it closed a new "
-    "registration of its port is refused",
-    "[frp][real][frps-plugin]") {
+namespace {
+
+/// (c) and (d) with the agent writing `format`: its session's proxy runs and carries bytes;
+/// once the session closed, a new registration of the port is refused.
+void agentSessionThenRefused(const std::string& format) {
   PluginWorld w;
   EchoServer echo;
   const uint16_t port = freeTcpPort();
   const std::string session = w.openSession("e1", port, "opening");
-  AgentUnderTest agent(realFrp(*w.frps, {"echo=127.0.0.1:" + std::to_string(echo.port())}));
+  AgentUnderTest agent(
+      realFrp(*w.frps, {"echo=127.0.0.1:" + std::to_string(echo.port())}, "e1", format));
   agent.start();
   auto r = startAndWait(agent, {{"echo", port}});
   INFO(agent.agentLog());
@@ -190,4 +192,20 @@ TEST_CASE(
   CHECK(st.status == "start error");
   CHECK_THAT(st.err, Catch::Contains("no session of edge e1"));
   CHECK(tcpRefused(port));
+}
+
+}  // namespace
+
+TEST_CASE(
+    "frps plugin: the agent's own session runs and carries bytes, and once it closed a new "
+    "registration of its port is refused (TOML)",
+    "[frp][real][frps-plugin]") {
+  agentSessionThenRefused("toml");
+}
+
+TEST_CASE(
+    "frps plugin: the agent's own session runs and carries bytes, and once it closed a new "
+    "registration of its port is refused (INI)",
+    "[frp][real][frps-plugin]") {
+  agentSessionThenRefused("ini");
 }
