@@ -38,7 +38,7 @@ std::string clip(const std::string& s) {
 }
 
 ParsedPluginRequest rejected(std::string code, std::string reason) {
-  return ParsedPluginRequest{std::nullopt, rejectPlugin(std::move(code), std::move(reason))};
+  return ParsedPluginRequest{std::nullopt, rejectPlugin(std::move(code), std::move(reason)), ""};
 }
 
 /// The client's edge from `metas`, checked; `where` names the field in the reason.
@@ -52,7 +52,7 @@ ParsedPluginRequest withEdge(PluginRequest r, const Value* metas, const std::str
     return rejected("malformed", where + "." + kFrpEdgeMetaKey + " is not an edge id");
   }
   r.edgeId = std::move(*edge);
-  return ParsedPluginRequest{std::move(r), {}};
+  return ParsedPluginRequest{std::move(r), {}, ""};
 }
 
 ParsedPluginRequest parseNewProxy(const Value& content) {
@@ -118,15 +118,18 @@ ParsedPluginRequest parsePluginRequest(std::string_view body) {
     return rejected("unknown_op",
                     "op " + clip(opName) + " is not served (only Login and NewProxy)");
   }
+  ParsedPluginRequest out;
   if (content == nullptr || !content->IsObject()) {
-    return rejected("malformed", "content is a required object");
+    out = rejected("malformed", "content is a required object");
+  } else if (opName == "NewProxy") {
+    out = parseNewProxy(*content);
+  } else {
+    PluginRequest r;
+    r.op = PluginOp::kLogin;
+    out = withEdge(std::move(r), member(*content, "metas"), "content.metas");
   }
-  if (opName == "NewProxy") {
-    return parseNewProxy(*content);
-  }
-  PluginRequest r;
-  r.op = PluginOp::kLogin;
-  return withEdge(std::move(r), member(*content, "metas"), "content.metas");
+  out.op = opName;
+  return out;
 }
 
 bool needsEdgeLookup(const PluginRequest& r) {

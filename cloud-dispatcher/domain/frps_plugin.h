@@ -51,6 +51,7 @@ PluginVerdict rejectPlugin(std::string code, std::string reason);
 struct ParsedPluginRequest {
   std::optional<PluginRequest> request;
   PluginVerdict rejected;
+  std::string op;  ///< "Login" or "NewProxy" once read (also when rejected after), else ""
 };
 ParsedPluginRequest parsePluginRequest(std::string_view body);
 

@@ -76,13 +76,6 @@ int pluginHandler(mg_connection* conn, void* data) noexcept {
   return 1;
 }
 
-const char* opName(const std::optional<PluginRequest>& r) {
-  if (!r) {
-    return "-";
-  }
-  return r->op == PluginOp::kLogin ? "Login" : "NewProxy";
-}
-
 }  // namespace
 
 Result<std::unique_ptr<FrpsPluginServer>> FrpsPluginServer::start(const Options& options,
@@ -148,10 +141,10 @@ PluginVerdict FrpsPluginServer::handle(std::string_view body, const std::string&
   const PluginRequest none;
   const PluginRequest& r = parsed.request ? *parsed.request : none;
   logger()->info("frps-plugin id={} type={} edge={} port={} outcome={} ms={}{}{}", reqid,
-                 opName(parsed.request), r.edgeId.empty() ? "-" : r.edgeId, r.remotePort, v.code,
-                 ms, v.allow ? "" : ": ", v.reason);
+                 parsed.op.empty() ? "-" : parsed.op, r.edgeId.empty() ? "-" : r.edgeId,
+                 r.remotePort, v.code, ms, v.allow ? "" : ": ", v.reason);
   if (metrics_ != nullptr) {
-    metrics_->frpsPluginDecision(parsed.request ? opName(parsed.request) : "other", v.code);
+    metrics_->frpsPluginDecision(parsed.op.empty() ? "other" : parsed.op, v.code);
   }
   return v;
 }

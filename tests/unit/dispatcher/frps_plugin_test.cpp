@@ -71,6 +71,7 @@ TEST_CASE("frps plugin: Login is allowed for a known edge only", "[dispatcher][f
     PluginVerdict v = decide(login(metas), known);
     CHECK_FALSE(v.allow);
     CHECK(v.code == "no_edge");
+    CHECK(parsePluginRequest(login(metas)).op == "Login");  // counted under its op
     CHECK_THAT(v.reason, Catch::Contains("edgelink_edge"));
   }
   for (const std::string& metas :
@@ -172,6 +173,9 @@ TEST_CASE("frps plugin: unreadable requests and other ops are refused with a rea
     CHECK_FALSE(parsed.rejected.allow);
     CHECK(parsed.rejected.code == code);
     CHECK_FALSE(parsed.rejected.reason.empty());
+    CHECK(parsed.op == (body.find("\"NewProxy\"") != std::string::npos       ? "NewProxy"
+                        : body.find("\"op\":\"Login\"") != std::string::npos ? "Login"
+                                                                             : ""));
   }
   // A long hostile op is not echoed back.
   auto longOp = parsePluginRequest(R"({"op":")" + std::string(500, 'A') + R"(","content":{}})");
