@@ -11,6 +11,7 @@
 #include "dispatcher_harness.h"
 #include "frp_test_util.h"
 #include "frpc_config.h"
+#include "harness/http_probe.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
@@ -143,6 +144,16 @@ TEST_CASE("frps plugin: a session's port asked for by another edge is refused",
   CHECK_THAT(st.err, Catch::Contains("port " + std::to_string(port) +
                                      " belongs to another edge's session"));
   CHECK(tcpRefused(port));
+}
+
+TEST_CASE("frps plugin: only its configured path answers, and only to POST",
+          "[frp][real][frps-plugin]") {
+  PluginWorld w;
+  CHECK(httpGet(w.pluginPort, kPluginPath).status == 405);
+  // The path is the shared secret: without it, nothing is there.
+  CHECK(httpGet(w.pluginPort, "/frps-plugin").status == 404);
+  CHECK(httpGet(w.pluginPort, std::string(kPluginPath) + "/x").status == 404);
+  CHECK(httpGet(w.pluginPort, "/metrics").status == 404);
 }
 
 TEST_CASE("frps plugin: an unknown edge cannot log in to frps, whatever its token",
