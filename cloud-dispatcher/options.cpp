@@ -1,6 +1,8 @@
 #include "options.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
 #include "core/logging.h"
 #include "core/strings.h"
@@ -193,6 +195,12 @@ void Options::addTo(CLI::App& app) {
                      "How often the daemon refreshes the gauges read from the database")
           ->transform(dur),
       metricsIntervalSeconds);
+  app.add_option("--frps-plugin-listen", frpsPluginListen,
+                 "ADDRESS:PORT answering frps's server plugin requests (Login, NewProxy; unset: "
+                 "off)");
+  app.add_option("--frps-plugin-path", frpsPluginPath,
+                 "The plugin's HTTP path, frps's httpPlugins path (may hold a shared secret)")
+      ->capture_default_str();
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", logFormat,
@@ -207,6 +215,7 @@ config::Problems Options::validate() {
   validateSessions(p);
   validateIngest(p);
   validateMetrics(p);
+  validateFrpsPlugin(p);
   return p;
 }
 
@@ -222,6 +231,25 @@ void Options::validateMetrics(config::Problems& p) {
   }
   if (metricsIntervalSeconds < 1 || metricsIntervalSeconds > 3600) {
     p.add("metrics-interval", "expected 1s-1h");
+  }
+}
+
+// frps's server plugin: the path is a civetweb handler pattern, so only plain characters.
+void Options::validateFrpsPlugin(config::Problems& p) {
+  frpsPluginAddress.reset();
+  if (!frpsPluginListen.empty()) {
+    if (auto a = parseListenAddress(frpsPluginListen)) {
+      frpsPluginAddress = *a;
+    } else {
+      p.addIf("frps-plugin-listen", a.error());
+    }
+  }
+  const bool plain = std::all_of(frpsPluginPath.begin(), frpsPluginPath.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._~-", c) != nullptr;
+  });
+  if (frpsPluginPath.size() < 2 || frpsPluginPath.size() > 200 || frpsPluginPath[0] != '/' ||
+      !plain) {
+    p.add("frps-plugin-path", "expected /PATH of 1-199 characters from [A-Za-z0-9/._~-]");
   }
 }
 

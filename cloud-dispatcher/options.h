@@ -70,13 +70,17 @@ struct Options {
   // Metrics and health endpoints
   std::string metricsListen;            ///< empty: off
   int64_t metricsIntervalSeconds = 15;  ///< how often the database gauges are refreshed
+  // frps's server plugin (Login, NewProxy)
+  std::string frpsPluginListen;                 ///< empty: off
+  std::string frpsPluginPath = "/frps-plugin";  ///< may carry a shared secret
   // Misc
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)
 
   // Filled by validate().
   PortRange pool;
-  std::optional<ListenAddress> metricsAddress;  ///< from metrics-listen; nullopt: off
+  std::optional<ListenAddress> metricsAddress;     ///< from metrics-listen; nullopt: off
+  std::optional<ListenAddress> frpsPluginAddress;  ///< from frps-plugin-listen; nullopt: off
   std::map<std::string, int64_t> deadlineByType;
   std::map<std::string, std::string> hintByService;
 
@@ -115,6 +119,7 @@ struct Options {
   void validateSessions(config::Problems& p);
   void validateIngest(config::Problems& p);
   void validateMetrics(config::Problems& p);
+  void validateFrpsPlugin(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

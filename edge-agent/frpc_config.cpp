@@ -21,11 +21,9 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     const char* what;
     const std::string* value;
   };
-  std::vector<Field> fields = {{"frps address", &s.serverAddr},
-                               {"frps token", &s.token},
-                               {"admin address", &s.adminAddr},
-                               {"admin user", &s.adminUser},
-                               {"admin password", &s.adminPassword}};
+  std::vector<Field> fields = {{"frps address", &s.serverAddr},      {"frps token", &s.token},
+                               {"admin address", &s.adminAddr},      {"admin user", &s.adminUser},
+                               {"admin password", &s.adminPassword}, {"edge id", &s.edgeId}};
   std::set<std::string> names;
   for (const auto& p : proxies) {
     fields.push_back({"proxy name", &p.name});
@@ -65,6 +63,10 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     if (s.tls) {
       out += std::string("transport.tls.enable = ") + (*s.tls ? "true" : "false") + "\n";
     }
+    const std::string meta = s.edgeId.empty() ? std::string()
+                                              : std::string("metadatas.") + kEdgeMetaKey + " = " +
+                                                    tomlString(s.edgeId) + "\n";
+    out += meta;
     for (const auto& p : proxies) {
       out += "\n[[proxies]]\n";
       out += "name = " + tomlString(p.name) + "\n";
@@ -72,6 +74,7 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
       out += "localIP = " + tomlString(p.localIp) + "\n";
       out += "localPort = " + std::to_string(p.localPort) + "\n";
       out += "remotePort = " + std::to_string(p.remotePort) + "\n";
+      out += meta;
     }
   } else {
     out +=
@@ -92,6 +95,10 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     if (s.tls) {
       out += std::string("tls_enable = ") + (*s.tls ? "true" : "false") + "\n";
     }
+    const std::string meta =
+        s.edgeId.empty() ? std::string()
+                         : std::string("meta_") + kEdgeMetaKey + " = " + iniValue(s.edgeId) + "\n";
+    out += meta;
     for (const auto& p : proxies) {
       // Section names are edge ids and service names: [A-Za-z0-9._-] only.
       out += "\n[" + p.name + "]\n";
@@ -99,6 +106,7 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
       out += "local_ip = " + iniValue(p.localIp) + "\n";
       out += "local_port = " + std::to_string(p.localPort) + "\n";
       out += "remote_port = " + std::to_string(p.remotePort) + "\n";
+      out += meta;
     }
   }
   return out;
@@ -111,6 +119,7 @@ FrpcSettings frpcSettings(const AgentConfig& config, std::string adminUser,
   s.serverPort = static_cast<uint16_t>(config.options.frpsPort);
   s.token = config.frpsToken;
   s.tls = config.frpsTls;
+  s.edgeId = config.options.edgeId;
   s.adminPort = static_cast<uint16_t>(config.options.frpcAdminPort);
   s.adminUser = std::move(adminUser);
   s.adminPassword = std::move(adminPassword);

@@ -35,7 +35,13 @@ struct FrpcSettings {
   std::string adminUser;
   std::string adminPassword;
   std::optional<bool> tls;  ///< TLS to frps; nullopt leaves frpc's default
+  /// Written as frpc metadata (kEdgeMetaKey) on the client and on every proxy: the dispatcher's
+  /// frps plugin allows only a proxy whose edge has a session on its remote port. Empty: none.
+  std::string edgeId;
 };
+
+/// The frpc metadata key naming the edge (the dispatcher's frps plugin reads it).
+inline constexpr const char* kEdgeMetaKey = "edgelink_edge";
 
 /// The proxy name of a service: "<edge_id>.<service>" (frp proxy names are global on frps).
 std::string proxyName(const std::string& edgeId, const std::string& service);

@@ -367,6 +367,12 @@ FrpsProcess::FrpsProcess(FrpsOptions options) : options_(std::move(options)), di
     conf += "allowPorts = " + options_.allowPorts + "\n";
   }
   conf += "log.disablePrintColor = true\n";
+  if (!options_.pluginAddr.empty()) {
+    conf += "\n[[httpPlugins]]\nname = \"edgelink\"\n";
+    conf += "addr = " + tomlQuote(options_.pluginAddr) + "\n";
+    conf += "path = " + tomlQuote(options_.pluginPath) + "\n";
+    conf += "ops = [\"Login\", \"NewProxy\"]\n";
+  }
   writeText(dir_.file("frps.toml"), conf);
   start();
 }

@@ -92,6 +92,10 @@ struct FrpsOptions {
   std::string token = "test-token";
   /// frps's allowPorts as TOML, e.g. "[{ single = 31022 }]"; empty: every port.
   std::string allowPorts;
+  /// An [[httpPlugins]] entry for ops Login and NewProxy: "127.0.0.1:PORT" (empty: none) and
+  /// the path frps posts to.
+  std::string pluginAddr;
+  std::string pluginPath = "/frps-plugin";
 };
 
 /// Real frps on 127.0.0.1 (a free bind port; proxies bind on 127.0.0.1 too).

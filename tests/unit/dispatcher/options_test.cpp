@@ -201,3 +201,26 @@ TEST_CASE("kafka-acls and edge-principal are checked, naming their keys", "[disp
   off.kafkaAcls = "off";
   CHECK(off.validate().empty());
 }
+
+TEST_CASE("the frps plugin is off by default; its address and path are checked",
+          "[dispatcher][options][frps-plugin]") {
+  Options o;
+  REQUIRE(o.validate().empty());
+  CHECK_FALSE(o.frpsPluginAddress);
+  CHECK(o.frpsPluginPath == "/frps-plugin");
+  o.frpsPluginListen = "127.0.0.1:9465";
+  o.frpsPluginPath = "/frps-plugin/Zk3-q_9.x~";
+  REQUIRE(o.validate().empty());
+  REQUIRE(o.frpsPluginAddress);
+  CHECK(o.frpsPluginAddress->port == 9465);
+  for (const char* bad : {"", "/", "frps-plugin", "/a$", "/a*", "/a?b", "/a b", "/a%20"}) {
+    Options b;
+    b.frpsPluginPath = bad;
+    auto p = b.validate();
+    INFO(bad);
+    CHECK(mentions(p, "frps-plugin-path"));
+  }
+  Options b;
+  b.frpsPluginListen = "nowhere";
+  CHECK(mentions(b.validate(), "frps-plugin-listen"));
+}
