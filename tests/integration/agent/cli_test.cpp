@@ -44,11 +44,12 @@ TEST_CASE("the example config passes edge-agent verify", "[agent][cli]") {
   TempDir dir;
   writeText(dir.file("token"), "secret\n");
   ::chmod(dir.file("token").c_str(), 0600);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   // Paths on this machine replace the board's; every other key is checked as written.
-  auto r = runCapture(
-      {edgeAgentPath(), "verify", "--config", exampleConfig(), "--frpc-path", fakeFrpcPath(),
-       "--frps-token-file", dir.file("token"), "--state-dir", dir.file("state")},
-      dir.file("out"));
+  auto r = runCapture({edgeAgentPath(), "verify", "--config", exampleConfig(), "--frpc-path",
+                       fakeFrpcPath(), "--frps-token-file", dir.file("token"), "--frps-ca-file",
+                       dir.file("ca.pem"), "--state-dir", dir.file("state")},
+                      dir.file("out"));
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("configuration OK: edge elevator-0042"));

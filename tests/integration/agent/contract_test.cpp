@@ -114,6 +114,7 @@ TEST_CASE("render-frpc masks the frps token and the admin password unless --show
   TempDir dir;
   writeText(dir.file("token"), "tok-s3cret\n");
   ::chmod(dir.file("token").c_str(), 0600);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   const std::vector<std::string> base = {
       edgeAgentPath(),
       "render-frpc",
@@ -123,6 +124,8 @@ TEST_CASE("render-frpc masks the frps token and the admin password unless --show
       fakeFrpcPath(),
       "--frps-token-file",
       dir.file("token"),
+      "--frps-ca-file",
+      dir.file("ca.pem"),
       "--state-dir",
       dir.file("state"),
       "--remote-ports",
