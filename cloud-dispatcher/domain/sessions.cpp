@@ -175,7 +175,8 @@ VoidResult Sessions::activate(int64_t sessionId, int64_t startedAtMs, int64_t ex
   auto ports = db_.exec(
       "INSERT INTO session_ports (port, session_id, service)"
       " SELECT value::int, session_id, key FROM sessions, jsonb_each_text(services)"
-      " WHERE session_id = $1 AND ended_at IS NULL ON CONFLICT (port) DO NOTHING",
+      " WHERE session_id = $1 AND ended_at IS NULL AND value::int <> 0"  // 0: stcp, no port
+      " ON CONFLICT (port) DO NOTHING",
       {std::to_string(sessionId)});
   if (!ports) {
     return ports.error();
@@ -225,6 +226,9 @@ VoidResult Sessions::revive(int64_t sessionId, const std::string& edgeId,
       return u.error();
     }
     for (const auto& [service, port] : parseServicesJson(s->str(0, 1))) {
+      if (port == 0) {
+        continue;  // stcp: no public port
+      }
       auto p = db_.exec("INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)",
                         {std::to_string(port), std::to_string(sessionId), service});
       if (!p) {

@@ -35,8 +35,8 @@ TEST_CASE(
     "[dispatcher][agent][frp][real][stcp]") {
   FrpsProcess frps;
   SshServer sshd;
-  DispatcherHarness h(DispatcherHarness::Setup(
-      {"sd1"}, {"frps-host = \"127.0.0.1\"", "frps-port = " + std::to_string(frps.port())}));
+  DispatcherHarness h(
+      DispatcherHarness::Setup({"sd1"}, {"frps-port = " + std::to_string(frps.port())}));
   h.startDaemon();
   AgentSetup as;
   as.edgeId = "sd1";
@@ -55,10 +55,11 @@ TEST_CASE(
   TempDir dir("maintainer");
   writeText(dir.file("frps-token"), frps.token() + "\n");
   const uint16_t bindPort = freeTcpPort();
-  auto open = h.cli({"session", "open", "--edge", "sd1", "--mode", "stcp", "--services", "ssh",
-                     "--wait", "30", "--visitor-token-file", dir.file("frps-token"),
-                     "--visitor-bind-port", std::to_string(bindPort)});
-  INFO(open.out << open.err << agent.agentLog());
+  // The visitor logs in to this test's frps (the harness's config names a placeholder host).
+  auto open = h.cli({"--frps-host", "127.0.0.1", "session", "open", "--edge", "sd1", "--mode",
+                     "stcp", "--services", "ssh", "--wait", "30", "--visitor-token-file",
+                     dir.file("frps-token"), "--visitor-bind-port", std::to_string(bindPort)});
+  INFO(open.out << open.err << agent.agentLog() << h.daemonLog(0));
   REQUIRE(open.code == 0);
   CHECK_THAT(open.out, Catch::Contains("(stcp: no public port) is open until"));
   CHECK_THAT(open.out, Catch::Contains("ssh -p " + std::to_string(bindPort) + " root@127.0.0.1"));
@@ -80,8 +81,9 @@ TEST_CASE(
 
   // Shown again on request; never in the session's other views, the stored request or a log.
   const std::string sid = h.sql("SELECT session_id FROM sessions");
-  auto again = h.cli({"sessions", "show", sid, "--visitor", "--visitor-token-file",
-                      dir.file("frps-token"), "--visitor-bind-port", std::to_string(bindPort)});
+  auto again = h.cli({"--frps-host", "127.0.0.1", "sessions", "show", sid, "--visitor",
+                      "--visitor-token-file", dir.file("frps-token"), "--visitor-bind-port",
+                      std::to_string(bindPort)});
   CHECK(again.code == 0);
   CHECK(visitorPart(again.out) == config);
   for (const auto& args : std::vector<std::vector<std::string>>{

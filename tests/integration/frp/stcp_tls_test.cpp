@@ -118,8 +118,8 @@ TEST_CASE("real frp TLS: frpc verifies frps against the configured CA and the tu
 }
 
 TEST_CASE(
-    "real frp TLS: a frps whose certificate another CA signed fails the start (500), and one "
-    "forcing TLS refuses an agent with frps-tls off",
+    "real frp TLS: a frps whose certificate another CA signed fails the start (500) where the "
+    "right CA works, and one forcing TLS refuses an agent with frps-tls off",
     "[frp][real][tls]") {
   TempDir pki("pki");
   TestCa mine = makeTestCa(pki, "mine");
@@ -135,10 +135,24 @@ TEST_CASE(
   const uint16_t port = freeTcpPort();
   auto r = startAndWait(agent, {{"echo", port}});
   INFO(agent.agentLog() << frps.log());
+  // frpc refuses frps's certificate in the handshake; frp reports the login as failed (its text
+  // is "session shutdown", not the x509 error), and loginFailExit ends frpc: a 500, not a hang.
   CHECK(r.statusCode == 500);
-  CHECK_THAT(bodyString(r, "error"), Catch::Contains("certificate"));
+  CHECK_THAT(bodyString(r, "error"), Catch::Contains("login to the server failed"));
   CHECK(frpcOf(agent).empty());
   CHECK(tcpRefused(port));
+
+  // The control: the same frps, an agent naming the CA that did sign it.
+  AgentSetup right = realFrp(frps, {"echo=127.0.0.1:" + std::to_string(echo.port())}, "tls-ok");
+  right.extraConfig.push_back("frps-ca-file = \"" + other.caFile + "\"");
+  AgentUnderTest good(right);
+  good.start();
+  auto g = startAndWait(good, {{"echo", port}});
+  INFO(good.agentLog());
+  CHECK(g.statusCode == 200);
+  CHECK(exchange(port, "signed") == std::optional<std::string>("signed"));
+  CHECK(good.response(good.send("frp_stop")).statusCode == 200);
+  CHECK(waitUntil([&] { return tcpRefused(port); }, 10000));
 
   AgentSetup plain = realFrp(frps, {"echo=127.0.0.1:" + std::to_string(echo.port())}, "tls-off");
   plain.extraConfig.push_back("frps-tls = \"off\"");
