@@ -141,6 +141,9 @@ void Options::addTo(CLI::App& app) {
       ->capture_default_str();
   app.add_option("--frps-host", frpsHost, "Public frps host, for connect hints")
       ->capture_default_str();
+  app.add_option("--frps-port", frpsPort,
+                 "frps's bind port (frpc logs in there), for stcp visitor configs")
+      ->capture_default_str();
   app.add_option("--connect-hint", connectHints,
                  "SERVICE=TEMPLATE with {host} and {port} (repeatable), e.g. "
                  "\"ssh=ssh -p {port} admin@{host}\"");
@@ -346,6 +349,9 @@ void Options::validateSessions(config::Problems& p) {
   if (frpsHost.empty()) {
     p.add("frps-host", "required (it is printed in connect hints)");
   }
+  if (frpsPort < 1 || frpsPort > 65535) {
+    p.add("frps-port", "expected 1-65535, got " + std::to_string(frpsPort));
+  }
   hintByService.clear();
   for (const auto& kv : connectHints) {
     auto parsed = splitKeyValue(kv);
@@ -423,7 +429,8 @@ std::optional<std::string> Options::edgeFromTopic(const std::string& topic) cons
   return id;
 }
 
-std::string Options::connectHint(const std::string& service, int port) const {
+std::string Options::connectHint(const std::string& service, int port,
+                                 const std::string& host) const {
   std::string tmpl;
   if (auto it = hintByService.find(service); it != hintByService.end()) {
     tmpl = it->second;
@@ -435,7 +442,7 @@ std::string Options::connectHint(const std::string& service, int port) const {
   std::string out;
   for (size_t i = 0; i < tmpl.size();) {
     if (tmpl.compare(i, 6, "{host}") == 0) {
-      out += frpsHost;
+      out += host.empty() ? frpsHost : host;
       i += 6;
     } else if (tmpl.compare(i, 6, "{port}") == 0) {
       out += std::to_string(port);

@@ -54,6 +54,7 @@ struct Options {
   // Sessions
   std::string portPool = "31000-31999";
   std::string frpsHost = "frps.example.com";
+  int64_t frpsPort = 7000;                ///< frps's bind port, in stcp visitor configs
   std::vector<std::string> connectHints;  ///< "service=template" with {host} {port}
   std::vector<std::string> defaultServices = {"ssh", "fcc_web", "camera_admin"};
   int64_t autoStopSeconds = 7200;
@@ -99,8 +100,10 @@ struct Options {
   std::string topicFor(const std::string& edgeId) const { return topicPrefix + edgeId; }
   /// The board's Kafka principal: edge-principal with {edge} replaced by its id.
   std::string principalFor(const std::string& edgeId) const;
-  /// "ssh -p 31022 root@frps.example.com" or "http://frps.example.com:31023/".
-  std::string connectHint(const std::string& service, int port) const;
+  /// "ssh -p 31022 root@frps.example.com" or "http://frps.example.com:31023/" (`host` in place
+  /// of frps-host when given: an stcp visitor's 127.0.0.1).
+  std::string connectHint(const std::string& service, int port,
+                          const std::string& host = std::string()) const;
 
   /// librdkafka settings: the dispatcher's defaults under the user's properties.
   kafka::Config consumerConfig() const;

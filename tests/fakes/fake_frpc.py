@@ -161,7 +161,7 @@ def load_toml(text):
     if not isinstance(tls, dict):
         raise ConfigError('field "ClientCommonConfig.transport.tls": cannot unmarshal '
                           f"{json_kind(tls)} into object")
-    check_keys(tls, {"enable"}, "transport.tls")
+    check_keys(tls, {"enable", "trustedCaFile", "serverName"}, "transport.tls")
     cfg["tls"] = typed(tls.get("enable"), "bool", "transport.tls.enable", True)
     logcfg = table(doc, "log")
     check_keys(logcfg, {"to", "level", "maxDays", "disablePrintColor"}, "log")
@@ -183,9 +183,10 @@ def load_toml(text):
         if kind not in PROXY_TYPES:
             raise ConfigError(f"decode proxy at index {i}: unknown proxy type: "
                               f"{kind if isinstance(kind, str) else ''}")
-        if kind != "tcp":
-            raise ConfigError(f"proxy at index {i}: type {kind}: the stand-in runs tcp only")
-        check_keys(p, {"name", "type", "localIP", "localPort", "remotePort", "metadatas"}, "", i)
+        if kind not in ("tcp", "stcp"):
+            raise ConfigError(f"proxy at index {i}: type {kind}: the stand-in runs tcp and stcp only")
+        check_keys(p, {"name", "type", "localIP", "localPort", "remotePort", "secretKey",
+                       "allowUsers", "metadatas"}, "", i)
         name = typed(p.get("name"), "string", "ProxyBaseConfig.name", "", i)
         local_ip = typed(p.get("localIP"), "string", "ProxyBaseConfig.ProxyBackend.localIP",
                          "127.0.0.1", i)
@@ -288,8 +289,8 @@ def load_ini(text):
         kind = s.get("type", "tcp")
         if kind not in PROXY_TYPES:
             raise ConfigError(f"failed to parse proxy {name}, err: invalid type [{kind}]")
-        if kind != "tcp":
-            raise ConfigError(f"proxy {name}: type {kind}: the stand-in runs tcp only")
+        if kind not in ("tcp", "stcp"):
+            raise ConfigError(f"proxy {name}: type {kind}: the stand-in runs tcp and stcp only")
         cfg["proxies"].append({
             "name": name,
             "type": kind,

@@ -366,6 +366,11 @@ FrpsProcess::FrpsProcess(FrpsOptions options) : options_(std::move(options)), di
   if (!options_.allowPorts.empty()) {
     conf += "allowPorts = " + options_.allowPorts + "\n";
   }
+  if (!options_.tls.certFile.empty()) {
+    conf += "transport.tls.force = true\n";
+    conf += "transport.tls.certFile = " + tomlQuote(options_.tls.certFile) + "\n";
+    conf += "transport.tls.keyFile = " + tomlQuote(options_.tls.keyFile) + "\n";
+  }
   conf += "log.disablePrintColor = true\n";
   if (!options_.pluginAddr.empty()) {
     conf += "\n[[httpPlugins]]\nname = \"edgelink\"\n";

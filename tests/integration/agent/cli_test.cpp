@@ -51,11 +51,12 @@ TEST_CASE("the example config passes edge-agent verify", "[agent][cli]") {
   TempDir dir;
   writeText(dir.file("token"), "secret\n");
   ::chmod(dir.file("token").c_str(), 0600);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   // Paths on this machine replace the board's; every other key is checked as written.
-  auto r = runCapture(
-      {edgeAgentPath(), "verify", "--config", installedExample(dir), "--frpc-path", fakeFrpcPath(),
-       "--frps-token-file", dir.file("token"), "--state-dir", dir.file("state")},
-      dir.file("out"));
+  auto r = runCapture({edgeAgentPath(), "verify", "--config", installedExample(dir), "--frpc-path",
+                       fakeFrpcPath(), "--frps-token-file", dir.file("token"), "--frps-ca-file",
+                       dir.file("ca.pem"), "--state-dir", dir.file("state")},
+                      dir.file("out"));
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("configuration OK: edge elevator-0042"));
@@ -129,10 +130,11 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
   TempDir dir;
   writeText(dir.file("token"), "tok\"en\n");
   ::chmod(dir.file("token").c_str(), 0600);
-  std::vector<std::string> base = {edgeAgentPath(),       "render-frpc",     "--config",
-                                   installedExample(dir), "--frpc-path",     fakeFrpcPath(),
-                                   "--frps-token-file",   dir.file("token"), "--state-dir",
-                                   dir.file("state")};
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  std::vector<std::string> base = {edgeAgentPath(),     "render-frpc",     "--config",
+                                   installedExample(dir),     "--frpc-path",     fakeFrpcPath(),
+                                   "--frps-token-file", dir.file("token"), "--frps-ca-file",
+                                   dir.file("ca.pem"),  "--state-dir",     dir.file("state")};
   auto legacy = base;
   legacy.insert(legacy.end(), {"--remote-ports", "3000-4000", "--show-secrets", "--request",
                                sourceDir() + "/schemas/examples/valid/"
@@ -143,6 +145,10 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
   CHECK_THAT(r.output, Catch::Contains("name = \"elevator-0042.ssh\""));
   CHECK_THAT(r.output, Catch::Contains("remotePort = 3997"));
   CHECK_THAT(r.output, Catch::Contains("auth.token = \"tok\\\"en\""));
+  // The example's secure defaults: TLS on, frps verified against the CA.
+  CHECK_THAT(r.output,
+             Catch::Contains("transport.tls.enable = true\ntransport.tls.trustedCaFile = \"" +
+                             dir.file("ca.pem") + "\""));
   // The printed config is one the stand-in (strict) accepts.
   writeText(dir.file("frpc.toml"), r.output);
   auto check =
@@ -188,6 +194,7 @@ TEST_CASE("secrets only from files: not on the command line, not in a config oth
   TempDir dir;
   writeText(dir.file("token"), "secret\n");
   ::chmod(dir.file("token").c_str(), 0600);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   const std::string conf = installedExample(dir);
   const std::vector<std::string> base = {
       edgeAgentPath(), "verify",         "--config",          conf,

@@ -117,6 +117,7 @@ TEST_CASE("render-frpc masks the frps token and the admin password unless --show
   // As the package installs it: 0640 (it holds a SASL password).
   writeText(dir.file("agent.conf"), readText(sourceDir() + "/config/edge-agent.example.conf"));
   ::chmod(dir.file("agent.conf").c_str(), 0640);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   const std::vector<std::string> base = {
       edgeAgentPath(),
       "render-frpc",
@@ -126,6 +127,8 @@ TEST_CASE("render-frpc masks the frps token and the admin password unless --show
       fakeFrpcPath(),
       "--frps-token-file",
       dir.file("token"),
+      "--frps-ca-file",
+      dir.file("ca.pem"),
       "--state-dir",
       dir.file("state"),
       "--remote-ports",

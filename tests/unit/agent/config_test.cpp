@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_config.h"
+#include "frpc_config.h"
 #include "unit_util.h"
 
 using namespace edgelink;
@@ -37,7 +38,10 @@ TEST_CASE("a valid configuration has no problems and derives topic, paths and se
   CHECK(c.findService("telnet") == nullptr);
   CHECK(c.remotePortMin == 30000);
   CHECK(c.remotePortMax == 39999);
-  CHECK(v.warnings.empty());
+  // TLS to frps is on by default; without a CA its certificate is unchecked, which is said.
+  CHECK(c.frpsTls == std::optional<bool>(true));
+  REQUIRE(v.warnings.size() == 1);
+  CHECK_THAT(v.warnings[0], Catch::StartsWith("frps-ca-file: not set"));
   CHECK(c.consumerConfig.get("bootstrap.servers") == "127.0.0.1:9092");
   CHECK(c.consumerConfig.get("group.id") == "edge-agent.elevator-0042");
 }
@@ -133,6 +137,9 @@ TEST_CASE(
                                 o.frpsTokenFile + ")"));
   }
   ::chmod(o.frpsTokenFile.c_str(), 0600);
+  // With a CA named, no warning about an unverified frps.
+  testing::writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+  o.frpsCaFile = dir.file("ca.pem");
 
   testing::writeText(dir.file("empty"), "\n");
   ::chmod(dir.file("empty").c_str(), 0600);
@@ -198,4 +205,45 @@ TEST_CASE("the librdkafka defaults fit a small board", "[agent][config]") {
   CHECK(c.get("enable.auto.commit") == "false");
   CHECK(c.check().empty());
   CHECK(p.check().empty());
+}
+
+TEST_CASE("frps TLS: on by default, a CA file and server name checked, each problem naming its key",
+          "[agent][config][tls]") {
+  testing::TempDir dir;
+  testing::writeText(dir.file("ca.pem"),
+                     "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  testing::writeText(dir.file("not-a-cert"), "hello\n");
+  AgentOptions o = test::validOptions(dir);
+  o.frpsCaFile = dir.file("ca.pem");
+  o.frpsServerName = "frps.internal";
+  auto good = validate(o);
+  INFO(good.problems.toError().message);
+  REQUIRE(good.problems.empty());
+  CHECK(good.warnings.empty());
+  CHECK(good.config.frpsTls == std::optional<bool>(true));
+  FrpcSettings s = frpcSettings(good.config, "u", "p");
+  CHECK(s.tlsTrustedCaFile == dir.file("ca.pem"));
+  CHECK(s.tlsServerName == "frps.internal");
+
+  o.frpsCaFile = dir.file("missing.pem");
+  CHECK(hasProblem(validate(o), "frps-ca-file"));
+  o.frpsCaFile = dir.file("not-a-cert");
+  CHECK(hasProblem(validate(o), "frps-ca-file"));
+  o.frpsCaFile = dir.file("ca.pem");
+  o.frpsServerName = "not a name";
+  CHECK(hasProblem(validate(o), "frps-server-name"));
+  o.frpsServerName = "frps.internal";
+  o.frpsTls = "off";
+  auto off = validate(o);
+  CHECK(hasProblem(off, "frps-ca-file"));
+  CHECK(hasProblem(off, "frps-server-name"));
+  o.frpsCaFile.clear();
+  o.frpsServerName.clear();
+  auto plainOff = validate(o);
+  CHECK(plainOff.problems.empty());
+  CHECK(plainOff.config.frpsTls == std::optional<bool>(false));
+  o.frpsTls = "default";
+  CHECK_FALSE(validate(o).config.frpsTls.has_value());
+  o.frpsTls = "maybe";
+  CHECK(hasProblem(validate(o), "frps-tls"));
 }
