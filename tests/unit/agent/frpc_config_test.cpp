@@ -419,7 +419,7 @@ TEST_CASE("the edge id is frpc metadata on the client and on every proxy, in TOM
   CHECK(toml->find("metadatas.") < toml->find("[[proxies]]"));
 }
 
-TEST_CASE("no edge id, no metadata; an edge id frp would misread is refused",
+TEST_CASE("no edge id, no metadata, and an edge id frp would misread is refused",
           "[agent][frpc-config][frps-plugin]") {
   for (FrpcFormat f : {FrpcFormat::kToml, FrpcFormat::kIni}) {
     auto text = renderFrpcConfig(f, settings("t"), proxies());

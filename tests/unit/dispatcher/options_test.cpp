@@ -202,7 +202,7 @@ TEST_CASE("kafka-acls and edge-principal are checked, naming their keys", "[disp
   CHECK(off.validate().empty());
 }
 
-TEST_CASE("the frps plugin is off by default; its address and path are checked",
+TEST_CASE("the frps plugin is off by default, and its address and path are checked",
           "[dispatcher][options][frps-plugin]") {
   Options o;
   REQUIRE(o.validate().empty());
