@@ -41,9 +41,9 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     const std::string* value;
   };
   std::vector<Field> fields = {
-      {"frps address", &s.serverAddr},       {"frps token", &s.token},
-      {"admin address", &s.adminAddr},       {"admin user", &s.adminUser},
-      {"admin password", &s.adminPassword},  {"frps CA file", &s.tlsTrustedCaFile},
+      {"frps address", &s.serverAddr},        {"frps token", &s.token},
+      {"admin address", &s.adminAddr},        {"admin user", &s.adminUser},
+      {"admin password", &s.adminPassword},   {"frps CA file", &s.tlsTrustedCaFile},
       {"frps server name", &s.tlsServerName}, {"edge id", &s.edgeId}};
   std::set<std::string> names;
   for (const auto& p : proxies) {

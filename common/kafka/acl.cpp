@@ -136,11 +136,7 @@ struct AdminCall {
   EventPtr event;
 
   static Result<AdminCall> open(const Config& config, rd_kafka_admin_op_t op, int timeoutMs) {
-    auto conf = config.build();
-    if (!conf) {
-      return conf.error();
-    }
-    auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+    auto rk = newAdminHandle(config);
     if (!rk) {
       return rk.error();
     }

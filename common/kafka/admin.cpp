@@ -108,11 +108,7 @@ VoidResult createBatch(rd_kafka_t* rk, const std::vector<const NewTopic*>& topic
 
 Result<std::vector<VoidResult>> createTopics(const Config& config,
                                              const std::vector<NewTopic>& topics, int timeoutMs) {
-  auto conf = config.build();
-  if (!conf) {
-    return conf.error();
-  }
-  auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto rk = newAdminHandle(config);
   if (!rk) {
     return rk.error();
   }
@@ -149,11 +145,7 @@ VoidResult createTopic(const Config& config, const std::string& topic, int parti
 }
 
 VoidResult deleteTopic(const Config& config, const std::string& topic, int timeoutMs) {
-  auto conf = config.build();
-  if (!conf) {
-    return conf.error();
-  }
-  auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  auto rk = newAdminHandle(config);
   if (!rk) {
     return rk.error();
   }

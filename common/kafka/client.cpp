@@ -20,6 +20,14 @@ Result<HandlePtr> newHandle(rd_kafka_type_t type, ConfPtr conf) {
   return HandlePtr(rk);
 }
 
+Result<HandlePtr> newAdminHandle(const Config& config) {
+  auto conf = config.build();
+  if (!conf) {
+    return conf.error();
+  }
+  return newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+}
+
 Error toError(rd_kafka_resp_err_t err, const std::string& context) {
   Status s = Status::kInternal;
   switch (err) {

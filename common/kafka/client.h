@@ -49,6 +49,8 @@ using EventPtr = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
 
 /// A client of `type` (producer or consumer) from `conf`, which it takes only on success.
 Result<HandlePtr> newHandle(rd_kafka_type_t type, ConfPtr conf);
+/// A producer handle from `config` for admin requests (CreateTopics, DeleteTopics, ACLs).
+Result<HandlePtr> newAdminHandle(const Config& config);
 
 /// An error from librdkafka as an EdgeLink Error (503 for transport/timeouts, 400 for misuse).
 Error toError(rd_kafka_resp_err_t err, const std::string& context);

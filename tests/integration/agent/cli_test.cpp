@@ -131,10 +131,10 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
   writeText(dir.file("token"), "tok\"en\n");
   ::chmod(dir.file("token").c_str(), 0600);
   writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-  std::vector<std::string> base = {edgeAgentPath(),     "render-frpc",     "--config",
-                                   installedExample(dir),     "--frpc-path",     fakeFrpcPath(),
-                                   "--frps-token-file", dir.file("token"), "--frps-ca-file",
-                                   dir.file("ca.pem"),  "--state-dir",     dir.file("state")};
+  std::vector<std::string> base = {edgeAgentPath(),       "render-frpc",     "--config",
+                                   installedExample(dir), "--frpc-path",     fakeFrpcPath(),
+                                   "--frps-token-file",   dir.file("token"), "--frps-ca-file",
+                                   dir.file("ca.pem"),    "--state-dir",     dir.file("state")};
   auto legacy = base;
   legacy.insert(legacy.end(), {"--remote-ports", "3000-4000", "--show-secrets", "--request",
                                sourceDir() + "/schemas/examples/valid/"
