@@ -68,6 +68,10 @@ set(CMAKE_CXX_FLAGS_INIT "${_rv1126_cpu_flags}")
 if(NOT CMAKE_SYSROOT)
   # Shared libraries' own dependencies live in both lib dirs of the Debian sysroot (zlib is in
   # /lib): tell the linker where to resolve them.
+  # Multiarch headers (OpenSSL's opensslconf.h, configuration.h) sit in the triplet folder of
+  # the Debian sysroot, which the Debian cross compiler does not search by itself.
+  set(CMAKE_C_STANDARD_INCLUDE_DIRECTORIES "${_rv1126_lib_root}/usr/include/arm-linux-gnueabihf")
+  set(CMAKE_CXX_STANDARD_INCLUDE_DIRECTORIES "${_rv1126_lib_root}/usr/include/arm-linux-gnueabihf")
   set(CMAKE_EXE_LINKER_FLAGS_INIT
     "-Wl,-rpath-link,${_rv1126_lib_root}/lib/arm-linux-gnueabihf -Wl,-rpath-link,${_rv1126_lib_root}/usr/lib/arm-linux-gnueabihf")
 endif()
