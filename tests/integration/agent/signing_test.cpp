@@ -32,10 +32,12 @@ struct Run {
 
 Run runProgram(std::vector<std::string> argv, const TempDir& dir,
                const std::string& stdinText = "") {
+  static int runs = 0;  // the output files are appended to: one pair per run
+  const std::string n = std::to_string(++runs);
   SpawnOptions opts;
   opts.argv = std::move(argv);
-  opts.stdoutPath = dir.file("run.out");
-  opts.stderrPath = dir.file("run.err");
+  opts.stdoutPath = dir.file("run.out" + n);
+  opts.stderrPath = dir.file("run.err" + n);
   if (!stdinText.empty()) {
     writeText(dir.file("run.in"), stdinText);
     opts.stdinPath = dir.file("run.in");
@@ -45,8 +47,8 @@ Run runProgram(std::vector<std::string> argv, const TempDir& dir,
   Run r;
   int ws = p->waitFor(30000).value_or(-1);
   r.status = ws >= 0 && WIFEXITED(ws) ? WEXITSTATUS(ws) : -1;
-  r.out = readText(dir.file("run.out"));
-  r.err = readText(dir.file("run.err"));
+  r.out = readText(dir.file("run.out" + n));
+  r.err = readText(dir.file("run.err" + n));
   return r;
 }
 
