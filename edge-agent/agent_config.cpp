@@ -297,7 +297,8 @@ void addOptions(CLI::App& app, AgentOptions& o) {
                  "rotation): base64 inline, or a file holding a PEM or base64 key");
   app.add_flag("--require-signed-requests{true},!--no-require-signed-requests",
                o.requireSignedRequests,
-               "Refuse (401/403) requests that act unless signed by a trusted key (default true)");
+               "Refuse (401/403) requests that act unless signed by a trusted key")
+      ->default_str("true");
   app.add_option("--allow-unsigned", o.allowUnsigned,
                  "Read-only request types answered unsigned (ping, frp_status, system_info)");
   app.add_option("--key-file", o.keyFile,

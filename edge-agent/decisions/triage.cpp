@@ -27,6 +27,25 @@ bool refuseUnsigned(Triage& t, const Inbound& message, const TriageContext& ctx)
   return true;
 }
 
+/// A request read only because the broker could not seek by time, older than max age and from
+/// before this agent's first start: it was never going to be acted on (true: `t` says so).
+bool skipSilently(Triage& t, const Inbound& message, const envelope::Envelope& msg,
+                  const TriageContext& ctx) {
+  if (!ctx.silentBeforeMs) {
+    return false;
+  }
+  int64_t ts = message.recordTimestampMs >= 0 ? message.recordTimestampMs : msg.timestampMs;
+  if (ts >= *ctx.silentBeforeMs || ctx.nowMs - msg.timestampMs <= ctx.policy.maxAgeMs) {
+    return false;
+  }
+  t.verdict = Verdict::kSkipSilently;
+  t.reason = "older than max age, before this agent's first start; dated " +
+             formatRfc3339Ms(msg.timestampMs);
+  t.response.reset();
+  t.signatureRefused.reset();
+  return true;
+}
+
 const ProcessedIds::Entry* findAnswered(const Triage& t, const TriageContext& ctx) {
   if (ctx.processed == nullptr || !t.trusted) {
     return nullptr;  // an untrusted request neither reads nor writes the store
@@ -98,7 +117,10 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
   t.sender = msg.sender;
   t.decoded = true;
   if (refuseUnsigned(t, message, ctx)) {
-    t.request = std::move(msg);
+    // Old junk read before the first start is skipped unanswered, signed or not.
+    if (!skipSilently(t, message, msg, ctx)) {
+      t.request = std::move(msg);
+    }
     return t;
   }
   if (const auto* done = findAnswered(t, ctx)) {
@@ -106,15 +128,8 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
     t.stored = done->response;
     return t;
   }
-  if (ctx.silentBeforeMs) {
-    int64_t ts = message.recordTimestampMs >= 0 ? message.recordTimestampMs : msg.timestampMs;
-    if (ts < *ctx.silentBeforeMs && ctx.nowMs - msg.timestampMs > ctx.policy.maxAgeMs) {
-      // Read only because the broker could not seek by time: it was never going to be acted on.
-      t.verdict = Verdict::kSkipSilently;
-      t.reason = "older than max age, before this agent's first start; dated " +
-                 formatRfc3339Ms(msg.timestampMs);
-      return t;
-    }
+  if (skipSilently(t, message, msg, ctx)) {
+    return t;
   }
   std::optional<envelope::Envelope> refusal;
   if (ctx.judgeTime) {

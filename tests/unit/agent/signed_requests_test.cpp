@@ -236,6 +236,24 @@ TEST_CASE("signed requests: allow-unsigned read-only types answer unsigned, untr
   requireRefused(j.signedRun(p, j.cloud, "edge.other"), 401, security::Verdict::kBadSignature);
 }
 
+TEST_CASE("signed requests: old unsigned requests before the first start are skipped unanswered",
+          "[agent][triage][signing]") {
+  Judge j;
+  const int64_t old = j.clock.wallMs() - 700'000;
+  TriageContext context(j.policy, j.decoder);
+  context.nowMs = j.clock.wallMs();
+  context.silentBeforeMs = j.clock.wallMs() - 1000;
+  const std::string bytes = requestBytes(7, "frp_start", old, kStart);
+  auto t = triage(Inbound{bytes, 0, 5, old}, context);
+  CHECK(t.verdict == Verdict::kSkipSilently);
+  CHECK_FALSE(t.response);
+  CHECK_FALSE(t.signatureRefused);
+  // A recent one is refused as usual.
+  const std::string recent = requestBytes(8, "frp_start", j.clock.wallMs(), kStart);
+  requireRefused(triage(Inbound{recent, 0, 6, j.clock.wallMs()}, context), 401,
+                 security::Verdict::kUnsigned);
+}
+
 TEST_CASE("signed requests: the migration acts on unsigned requests but refuses bad signatures",
           "[agent][triage][signing]") {
   Judge j;
