@@ -290,6 +290,16 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
+const char* const kV7StcpSessions = R"SQL(
+-- stcp sessions: no public port (no session_ports rows); visitors present the session's secret,
+-- kept here for the operator who opened it (`session open --mode stcp`, `sessions show --visitor`)
+-- and never shown in lists. Ingest stores start request bodies with the secret redacted.
+ALTER TABLE sessions
+  ADD COLUMN mode text NOT NULL DEFAULT 'tcp' CHECK (mode IN ('tcp', 'stcp')),
+  ADD COLUMN stcp_secret text,
+  ADD CONSTRAINT sessions_stcp_secret CHECK (stcp_secret IS NULL OR mode = 'stcp');
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -300,6 +310,7 @@ const std::vector<Migration>& migrations() {
       {4, "starts awaiting their answer beside the active session", kV4StartsBesideActive},
       {5, "request expiry, stored and notified timeouts", kV5Expiry},
       {6, "agent metrics per edge", kV6AgentMetrics},
+      {7, "stcp sessions: mode and secret", kV7StcpSessions},
   };
   return all;
 }
