@@ -91,14 +91,14 @@ int runMain(int argc, const char* const* argv) {
       ->check(CLI::ExistingFile);
   render->add_flag("--show-secrets", showSecrets,
                    "Print the frps token and the admin password (masked by default)");
-  auto* key = app.add_subcommand(
+  auto* keyCmd = app.add_subcommand(
       "key",
       "Print this board's public signing key (base64; its key id on stderr), making the key "
       "(key-file, default <state-dir>/agent.key, 0600) on first use. The private key never "
       "leaves the file.");
   verify->fallthrough();
   render->fallthrough();
-  key->fallthrough();
+  keyCmd->fallthrough();
   const std::string global =
       "Global flags (before or after the command): --config FILE and every option of "
       "`edge-agent --help` (--edge-id, --kafka-brokers, ...).\nExample: ";
@@ -106,14 +106,14 @@ int runMain(int argc, const char* const* argv) {
   render->footer(global +
                  "edge-agent render-frpc --config /etc/edge-agent/edge-agent.conf --request "
                  "start.json");
-  key->footer(global + "edge-agent key --config /etc/edge-agent/edge-agent.conf");
+  keyCmd->footer(global + "edge-agent key --config /etc/edge-agent/edge-agent.conf");
   app.require_subcommand(0, 1);
 
   auto outcome = config::parse(app, argc, argv);
   if (!outcome.proceed) {
     return config::report(outcome);
   }
-  if (key->parsed()) {
+  if (keyCmd->parsed()) {
     return runKey(options);  // needs only state-dir / key-file, not a whole valid config
   }
   Validated v = validate(options);
