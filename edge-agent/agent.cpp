@@ -108,6 +108,14 @@ VoidResult Agent::init() {
   if (!state) {
     return state.error();
   }
+  bool created = false;
+  auto key = security::SigningKey::loadOrCreate(config_.keyFilePath, &created);
+  if (!key) {
+    return Error(key.error().status, "key-file: " + key.error().describe());
+  }
+  signingKey_.emplace(std::move(*key));
+  agentLogger()->info("{} this board's signing key {} (key id {})", created ? "made" : "loaded",
+                      config_.keyFilePath, signingKey_->keyId());
   auto producer = kafka::Producer::create(
       config_.producerConfig,
       [this](const kafka::DeliveryReport& r) { runner_->run(core_->onDelivery(toDelivery(r))); },
@@ -117,7 +125,8 @@ VoidResult Agent::init() {
   }
   producer_ = std::move(*producer);
   producer_->enableIoEvent(wakeWrite_.get());
-  sink_ = std::make_unique<ProducerSink>(*producer_, config_.topic, config_.options.edgeId);
+  sink_ = std::make_unique<ProducerSink>(*producer_, config_.topic, config_.options.edgeId,
+                                         *signingKey_);
   RunnerHooks hooks;
   hooks.persist = [this] {
     if (auto r = saveState(config_.statePath(), core_->state()); !r) {

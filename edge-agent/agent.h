@@ -80,6 +80,7 @@ class Agent {
   UniqueFd wakeWrite_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<KafkaSource> source_;
+  std::optional<security::SigningKey> signingKey_;  ///< the board's: signs what it sends
   std::unique_ptr<ProducerSink> sink_;
   std::unique_ptr<AgentCore> core_;
   std::unique_ptr<ActionRunner> runner_;

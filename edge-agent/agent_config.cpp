@@ -10,6 +10,7 @@
 #include "core/atomic_file.h"
 #include "core/logging.h"
 #include "core/strings.h"
+#include "envelope/types.h"
 #include "frpc_format.h"
 #include "security/ed25519.h"
 
@@ -123,6 +124,41 @@ void checkToken(const AgentOptions& o, FrpcFormat format, Validated& out) {
   out.config.frpsToken = std::move(token);
 }
 
+/// trusted-keys, require-signed-requests, allow-unsigned, key-file.
+void checkSigning(const AgentOptions& o, Validated& out) {
+  auto& p = out.problems;
+  for (const auto& entry : o.trustedKeys) {
+    // Inline when it is a key in base64; otherwise a file holding a PEM or base64 key.
+    auto inline_ = security::PublicKey::parse(entry);
+    auto key = inline_ ? std::move(inline_) : security::PublicKey::loadFile(entry);
+    if (!key) {
+      p.add("trusted-keys", "'" + entry + "' is neither a base64 Ed25519 public key nor a file " +
+                                "holding one: " + key.error().message);
+      continue;
+    }
+    out.config.trustedKeys.add(*key);
+  }
+  if (o.requireSignedRequests && out.config.trustedKeys.empty() && o.trustedKeys.empty()) {
+    p.add("trusted-keys",
+          "required when require-signed-requests = true (the cloud's public "
+          "key(s), from `cloud-dispatcher keys`)");
+  }
+  for (const auto& type : o.allowUnsigned) {
+    if (!isReadOnlyRequestType(type)) {
+      p.add("allow-unsigned", "'" + type + "' is not a read-only request type (ping, " +
+                                  "frp_status, system_info): a request that acts must be signed");
+    }
+  }
+  out.config.keyFilePath = keyFilePath(o);
+  struct stat st {};
+  if (::stat(out.config.keyFilePath.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    p.add("key-file", out.config.keyFilePath + " (this board's private key) may be read or " +
+                          "written by group or others (mode " + mode + "): chmod 600 it");
+  }
+}
+
 void checkTls(const AgentOptions& o, Validated& out) {
   config::Problems& p = out.problems;
   if (o.frpsTls == "on" || o.frpsTls == "off") {
@@ -204,6 +240,15 @@ bool isValidServiceName(const std::string& name) {
   });
 }
 
+bool isReadOnlyRequestType(std::string_view type) {
+  namespace rt = envelope::request_type;
+  return type == rt::kPing || type == rt::kFrpStatus || type == rt::kSystemInfo;
+}
+
+std::string keyFilePath(const AgentOptions& options) {
+  return options.keyFile.empty() ? options.stateDir + "/agent.key" : options.keyFile;
+}
+
 const ServiceSpec* AgentConfig::findService(const std::string& name) const {
   for (const auto& s : services) {
     if (s.name == name) {
@@ -273,6 +318,18 @@ void addOptions(CLI::App& app, AgentOptions& o) {
   app.add_option("--max-message-bytes", o.maxMessageBytes,
                  "Larger messages are refused (413) unread")
       ->capture_default_str();
+  app.add_option("--trusted-keys", o.trustedKeys,
+                 "The cloud's Ed25519 public keys requests are signed with (repeatable, for a "
+                 "rotation): base64 inline, or a file holding a PEM or base64 key");
+  app.add_flag("--require-signed-requests{true},!--no-require-signed-requests",
+               o.requireSignedRequests,
+               "Refuse (401/403) requests that act unless signed by a trusted key")
+      ->default_str("true");
+  app.add_option("--allow-unsigned", o.allowUnsigned,
+                 "Read-only request types answered unsigned (ping, frp_status, system_info)");
+  app.add_option("--key-file", o.keyFile,
+                 "This board's private Ed25519 key, made at first start (default: "
+                 "<state-dir>/agent.key, 0600)");
   app.add_option("--log-level", o.logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", o.logFormat,
@@ -342,6 +399,7 @@ Validated validate(const AgentOptions& o) {
   if (o.sender.empty() || o.sender.size() > 200) {
     p.add("sender", "expected 1-200 characters");
   }
+  checkSigning(o, out);
   checkRange(p, "frpc-admin-port", o.frpcAdminPort, 1, 65535);
   checkRange(p, "frpc-start-timeout", o.frpcStartTimeout, 1, 600);
   checkRange(p, "frpc-stop-grace", o.frpcStopGrace, 0, 600);

@@ -8,11 +8,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "config/cli_config.h"
 #include "frpc_format.h"
 #include "kafka/config.h"
+#include "security/signature.h"
 
 namespace edgelink::agent {
 
@@ -47,6 +49,12 @@ struct AgentOptions {
   int64_t maxMessageBytes = 65536;
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)
+  /// The cloud's public keys requests are signed with: each inline base64 (44 characters) or a
+  /// file holding a PEM or base64 key. Several during a rotation.
+  std::vector<std::string> trustedKeys;
+  bool requireSignedRequests = true;
+  std::vector<std::string> allowUnsigned;  ///< read-only request types accepted unsigned
+  std::string keyFile;                     ///< empty: <state-dir>/agent.key
 };
 
 /// A local service a request may expose, by name.
@@ -69,6 +77,8 @@ struct AgentConfig {
   uint16_t remotePortMax = 65535;
   kafka::Config consumerConfig;
   kafka::Config producerConfig;
+  security::KeyRing trustedKeys;  ///< trusted-keys, loaded
+  std::string keyFilePath;        ///< the board's private key (key-file or its default)
 
   const ServiceSpec* findService(const std::string& name) const;
   std::string statePath() const { return options.stateDir + "/state.json"; }
@@ -93,6 +103,13 @@ Validated validate(const AgentOptions& options);
 /// benchmark's baseline (same consumer settings).
 kafka::Config consumerDefaults(const std::string& edgeId);
 kafka::Config producerDefaults(const std::string& edgeId);
+
+/// The board's key file for `options` (key-file, or <state-dir>/agent.key).
+std::string keyFilePath(const AgentOptions& options);
+
+/// True for the request types that only read (ping, frp_status, system_info): the only ones
+/// `allow-unsigned` may name. Every other type, unknown future ones included, acts.
+bool isReadOnlyRequestType(std::string_view type);
 
 /// True when `id` matches [A-Za-z0-9._-]{1,200}.
 bool isValidEdgeId(const std::string& id);

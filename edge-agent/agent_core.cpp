@@ -36,6 +36,10 @@ AgentCore::AgentCore(const AgentConfig& config, const Clock& clock)
   policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
   policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
   policy_.sender = config_.options.sender;
+  policy_.trustedKeys = &config_.trustedKeys;
+  policy_.topic = config_.topic;
+  policy_.requireSigned = config_.options.requireSignedRequests;
+  policy_.allowUnsigned = config_.options.allowUnsigned;
 }
 
 Actions AgentCore::take() {
@@ -101,7 +105,7 @@ void AgentCore::setSilentBefore(std::map<int32_t, int64_t> silentBefore) {
 }
 
 Actions AgentCore::onMessage(const Inbound& m) {
-  const Origin origin{m.partition, m.offset, monoNow()};
+  Origin origin{m.partition, m.offset, monoNow()};
   positions_.consumed(origin.partition, origin.offset);
   TriageContext context(policy_, decoder_);
   context.processed = &state_.processed;
@@ -112,6 +116,10 @@ Actions AgentCore::onMessage(const Inbound& m) {
   context.nowMs = wallNow();
   Triage t = triage(m, context);
   counters_.triaged(t.verdict, context.nowMs, m.recordTimestampMs);
+  if (t.signatureRefused) {
+    counters_.signatureRefused(security::verdictName(*t.signatureRefused));
+  }
+  origin.trusted = t.trusted;
   act(std::move(t), origin, m.payload.size());
   return take();
 }
@@ -143,10 +151,13 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
             idText(t.id), t.type, t.sender, config_.options.edgeId);
       }
       return;
-    case Verdict::kAnswer:
+    case Verdict::kAnswer: {
       hold(origin);
-      answer(t.id, t.type.empty() ? "?" : t.type, t.sender, std::move(*t.response), origin);
+      // A signature refusal's reason (never header bytes) goes on the request's line.
+      std::string note = t.signatureRefused ? "refused: " + t.reason : std::string();
+      answer(t.id, t.type.empty() ? "?" : t.type, t.sender, std::move(*t.response), origin, note);
       return;
+    }
     case Verdict::kAct:
       hold(origin);
       dispatch(*t.request, origin);
@@ -363,7 +374,10 @@ void AgentCore::answer(const envelope::Id& id, const std::string& type, const st
   std::string value = envelope::encode(response);
   counters_.answered(response.statusCode);
   state_.processed.expire(now);
-  state_.processed.add({sender, id, now, value});
+  if (origin.trusted) {
+    // An untrusted request's answer is not its id's answer: a forger cannot take an id first.
+    state_.processed.add({sender, id, now, value});
+  }
   queue("response " + idText(id) + " (" + type + ")", value, origin.partition, origin.offset);
   agentLogger()->info("request id={} type={} from={} edge={} outcome={} ms={}{}{}", idText(id),
                       type, sender, config_.options.edgeId, response.statusCode,

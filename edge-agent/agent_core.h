@@ -97,6 +97,8 @@ class AgentCore {
     int32_t partition = -1;
     int64_t offset = -1;
     int64_t receivedMono = 0;
+    /// Its answer is remembered as its id's answer (Triage::trusted).
+    bool trusted = true;
   };
   /// A start waiting for frpc's proxies (for a request, or resuming after a restart).
   struct PendingStart {

@@ -48,6 +48,25 @@ int runRender(const AgentConfig& config, const std::string& requestFile, bool sh
   return rendered.ok ? 0 : 1;
 }
 
+/// `edge-agent key`: the board's public key (base64) on stdout, its key id and file on stderr;
+/// the key is made on first use. Never the private key. 0 printed, 2 unusable key file.
+int runKey(const AgentOptions& options) {
+  const std::string path = keyFilePath(options);
+  bool created = false;
+  auto key = security::SigningKey::loadOrCreate(path, &created);
+  if (!key) {
+    std::fprintf(stderr, "edge-agent: key-file: %s\n", key.error().describe().c_str());
+    return 2;
+  }
+  std::printf("%s\n", key->publicKey().base64().c_str());
+  std::fprintf(stderr,
+               "key id %s (%s%s); provision it with: cloud-dispatcher edges add %s --key %s\n",
+               key->keyId().c_str(), path.c_str(), created ? ", made now" : "",
+               options.edgeId.empty() ? "EDGE_ID" : options.edgeId.c_str(),
+               key->publicKey().base64().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int runMain(int argc, const char* const* argv) {
@@ -72,8 +91,14 @@ int runMain(int argc, const char* const* argv) {
       ->check(CLI::ExistingFile);
   render->add_flag("--show-secrets", showSecrets,
                    "Print the frps token and the admin password (masked by default)");
+  auto* keyCmd = app.add_subcommand(
+      "key",
+      "Print this board's public signing key (base64; its key id on stderr), making the key "
+      "(key-file, default <state-dir>/agent.key, 0600) on first use. The private key never "
+      "leaves the file.");
   verify->fallthrough();
   render->fallthrough();
+  keyCmd->fallthrough();
   const std::string global =
       "Global flags (before or after the command): --config FILE and every option of "
       "`edge-agent --help` (--edge-id, --kafka-brokers, ...).\nExample: ";
@@ -81,11 +106,15 @@ int runMain(int argc, const char* const* argv) {
   render->footer(global +
                  "edge-agent render-frpc --config /etc/edge-agent/edge-agent.conf --request "
                  "start.json");
+  keyCmd->footer(global + "edge-agent key --config /etc/edge-agent/edge-agent.conf");
   app.require_subcommand(0, 1);
 
   auto outcome = config::parse(app, argc, argv);
   if (!outcome.proceed) {
     return config::report(outcome);
+  }
+  if (keyCmd->parsed()) {
+    return runKey(options);  // needs only state-dir / key-file, not a whole valid config
   }
   Validated v = validate(options);
   // Secrets come from files only (docs/SECURITY.md): not from the command line (ps shows it),

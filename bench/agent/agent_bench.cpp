@@ -256,6 +256,7 @@ void runOn(BrokerKind kind, const Args& a) {
   agent.start({"--log-level", "warn"});
   RoundTripClient client(producerSettings(bootstrap), consumerSettings(bootstrap, props),
                          agent.topic());
+  client.signWith(&agent.cloudKey());  // requests signed as the cloud signs them
   client.warmUp("bench");  // not a request: the agent ignores it (logged as undecodable)
   const std::vector<double> ping = pings(client, a.pings);
   Footprint f;

@@ -50,7 +50,13 @@ RoundTripClient::RoundTripClient(const kafka::Config& producer, const kafka::Con
 }
 
 void RoundTripClient::produce(const std::string& key, const std::string& value) {
-  if (!producer_->produce(topic_, key, value)) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (signer_ != nullptr) {
+    auto sig = security::signMessage(*signer_, topic_, value);
+    headers = {{std::string(security::kKeyIdHeader), sig.keyId},
+               {std::string(security::kSignatureHeader), sig.signature}};
+  }
+  if (!producer_->produce(topic_, key, value, headers)) {
     throw std::runtime_error("produce to " + topic_ + " failed");
   }
   producer_->poll(0);

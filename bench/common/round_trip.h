@@ -13,6 +13,7 @@
 
 #include "envelope/envelope.h"
 #include "kafka/client.h"
+#include "security/signature.h"
 
 namespace edgelink::bench {
 
@@ -40,11 +41,16 @@ class RoundTripClient {
   /// Produces without waiting (a delivery failure surfaces as a missing answer).
   void produce(const std::string& key, const std::string& value);
 
+  /// Signs what it produces from now on (edgelink-key / edgelink-sig for its topic) with `key`
+  /// (outlives the client), as the cloud does; nullptr: unsigned.
+  void signWith(const security::SigningKey* key) { signer_ = key; }
+
  private:
   std::string topic_;
   std::unique_ptr<kafka::Producer> producer_;
   std::unique_ptr<kafka::Consumer> consumer_;
   envelope::Decoder decoder_;
+  const security::SigningKey* signer_ = nullptr;
 };
 
 /// The baseline of the benchmarks: `n` bare produce->consume round trips (ms) on `client`'s

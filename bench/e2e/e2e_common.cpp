@@ -159,6 +159,8 @@ AgentSetup benchAgent(DispatcherHarness& h) {
   as.sharedBroker = &h.broker();
   as.topicPrefix = h.topicPrefix();
   as.watchTopic = false;
+  // TODO(sec-merge): the dispatcher does not sign its requests yet; true once it does.
+  as.requireSigned = false;
   return as;
 }
 

@@ -29,6 +29,10 @@ class AgentCounters {
   void triaged(Verdict verdict, int64_t nowMs, int64_t recordTimestampMs);
   /// A request answered with `statusCode` (one "request id=..." log line).
   void answered(int statusCode);
+  /// A request refused for its signature, by verdict name (security::verdictName). Kept here,
+  /// not yet on the heartbeat's wire body; the refusals count as `rejected` there.
+  void signatureRefused(const std::string& verdict) { ++signatureFailures_[verdict]; }
+  const std::map<std::string, uint64_t>& signatureFailures() const { return signatureFailures_; }
   void frpcStarted() { ++frpcStarts_; }
   void frpcExitedUnexpectedly() { ++frpcUnexpectedExits_; }
   /// Kafka reconnects so far, as the daemon's Kafka clients count them.
@@ -42,6 +46,7 @@ class AgentCounters {
 
  private:
   std::map<std::string, uint64_t> requests_;
+  std::map<std::string, uint64_t> signatureFailures_;
   uint64_t frpcStarts_ = 0;
   uint64_t frpcUnexpectedExits_ = 0;
   uint64_t kafkaReconnects_ = 0;

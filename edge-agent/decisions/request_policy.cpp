@@ -1,5 +1,8 @@
 #include "decisions/request_policy.h"
 
+#include <algorithm>
+
+#include "agent_config.h"
 #include "core/time_format.h"
 #include "envelope/frp_command.h"
 #include "envelope/types.h"
@@ -15,6 +18,52 @@ bool isForUs(const envelope::Envelope& message, const Policy& policy) {
 bool isKnownRequestType(const std::string& type) {
   return envelope::isFrpCommandType(type) || type == rt::kFrpStatus || type == rt::kSystemInfo ||
          type == rt::kPing;
+}
+
+SignatureJudgement judgeSignature(const Policy& policy, std::string_view type,
+                                  std::string_view payload, const security::FoundHeaders& headers) {
+  SignatureJudgement j;
+  if (policy.trustedKeys == nullptr) {
+    j.verification.verdict = security::Verdict::kValid;
+    return j;
+  }
+  j.verification = policy.trustedKeys->verify(policy.topic, payload, headers);
+  if (j.verification.valid()) {
+    return j;
+  }
+  if (j.verification.verdict != security::Verdict::kUnsigned) {
+    j.refused = true;  // present but bad: never ignored
+    j.trusted = false;
+    return j;
+  }
+  if (!policy.requireSigned) {
+    return j;  // the migration: unsigned requests act as before signatures
+  }
+  j.trusted = false;
+  const bool allowed = isReadOnlyRequestType(type) &&
+                       std::find(policy.allowUnsigned.begin(), policy.allowUnsigned.end(), type) !=
+                           policy.allowUnsigned.end();
+  j.refused = !allowed;
+  if (j.refused) {
+    j.verification.reason +=
+        type.empty() ? std::string(", and a request of unreadable type must be signed")
+                     : ", and '" + std::string(type) + "' must be signed (not in allow-unsigned)";
+  }
+  return j;
+}
+
+envelope::Envelope signatureRefusal(const envelope::Id& id, const std::string& type,
+                                    const std::string& sender, int64_t nowMs,
+                                    const security::Verification& verification) {
+  std::string why = verification.reason.empty() ? security::verdictName(verification.verdict)
+                                                : verification.reason;
+  auto response = errorResponse(
+      id, type, sender, nowMs,
+      Error(verification.status(), "signature check failed: " + why + "; not acted on"));
+  response.description = verification.status() == Status::kForbidden
+                             ? "request signed by an unknown key"
+                             : "request not validly signed";
+  return response;
 }
 
 std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,

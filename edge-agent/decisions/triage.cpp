@@ -13,7 +13,49 @@ namespace rt = envelope::request_type;
 
 namespace {
 
-Triage decodeFailure(const envelope::DecodeError& e, size_t bytes, const TriageContext& ctx) {
+/// Refuses `t` when its signature says so (true); otherwise records whether it is trusted.
+bool refuseUnsigned(Triage& t, const Inbound& message, const TriageContext& ctx) {
+  SignatureJudgement j = judgeSignature(ctx.policy, t.type, message.payload, message.headers);
+  t.trusted = j.trusted;
+  if (!j.refused) {
+    return false;
+  }
+  t.verdict = Verdict::kAnswer;
+  t.signatureRefused = j.verification.verdict;
+  t.reason = j.verification.reason;
+  t.response = signatureRefusal(t.id, t.type, ctx.policy.sender, ctx.nowMs, j.verification);
+  return true;
+}
+
+/// A request read only because the broker could not seek by time, older than max age and from
+/// before this agent's first start: it was never going to be acted on (true: `t` says so).
+bool skipSilently(Triage& t, const Inbound& message, const envelope::Envelope& msg,
+                  const TriageContext& ctx) {
+  if (!ctx.silentBeforeMs) {
+    return false;
+  }
+  int64_t ts = message.recordTimestampMs >= 0 ? message.recordTimestampMs : msg.timestampMs;
+  if (ts >= *ctx.silentBeforeMs || ctx.nowMs - msg.timestampMs <= ctx.policy.maxAgeMs) {
+    return false;
+  }
+  t.verdict = Verdict::kSkipSilently;
+  t.reason = "older than max age, before this agent's first start; dated " +
+             formatRfc3339Ms(msg.timestampMs);
+  t.response.reset();
+  t.signatureRefused.reset();
+  return true;
+}
+
+const ProcessedIds::Entry* findAnswered(const Triage& t, const TriageContext& ctx) {
+  if (ctx.processed == nullptr || !t.trusted) {
+    return nullptr;  // an untrusted request neither reads nor writes the store
+  }
+  return ctx.processed->find(t.sender, t.id);
+}
+
+Triage decodeFailure(const envelope::DecodeError& e, const Inbound& message,
+                     const TriageContext& ctx) {
+  const size_t bytes = message.payload.size();
   // Never acted on, whatever it says; answered when a request's id could be read (the decoder
   // reads the header leniently whatever is wrong with the rest: broken JSON, any size).
   Triage t;
@@ -30,12 +72,13 @@ Triage decodeFailure(const envelope::DecodeError& e, size_t bytes, const TriageC
   t.id = *e.id;
   t.sender = e.sender;
   t.type = envelope::isTypeName(e.type) ? e.type : std::string();
-  if (ctx.processed != nullptr) {
-    if (const auto* done = ctx.processed->find(e.sender, *e.id)) {
-      t.verdict = Verdict::kResend;
-      t.stored = done->response;
-      return t;
-    }
+  if (refuseUnsigned(t, message, ctx)) {
+    return t;
+  }
+  if (const auto* done = findAnswered(t, ctx)) {
+    t.verdict = Verdict::kResend;
+    t.stored = done->response;
+    return t;
   }
   Error error = e.toError();
   if (e.status == Status::kTooLarge) {
@@ -59,7 +102,7 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
   }
   auto decoded = ctx.decoder.decode(message.payload);
   if (!decoded) {
-    return decodeFailure(decoded.error(), message.payload.size(), ctx);
+    return decodeFailure(decoded.error(), message, ctx);
   }
   envelope::Envelope& msg = *decoded;
   Triage t;
@@ -73,22 +116,20 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
   t.type = msg.type;
   t.sender = msg.sender;
   t.decoded = true;
-  if (ctx.processed != nullptr) {
-    if (const auto* done = ctx.processed->find(msg.sender, msg.id)) {
-      t.verdict = Verdict::kResend;
-      t.stored = done->response;
-      return t;
+  if (refuseUnsigned(t, message, ctx)) {
+    // Old junk read before the first start is skipped unanswered, signed or not.
+    if (!skipSilently(t, message, msg, ctx)) {
+      t.request = std::move(msg);
     }
+    return t;
   }
-  if (ctx.silentBeforeMs) {
-    int64_t ts = message.recordTimestampMs >= 0 ? message.recordTimestampMs : msg.timestampMs;
-    if (ts < *ctx.silentBeforeMs && ctx.nowMs - msg.timestampMs > ctx.policy.maxAgeMs) {
-      // Read only because the broker could not seek by time: it was never going to be acted on.
-      t.verdict = Verdict::kSkipSilently;
-      t.reason = "older than max age, before this agent's first start; dated " +
-                 formatRfc3339Ms(msg.timestampMs);
-      return t;
-    }
+  if (const auto* done = findAnswered(t, ctx)) {
+    t.verdict = Verdict::kResend;
+    t.stored = done->response;
+    return t;
+  }
+  if (skipSilently(t, message, msg, ctx)) {
+    return t;
   }
   std::optional<envelope::Envelope> refusal;
   if (ctx.judgeTime) {

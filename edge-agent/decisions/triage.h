@@ -4,9 +4,11 @@
 // (bytes, partition, offset, record timestamp), what the agent remembers (answered ids, held
 // offsets, whether it read the partition without a stored position) and the time in; a verdict
 // out: ignore it, drop it (logged), skip it silently, re-send a stored answer, answer a refusal,
-// or act on a valid request. Then what a valid request asks for (decideRequest): ping's answer,
-// a refusal, or the action (status, system info, stop, start with its checked plan). The daemon
-// and `edge-agent render-frpc` both go through here.
+// or act on a valid request. A request that must be signed and is not (or whose signature is
+// present but bad) is refused 401/403 before anything else, its answer not remembered. Then what a
+// valid request asks for (decideRequest): ping's answer, a refusal, or the action (status, system
+// info, stop, start with its checked plan). The daemon and `edge-agent render-frpc` both go through
+// here.
 
 #include <cstdint>
 #include <optional>
@@ -29,6 +31,8 @@ struct Inbound {
   int32_t partition = -1;
   int64_t offset = -1;
   int64_t recordTimestampMs = -1;  ///< the broker's timestamp, -1 when it has none
+  /// Its edgelink-key / edgelink-sig header values (none, one, or repeated).
+  security::FoundHeaders headers{};
 };
 
 /// What the agent knows when it triages a message.
@@ -56,14 +60,19 @@ enum class Verdict {
 
 struct Triage {
   Verdict verdict = Verdict::kIgnore;
-  std::string reason;  ///< kDrop, kSkipSilently, kIgnore of a non-request: why (for logs)
-  envelope::Id id;     ///< the request answered (kResend, kAnswer, kAct)
-  std::string type;    ///< its type as far as it could be read ("" when not)
+  /// kDrop, kSkipSilently, kIgnore of a non-request, a signature refusal: why (for logs)
+  std::string reason;
+  envelope::Id id;   ///< the request answered (kResend, kAnswer, kAct)
+  std::string type;  ///< its type as far as it could be read ("" when not)
   std::string sender;
   bool decoded = false;                        ///< the request passed the schemas
   std::string stored;                          ///< kResend: the stored response
   std::optional<envelope::Envelope> response;  ///< kAnswer
   std::optional<envelope::Envelope> request;   ///< kAct (also kAnswer when it decoded)
+  /// Its answer may be stored as the id's answer (request_policy.h SignatureJudgement::trusted).
+  bool trusted = true;
+  /// kAnswer refusing it for its signature: the verdict (metrics).
+  std::optional<security::Verdict> signatureRefused;
 };
 
 Triage triage(const Inbound& message, TriageContext& context);

@@ -1,28 +1,42 @@
 #pragma once
 
 // The agent's messages to Kafka: the producer behind the MessageSink seam, and librdkafka's
-// delivery reports as the agent's Delivery values.
+// delivery reports as the agent's Delivery values. Every message carries the board's signature
+// (edgelink-key / edgelink-sig headers over its topic and exact bytes, security/signature.h);
+// Ed25519 is deterministic, so a retry of the same bytes carries the same signature.
 
 #include <string>
 
 #include "decisions/actions.h"
 #include "kafka/client.h"
+#include "security/signature.h"
 #include "shell/message_sink.h"
 
 namespace edgelink::agent {
 
 class ProducerSink final : public MessageSink {
  public:
-  ProducerSink(kafka::Producer& producer, std::string topic, std::string key)
-      : producer_(producer), topic_(std::move(topic)), key_(std::move(key)) {}
+  /// `signer`: the board's key (outlives the sink).
+  ProducerSink(kafka::Producer& producer, std::string topic, std::string key,
+               const security::SigningKey& signer)
+      : producer_(producer), topic_(std::move(topic)), key_(std::move(key)), signer_(signer) {}
   VoidResult produce(std::string_view value, uint64_t opaque) override {
-    return producer_.produce(topic_, key_, value, opaque);
+    return producer_.produce(topic_, key_, value, signatureHeaders(signer_, topic_, value), opaque);
+  }
+
+  /// The two headers signing `value` for `topic`.
+  static std::vector<std::pair<std::string, std::string>> signatureHeaders(
+      const security::SigningKey& signer, std::string_view topic, std::string_view value) {
+    auto sig = security::signMessage(signer, topic, value);
+    return {{std::string(security::kKeyIdHeader), std::move(sig.keyId)},
+            {std::string(security::kSignatureHeader), std::move(sig.signature)}};
   }
 
  private:
   kafka::Producer& producer_;
   std::string topic_;
   std::string key_;
+  const security::SigningKey& signer_;
 };
 
 inline Delivery toDelivery(const kafka::DeliveryReport& report) {

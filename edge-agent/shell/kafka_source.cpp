@@ -64,7 +64,12 @@ std::optional<Polled> KafkaSource::poll() {
     out.kind = Polled::Kind::kError;
     out.error = m->errorText();
   } else {
-    out.message = Inbound{m->payload(), m->partition(), m->offset(), m->timestampMs()};
+    out.message = Inbound{
+        m->payload(),
+        m->partition(),
+        m->offset(),
+        m->timestampMs(),
+        {m->headerValues(security::kKeyIdHeader), m->headerValues(security::kSignatureHeader)}};
     last_ = std::move(m);  // the payload's owner; moving keeps the pointer
   }
   return out;

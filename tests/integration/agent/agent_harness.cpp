@@ -168,11 +168,33 @@ std::string requestJson(const envelope::Id& id, const std::string& type,
 // ---------------------------------------------------------------------------------------------
 // AgentUnderTest
 
+namespace {
+
+security::SigningKey newCloudKey() {
+  auto k = security::SigningKey::generate();
+  if (!k) {
+    throw std::runtime_error("cannot make a signing key: " + k.error().describe());
+  }
+  return std::move(*k);
+}
+
+}  // namespace
+
+std::string writeTrustedKeyFile(const std::string& path) {
+  writeText(path, newCloudKey().publicKey().pem());
+  return path;
+}
+
 AgentUnderTest::AgentUnderTest(AgentSetup setup)
     : setup_(std::move(setup)),
       dir_("edge-agent-it"),
+      cloudKey_(newCloudKey()),
       topicPrefix_(setup_.topicPrefix.empty() ? uniqueName("t") + ".edge." : setup_.topicPrefix),
       topic_(topicPrefix_ + setup_.edgeId) {
+  writeText(dir_.file("cloud.pub"), cloudKey_.publicKey().pem());
+  if (auto r = cloudKey_.saveFile(cloudKeyFile()); !r) {
+    throw std::runtime_error(r.error().describe());
+  }
   BrokerOptions bo;
   bo.kind = setup_.broker;
   bo.privateBroker = setup_.privateBroker;
@@ -245,6 +267,8 @@ void AgentUnderTest::writeConfig() {
     conf << (i ? ", " : "") << "\"" << setup_.services[i] << "\"";
   }
   conf << "]\n"
+       << "trusted-keys = [\"" << dir_.file("cloud.pub") << "\"]\n"
+       << "require-signed-requests = " << (setup_.requireSigned ? "true" : "false") << "\n"
        << "remote-ports = \"" << setup_.remotePorts << "\"\n"
        << "frpc-admin-port = " << adminPort_ << "\n"
        << "frpc-start-timeout = \"5s\"\n"
@@ -310,7 +334,34 @@ void AgentUnderTest::produceRaw(const std::string& value, int64_t kafkaTimestamp
   if (!client_) {
     client_ = std::make_unique<KafkaTestClient>(broker_->bootstrap());
   }
-  client_->produce(topic_, setup_.edgeId, value, kafkaTimestampMs);
+  produceWithHeaders(value,
+                     setup_.signRequests ? signatureHeaders(value) : KafkaTestClient::Headers{},
+                     kafkaTimestampMs);
+}
+
+void AgentUnderTest::produceWithHeaders(const std::string& value,
+                                        const KafkaTestClient::Headers& headers,
+                                        int64_t kafkaTimestampMs) {
+  if (!client_) {
+    client_ = std::make_unique<KafkaTestClient>(broker_->bootstrap());
+  }
+  client_->produce(topic_, setup_.edgeId, value, headers, kafkaTimestampMs);
+}
+
+KafkaTestClient::Headers AgentUnderTest::signatureHeaders(const std::string& value,
+                                                          const security::SigningKey* key,
+                                                          const std::string& topic) const {
+  auto s = security::signMessage(key ? *key : cloudKey_, topic.empty() ? topic_ : topic, value);
+  return {{std::string(security::kKeyIdHeader), s.keyId},
+          {std::string(security::kSignatureHeader), s.signature}};
+}
+
+security::PublicKey AgentUnderTest::boardPublicKey() const {
+  auto key = security::SigningKey::loadFile(stateDir() + "/agent.key");
+  if (!key) {
+    throw std::runtime_error("no board key: " + key.error().describe());
+  }
+  return key->publicKey();
 }
 
 envelope::Envelope AgentUnderTest::response(const envelope::Id& id, int timeoutMs) {

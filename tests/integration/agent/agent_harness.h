@@ -22,6 +22,7 @@
 #include "harness/test_broker.h"
 #include "harness/test_util.h"
 #include "kafka/client.h"
+#include "security/signature.h"
 
 namespace edgelink::testing {
 
@@ -71,6 +72,10 @@ TopicLog::Pred responseTo(const envelope::Id& id);
 TopicLog::Pred eventOf(const std::string& type);
 TopicLog::Pred eventWith(const std::string& type, const std::string& key, const std::string& value);
 
+/// Writes a new public key (PEM) to `path` and returns `path`: a `trusted-keys` file for tests
+/// that run the example config here (its /etc path does not exist on this machine).
+std::string writeTrustedKeyFile(const std::string& path);
+
 /// A request envelope's JSON.
 std::string requestJson(const envelope::Id& id, const std::string& type,
                         const std::string& bodyJson, int64_t timestampMs,
@@ -109,6 +114,11 @@ struct AgentSetup {
   uint16_t frpsPort = 0;                 ///< frps-port (0: not written, the agent's default)
   std::string frpsToken = "test-token";  ///< written to the frps-token-file
   std::vector<std::string> extraConfig;  ///< more `key = value` lines for the config file
+  /// Signed requests: the harness plays the cloud with a key of its own (trusted by the agent's
+  /// config) and signs what send()/produceRaw() produce; `require-signed-requests` as given.
+  /// Tests whose requests come from elsewhere (a dispatcher not signing yet) turn it off.
+  bool requireSigned = true;
+  bool signRequests = true;
 };
 
 class AgentUnderTest {
@@ -129,7 +139,21 @@ class AgentUnderTest {
   envelope::Id send(const std::string& type, const std::string& bodyJson = "{}",
                     std::optional<int64_t> timestampMs = std::nullopt,
                     std::optional<envelope::Id> id = std::nullopt);
+  /// Produces `value` signed with the cloud key (unless setup's signRequests is off).
   void produceRaw(const std::string& value, int64_t kafkaTimestampMs = 0);
+  /// Produces `value` with exactly these headers (none: unsigned).
+  void produceWithHeaders(const std::string& value, const KafkaTestClient::Headers& headers,
+                          int64_t kafkaTimestampMs = 0);
+  /// The signature headers of `value` for `topic` (default: the agent's) by `key` (default: the
+  /// cloud key the agent trusts).
+  KafkaTestClient::Headers signatureHeaders(const std::string& value,
+                                            const security::SigningKey* key = nullptr,
+                                            const std::string& topic = {}) const;
+  /// The cloud key the agent's config trusts, and its file (PEM, 0600).
+  const security::SigningKey& cloudKey() const { return cloudKey_; }
+  std::string cloudKeyFile() const { return dir_.file("cloud.key"); }
+  /// The board's public key, read from its key file (after the agent made it).
+  security::PublicKey boardPublicKey() const;
   /// The response to `id` (throws when none comes within `timeoutMs`).
   envelope::Envelope response(const envelope::Id& id, int timeoutMs = 20000);
   size_t responseCount(const envelope::Id& id) const;
@@ -157,6 +181,7 @@ class AgentUnderTest {
 
   AgentSetup setup_;
   TempDir dir_;
+  security::SigningKey cloudKey_;
   std::string topicPrefix_;
   std::string topic_;
   uint16_t adminPort_ = 0;

@@ -53,10 +53,11 @@ TEST_CASE("the example config passes edge-agent verify", "[agent][cli]") {
   ::chmod(dir.file("token").c_str(), 0600);
   writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   // Paths on this machine replace the board's; every other key is checked as written.
-  auto r = runCapture({edgeAgentPath(), "verify", "--config", installedExample(dir), "--frpc-path",
-                       fakeFrpcPath(), "--frps-token-file", dir.file("token"), "--frps-ca-file",
-                       dir.file("ca.pem"), "--state-dir", dir.file("state")},
-                      dir.file("out"));
+  auto r = runCapture(
+      {edgeAgentPath(), "verify", "--config", installedExample(dir), "--frpc-path", fakeFrpcPath(),
+       "--frps-token-file", dir.file("token"), "--frps-ca-file", dir.file("ca.pem"), "--state-dir",
+       dir.file("state"), "--trusted-keys", writeTrustedKeyFile(dir.file("cloud.pub"))},
+      dir.file("out"));
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("configuration OK: edge elevator-0042"));
@@ -73,7 +74,7 @@ TEST_CASE("the example config comments every option the agent has", "[agent][cli
        it != std::sregex_iterator(); ++it) {
     std::string key = (*it)[1];
     if (key == "help" || key == "version" || key == "config" || key == "no-frpc-verify" ||
-        key == "kafka-brokers)") {
+        key == "no-require-signed-requests" || key == "kafka-brokers)") {
       continue;
     }
     INFO("key " << key);
@@ -131,10 +132,13 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
   writeText(dir.file("token"), "tok\"en\n");
   ::chmod(dir.file("token").c_str(), 0600);
   writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-  std::vector<std::string> base = {edgeAgentPath(),       "render-frpc",     "--config",
-                                   installedExample(dir), "--frpc-path",     fakeFrpcPath(),
-                                   "--frps-token-file",   dir.file("token"), "--frps-ca-file",
-                                   dir.file("ca.pem"),    "--state-dir",     dir.file("state")};
+  std::vector<std::string> base = {edgeAgentPath(),     "render-frpc",
+                                   "--config",          installedExample(dir),
+                                   "--frpc-path",       fakeFrpcPath(),
+                                   "--frps-token-file", dir.file("token"),
+                                   "--frps-ca-file",    dir.file("ca.pem"),
+                                   "--state-dir",       dir.file("state"),
+                                   "--trusted-keys",    writeTrustedKeyFile(dir.file("cloud.pub"))};
   auto legacy = base;
   legacy.insert(legacy.end(), {"--remote-ports", "3000-4000", "--show-secrets", "--request",
                                sourceDir() + "/schemas/examples/valid/"

@@ -133,6 +133,8 @@ TEST_CASE("render-frpc masks the frps token and the admin password unless --show
       dir.file("state"),
       "--remote-ports",
       "3000-4000",
+      "--trusted-keys",
+      writeTrustedKeyFile(dir.file("cloud.pub")),
       "--request",
       sourceDir() + "/schemas/examples/valid/request-change_frp_client_config-original.json"};
   auto masked = runCapture(base, dir.file("masked"));

@@ -269,6 +269,8 @@ TEST_CASE(
   as.sasl = true;
   as.saslUser = "board-a";
   as.saslPassword = kBoards[0].second;
+  // TODO(sec-merge): the dispatcher's CLI does not sign its requests yet; true once it does.
+  as.requireSigned = false;
   AgentUnderTest own(as);
   own.start();
 

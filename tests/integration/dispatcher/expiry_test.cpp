@@ -32,6 +32,8 @@ TEST_CASE("a start that timed out while the agent was down is never acted on whe
   AgentSetup setup;
   setup.sharedBroker = &h.broker();
   setup.topicPrefix = h.topicPrefix();
+  // TODO(sec-merge): the dispatcher does not sign its requests yet; true once it does.
+  setup.requireSigned = false;
   AgentUnderTest agent(setup);
   agent.start();
 

@@ -16,10 +16,10 @@ using namespace edgelink::testing;
 namespace {
 
 /// A web backend publishing `count` pings to `topic`, one every `gapMs`, with an idempotent
-/// producer (no duplicates when it retries across the broker's restart). Returns what went
-/// wrong, or "".
-std::string publishPings(const std::string& bootstrap, const std::string& topic,
-                         const std::string& key, int count, int gapMs,
+/// producer (no duplicates when it retries across the broker's restart), signed as `agent`
+/// trusts. Returns what went wrong, or "".
+std::string publishPings(const AgentUnderTest& agent, const std::string& bootstrap,
+                         const std::string& topic, const std::string& key, int count, int gapMs,
                          std::vector<envelope::Id>& ids) {
   kafka::Config c;
   c.set("bootstrap.servers", bootstrap);
@@ -33,8 +33,8 @@ std::string publishPings(const std::string& bootstrap, const std::string& topic,
   }
   for (int i = 0; i < count; ++i) {
     ids.push_back(envelope::Id::text("stream-" + std::to_string(i)));
-    if (auto r = (*producer)->produce(topic, key, requestJson(ids.back(), "ping", "{}", nowMs()));
-        !r) {
+    const std::string value = requestJson(ids.back(), "ping", "{}", nowMs());
+    if (auto r = (*producer)->produce(topic, key, value, agent.signatureHeaders(value)); !r) {
       return r.error().describe();
     }
     (*producer)->poll(gapMs);
@@ -66,7 +66,7 @@ TEST_CASE(
   std::vector<envelope::Id> ids;
   std::string published;
   std::thread backend([&] {
-    published = publishPings(h.broker().bootstrap(), h.topic("k1"), "k1", count, 100, ids);
+    published = publishPings(agent, h.broker().bootstrap(), h.topic("k1"), "k1", count, 100, ids);
   });
   REQUIRE(waitUntil([&] { return h.count("SELECT count(*) FROM responses") > 10; }, 30000));
   h.broker().kill9();
@@ -112,6 +112,8 @@ TEST_CASE("agent and dispatcher connect over SASL_SSL with the settings the docs
   as.sharedBroker = &h.broker();
   as.topicPrefix = h.topicPrefix();
   as.sasl = true;
+  // TODO(sec-merge): the dispatcher's CLI does not sign its requests yet; true once it does.
+  as.requireSigned = false;
   AgentUnderTest agent(as);
   agent.start();
   REQUIRE(h.waitAssigned(1));

@@ -281,7 +281,9 @@ TEST_CASE("real frpc verify accepts what edge-agent render-frpc writes in TOML a
                 dir.file("state") + "\"\nfrpc-path = \"" + realFrpcPath() +
                 "\"\nfrps-addr = \"frps.example.com\"\nfrps-token-file = \"" + dir.file("token") +
                 "\"\nservice = [\"ssh=127.0.0.1:22\", \"fcc_web=127.0.0.1:80\", "
-                "\"camera_admin=192.168.1.64:80\"]\nremote-ports = \"30000-39999\"\n");
+                "\"camera_admin=192.168.1.64:80\"]\nremote-ports = \"30000-39999\"\n"
+                "trusted-keys = [\"" +
+                writeTrustedKeyFile(dir.file("cloud.pub")) + "\"]\n");
   ::chmod(dir.file("token").c_str(), 0600);
   // The original design's request, and the canonical one.
   writeText(

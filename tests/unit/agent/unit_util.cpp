@@ -25,6 +25,8 @@ AgentOptions validOptions(const testing::TempDir& dir) {
   o.frpsTokenFile = dir.file("token");
   o.services = {"ssh=127.0.0.1:22", "fcc_web=127.0.0.1:80", "camera_admin=192.168.1.64:80"};
   o.remotePorts = "30000-39999";
+  // Tests of other things send unsigned requests; signed_requests_test.cpp turns this on.
+  o.requireSignedRequests = false;
   return o;
 }
 
