@@ -68,6 +68,10 @@ struct Options {
   // Metrics and health endpoints
   std::string metricsListen;            ///< empty: off
   int64_t metricsIntervalSeconds = 15;  ///< how often the database gauges are refreshed
+  // Signing (docs/SECURITY.md)
+  std::string signingKeyDir = "/etc/cloud-dispatcher/keys";  ///< `keys`: <keyid>.key + active
+  bool signRequests = true;           ///< sign every request with the active key
+  bool requireSignedAnswers = false;  ///< edges without a registered key are refused too
   // Misc
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)
@@ -111,6 +115,7 @@ struct Options {
   void validateSessions(config::Problems& p);
   void validateIngest(config::Problems& p);
   void validateMetrics(config::Problems& p);
+  void validateSigning(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.
