@@ -32,6 +32,15 @@ VoidResult KeyStore::ensureDir() const {
     }
     return {};
   }
+  // Parents as `install -d` makes them; the key directory itself 0700.
+  for (size_t slash = dir_.find('/', 1); slash != std::string::npos;
+       slash = dir_.find('/', slash + 1)) {
+    const std::string parent = dir_.substr(0, slash);
+    if (::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) {
+      return Error(Status::kInternal, "creating signing-key-dir " + dir_ + ": " + parent + ": " +
+                                          std::strerror(errno));
+    }
+  }
   if (::mkdir(dir_.c_str(), 0700) != 0) {
     return Error(Status::kInternal,
                  "creating signing-key-dir " + dir_ + ": " + std::strerror(errno));

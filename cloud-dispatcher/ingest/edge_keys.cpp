@@ -1,5 +1,6 @@
 #include "ingest/edge_keys.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -7,70 +8,62 @@
 
 namespace edgelink::dispatcher {
 
-Result<std::optional<security::PublicKey>> EdgeKeyCache::query(const std::string& edge) const {
-  if (!db_ || !db_->healthy()) {
-    auto db = pg::Connection::open(options_.pgConninfo, "cloud-dispatcher-keys");
-    if (!db) {
-      return db.error();
-    }
-    db_ = std::move(db).value();
+VoidResult EdgeKeyCache::connect() const {
+  if (db_ && db_->healthy()) {
+    return {};
   }
-  auto rows = db_->exec("SELECT public_key FROM edges WHERE edge_id = $1", {edge});
+  auto db = pg::Connection::open(options_.pgConninfo, "cloud-dispatcher-keys");
+  if (!db) {
+    return db.error();
+  }
+  db_ = std::move(db).value();
+  return {};
+}
+
+VoidResult EdgeKeyCache::reload(bool force) const {
+  if (auto r = connect(); !r) {
+    return r;
+  }
+  auto mark = db_->exec("SELECT value FROM dispatcher_settings WHERE key = $1",
+                        {std::string(kEdgeKeysChangedSetting)});
+  if (!mark) {
+    db_.reset();
+    return mark.error();
+  }
+  std::string version = mark->size() > 0 ? mark->str(0, 0) : std::string();
+  if (!force && loaded_ && version == version_ &&
+      clock_.monoMs() - loadedMs_ <= kEdgeKeysMaxAgeMs) {
+    return {};
+  }
+  auto rows = db_->exec("SELECT edge_id, public_key FROM edges WHERE public_key IS NOT NULL");
   if (!rows) {
     db_.reset();
     return rows.error();
   }
-  if (rows->size() == 0 || rows->isNull(0, 0)) {
-    return std::optional<security::PublicKey>();
+  std::unordered_map<std::string, std::optional<security::PublicKey>> keys;
+  for (int i = 0; i < rows->size(); ++i) {
+    auto key = security::PublicKey::parse(rows->view(i, 1));
+    if (!key) {
+      // Stored by `edges add --key`, which parsed it: only a hand-edited row gets here. The
+      // edge's answers are refused (it has a key, none verifies) rather than taken unchecked.
+      log::get("dispatcher")
+          ->error("edge={}: the stored public_key is not a key: {}", rows->str(i, 0),
+                  key.error().describe());
+    }
+    keys.emplace(rows->str(i, 0), key ? std::optional<security::PublicKey>(*key) : std::nullopt);
   }
-  auto key = security::PublicKey::parse(rows->view(0, 0));
-  if (!key) {
-    // Stored by `edges add --key`, which parsed it: only a hand-edited row gets here.
-    log::get("dispatcher")
-        ->error("edge={}: the stored public_key is not a key: {}", edge, key.error().describe());
-    return std::optional<security::PublicKey>();
-  }
-  return std::optional<security::PublicKey>(*key);
+  keys_ = std::move(keys);
+  version_ = std::move(version);
+  loaded_ = true;
+  loadedMs_ = clock_.monoMs();
+  return {};
 }
 
 void EdgeKeyCache::refreshIfChanged() {
   std::lock_guard<std::mutex> lock(mutex_);
-  if (!db_ || !db_->healthy()) {
-    auto db = pg::Connection::open(options_.pgConninfo, "cloud-dispatcher-keys");
-    if (!db) {
-      return;  // check() waits for the database when it needs a key
-    }
-    db_ = std::move(db).value();
-  }
-  auto rows = db_->exec("SELECT value FROM dispatcher_settings WHERE key = $1",
-                        {std::string(kEdgeKeysChangedSetting)});
-  if (!rows) {
-    db_.reset();
-    return;
-  }
-  std::string version = rows->size() > 0 ? rows->str(0, 0) : std::string();
-  if (version != version_) {
-    entries_.clear();
-    version_ = std::move(version);
-  }
-}
-
-EdgeKeyCache::Entry& EdgeKeyCache::load(const std::string& edge) const {
-  Entry& e = entries_[edge];
-  for (int waitMs = 100;; waitMs = std::min(waitMs * 2, 5000)) {
-    auto key = query(edge);
-    if (key) {
-      e.key = *key;
-      e.loadedMs = clock_.monoMs();
-      e.lastUnknownKeyId.clear();
-      return e;
-    }
+  if (auto r = reload(false); !r && loaded_) {
     log::get("dispatcher")
-        ->warn("edge={}: reading its public key: {} (retrying)", edge, key.error().describe());
-    if (stop_ != nullptr && *stop_) {
-      return e;  // what it knew; nothing is stored while the database is away anyway
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(waitMs));
+        ->warn("reading the edges' keys: {} (keeping those read before)", r.error().describe());
   }
 }
 
@@ -78,24 +71,26 @@ AnswerVerdict EdgeKeyCache::check(const std::string& edge, std::string_view topi
                                   std::string_view value,
                                   const security::FoundHeaders& headers) const {
   std::lock_guard<std::mutex> lock(mutex_);
-  const int64_t now = clock_.monoMs();
-  auto it = entries_.find(edge);
-  Entry* e = it != entries_.end() && now - it->second.loadedMs <= kEdgeKeyMaxAgeMs ? &it->second
-                                                                                   : &load(edge);
-  auto v = verifyWithEdgeKey(e->key, topic, value, headers);
-  const bool staleNoKey = !e->key && now - e->loadedMs > kEdgeNoKeyMaxAgeMs;
-  const bool newKeyId =
-      v.verdict == security::Verdict::kUnknownKey && v.keyId != e->lastUnknownKeyId;
-  const bool unsignedMayPass =
-      v.verdict == security::Verdict::kUnsigned && staleNoKey && !options_.requireSignedAnswers;
-  if (newKeyId || unsignedMayPass) {
-    e = &load(edge);
-    v = verifyWithEdgeKey(e->key, topic, value, headers);
-    if (v.verdict == security::Verdict::kUnknownKey) {
-      e->lastUnknownKeyId = v.keyId;
+  // Never read: wait for the database (nothing is stored while it is away anyway).
+  for (int waitMs = 100; !loaded_; waitMs = std::min(waitMs * 2, 5000)) {
+    auto r = reload(true);
+    if (r) {
+      break;
     }
+    log::get("dispatcher")->warn("reading the edges' keys: {} (retrying)", r.error().describe());
+    if (stop_ != nullptr && *stop_) {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(waitMs));
   }
-  return judgeAnswer(v, e->key.has_value(), options_.requireSignedAnswers);
+  auto it = keys_.find(edge);
+  const bool hasKey = it != keys_.end();
+  security::Verification v;  // unsigned: no header at all (no key lookup, no copy)
+  if (!headers.keyIds.empty() || !headers.signatures.empty()) {
+    static const std::optional<security::PublicKey> kNone;
+    v = verifyWithEdgeKey(hasKey ? it->second : kNone, topic, value, headers);
+  }
+  return judgeAnswer(v, hasKey, options_.requireSignedAnswers);
 }
 
 }  // namespace edgelink::dispatcher

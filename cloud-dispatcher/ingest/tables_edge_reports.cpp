@@ -126,7 +126,7 @@ const Table kEdges{"edges", "stage_edges",
 namespace {
 
 void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
-  w.row(15);
+  w.row(14);
   w.text(u.edgeId);
   w.timestamp(u.firstSeenMs);
   w.optTimestamp(u.lastSeenMs);

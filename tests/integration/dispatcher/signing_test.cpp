@@ -8,7 +8,7 @@
 
 #include "dispatcher_harness.h"
 #include "edge_simulator.h"
-#include "kafka_test_client.h"
+#include "harness/kafka_test_client.h"
 #include "security/signature.h"
 #include "test_messages.h"
 
