@@ -184,11 +184,11 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--sign-requests", signRequests,
                  "Sign every request with the active key of --signing-key-dir (no key: the "
                  "request is refused)")
-      ->capture_default_str();
+      ->default_str(signRequests ? "true" : "false");
   app.add_option("--require-signed-answers", requireSignedAnswers,
                  "Refuse unsigned responses and events from edges without a registered key too "
                  "(an edge with a key always needs a valid signature)")
-      ->capture_default_str();
+      ->default_str(requireSignedAnswers ? "true" : "false");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", logFormat,
