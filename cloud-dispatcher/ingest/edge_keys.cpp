@@ -70,25 +70,32 @@ void EdgeKeyCache::refreshIfChanged() {
 AnswerVerdict EdgeKeyCache::check(const std::string& edge, std::string_view topic,
                                   std::string_view value,
                                   const security::FoundHeaders& headers) const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  // Never read: wait for the database (nothing is stored while it is away anyway).
-  for (int waitMs = 100; !loaded_; waitMs = std::min(waitMs * 2, 5000)) {
-    auto r = reload(true);
-    if (r) {
-      break;
+  const bool isSigned = !headers.keyIds.empty() || !headers.signatures.empty();
+  bool hasKey = false;
+  std::optional<security::PublicKey> key;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    // Never read: wait for the database (nothing is stored while it is away anyway).
+    for (int waitMs = 100; !loaded_; waitMs = std::min(waitMs * 2, 5000)) {
+      auto r = reload(true);
+      if (r) {
+        break;
+      }
+      log::get("dispatcher")->warn("reading the edges' keys: {} (retrying)", r.error().describe());
+      if (stop_ != nullptr && *stop_) {
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(waitMs));
     }
-    log::get("dispatcher")->warn("reading the edges' keys: {} (retrying)", r.error().describe());
-    if (stop_ != nullptr && *stop_) {
-      break;
+    auto it = keys_.find(edge);
+    hasKey = it != keys_.end();
+    if (hasKey && isSigned) {
+      key = it->second;  // verified outside the lock: consumers verify at once
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(waitMs));
   }
-  auto it = keys_.find(edge);
-  const bool hasKey = it != keys_.end();
-  security::Verification v;  // unsigned: no header at all (no key lookup, no copy)
-  if (!headers.keyIds.empty() || !headers.signatures.empty()) {
-    static const std::optional<security::PublicKey> kNone;
-    v = verifyWithEdgeKey(hasKey ? it->second : kNone, topic, value, headers);
+  security::Verification v;  // unsigned: no header at all
+  if (isSigned) {
+    v = verifyWithEdgeKey(key, topic, value, headers);
   }
   return judgeAnswer(v, hasKey, options_.requireSignedAnswers);
 }
