@@ -1,6 +1,8 @@
 #include "options.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstring>
 
 #include "core/logging.h"
 #include "core/strings.h"
@@ -62,6 +64,15 @@ Result<PortRange> parsePortRange(const std::string& text) {
   return PortRange{static_cast<uint16_t>(*first), static_cast<uint16_t>(*last)};
 }
 
+std::string Options::principalFor(const std::string& edgeId) const {
+  std::string out = edgePrincipal;
+  for (auto at = out.find("{edge}"); at != std::string::npos; at = out.find("{edge}", at)) {
+    out.replace(at, 6, edgeId);
+    at += edgeId.size();
+  }
+  return out;
+}
+
 void Options::addTo(CLI::App& app) {
   auto dur = config::durationSeconds();
   // Kafka.
@@ -94,6 +105,13 @@ void Options::addTo(CLI::App& app) {
       topicRetentionSeconds);
   app.add_option("--topic-config", topicConfigs,
                  "edges add: extra topic config key=value (repeatable)");
+  app.add_option("--kafka-acls", kafkaAcls,
+                 "edges add/remove: grant and revoke each board's ACLs on its topic (auto: when "
+                 "the cluster has an authorizer; on: always, failing without one; off: never)")
+      ->capture_default_str();
+  app.add_option("--edge-principal", edgePrincipal,
+                 "edges add: the board's Kafka principal, {edge} replaced by the edge id")
+      ->capture_default_str();
   // PostgreSQL.
   app.add_option("--pg-conninfo", pgConninfo,
                  "PostgreSQL connection (libpq conninfo or URI); unset: PGHOST, PGPORT, ...");
@@ -122,6 +140,9 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--port-pool", portPool, "Remote ports handed to sessions, FIRST-LAST")
       ->capture_default_str();
   app.add_option("--frps-host", frpsHost, "Public frps host, for connect hints")
+      ->capture_default_str();
+  app.add_option("--frps-port", frpsPort,
+                 "frps's bind port (frpc logs in there), for stcp visitor configs")
       ->capture_default_str();
   app.add_option("--connect-hint", connectHints,
                  "SERVICE=TEMPLATE with {host} and {port} (repeatable), e.g. "
@@ -189,6 +210,12 @@ void Options::addTo(CLI::App& app) {
                  "Refuse unsigned responses and events from edges without a registered key too "
                  "(an edge with a key always needs a valid signature)")
       ->default_str(requireSignedAnswers ? "true" : "false");
+  app.add_option("--frps-plugin-listen", frpsPluginListen,
+                 "ADDRESS:PORT answering frps's server plugin requests (Login, NewProxy; unset: "
+                 "off)");
+  app.add_option("--frps-plugin-path", frpsPluginPath,
+                 "The plugin's HTTP path, frps's httpPlugins path (may hold a shared secret)")
+      ->capture_default_str();
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", logFormat,
@@ -204,6 +231,7 @@ config::Problems Options::validate() {
   validateIngest(p);
   validateMetrics(p);
   validateSigning(p);
+  validateFrpsPlugin(p);
   return p;
 }
 
@@ -225,6 +253,25 @@ void Options::validateMetrics(config::Problems& p) {
   }
   if (metricsIntervalSeconds < 1 || metricsIntervalSeconds > 3600) {
     p.add("metrics-interval", "expected 1s-1h");
+  }
+}
+
+// frps's server plugin: the path is a civetweb handler pattern, so only plain characters.
+void Options::validateFrpsPlugin(config::Problems& p) {
+  frpsPluginAddress.reset();
+  if (!frpsPluginListen.empty()) {
+    if (auto a = parseListenAddress(frpsPluginListen)) {
+      frpsPluginAddress = *a;
+    } else {
+      p.addIf("frps-plugin-listen", a.error());
+    }
+  }
+  const bool plain = std::all_of(frpsPluginPath.begin(), frpsPluginPath.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::strchr("/._~-", c) != nullptr;
+  });
+  if (frpsPluginPath.size() < 2 || frpsPluginPath.size() > 200 || frpsPluginPath[0] != '/' ||
+      !plain) {
+    p.add("frps-plugin-path", "expected /PATH of 1-199 characters from [A-Za-z0-9/._~-]");
   }
 }
 
@@ -268,6 +315,16 @@ void Options::validateKafka(config::Problems& p) {
       p.add("topic-config", "expected key=value, got '" + kv + "'");
     }
   }
+  if (kafkaAcls != "auto" && kafkaAcls != "on" && kafkaAcls != "off") {
+    p.add("kafka-acls", "expected auto, on or off, got '" + kafkaAcls + "'");
+  }
+  const auto colon = edgePrincipal.find(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == edgePrincipal.size()) {
+    p.add("edge-principal", "expected TYPE:NAME (e.g. User:{edge}), got '" + edgePrincipal + "'");
+  } else if (edgePrincipal.find("{edge}") == std::string::npos) {
+    p.add("edge-principal", "must contain {edge}: every board needs a principal of its own, got '" +
+                                edgePrincipal + "'");
+  }
 }
 
 // Deadlines (per type too), the sender, the message size limit.
@@ -310,6 +367,9 @@ void Options::validateSessions(config::Problems& p) {
   }
   if (frpsHost.empty()) {
     p.add("frps-host", "required (it is printed in connect hints)");
+  }
+  if (frpsPort < 1 || frpsPort > 65535) {
+    p.add("frps-port", "expected 1-65535, got " + std::to_string(frpsPort));
   }
   hintByService.clear();
   for (const auto& kv : connectHints) {
@@ -388,7 +448,8 @@ std::optional<std::string> Options::edgeFromTopic(const std::string& topic) cons
   return id;
 }
 
-std::string Options::connectHint(const std::string& service, int port) const {
+std::string Options::connectHint(const std::string& service, int port,
+                                 const std::string& host) const {
   std::string tmpl;
   if (auto it = hintByService.find(service); it != hintByService.end()) {
     tmpl = it->second;
@@ -400,7 +461,7 @@ std::string Options::connectHint(const std::string& service, int port) const {
   std::string out;
   for (size_t i = 0; i < tmpl.size();) {
     if (tmpl.compare(i, 6, "{host}") == 0) {
-      out += frpsHost;
+      out += host.empty() ? frpsHost : host;
       i += 6;
     } else if (tmpl.compare(i, 6, "{port}") == 0) {
       out += std::to_string(port);

@@ -40,7 +40,9 @@ struct Options {
   int topicPartitions = 1;
   int topicReplication = 3;
   int64_t topicRetentionSeconds = 7 * 24 * 3600;
-  std::vector<std::string> topicConfigs;  ///< extra topic configs key=value
+  std::vector<std::string> topicConfigs;      ///< extra topic configs key=value
+  std::string kafkaAcls = "auto";             ///< edges add/remove ACLs: auto, on or off
+  std::string edgePrincipal = "User:{edge}";  ///< the board's Kafka principal; {edge}: its id
   // PostgreSQL
   std::string pgConninfo;  ///< libpq conninfo or URI; empty: PGHOST/PGPORT/... (libpq defaults)
   // Requests
@@ -52,6 +54,7 @@ struct Options {
   // Sessions
   std::string portPool = "31000-31999";
   std::string frpsHost = "frps.example.com";
+  int64_t frpsPort = 7000;                ///< frps's bind port, in stcp visitor configs
   std::vector<std::string> connectHints;  ///< "service=template" with {host} {port}
   std::vector<std::string> defaultServices = {"ssh", "fcc_web", "camera_admin"};
   int64_t autoStopSeconds = 7200;
@@ -72,13 +75,17 @@ struct Options {
   std::string signingKeyDir = "/etc/cloud-dispatcher/keys";  ///< `keys`: <keyid>.key + active
   bool signRequests = true;           ///< sign every request with the active key
   bool requireSignedAnswers = false;  ///< edges without a registered key are refused too
+  // frps's server plugin (Login, NewProxy)
+  std::string frpsPluginListen;                 ///< empty: off
+  std::string frpsPluginPath = "/frps-plugin";  ///< may carry a shared secret
   // Misc
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)
 
   // Filled by validate().
   PortRange pool;
-  std::optional<ListenAddress> metricsAddress;  ///< from metrics-listen; nullopt: off
+  std::optional<ListenAddress> metricsAddress;     ///< from metrics-listen; nullopt: off
+  std::optional<ListenAddress> frpsPluginAddress;  ///< from frps-plugin-listen; nullopt: off
   std::map<std::string, int64_t> deadlineByType;
   std::map<std::string, std::string> hintByService;
 
@@ -95,8 +102,12 @@ struct Options {
   /// Edge id from a topic name (prefix stripped); nullopt when the topic is not an edge topic.
   std::optional<std::string> edgeFromTopic(const std::string& topic) const;
   std::string topicFor(const std::string& edgeId) const { return topicPrefix + edgeId; }
-  /// "ssh -p 31022 root@frps.example.com" or "http://frps.example.com:31023/".
-  std::string connectHint(const std::string& service, int port) const;
+  /// The board's Kafka principal: edge-principal with {edge} replaced by its id.
+  std::string principalFor(const std::string& edgeId) const;
+  /// "ssh -p 31022 root@frps.example.com" or "http://frps.example.com:31023/" (`host` in place
+  /// of frps-host when given: an stcp visitor's 127.0.0.1).
+  std::string connectHint(const std::string& service, int port,
+                          const std::string& host = std::string()) const;
 
   /// librdkafka settings: the dispatcher's defaults under the user's properties.
   kafka::Config consumerConfig() const;
@@ -116,6 +127,7 @@ struct Options {
   void validateIngest(config::Problems& p);
   void validateMetrics(config::Problems& p);
   void validateSigning(config::Problems& p);
+  void validateFrpsPlugin(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

@@ -11,6 +11,7 @@
 #include "core/logging.h"
 #include "core/strings.h"
 #include "frpc_format.h"
+#include "security/ed25519.h"
 
 namespace edgelink::agent {
 namespace {
@@ -100,22 +101,10 @@ void checkToken(const AgentOptions& o, FrpcFormat format, Validated& out) {
     out.warnings.push_back("frps-token-file: not set; frpc will log in to frps without a token");
     return;
   }
-  struct stat st {};
-  if (::stat(o.frpsTokenFile.c_str(), &st) != 0) {
-    out.problems.add("frps-token-file",
-                     "cannot read " + o.frpsTokenFile + ": " + std::strerror(errno));
-    return;
-  }
-  if ((st.st_mode & 077) != 0) {
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    out.warnings.push_back("frps-token-file: " + o.frpsTokenFile +
-                           " is readable by group or others (mode " + mode +
-                           "); it holds a secret: chmod 600 it");
-  }
-  auto text = readFile(o.frpsTokenFile);
+  // Refused, not warned about, when others may read it (security::readSecretFile).
+  auto text = security::readSecretFile(o.frpsTokenFile);
   if (!text) {
-    out.problems.add("frps-token-file", text.error().describe());
+    out.problems.add("frps-token-file", text.error().message);
     return;
   }
   std::string token = *text;
@@ -132,6 +121,38 @@ void checkToken(const AgentOptions& o, FrpcFormat format, Validated& out) {
     return;
   }
   out.config.frpsToken = std::move(token);
+}
+
+void checkTls(const AgentOptions& o, Validated& out) {
+  config::Problems& p = out.problems;
+  if (o.frpsTls == "on" || o.frpsTls == "off") {
+    out.config.frpsTls = o.frpsTls == "on";
+  } else if (o.frpsTls != "default") {
+    p.add("frps-tls", "expected on, off or default, got '" + o.frpsTls + "'");
+  }
+  const bool off = o.frpsTls == "off";
+  if (off && !o.frpsCaFile.empty()) {
+    p.add("frps-ca-file", "names a CA but frps-tls is off: turn TLS on or drop the CA");
+  }
+  if (off && !o.frpsServerName.empty()) {
+    p.add("frps-server-name", "is for TLS but frps-tls is off");
+  }
+  if (!o.frpsServerName.empty() && !isHostName(o.frpsServerName)) {
+    p.add("frps-server-name", "expected a host name, got '" + o.frpsServerName + "'");
+  }
+  if (!o.frpsCaFile.empty()) {
+    auto text = readFile(o.frpsCaFile);
+    if (!text) {
+      p.add("frps-ca-file", text.error().describe());
+    } else if (text->find("-----BEGIN CERTIFICATE-----") == std::string::npos) {
+      p.add("frps-ca-file", o.frpsCaFile + " holds no PEM certificate");
+    } else if (auto r = checkFrpcString(o.frpsCaFile, FrpcFormat::kIni); !r) {
+      p.add("frps-ca-file", "the path " + r.error().message);
+    }
+  } else if (o.frpsTls != "off") {
+    out.warnings.push_back(
+        "frps-ca-file: not set; frpc encrypts to frps but does not verify its certificate");
+  }
 }
 
 void checkKafka(const AgentOptions& o, Validated& out) {
@@ -219,9 +240,14 @@ void addOptions(CLI::App& app, AgentOptions& o) {
   app.add_option("--frps-token-file", o.frpsTokenFile,
                  "File holding frps's auth token (mode 0600; never logged)");
   app.add_option("--frps-tls", o.frpsTls,
-                 "TLS to frps: default (frpc's own: on since frp 0.50), on, or off (an frps "
-                 "without TLS)")
+                 "TLS to frps: on, off (an frps without TLS), or default (frpc's own: on "
+                 "since frp 0.50)")
       ->capture_default_str();
+  app.add_option("--frps-ca-file", o.frpsCaFile,
+                 "PEM CA certificate frps's certificate must chain to (frpc verifies frps); "
+                 "empty: frps's certificate is not checked");
+  app.add_option("--frps-server-name", o.frpsServerName,
+                 "Name frps's certificate must carry (default: frps-addr)");
   app.add_option("--service", o.services,
                  "A local service requests may expose, NAME=HOST:PORT (repeatable), e.g. "
                  "ssh=127.0.0.1:22");
@@ -300,11 +326,7 @@ Validated validate(const AgentOptions& o) {
   }
   checkRange(p, "frps-port", o.frpsPort, 1, 65535);
   checkToken(o, c.format, out);
-  if (o.frpsTls == "on" || o.frpsTls == "off") {
-    c.frpsTls = o.frpsTls == "on";
-  } else if (o.frpsTls != "default") {
-    p.add("frps-tls", "expected default, on or off, got '" + o.frpsTls + "'");
-  }
+  checkTls(o, out);
   checkServices(o, out);
   checkRemotePorts(o, out);
   checkRange(p, "max-request-age", o.maxRequestAge, 1, 31536000);

@@ -30,7 +30,9 @@ struct AgentOptions {
   std::string frpsAddr;
   int64_t frpsPort = 7000;
   std::string frpsTokenFile;
-  std::string frpsTls = "default";
+  std::string frpsTls = "on";
+  std::string frpsCaFile;      ///< CA that frps's certificate must chain to (empty: unchecked)
+  std::string frpsServerName;  ///< name frps's certificate must carry (empty: frps-addr)
   std::vector<std::string> services;  ///< "name=host:port"
   std::string remotePorts = "1024-65535";
   int64_t maxRequestAge = 600;

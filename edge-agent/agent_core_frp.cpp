@@ -177,7 +177,11 @@ void AgentCore::answerFailedStart(PendingStart& p, const Error& error) {
   if (!p.statuses.empty()) {
     for (const auto& [name, svc] : p.session.services) {
       envelope::body::Proxy& proxy = body.proxies[name];
-      proxy.remotePort = svc.remotePort;
+      if (p.session.stcp()) {
+        proxy.type = "stcp";
+      } else {
+        proxy.remotePort = svc.remotePort;
+      }
       proxy.proxyName = svc.proxyName;
       auto it = p.statuses.find(svc.proxyName);
       if (it != p.statuses.end()) {

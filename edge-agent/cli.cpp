@@ -5,6 +5,7 @@
 #include "agent.h"
 #include "agent_config.h"
 #include "config/cli_config.h"
+#include "config/secrets.h"
 #include "core/atomic_file.h"
 #include "core/clock.h"
 #include "core/logging.h"
@@ -56,7 +57,7 @@ int runMain(int argc, const char* const* argv) {
       "for --kafka-brokers)."};
   app.set_version_flag("--version", kVersion);
   AgentOptions options;
-  config::addConfigFile(app);
+  auto* configFile = config::addConfigFile(app);
   addOptions(app, options);
   auto* verify = app.add_subcommand(
       "verify", "Load and validate the configuration, report every problem, exit 1 on any");
@@ -87,6 +88,16 @@ int runMain(int argc, const char* const* argv) {
     return config::report(outcome);
   }
   Validated v = validate(options);
+  // Secrets come from files only (docs/SECURITY.md): not from the command line (ps shows it),
+  // not from a config file others may read.
+  std::vector<std::string> secrets;
+  for (const auto& p : options.kafkaProperties) {
+    if (auto key = p.substr(0, p.find('=')); config::isSecretProperty(key)) {
+      secrets.push_back("kafka-property " + key);
+    }
+  }
+  v.problems.addAll(config::secretsOnCommandLine(argc, argv, {"--kafka-property"}, {}));
+  v.problems.addAll(config::configFileExposesSecrets(configFile->as<std::string>(), secrets));
   if (verify->parsed()) {
     return runVerify(v);
   }

@@ -12,6 +12,25 @@ std::string proxyName(const std::string& edgeId, const std::string& service) {
   return edgeId + "." + service;
 }
 
+namespace {
+
+/// The CA that frps's certificate must chain to and the name it must carry, when configured.
+std::string tlsLines(const FrpcSettings& s, FrpcFormat format) {
+  const bool toml = format == FrpcFormat::kToml;
+  std::string out;
+  if (!s.tlsTrustedCaFile.empty()) {
+    out += toml ? "transport.tls.trustedCaFile = " + tomlString(s.tlsTrustedCaFile) + "\n"
+                : "tls_trusted_ca_file = " + iniValue(s.tlsTrustedCaFile) + "\n";
+  }
+  if (!s.tlsServerName.empty()) {
+    out += toml ? "transport.tls.serverName = " + tomlString(s.tlsServerName) + "\n"
+                : "tls_server_name = " + iniValue(s.tlsServerName) + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
                                      const std::vector<ProxySpec>& proxies) {
   if (proxies.empty()) {
@@ -21,19 +40,20 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     const char* what;
     const std::string* value;
   };
-  std::vector<Field> fields = {{"frps address", &s.serverAddr},
-                               {"frps token", &s.token},
-                               {"admin address", &s.adminAddr},
-                               {"admin user", &s.adminUser},
-                               {"admin password", &s.adminPassword}};
+  std::vector<Field> fields = {
+      {"frps address", &s.serverAddr},       {"frps token", &s.token},
+      {"admin address", &s.adminAddr},       {"admin user", &s.adminUser},
+      {"admin password", &s.adminPassword},  {"frps CA file", &s.tlsTrustedCaFile},
+      {"frps server name", &s.tlsServerName}, {"edge id", &s.edgeId}};
   std::set<std::string> names;
   for (const auto& p : proxies) {
     fields.push_back({"proxy name", &p.name});
     fields.push_back({"local address", &p.localIp});
+    fields.push_back({"stcp secret", &p.secretKey});
     if (!names.insert(p.name).second) {
       return Error(Status::kInternal, "proxy name '" + p.name + "' is used twice");
     }
-    if (p.localPort == 0 || p.remotePort == 0) {
+    if (p.localPort == 0 || (p.remotePort == 0 && p.secretKey.empty())) {
       return Error(Status::kInternal, "proxy '" + p.name + "' has port 0");
     }
   }
@@ -65,13 +85,20 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     if (s.tls) {
       out += std::string("transport.tls.enable = ") + (*s.tls ? "true" : "false") + "\n";
     }
+    out += tlsLines(s, FrpcFormat::kToml);
+    const std::string meta = s.edgeId.empty() ? std::string()
+                                              : std::string("metadatas.") + kEdgeMetaKey + " = " +
+                                                    tomlString(s.edgeId) + "\n";
+    out += meta;
     for (const auto& p : proxies) {
       out += "\n[[proxies]]\n";
       out += "name = " + tomlString(p.name) + "\n";
-      out += "type = \"tcp\"\n";
+      out += p.secretKey.empty() ? "type = \"tcp\"\n" : "type = \"stcp\"\n";
       out += "localIP = " + tomlString(p.localIp) + "\n";
       out += "localPort = " + std::to_string(p.localPort) + "\n";
-      out += "remotePort = " + std::to_string(p.remotePort) + "\n";
+      out += p.secretKey.empty() ? "remotePort = " + std::to_string(p.remotePort) + "\n"
+                                 : "secretKey = " + tomlString(p.secretKey) + "\n";
+      out += meta;
     }
   } else {
     out +=
@@ -92,13 +119,20 @@ Result<std::string> renderFrpcConfig(FrpcFormat format, const FrpcSettings& s,
     if (s.tls) {
       out += std::string("tls_enable = ") + (*s.tls ? "true" : "false") + "\n";
     }
+    out += tlsLines(s, FrpcFormat::kIni);
+    const std::string meta =
+        s.edgeId.empty() ? std::string()
+                         : std::string("meta_") + kEdgeMetaKey + " = " + iniValue(s.edgeId) + "\n";
+    out += meta;
     for (const auto& p : proxies) {
       // Section names are edge ids and service names: [A-Za-z0-9._-] only.
       out += "\n[" + p.name + "]\n";
-      out += "type = tcp\n";
+      out += p.secretKey.empty() ? "type = tcp\n" : "type = stcp\n";
       out += "local_ip = " + iniValue(p.localIp) + "\n";
       out += "local_port = " + std::to_string(p.localPort) + "\n";
-      out += "remote_port = " + std::to_string(p.remotePort) + "\n";
+      out += p.secretKey.empty() ? "remote_port = " + std::to_string(p.remotePort) + "\n"
+                                 : "sk = " + iniValue(p.secretKey) + "\n";
+      out += meta;
     }
   }
   return out;
@@ -111,6 +145,9 @@ FrpcSettings frpcSettings(const AgentConfig& config, std::string adminUser,
   s.serverPort = static_cast<uint16_t>(config.options.frpsPort);
   s.token = config.frpsToken;
   s.tls = config.frpsTls;
+  s.edgeId = config.options.edgeId;
+  s.tlsTrustedCaFile = config.options.frpsCaFile;
+  s.tlsServerName = config.options.frpsServerName;
   s.adminPort = static_cast<uint16_t>(config.options.frpcAdminPort);
   s.adminUser = std::move(adminUser);
   s.adminPassword = std::move(adminPassword);

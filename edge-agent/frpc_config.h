@@ -16,13 +16,15 @@
 
 namespace edgelink::agent {
 
-/// One proxy of the session: a named service of the agent exposed on a remote port of frps.
+/// One proxy of the session: a named service of the agent exposed on a remote port of frps
+/// (tcp), or with no public port to visitors presenting the session's secret (stcp).
 struct ProxySpec {
   std::string service;  ///< the agent's service name ("ssh")
   std::string name;     ///< frp's proxy name, unique on frps: "<edge_id>.<service>"
   std::string localIp;
   uint16_t localPort = 0;
-  uint16_t remotePort = 0;
+  uint16_t remotePort = 0;     ///< tcp only
+  std::string secretKey = {};  ///< stcp: the session's secret (never logged); empty: tcp
 };
 
 /// Everything of the frpc config that does not come from the request.
@@ -34,8 +36,16 @@ struct FrpcSettings {
   uint16_t adminPort = 7400;
   std::string adminUser;
   std::string adminPassword;
-  std::optional<bool> tls;  ///< TLS to frps; nullopt leaves frpc's default
+  std::optional<bool> tls;       ///< TLS to frps; nullopt leaves frpc's default
+  std::string tlsTrustedCaFile;  ///< verify frps's certificate against this CA (empty: no check)
+  std::string tlsServerName;     ///< the name frps's certificate must carry (empty: serverAddr)
+  /// Written as frpc metadata (kEdgeMetaKey) on the client and on every proxy: the dispatcher's
+  /// frps plugin allows only a proxy whose edge has a session on its remote port. Empty: none.
+  std::string edgeId;
 };
+
+/// The frpc metadata key naming the edge (the dispatcher's frps plugin reads it).
+inline constexpr const char* kEdgeMetaKey = "edgelink_edge";
 
 /// The proxy name of a service: "<edge_id>.<service>" (frp proxy names are global on frps).
 std::string proxyName(const std::string& edgeId, const std::string& service);

@@ -47,15 +47,22 @@ RenderOutcome renderForRequest(const AgentConfig& config, const std::string& req
   Session s = sessionFor(*action.plan, now, req.id);
   FrpcSettings settings = frpcSettings(config, "edge-agent", randomPassword(24));
   std::string masked;
+  std::vector<ProxySpec> proxies = s.proxies();
   if (!showSecrets) {
-    masked = config.format == FrpcFormat::kToml ? "webServer.password" : "admin_pwd";
+    if (s.stcp()) {
+      for (auto& p : proxies) {
+        p.secretKey = kMaskedSecret;
+      }
+      masked = config.format == FrpcFormat::kToml ? "secretKey, " : "sk, ";
+    }
+    masked += config.format == FrpcFormat::kToml ? "webServer.password" : "admin_pwd";
     settings.adminPassword = kMaskedSecret;
     if (!settings.token.empty()) {
       settings.token = kMaskedSecret;
       masked = (config.format == FrpcFormat::kToml ? "auth.token" : "token") + (", " + masked);
     }
   }
-  auto text = renderFrpcConfig(config.format, settings, s.proxies());
+  auto text = renderFrpcConfig(config.format, settings, proxies);
   if (!text) {
     return RenderOutcome{
         false, envelope::encode(errorResponse(req.id, req.type, policy.sender, now, text.error()))};

@@ -122,6 +122,9 @@ void writeSession(Writer& w, const Session& s) {
   writeInt(w, "started_at_ms", s.startedAtMs);
   writeInt(w, "expires_at_ms", s.expiresAtMs);
   writeInt(w, "auto_stop_seconds", s.autoStopSeconds);
+  if (s.stcp()) {
+    writeStr(w, "secret_key", s.secretKey);  // the state file is 0600
+  }
   w.Key("request_id");
   writeId(w, s.requestId);
   w.EndObject();
@@ -129,6 +132,9 @@ void writeSession(Writer& w, const Session& s) {
 
 std::optional<Session> readSession(const Value& v, Reader& r) {
   Session s;
+  if (const Value* secret = r.get(v, "secret_key", false); secret != nullptr) {
+    s.secretKey = r.str(v, "secret_key");
+  }
   const Value* services = r.get(v, "services");
   if (services == nullptr || !services->IsObject()) {
     r.fail("session.services: expected an object");
@@ -141,7 +147,7 @@ std::optional<Session> readSession(const Value& v, Reader& r) {
     int64_t local = sr.num(m.value, "local_port");
     svc.proxyName = sr.str(m.value, "proxy_name");
     svc.localIp = sr.str(m.value, "local_ip");
-    if (!sr.ok() || remote < 1 || remote > 65535 || local < 1 || local > 65535) {
+    if (!sr.ok() || remote < (s.stcp() ? 0 : 1) || remote > 65535 || local < 1 || local > 65535) {
       r.fail(sr.ok() ? "session.services: port out of range" : sr.error());
       return std::nullopt;
     }

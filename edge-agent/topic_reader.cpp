@@ -14,7 +14,16 @@ std::optional<StartPlan> TopicReader::plan(const std::map<int32_t, int64_t>& sto
                                            int64_t nowWallMs, bool& warned) {
   auto parts = source_->partitionCount(kLookupTimeoutMs);
   if (!parts) {
-    if (!warned) {
+    if (!warned && parts.error().status == Status::kForbidden) {
+      // An ACL or credentials problem: no retry fixes it until the operator does.
+      agentLogger()->error(
+          "not authorized to read topic {}: {}. The broker's ACLs do not let this agent's Kafka "
+          "principal (its SASL user) use that topic: check edge-id, topic-prefix and the "
+          "credentials in kafka-property, or grant the ACLs (`cloud-dispatcher edges add`); "
+          "retrying every second, said once",
+          topic_, parts.error().describe());
+      warned = true;
+    } else if (!warned) {
       agentLogger()->warn("waiting for topic {}: {}", topic_, parts.error().describe());
       warned = true;
     }

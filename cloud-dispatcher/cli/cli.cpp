@@ -4,6 +4,7 @@
 
 #include "cli/context.h"
 #include "config/cli_config.h"
+#include "config/secrets.h"
 #include "core/logging.h"
 #include "core/version.h"
 
@@ -19,7 +20,7 @@ int cliMain(int argc, const char* const* argv) {
   app.fallthrough();
   app.require_subcommand(1);
   app.set_version_flag("--version", kVersion);
-  config::addConfigFile(app, "CLOUD_DISPATCHER_CONFIG");
+  auto* configFile = config::addConfigFile(app, "CLOUD_DISPATCHER_CONFIG");
   options.addTo(app);
   app.add_flag("--json", context.json, "Print JSON instead of tables (for scripts)");
   app.add_flag("-v,--verbose", context.verbose, "CLI commands: log at --log-level instead of warn");
@@ -44,6 +45,20 @@ int cliMain(int argc, const char* const* argv) {
     return config::report(parsed);
   }
   config::Problems problems = options.validate();
+  // Secrets come from files only (docs/SECURITY.md): not from the command line (ps shows it),
+  // not from a config file others may read.
+  std::vector<std::string> secrets;
+  for (const auto& p : options.kafkaProperties) {
+    if (auto key = p.substr(0, p.find('=')); config::isSecretProperty(key)) {
+      secrets.push_back("kafka-property " + key);
+    }
+  }
+  if (config::conninfoHasPassword(options.pgConninfo)) {
+    secrets.emplace_back("pg-conninfo password");
+  }
+  problems.addAll(
+      config::secretsOnCommandLine(argc, argv, {"--kafka-property"}, {"--pg-conninfo"}));
+  problems.addAll(config::configFileExposesSecrets(configFile->as<std::string>(), secrets));
   if (context.limit < 1 || context.limit > 1000000) {
     problems.add("limit", "expected 1-1000000");
   }

@@ -4,6 +4,7 @@
 #include "core/logging.h"
 #include "core/version.h"
 #include "ingest/ingest.h"
+#include "observe/frps_plugin_server.h"
 #include "observe/http_server.h"
 
 namespace edgelink::dispatcher {
@@ -31,6 +32,19 @@ int run(Context& c) {
     logger->info(
         "metrics on http://{}/metrics, health on /healthz and /readyz",
         ListenAddress{o.metricsAddress->host, static_cast<uint16_t>(server->port())}.civetweb());
+  }
+  // frps's server plugin: frps asks it before accepting a login or a proxy. The path is not
+  // logged (it may hold a shared secret).
+  std::unique_ptr<FrpsPluginServer> plugin;
+  if (o.frpsPluginAddress) {
+    auto s = FrpsPluginServer::start(o, &metrics);
+    if (!s) {
+      return c.fail(kExitFailed, s.error().describe());
+    }
+    plugin = std::move(*s);
+    logger->info(
+        "frps plugin on http://{} (Login, NewProxy)",
+        ListenAddress{o.frpsPluginAddress->host, static_cast<uint16_t>(plugin->port())}.civetweb());
   }
   Ingestor ingestor(o, c.clock, observer);
   if (auto r = ingestor.start(); !r) {
@@ -60,6 +74,8 @@ int verify(Context& c) {
   r.push_back(numberField("request_deadline_seconds", o.requestDeadlineSeconds));
   r.push_back(numberField("offline_after_seconds", o.offlineAfterSeconds));
   r.push_back(stringField("metrics_listen", o.metricsAddress ? o.metricsAddress->civetweb() : ""));
+  r.push_back(stringField("frps_plugin_listen",
+                          o.frpsPluginAddress ? o.frpsPluginAddress->civetweb() : ""));
   c.showOne(r, "configuration OK\n" + renderDetail(r));
   return kExitOk;
 }

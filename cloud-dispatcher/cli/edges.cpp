@@ -1,4 +1,4 @@
-// edges add (the Kafka admin API, then the edges rows), edges list, edges show.
+// edges add (the Kafka admin API: topic and ACLs, then the edges rows), edges list, edges show.
 
 #include <unistd.h>
 
@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "cli/context.h"
+#include "cli/edge_acls.h"
 #include "cli/queries.h"
 #include "ingest/edge_keys.h"
 #include "kafka/client.h"
@@ -112,12 +113,15 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
   }
   std::vector<Record> done;
   for (const auto& id : a.ids) {
-    std::string outcome;
+    std::string outcome, acls;
     if (int failed = createTopic(c, id, outcome); failed != kExitOk) {
       return failed;
     }
+    if (int failed = grantEdgeAcls(c, id, acls); failed != kExitOk) {
+      return failed;
+    }
     done.push_back({stringField("edge_id", id), stringField("topic", o.topicFor(id)),
-                    stringField("topic_state", outcome),
+                    stringField("topic_state", outcome), stringField("acls", acls),
                     numberField("partitions", o.topicPartitions),
                     numberField("replication", o.topicReplication),
                     numberField("retention_seconds", o.topicRetentionSeconds),
@@ -143,6 +147,7 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
         return c.show(done, {{"edge_id", "EDGE"},
                              {"topic", "TOPIC"},
                              {"topic_state", "TOPIC STATE"},
+                             {"acls", "ACLS"},
                              {"partitions", "PARTITIONS"},
                              {"replication", "REPLICATION"},
                              {"retention_seconds", "RETENTION S"},
@@ -223,7 +228,7 @@ void addEdgesCommands(Commands& cmds) {
   auto* edges =
       cmds.group("edges", "Provision, list or show edges", "cloud-dispatcher edges list --offline");
   auto* add = cmds.add(
-      "add", "Create edge topics with the Kafka admin API",
+      "add", "Create edge topics (and their ACLs) with the Kafka admin API",
       "cloud-dispatcher edges add elevator-0042 elevator-0043", [&c, a] { return edgesAdd(c, *a); },
       edges);
   add->add_option("ID", a->ids, "Edge ids")->required();
@@ -236,6 +241,7 @@ void addEdgesCommands(Commands& cmds) {
       [&c, a] { return edgesSetKey(c, *a); }, edges);
   setKey->add_option("ID", a->id, "Edge id")->required();
   setKey->add_option("KEY", a->key, "Public key: base64, or a PEM file's path")->required();
+  addEdgesRemoveCommand(cmds, edges);
   auto* list = cmds.add(
       "list", "Edges with online state", "cloud-dispatcher edges list --online --json",
       [&c, a] { return edgesList(c, *a); }, edges);

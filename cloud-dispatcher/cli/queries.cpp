@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "cli/visitor.h"
 #include "domain/sessions.h"
 #include "envelope/bodies.h"
 #include "envelope/types.h"
@@ -42,9 +43,12 @@ std::string connectJson(const Options& options, const std::string& servicesJson)
   rapidjson::StringBuffer sb;
   rapidjson::Writer<rapidjson::StringBuffer> w(sb);
   w.StartObject();
+  int visitorPort = kDefaultVisitorBindPort;
   for (const auto& [name, port] : parseServicesJson(servicesJson)) {
     w.Key(name.c_str());
-    std::string hint = options.connectHint(name, port);
+    // stcp (no port): through the visitor, on its default local port.
+    std::string hint = port == 0 ? options.connectHint(name, visitorPort++, "127.0.0.1")
+                                 : options.connectHint(name, port);
     w.String(hint.c_str(), static_cast<rapidjson::SizeType>(hint.size()));
   }
   w.EndObject();
@@ -236,7 +240,7 @@ Result<std::vector<Record>> showRequest(pg::Connection& db, const std::string& i
 Result<std::vector<Record>> listSessions(pg::Connection& db, const Options& options, bool active,
                                          const std::string& edge, int limit) {
   auto records = run(db,
-                     "SELECT session_id, edge_id, state, services, opened_by, request_id,"
+                     "SELECT session_id, edge_id, state, mode, services, opened_by, request_id,"
                      " requested_at, started_at, expires_at, ended_at, end_reason, end_detail,"
                      " auto_stop_s FROM sessions WHERE ($1 = 'false' OR ended_at IS NULL)"
                      " AND ($2 = '' OR edge_id = $2) ORDER BY session_id DESC LIMIT $3",
@@ -250,7 +254,7 @@ Result<std::vector<Record>> listSessions(pg::Connection& db, const Options& opti
 Result<std::vector<Record>> showSession(pg::Connection& db, const Options& options,
                                         int64_t sessionId) {
   auto records = run(db,
-                     "SELECT session_id, edge_id, state, services, opened_by, request_id,"
+                     "SELECT session_id, edge_id, state, mode, services, opened_by, request_id,"
                      " requested_at, started_at, expires_at, ended_at, end_reason, end_detail,"
                      " auto_stop_s FROM sessions WHERE session_id = $1",
                      {std::to_string(sessionId)});
@@ -313,7 +317,7 @@ Result<std::vector<Record>> listDispatchers(pg::Connection& db) {
 std::string describeServices(const std::string& servicesJson) {
   std::string out;
   for (const auto& [name, port] : parseServicesJson(servicesJson)) {
-    out += (out.empty() ? "" : ", ") + name + " " + std::to_string(port);
+    out += (out.empty() ? "" : ", ") + name + " " + (port == 0 ? "stcp" : std::to_string(port));
   }
   return out;
 }

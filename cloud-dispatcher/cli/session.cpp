@@ -6,6 +6,7 @@
 #include "cli/context.h"
 #include "cli/queries.h"
 #include "cli/requester.h"
+#include "cli/visitor.h"
 #include "config/cli_config.h"
 #include "core/time_format.h"
 #include "domain/sessions.h"
@@ -25,12 +26,25 @@ struct SessionArgs {
   bool force = false;
   bool active = false;
   int64_t sessionId = 0;
+  std::string mode = "tcp";
+  bool visitor = false;  ///< sessions show: print the stcp visitor config
+  VisitorSettings visitorSettings;
 };
 
 /// The services to open, or a usage problem: each must fit the original start request format.
 Result<std::vector<std::string>> servicesToOpen(const Context& c, const SessionArgs& a) {
   std::vector<std::string> services = a.services.empty() ? c.options.defaultServices : a.services;
   for (const auto& s : services) {
+    if (a.mode == "stcp") {
+      // stcp starts use frp_start, which names any service (the edge's config decides).
+      const bool ok =
+          !s.empty() && s.size() <= 32 && s[0] >= 'a' && s[0] <= 'z' &&
+          s.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789_") == std::string::npos;
+      if (!ok) {
+        return Error(Status::kBadRequest, "--services: '" + s + "' is not a service name");
+      }
+      continue;
+    }
     bool legacy = false;
     for (const auto& f : envelope::legacy::kPortFields) {
       legacy = legacy || s == f.service;
@@ -89,10 +103,34 @@ std::string checkEdgeReachable(const Context& c, pg::Connection& db, const std::
          "then waits in the edge's topic until it expires, holding its ports)";
 }
 
+/// openText for a live stcp session: its state, then the visitor config to run.
+std::string stcpOpenText(const Context& c, const SessionArgs& a, int result, const Record& rq,
+                         const Record& s) {
+  std::string head =
+      "session " + fieldText(s, "session_id") + " on edge " + a.edge + " (stcp: no public port)";
+  if (a.openWait <= 0) {
+    head += " requested; the edge has not answered yet\n";
+  } else if (result == kExitTimeout) {
+    head += ": no answer within " + std::to_string(a.openWait) +
+            " s; it stays 'opening' until the edge answers or the start request times out at " +
+            shortTimestamp(fieldText(rq, "deadline")) + " UTC\n";
+  } else {
+    head += " is open until " + shortTimestamp(fieldText(s, "expires_at")) + " UTC\n";
+  }
+  return head + "Run this frpc visitor config (frpc -c visitor.toml), then connect:\n" +
+         visitorHints(c.options, parseServicesJson(fieldText(s, "services")),
+                      a.visitorSettings.firstBindPort) +
+         "\n" + fieldText(s, "visitor_config");
+}
+
 std::string openText(const Context& c, const SessionArgs& a, int result, const Record& rq,
                      const Record& s) {
   const std::string session = "session " + fieldText(s, "session_id") + " on edge " + a.edge;
   const std::string ports = fieldText(s, "ports");
+  const std::string visitor = fieldText(s, "visitor_config");
+  if (!visitor.empty()) {
+    return stcpOpenText(c, a, result, rq, s);
+  }
   if (a.openWait <= 0) {
     return session + " requested (" + ports + "); the edge has not answered yet\n" +
            connectHints(c.options, fieldText(s, "services")) + "\n";
@@ -121,16 +159,28 @@ std::string openText(const Context& c, const SessionArgs& a, int result, const R
 
 /// Publishes the start of an opened session and shows the outcome.
 int publishStart(const Context& c, const SessionArgs& a, pg::Connection& db, Sessions& sessions,
-                 const OpenedSession& opened, const std::string& id, int64_t autoStop) {
-  auto req =
-      buildRequest(c, id, envelope::request_type::kChangeFrpClientConfig, "setup and start frp");
+                 const OpenedSession& opened, const std::string& id, int64_t autoStop,
+                 const std::string& secret) {
+  const bool stcp = !secret.empty();
+  auto req = buildRequest(
+      c, id,
+      stcp ? envelope::request_type::kFrpStart : envelope::request_type::kChangeFrpClientConfig,
+      stcp ? "setup and start frp (stcp)" : "setup and start frp");
   envelope::FrpCommand cmd;
   cmd.action = envelope::FrpAction::kStart;
+  cmd.mode = stcp ? envelope::FrpMode::kStcp : envelope::FrpMode::kTcp;
+  cmd.secretKey = secret;
   for (const auto& [name, port] : opened.services) {
     cmd.services[name] = static_cast<uint16_t>(port);
   }
   cmd.autoStopSeconds = autoStop;
-  if (auto w = envelope::writeLegacyFrpBody(req, cmd); !w) {
+  VoidResult w;
+  if (stcp) {
+    envelope::writeCanonicalFrpBody(req, cmd);
+  } else {
+    w = envelope::writeLegacyFrpBody(req, cmd);
+  }
+  if (!w) {
     (void)sessions.end(opened.sessionId, "failed", "publish_failed", w.error().describe());
     return c.fail(kExitUsage, w.error().describe());
   }
@@ -152,6 +202,16 @@ int publishStart(const Context& c, const SessionArgs& a, pg::Connection& db, Ses
   Record s = session->front();
   result = outcomeCode(result, a.openWait, rq);
   s.push_back(stringField("request_state", fieldText(rq, "state")));
+  const std::string state = fieldText(s, "state");
+  if (stcp && (state == "opening" || state == "active")) {
+    // Shown here (and by `sessions show ID --visitor`) only: the operator needs it.
+    VisitorSettings vs = a.visitorSettings;
+    vs.frpsHost = c.options.frpsHost;
+    vs.frpsPort = static_cast<int>(c.options.frpsPort);
+    s.push_back(stringField("secret_key", secret));
+    s.push_back(stringField("visitor_config",
+                            visitorConfig(vs, a.edge, opened.sessionId, opened.services, secret)));
+  }
   for (const char* name : {"status_code", "response_body"}) {
     if (const Field* f = findField(rq, name); f && f->kind != FieldKind::kNull) {
       s.push_back(*f);
@@ -182,14 +242,22 @@ int sessionOpen(const Context& c, const SessionArgs& a) {
       return c.fail(kExitFailed, refused);
     }
     const std::string id = envelope::Id::generate().str();
+    std::string secret;
+    if (a.mode == "stcp") {
+      auto s = newStcpSecret();
+      if (!s) {
+        return c.fail(kExitFailed, s.error().describe());
+      }
+      secret = *s;
+    }
     Sessions sessions(db, c.options);
     auto opened =
-        sessions.open(a.edge, id, c.options.sender, *services, autoStop, c.clock.wallMs());
+        sessions.open(a.edge, id, c.options.sender, *services, autoStop, c.clock.wallMs(), secret);
     if (!opened) {
       return c.fail(opened.error().status == Status::kConflict ? kExitFailed : kExitDatabase,
                     opened.error().describe());
     }
-    return publishStart(c, a, db, sessions, *opened, id, autoStop);
+    return publishStart(c, a, db, sessions, *opened, id, autoStop, secret);
   });
 }
 
@@ -244,6 +312,19 @@ int sessionClose(const Context& c, const SessionArgs& a, pg::Connection& db) {
   return result;
 }
 
+/// The flags of the printed visitor config (stcp).
+void addVisitorFlags(CLI::App* cmd, const std::shared_ptr<SessionArgs>& a) {
+  cmd->add_option("--visitor-token-file", a->visitorSettings.tokenFile,
+                  "stcp visitor config: file the maintainer's frpc reads frps's token from")
+      ->capture_default_str();
+  cmd->add_option("--visitor-ca-file", a->visitorSettings.caFile,
+                  "stcp visitor config: CA the maintainer's frpc verifies frps against");
+  cmd->add_option("--visitor-bind-port", a->visitorSettings.firstBindPort,
+                  "stcp visitor config: first local port (one per service, on 127.0.0.1)")
+      ->check(CLI::Range(1, 65000))
+      ->capture_default_str();
+}
+
 void addSessionOpenClose(Commands& cmds, const std::shared_ptr<SessionArgs>& a) {
   const Context& c = cmds.context();
   auto* session = cmds.group("session", "Open or close an frp session on an edge",
@@ -266,6 +347,12 @@ void addSessionOpenClose(Commands& cmds, const std::shared_ptr<SessionArgs>& a) 
   open->add_flag("--even-if-offline", a->evenIfOffline,
                  "Open even when the edge's heartbeats say it is offline (an unknown edge is "
                  "still refused)");
+  open->add_option("--mode", a->mode,
+                   "tcp: a public port per service from the pool; stcp: no public port, prints "
+                   "the frpc visitor config (with the session's secret) to reach the services")
+      ->check(CLI::IsMember({"tcp", "stcp"}))
+      ->capture_default_str();
+  addVisitorFlags(open, a);
   auto* close = cmds.add(
       "close", "Stop frp on an edge", "cloud-dispatcher session close --edge elevator-0042",
       [&c, a] {
@@ -282,6 +369,38 @@ void addSessionOpenClose(Commands& cmds, const std::shared_ptr<SessionArgs>& a) 
       a->closeWait);
   close->add_flag("--force", a->force,
                   "Publish the stop request even when no live session is recorded for the edge");
+}
+
+/// `sessions show ID --visitor`: a live stcp session's visitor config, again.
+int showVisitor(const Context& c, const SessionArgs& a, pg::Connection& db) {
+  auto rows = db.exec(
+      "SELECT edge_id, state, mode, services::text, stcp_secret, ended_at IS NULL"
+      " FROM sessions WHERE session_id = $1",
+      {std::to_string(a.sessionId)});
+  if (!rows) {
+    return c.fail(exitCodeForDbError(rows.error()), rows.error().describe());
+  }
+  const std::string sid = "session " + std::to_string(a.sessionId);
+  if (rows->empty()) {
+    return c.fail(kExitNotFound, "no " + sid);
+  }
+  if (rows->str(0, 2) != "stcp" || rows->isNull(0, 4)) {
+    return c.fail(kExitFailed,
+                  sid + " is not an stcp session opened here: it has no visitor config");
+  }
+  if (!rows->boolean(0, 5)) {
+    return c.fail(kExitFailed, sid + " has ended (" + rows->str(0, 1) +
+                                   "): its secret no longer opens anything");
+  }
+  VisitorSettings vs = a.visitorSettings;
+  vs.frpsHost = c.options.frpsHost;
+  vs.frpsPort = static_cast<int>(c.options.frpsPort);
+  const std::string config = visitorConfig(vs, rows->str(0, 0), a.sessionId,
+                                           parseServicesJson(rows->str(0, 3)), rows->str(0, 4));
+  Record r = {numberField("session_id", a.sessionId), stringField("edge_id", rows->str(0, 0)),
+              stringField("secret_key", rows->str(0, 4)), stringField("visitor_config", config)};
+  c.showOne(r, config);
+  return kExitOk;
 }
 
 void addSessionsListShow(Commands& cmds, const std::shared_ptr<SessionArgs>& a) {
@@ -313,6 +432,9 @@ void addSessionsListShow(Commands& cmds, const std::shared_ptr<SessionArgs>& a) 
       "show", "One session", "cloud-dispatcher sessions show 42 --json",
       [&c, a] {
         return c.withDatabase([&c, a](pg::Connection& db) {
+          if (a->visitor) {
+            return showVisitor(c, *a, db);
+          }
           auto records = showSession(db, c.options, a->sessionId);
           if (records && records->empty()) {
             return c.fail(kExitNotFound, "no session " + std::to_string(a->sessionId));
@@ -322,6 +444,9 @@ void addSessionsListShow(Commands& cmds, const std::shared_ptr<SessionArgs>& a) 
       },
       sessions);
   show->add_option("ID", a->sessionId, "Session id")->required();
+  show->add_flag("--visitor", a->visitor,
+                 "A live stcp session: print its frpc visitor config (with its secret) again");
+  addVisitorFlags(show, a);
 }
 
 }  // namespace

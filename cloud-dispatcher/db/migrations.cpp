@@ -290,7 +290,17 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
-const char* const kV7Signatures = R"SQL(
+const char* const kV7StcpSessions = R"SQL(
+-- stcp sessions: no public port (no session_ports rows); visitors present the session's secret,
+-- kept here for the operator who opened it (`session open --mode stcp`, `sessions show --visitor`)
+-- and never shown in lists. Ingest stores start request bodies with the secret redacted.
+ALTER TABLE sessions
+  ADD COLUMN mode text NOT NULL DEFAULT 'tcp' CHECK (mode IN ('tcp', 'stcp')),
+  ADD COLUMN stcp_secret text,
+  ADD CONSTRAINT sessions_stcp_secret CHECK (stcp_secret IS NULL OR mode = 'stcp');
+)SQL";
+
+const char* const kV8Signatures = R"SQL(
 -- Signed answers (docs/SECURITY.md): each board's Ed25519 public key (base64 of the 32 raw
 -- bytes) and its key id, registered with `edges add --key` / `edges set-key`. An answer that
 -- does not verify is kept in rejected_messages with its verdict (unsigned, malformed,
@@ -321,7 +331,8 @@ const std::vector<Migration>& migrations() {
       {4, "starts awaiting their answer beside the active session", kV4StartsBesideActive},
       {5, "request expiry, stored and notified timeouts", kV5Expiry},
       {6, "agent metrics per edge", kV6AgentMetrics},
-      {7, "edge keys, unverified answers flagged", kV7Signatures},
+      {7, "stcp sessions: mode and secret", kV7StcpSessions},
+      {8, "edge keys, unverified answers flagged", kV8Signatures},
   };
   return all;
 }

@@ -7,6 +7,7 @@
 #include "core/time_format.h"
 #include "envelope/bodies.h"
 #include "envelope/types.h"
+#include "jsonschema/json_util.h"
 
 namespace edgelink::dispatcher {
 FrpInfo readFrpInfo(const rapidjson::Value& body) {
@@ -16,7 +17,9 @@ FrpInfo readFrpInfo(const rapidjson::Value& body) {
     info.state = s->state;
     for (const auto& [name, proxy] : s->services) {
       if (proxy.remotePort > 0) {
-        info.services[name] = proxy.remotePort;
+        info.services[name] = *proxy.remotePort;
+      } else if (proxy.type == "stcp") {
+        info.services[name] = 0;  // no public port
       }
     }
     info.startedAtMs = s->startedAtMs;
@@ -282,6 +285,15 @@ Classified Batch::addRequest(const RawMessage& m, const std::string& edgeId,
                                           options_.edgeMaxAgeSeconds, options_.answerGraceSeconds)
                      : deadlineOf(env.timestampMs, seen, options_.deadlineFor(env.type));
   r.bodyJson = bodyJson(env.body());
+  if (const auto* secret = json::member(env.body(), "secret_key");
+      secret != nullptr && env.type == envelope::request_type::kFrpStart) {
+    // An stcp start's secret is kept only in its session row (for the operator who opened it):
+    // the stored request body, which `requests show` prints, carries a marker instead.
+    rapidjson::Document copy;
+    copy.CopyFrom(env.body(), copy.GetAllocator());
+    copy["secret_key"].SetString(envelope::kRedactedSecretKey, copy.GetAllocator());
+    r.bodyJson = bodyJson(copy);
+  }
   r.partition = m.partition;
   r.offset = m.offset;
   if (envelope::isFrpCommandType(env.type)) {

@@ -35,6 +35,20 @@ const char* kLiveColumns =
     "session_id, request_id, state, services::text, "
     "(extract(epoch FROM requested_at) * 1000)::bigint";
 
+/// A session another sender started (seen by the ingest) is stcp when it has services but no
+/// ports (its secret stays with that sender).
+bool isStcp(const Services& services) {
+  if (services.empty()) {
+    return false;
+  }
+  for (const auto& entry : services) {
+    if (entry.second != 0) {
+      return false;
+    }
+  }
+  return true;
+}
+
 /// open()'s refusal when the edge has a live session.
 Error alreadyLive(const std::string& edgeId, const LiveSession& live) {
   std::string ports;
@@ -85,12 +99,13 @@ Result<std::optional<int64_t>> Sessions::create(
     int64_t requestedAtMs, std::optional<int64_t> startedAtMs, std::optional<int64_t> expiresAtMs) {
   auto ins = db_.exec(
       "INSERT INTO sessions (edge_id, request_id, opened_by, services, auto_stop_s, state,"
-      " requested_at, started_at, expires_at)"
+      " requested_at, started_at, expires_at, mode)"
       " VALUES ($1, $2, $3, $4::jsonb, $5, $6, to_timestamp($7::bigint / 1000.0),"
-      " to_timestamp($8::bigint / 1000.0), to_timestamp($9::bigint / 1000.0))"
+      " to_timestamp($8::bigint / 1000.0), to_timestamp($9::bigint / 1000.0), $10)"
       " ON CONFLICT DO NOTHING RETURNING session_id",
       {edgeId, requestId, openedBy, servicesJson(services), optMs(autoStop), state,
-       ms(requestedAtMs), optMs(startedAtMs), optMs(expiresAtMs)});
+       ms(requestedAtMs), optMs(startedAtMs), optMs(expiresAtMs),
+       isStcp(services) ? "stcp" : "tcp"});
   if (!ins) {
     return ins.error();
   }
@@ -99,6 +114,9 @@ Result<std::optional<int64_t>> Sessions::create(
   }
   int64_t id = ins->int64(0, 0);
   for (const auto& [service, port] : services) {
+    if (port == 0) {
+      continue;  // stcp: no public port to hold
+    }
     auto p = db_.exec(
         "INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)"
         " ON CONFLICT (port) DO NOTHING RETURNING port",
@@ -157,7 +175,8 @@ VoidResult Sessions::activate(int64_t sessionId, int64_t startedAtMs, int64_t ex
   auto ports = db_.exec(
       "INSERT INTO session_ports (port, session_id, service)"
       " SELECT value::int, session_id, key FROM sessions, jsonb_each_text(services)"
-      " WHERE session_id = $1 AND ended_at IS NULL ON CONFLICT (port) DO NOTHING",
+      " WHERE session_id = $1 AND ended_at IS NULL AND value::int <> 0"  // 0: stcp, no port
+      " ON CONFLICT (port) DO NOTHING",
       {std::to_string(sessionId)});
   if (!ports) {
     return ports.error();
@@ -207,6 +226,9 @@ VoidResult Sessions::revive(int64_t sessionId, const std::string& edgeId,
       return u.error();
     }
     for (const auto& [service, port] : parseServicesJson(s->str(0, 1))) {
+      if (port == 0) {
+        continue;  // stcp: no public port
+      }
       auto p = db_.exec("INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)",
                         {std::to_string(port), std::to_string(sessionId), service});
       if (!p) {
@@ -233,7 +255,8 @@ VoidResult Sessions::revive(int64_t sessionId, const std::string& edgeId,
 Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::string& requestId,
                                      const std::string& openedBy,
                                      const std::vector<std::string>& services,
-                                     int64_t autoStopSeconds, int64_t nowMs) {
+                                     int64_t autoStopSeconds, int64_t nowMs,
+                                     const std::string& stcpSecret) {
   const PortRange pool = options_.pool;
   uint64_t seed = static_cast<uint64_t>(nowMs) ^ std::hash<std::string>()(requestId);
   Error last(Status::kConflict, "no attempt made");
@@ -249,12 +272,15 @@ Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::strin
     if (*current) {
       return alreadyLive(edgeId, **current);
     }
-    auto used = portsInUse(db_, pool);
+    const bool stcp = !stcpSecret.empty();
+    auto used = stcp ? Result<std::set<int>>(std::set<int>()) : portsInUse(db_, pool);
     if (!used) {
       return used.error();
     }
-    auto ports = choosePorts(pool, *used, services.size(), seed + static_cast<uint64_t>(attempt));
-    if (ports.empty()) {
+    auto ports =
+        stcp ? std::vector<int>(services.size(), 0)
+             : choosePorts(pool, *used, services.size(), seed + static_cast<uint64_t>(attempt));
+    if (ports.empty() && !services.empty()) {
       return Error(Status::kConflict,
                    "the port pool " + std::to_string(pool.first) + "-" + std::to_string(pool.last) +
                        " has " + std::to_string(pool.size() - static_cast<int>(used->size())) +
@@ -266,10 +292,11 @@ Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::strin
     }
     auto ins = db_.exec(
         "INSERT INTO sessions (edge_id, request_id, opened_by, services, auto_stop_s, state,"
-        " requested_at) VALUES ($1, $2, $3, $4::jsonb, $5, 'opening',"
-        " to_timestamp($6::bigint / 1000.0)) RETURNING session_id",
+        " requested_at, mode, stcp_secret) VALUES ($1, $2, $3, $4::jsonb, $5, 'opening',"
+        " to_timestamp($6::bigint / 1000.0), $7, $8) RETURNING session_id",
         {edgeId, requestId, openedBy, servicesJson(chosen), std::to_string(autoStopSeconds),
-         ms(nowMs)});
+         ms(nowMs), stcp ? "stcp" : "tcp",
+         stcp ? std::optional<std::string>(stcpSecret) : std::nullopt});
     if (!ins) {
       if (ins.error().field == pg::kUniqueViolation) {
         last = Error(Status::kConflict, "edge " + edgeId + " got a live session concurrently");
@@ -279,7 +306,7 @@ Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::strin
     }
     const int64_t id = ins->int64(0, 0);
     bool clash = false;
-    for (const auto& [service, port] : chosen) {
+    for (const auto& [service, port] : stcp ? Services() : chosen) {
       auto p = db_.exec("INSERT INTO session_ports (port, session_id, service) VALUES ($1, $2, $3)",
                         {std::to_string(port), std::to_string(id), service});
       if (!p) {

@@ -23,7 +23,7 @@
 
 namespace edgelink::dispatcher {
 
-using Services = std::map<std::string, int>;  ///< service -> remote port
+using Services = std::map<std::string, int>;  ///< service -> remote port (0: stcp, no port)
 
 /// A session that has not ended.
 struct LiveSession {
@@ -125,10 +125,12 @@ class Sessions {
 
   /// CLI: reserves ports from the pool and records an opening session, in its own transaction;
   /// retries when a concurrent opener took the same ports. kConflict: the edge has a live session
-  /// or the pool is exhausted.
+  /// or the pool is exhausted. With `stcpSecret`, an stcp session: no ports (every service 0),
+  /// the secret stored with it.
   Result<OpenedSession> open(const std::string& edgeId, const std::string& requestId,
                              const std::string& openedBy, const std::vector<std::string>& services,
-                             int64_t autoStopSeconds, int64_t nowMs);
+                             int64_t autoStopSeconds, int64_t nowMs,
+                             const std::string& stcpSecret = std::string());
   /// Ends a session (its own statement; the trigger frees its ports).
   VoidResult end(int64_t sessionId, const std::string& state, const std::string& reason,
                  const std::string& detail);

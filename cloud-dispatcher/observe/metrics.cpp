@@ -123,6 +123,13 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   edgesOfflineOver1h_ = &gauge(r, "edgelink_edges_offline_over_1h",
                                "Known edges whose last heartbeat is older than an hour (or none)");
   ready_ = &gauge(r, "edgelink_ready", "1 when /readyz says ready");
+  frpsPlugin_ = &BuildCounter()
+                     .Name("edgelink_frps_plugin_decisions_total")
+                     .Help("frps server plugin requests answered, by op and outcome")
+                     .Register(r);
+  for (const char* op : {"Login", "NewProxy"}) {
+    frpsPlugin_->Add({{"op", op}, {"outcome", "allowed"}});
+  }
   registerFleet(r);
   // Every reason known in advance has its series from the start (at 0), so dashboards and alerts
   // see a rate of 0 rather than no data, and a scrape shows the label before the first event.
@@ -240,6 +247,12 @@ void Metrics::sessions(const SessionTally& t) {
     sessionsEnded_->Add({{"reason", reason.empty() ? "unknown" : reason}})
         .Increment(static_cast<double>(n));
   }
+}
+
+void Metrics::frpsPluginDecision(const std::string& op, const std::string& outcome) {
+  // Unknown ops are counted under one label: the op is the caller's string.
+  const bool known = op == "Login" || op == "NewProxy";
+  frpsPlugin_->Add({{"op", known ? op : "other"}, {"outcome", outcome}}).Increment();
 }
 
 void Metrics::rebalances(int64_t n) {

@@ -94,6 +94,9 @@ class Metrics {
   void consumerLag(int64_t messages);
   void dbGauges(const DbGauges& g);
   void ready(bool ready);
+  /// frps's server plugin answered `op` (Login / NewProxy) with `outcome` (allowed or the
+  /// verdict's code, domain/frps_plugin.h).
+  void frpsPluginDecision(const std::string& op, const std::string& outcome);
 
   /// The Prometheus text exposition of every metric.
   std::string scrape() const;
@@ -127,6 +130,7 @@ class Metrics {
   prometheus::Gauge* edgesOffline_;
   prometheus::Gauge* edgesOfflineOver1h_;
   prometheus::Gauge* ready_;
+  prometheus::Family<prometheus::Counter>* frpsPlugin_;
   struct FleetGauges {
     prometheus::Gauge* agentsReporting;
     prometheus::Family<prometheus::Gauge>* requests;

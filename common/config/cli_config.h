@@ -20,6 +20,10 @@ class Problems {
   }
   /// Adds "key: <error's describe()>" for a failed result.
   void addIf(const std::string& key, const Error& e) { add(key, e.describe()); }
+  /// Adds every problem of `other`.
+  void addAll(const Problems& other) {
+    lines_.insert(lines_.end(), other.lines_.begin(), other.lines_.end());
+  }
   bool empty() const { return lines_.empty(); }
   const std::vector<std::string>& lines() const { return lines_; }
   /// One Error (400) whose message lists every problem, one per line.

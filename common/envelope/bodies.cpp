@@ -297,6 +297,7 @@ void members(Io& io, S& s) {
   io.member("local_addr", s.localAddr);
   io.member("status", s.status);
   io.member("error", s.error);
+  io.member("type", s.type);
 }
 
 template <typename Io, typename S, If<S, FrpState> = 0>

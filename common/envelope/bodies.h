@@ -28,11 +28,12 @@ namespace edgelink::envelope::body {
 /// One exposed service of an frp session (common.schema.json#/definitions/proxyState). Written
 /// as an object; read also from a bare port number (the canonical start request's shape).
 struct Proxy {
-  int remotePort = 0;
+  std::optional<int> remotePort;  ///< absent for stcp proxies (no public port)
   std::string proxyName;
   std::string localAddr;
-  std::string status;  ///< frp's proxy status: running, start error, ...
-  std::string error;   ///< frp's own error text
+  std::string status;     ///< frp's proxy status: running, start error, ...
+  std::string error;      ///< frp's own error text
+  std::string type = {};  ///< "stcp" for stcp proxies (no public port); absent: tcp
 };
 using Proxies = std::map<std::string, Proxy>;  ///< service name -> proxy
 

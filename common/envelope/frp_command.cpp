@@ -1,6 +1,7 @@
 #include "envelope/frp_command.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 
 #include "envelope/types.h"
@@ -20,6 +21,84 @@ VoidResult addService(FrpCommand& cmd, const std::string& name, int64_t port,
   }
   cmd.services[name] = static_cast<uint16_t>(port);
   return {};
+}
+
+/// `mode` and `secret_key` of a canonical start: stcp needs a secret, tcp refuses one.
+VoidResult readMode(const rapidjson::Value& body, FrpCommand& cmd) {
+  const char* mode = json::getString(body, "mode");
+  if (mode != nullptr && std::string(mode) == "stcp") {
+    cmd.mode = FrpMode::kStcp;
+  } else if (mode != nullptr && std::string(mode) != "tcp") {
+    return Error(Status::kBadRequest, "expected tcp or stcp", "request.body.mode");
+  }
+  const char* secret = json::getString(body, "secret_key");
+  if (cmd.mode == FrpMode::kTcp) {
+    if (secret != nullptr) {
+      return Error(Status::kBadRequest, "a secret_key is for mode stcp only",
+                   "request.body.secret_key");
+    }
+    return {};
+  }
+  if (secret == nullptr) {
+    return Error(Status::kBadRequest, "mode stcp needs a secret_key", "request.body.secret_key");
+  }
+  cmd.secretKey = secret;
+  bool ok =
+      cmd.secretKey.size() >= kMinSecretKeyLength && cmd.secretKey.size() <= kMaxSecretKeyLength;
+  for (char c : cmd.secretKey) {
+    ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_');
+  }
+  if (!ok) {
+    // Never quotes the secret.
+    return Error(Status::kBadRequest,
+                 "expected " + std::to_string(kMinSecretKeyLength) + "-" +
+                     std::to_string(kMaxSecretKeyLength) + " base64url characters",
+                 "request.body.secret_key");
+  }
+  return {};
+}
+
+Result<FrpCommand> readFrpStart(const rapidjson::Value& body) {
+  FrpCommand cmd;
+  if (auto m = readMode(body, cmd); !m) {
+    return m.error();
+  }
+  const auto* services = json::member(body, "services");
+  if (cmd.mode == FrpMode::kStcp) {
+    if (services == nullptr || !services->IsArray()) {
+      return Error(Status::kBadRequest, "mode stcp needs a list of service names",
+                   "request.body.services");
+    }
+    for (const auto& v : services->GetArray()) {
+      if (!v.IsString() || !cmd.services.emplace(v.GetString(), 0).second) {
+        return Error(Status::kBadRequest, "expected distinct service names",
+                     "request.body.services");
+      }
+    }
+  } else {
+    if (services == nullptr || !services->IsObject()) {
+      return Error(Status::kBadRequest, "required field missing", "request.body.services");
+    }
+    for (const auto& m : services->GetObject()) {
+      std::string name = m.name.GetString();
+      if (!m.value.IsInt64()) {
+        return Error(Status::kBadRequest, "expected TCP port number 1-65535",
+                     "request.body.services." + name);
+      }
+      auto r = addService(cmd, name, m.value.GetInt64(), "request.body.services." + name);
+      if (!r) {
+        return r.error();
+      }
+    }
+  }
+  if (const auto* a = json::member(body, "auto_stop_seconds")) {
+    cmd.autoStopSeconds = readAutoStopSeconds(*a);
+  }
+  if (cmd.services.empty()) {
+    return Error(Status::kBadRequest, "a start needs at least one service",
+                 "request.body.services");
+  }
+  return cmd;
 }
 
 }  // namespace
@@ -61,29 +140,7 @@ Result<FrpCommand> readFrpCommand(const std::string& type, const rapidjson::Valu
     return cmd;
   }
   if (type == request_type::kFrpStart) {
-    const auto* services = json::member(body, "services");
-    if (services == nullptr || !services->IsObject()) {
-      return Error(Status::kBadRequest, "required field missing", "request.body.services");
-    }
-    for (const auto& m : services->GetObject()) {
-      std::string name = m.name.GetString();
-      if (!m.value.IsInt64()) {
-        return Error(Status::kBadRequest, "expected TCP port number 1-65535",
-                     "request.body.services." + name);
-      }
-      auto r = addService(cmd, name, m.value.GetInt64(), "request.body.services." + name);
-      if (!r) {
-        return r.error();
-      }
-    }
-    if (const auto* a = json::member(body, "auto_stop_seconds")) {
-      cmd.autoStopSeconds = readAutoStopSeconds(*a);
-    }
-    if (cmd.services.empty()) {
-      return Error(Status::kBadRequest, "a start needs at least one service",
-                   "request.body.services");
-    }
-    return cmd;
+    return readFrpStart(body);
   }
   if (type != request_type::kChangeFrpClientConfig) {
     return Error(Status::kBadRequest, "not an frp start/stop request type: " + type,
@@ -124,6 +181,9 @@ Result<FrpCommand> readFrpCommand(const std::string& type, const rapidjson::Valu
 }
 
 VoidResult writeLegacyFrpBody(Envelope& request, const FrpCommand& command) {
+  if (command.action == FrpAction::kStart && command.mode == FrpMode::kStcp) {
+    return Error(Status::kBadRequest, "mode stcp has no legacy format (use frp_start)", "mode");
+  }
   auto& alloc = request.allocator();
   request.body().SetObject();
   if (command.action == FrpAction::kStart) {
@@ -164,11 +224,22 @@ void writeCanonicalFrpBody(Envelope& request, const FrpCommand& command) {
   if (command.action == FrpAction::kStop) {
     return;
   }
-  rapidjson::Value services(rapidjson::kObjectType);
-  for (const auto& [service, port] : command.services) {
-    services.AddMember(json::str(service, alloc), rapidjson::Value(static_cast<int>(port)), alloc);
+  if (command.mode == FrpMode::kStcp) {
+    request.set("mode", "stcp");
+    request.set("secret_key", command.secretKey);
+    rapidjson::Value names(rapidjson::kArrayType);
+    for (const auto& entry : command.services) {
+      names.PushBack(json::str(entry.first, alloc), alloc);
+    }
+    request.set("services", std::move(names));
+  } else {
+    rapidjson::Value services(rapidjson::kObjectType);
+    for (const auto& [service, port] : command.services) {
+      services.AddMember(json::str(service, alloc), rapidjson::Value(static_cast<int>(port)),
+                         alloc);
+    }
+    request.set("services", std::move(services));
   }
-  request.set("services", std::move(services));
   if (command.autoStopSeconds) {
     request.set("auto_stop_seconds", *command.autoStopSeconds);
   }

@@ -12,14 +12,29 @@ namespace edgelink::envelope {
 
 enum class FrpAction { kStart, kStop };
 
+/// How a start exposes its services: tcp (a public remote port on frps per service) or stcp
+/// (no public port: frps relays to visitors that present the session's secret).
+enum class FrpMode { kTcp, kStcp };
+
 /// A start/stop frp command, read from either request form:
 /// - legacy `change_frp_client_config` (ports per fixed field, `auto_stop_service_in`, actions);
-/// - canonical `frp_start` ({"services": {name: port}, "auto_stop_seconds"}) / `frp_stop`.
+/// - canonical `frp_start` ({"services": {name: port}, "auto_stop_seconds"}) / `frp_stop`;
+///   in stcp mode ({"mode": "stcp", "secret_key": "...", "services": [name, ...]}).
 struct FrpCommand {
   FrpAction action = FrpAction::kStart;
-  std::map<std::string, uint16_t> services;  ///< service name -> remote port (starts only)
+  FrpMode mode = FrpMode::kTcp;
+  std::map<std::string, uint16_t> services;  ///< service name -> remote port (0 in stcp mode)
   std::optional<int64_t> autoStopSeconds;    ///< absent: the agent's default
+  std::string secretKey;                     ///< stcp only; a secret: never logged
 };
+
+/// The shortest and longest stcp secret_key a request may carry (base64url characters; the
+/// dispatcher sends 43: 32 random bytes).
+inline constexpr size_t kMinSecretKeyLength = 22;
+inline constexpr size_t kMaxSecretKeyLength = 128;
+/// What the dispatcher stores in place of an stcp start's secret_key (a well-formed value, so
+/// the stored body still reads as a command).
+inline constexpr const char* kRedactedSecretKey = "redacted-by-the-dispatcher";
 
 /// The longest auto-stop a request can carry through: 365 days (also the most an agent's
 /// auto-stop-max may be). A larger value, however large, is read as this (and then capped by the

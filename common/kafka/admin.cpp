@@ -148,4 +148,45 @@ VoidResult createTopic(const Config& config, const std::string& topic, int parti
   return results->front();
 }
 
+VoidResult deleteTopic(const Config& config, const std::string& topic, int timeoutMs) {
+  auto conf = config.build();
+  if (!conf) {
+    return conf.error();
+  }
+  auto rk = newHandle(RD_KAFKA_PRODUCER, std::move(*conf));
+  if (!rk) {
+    return rk.error();
+  }
+  std::unique_ptr<rd_kafka_DeleteTopic_t, decltype(&rd_kafka_DeleteTopic_destroy)> dt(
+      rd_kafka_DeleteTopic_new(topic.c_str()), &rd_kafka_DeleteTopic_destroy);
+  QueuePtr queue(rd_kafka_queue_new(rk->get()));
+  std::unique_ptr<rd_kafka_AdminOptions_t, decltype(&rd_kafka_AdminOptions_destroy)> opts(
+      rd_kafka_AdminOptions_new(rk->get(), RD_KAFKA_ADMIN_OP_DELETETOPICS),
+      &rd_kafka_AdminOptions_destroy);
+  char err[512];
+  rd_kafka_AdminOptions_set_request_timeout(opts.get(), timeoutMs, err, sizeof err);
+  rd_kafka_AdminOptions_set_operation_timeout(opts.get(), timeoutMs, err, sizeof err);
+  rd_kafka_DeleteTopic_t* raw = dt.get();
+  rd_kafka_DeleteTopics(rk->get(), &raw, 1, opts.get(), queue.get());
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeoutMs + 2000));
+  const std::string what = "DeleteTopics for " + topic;
+  if (!event) {
+    return Error(Status::kTimeout,
+                 what + " got no answer within " + std::to_string(timeoutMs) + " ms");
+  }
+  if (auto e = rd_kafka_event_error(event.get()); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(e, what);
+  }
+  size_t n = 0;
+  const rd_kafka_topic_result_t** out =
+      rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(event.get()), &n);
+  if (n != 1) {
+    return Error(Status::kInternal, what + " gave no result");
+  }
+  if (auto e = rd_kafka_topic_result_error(out[0]); e != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return toError(e, what);
+  }
+  return {};
+}
+
 }  // namespace edgelink::kafka

@@ -46,6 +46,14 @@ Error toError(rd_kafka_resp_err_t err, const std::string& context) {
     case RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS:
       s = Status::kConflict;
       break;
+    case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    case RD_KAFKA_RESP_ERR_SASL_AUTHENTICATION_FAILED:
+    case RD_KAFKA_RESP_ERR__AUTHENTICATION:
+      s = Status::kForbidden;
+      break;
     default:
       break;
   }

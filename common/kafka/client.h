@@ -292,4 +292,7 @@ VoidResult createTopic(const Config& config, const std::string& topic, int parti
                        int replicationFactor, const std::map<std::string, std::string>& configs,
                        int timeoutMs);
 
+/// Deletes a topic with the admin API. An unknown topic is kNotFound.
+VoidResult deleteTopic(const Config& config, const std::string& topic, int timeoutMs);
+
 }  // namespace edgelink::kafka

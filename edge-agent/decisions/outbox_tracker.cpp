@@ -53,7 +53,8 @@ std::optional<Released> OutboxTracker::onDelivery(const Delivery& delivery, int6
     return std::nullopt;
   }
   if (delivery.outcome == Delivery::Outcome::kRetriable) {
-    agentLogger()->warn("{} not delivered ({}): retrying", entry->what, delivery.error);
+    warnRetry(entry->what, delivery.error, "not delivered (" + delivery.error + "): retrying",
+              nowMono);
     scheduleRetry(seq, nowMono);
     return std::nullopt;
   }
@@ -81,7 +82,7 @@ void OutboxTracker::onRefused(uint64_t opaque, const std::string& error, int64_t
   if (entry == nullptr) {
     return;
   }
-  agentLogger()->warn("cannot queue {} yet: {}", entry->what, error);
+  warnRetry(entry->what, error, "cannot be queued yet: " + error, nowMono);
   scheduleRetry(opaque, nowMono);
 }
 
@@ -121,6 +122,20 @@ void OutboxTracker::send(Actions& out, uint64_t seq) {
   }
   out.emplace_back(action::Send{entry->value, seq});
   inFlight_.insert(seq);  // undone by onRefused
+}
+
+void OutboxTracker::warnRetry(const std::string& what, const std::string& error,
+                              const std::string& text, int64_t nowMono) {
+  auto heldBack = repeats_.admit(error, nowMono);
+  if (!heldBack) {
+    return;
+  }
+  if (*heldBack > 0) {
+    agentLogger()->warn("{} {} ({} more retries failed so since the last such line)", what, text,
+                        *heldBack);
+  } else {
+    agentLogger()->warn("{} {}", what, text);
+  }
 }
 
 void OutboxTracker::scheduleRetry(uint64_t seq, int64_t nowMono) {

@@ -12,6 +12,7 @@
 #include <string>
 
 #include "decisions/actions.h"
+#include "decisions/repeat_filter.h"
 #include "state.h"
 
 namespace edgelink::agent {
@@ -25,6 +26,8 @@ struct Released {
 class OutboxTracker {
  public:
   static constexpr int64_t kRetryDelayMs = 1000;
+  /// A retry failing the same way again is logged at most this often (with a count).
+  static constexpr int64_t kRepeatWarningMs = 60000;
 
   explicit OutboxTracker(Outbox& outbox) : outbox_(outbox) {}
 
@@ -52,12 +55,16 @@ class OutboxTracker {
  private:
   void send(Actions& out, uint64_t seq);
   void scheduleRetry(uint64_t seq, int64_t nowMono);
+  /// Logs "<what> <text>" unless the same `error` was logged within kRepeatWarningMs.
+  void warnRetry(const std::string& what, const std::string& error, const std::string& text,
+                 int64_t nowMono);
 
   Outbox& outbox_;
   std::set<uint64_t> inFlight_;
   std::set<uint64_t> retry_;
   int64_t retryDueMono_ = 0;
   int perishableInFlight_ = 0;
+  RepeatFilter repeats_{kRepeatWarningMs};
 };
 
 }  // namespace edgelink::agent

@@ -14,7 +14,7 @@ int64_t Session::secondsLeft(int64_t nowMs) const {
 std::vector<ProxySpec> Session::proxies() const {
   std::vector<ProxySpec> out;
   for (const auto& [name, s] : services) {
-    out.push_back({name, s.proxyName, s.localIp, s.localPort, s.remotePort});
+    out.push_back({name, s.proxyName, s.localIp, s.localPort, s.remotePort, secretKey});
   }
   return out;
 }
@@ -49,7 +49,8 @@ Result<FrpPlan> planStart(const AgentConfig& config, const std::string& requestT
                        (known.empty() ? std::string("none") : join(known, ", ")) + ")",
                    field);
     }
-    if (port < config.remotePortMin || port > config.remotePortMax) {
+    const bool stcp = command.mode == envelope::FrpMode::kStcp;
+    if (!stcp && (port < config.remotePortMin || port > config.remotePortMax)) {
       return Error(Status::kForbidden,
                    "remote port " + std::to_string(port) + " is outside this edge's allowed " +
                        "range " + std::to_string(config.remotePortMin) + "-" +
@@ -58,6 +59,9 @@ Result<FrpPlan> planStart(const AgentConfig& config, const std::string& requestT
     }
     plan.services[name] = {port, proxyName(config.options.edgeId, name), spec->localIp,
                            spec->localPort};
+  }
+  if (command.mode == envelope::FrpMode::kStcp) {
+    plan.secretKey = command.secretKey;
   }
   int64_t requested = command.autoStopSeconds.value_or(0);
   if (requested <= 0) {
@@ -81,6 +85,7 @@ StartDecision decideStart(const std::optional<Session>& running, const FrpPlan& 
 Session sessionFor(const FrpPlan& plan, int64_t nowMs, const envelope::Id& requestId) {
   Session s;
   s.services = plan.services;
+  s.secretKey = plan.secretKey;
   s.startedAtMs = nowMs;
   s.autoStopSeconds = plan.autoStopSeconds;
   s.expiresAtMs = nowMs + plan.autoStopSeconds * 1000;
@@ -101,7 +106,11 @@ envelope::body::FrpState frpState(const FrpStateView& view, int64_t nowMs) {
   if (const Session* session = view.session) {
     for (const auto& [name, s] : session->services) {
       envelope::body::Proxy& p = out.services[name];
-      p.remotePort = s.remotePort;
+      if (session->stcp()) {
+        p.type = "stcp";
+      } else {
+        p.remotePort = s.remotePort;
+      }
       p.proxyName = s.proxyName;
       p.localAddr = s.localAddr();
       if (view.statuses != nullptr && view.statuses->empty()) {

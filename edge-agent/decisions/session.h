@@ -21,7 +21,7 @@ namespace edgelink::agent {
 
 /// One exposed service of a session.
 struct SessionService {
-  uint16_t remotePort = 0;
+  uint16_t remotePort = 0;  ///< 0 for stcp (no public port)
   std::string proxyName;
   std::string localIp;
   uint16_t localPort = 0;
@@ -36,6 +36,7 @@ struct SessionService {
 /// What a start request asks for, checked against the agent's config.
 struct FrpPlan {
   std::map<std::string, SessionService> services;  ///< by service name
+  std::string secretKey = {};  ///< stcp: the session's secret (never logged); empty: tcp
   int64_t autoStopSeconds = 0;
   bool capped = false;  ///< the request asked for more than auto-stop-max
 };
@@ -43,12 +44,16 @@ struct FrpPlan {
 /// A running (or resumable) frp session. Times are wall-clock epoch ms (persisted).
 struct Session {
   std::map<std::string, SessionService> services;
+  std::string secretKey = {};  ///< stcp: the session's secret (never logged); empty: tcp
   int64_t startedAtMs = 0;
   int64_t expiresAtMs = 0;
   int64_t autoStopSeconds = 0;
   envelope::Id requestId;  ///< the request that started (or last extended) it
 
-  bool sameServices(const FrpPlan& plan) const { return services == plan.services; }
+  bool sameServices(const FrpPlan& plan) const {
+    return services == plan.services && secretKey == plan.secretKey;
+  }
+  bool stcp() const { return !secretKey.empty(); }
   /// Seconds until the auto-stop deadline (negative when past).
   int64_t secondsLeft(int64_t nowMs) const;
   std::vector<ProxySpec> proxies() const;
@@ -59,7 +64,7 @@ struct Session {
 std::string serviceField(const std::string& requestType, const std::string& service);
 
 /// Checks a start command against the config: every service must be named by the config
-/// (403), every port within remote-ports (403); auto-stop defaults and is capped.
+/// (403), every port within remote-ports (403; stcp has none); auto-stop defaults and is capped.
 Result<FrpPlan> planStart(const AgentConfig& config, const std::string& requestType,
                           const envelope::FrpCommand& command);
 

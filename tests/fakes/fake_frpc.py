@@ -107,6 +107,20 @@ def check_keys(table, allowed, where, proxy_index=None):
             raise ConfigError(f'json: unknown field "{key}"')
 
 
+def metadatas(value, where, proxy_index=None):
+    """frp's `metadatas`: a table of strings (map[string]string)."""
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        prefix = f"decode proxy at index {proxy_index}: " if proxy_index is not None else ""
+        raise ConfigError(f'{prefix}field "{where}metadatas": cannot unmarshal into '
+                          "map[string]string")
+    return dict(value)
+
+
+def ini_metas(section):
+    """go-ini's meta_* keys (frp's legacy INI): the metadata without the prefix."""
+    return {k[len("meta_"):]: v for k, v in section.items() if k.startswith("meta_")}
+
+
 def table(doc, key):
     value = doc.get(key, {})
     if not isinstance(value, dict):
@@ -121,12 +135,13 @@ def load_toml(text):
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"toml: {e}") from None
     check_keys(doc, {"serverAddr", "serverPort", "loginFailExit", "auth", "webServer", "log",
-                     "user", "transport", "proxies"}, "")
+                     "user", "transport", "metadatas", "proxies"}, "")
     cfg = {
         "server_addr": typed(doc.get("serverAddr"), "string", "serverAddr", "0.0.0.0"),
         "server_port": typed(doc.get("serverPort"), "int", "serverPort", 7000),
         "login_fail_exit": typed(doc.get("loginFailExit"), "bool", "loginFailExit", True),
         "user": typed(doc.get("user"), "string", "user", ""),
+        "metas": metadatas(doc.get("metadatas", {}), ""),
     }
     auth = table(doc, "auth")
     check_keys(auth, {"method", "token"}, "auth")
@@ -146,7 +161,7 @@ def load_toml(text):
     if not isinstance(tls, dict):
         raise ConfigError('field "ClientCommonConfig.transport.tls": cannot unmarshal '
                           f"{json_kind(tls)} into object")
-    check_keys(tls, {"enable"}, "transport.tls")
+    check_keys(tls, {"enable", "trustedCaFile", "serverName"}, "transport.tls")
     cfg["tls"] = typed(tls.get("enable"), "bool", "transport.tls.enable", True)
     logcfg = table(doc, "log")
     check_keys(logcfg, {"to", "level", "maxDays", "disablePrintColor"}, "log")
@@ -168,9 +183,10 @@ def load_toml(text):
         if kind not in PROXY_TYPES:
             raise ConfigError(f"decode proxy at index {i}: unknown proxy type: "
                               f"{kind if isinstance(kind, str) else ''}")
-        if kind != "tcp":
-            raise ConfigError(f"proxy at index {i}: type {kind}: the stand-in runs tcp only")
-        check_keys(p, {"name", "type", "localIP", "localPort", "remotePort"}, "", i)
+        if kind not in ("tcp", "stcp"):
+            raise ConfigError(f"proxy at index {i}: type {kind}: the stand-in runs tcp and stcp only")
+        check_keys(p, {"name", "type", "localIP", "localPort", "remotePort", "secretKey",
+                       "allowUsers", "metadatas"}, "", i)
         name = typed(p.get("name"), "string", "ProxyBaseConfig.name", "", i)
         local_ip = typed(p.get("localIP"), "string", "ProxyBaseConfig.ProxyBackend.localIP",
                          "127.0.0.1", i)
@@ -178,7 +194,8 @@ def load_toml(text):
                            0, i)
         remote_port = typed(p.get("remotePort"), "int", "remotePort", 0, i)
         cfg["proxies"].append({"name": name, "type": kind, "local_ip": local_ip,
-                               "local_port": local_port, "remote_port": remote_port})
+                               "local_port": local_port, "remote_port": remote_port,
+                               "metas": metadatas(p.get("metadatas", {}), "", i)})
     return cfg
 
 
@@ -262,6 +279,7 @@ def load_ini(text):
         "admin_user": common.get("admin_user", ""),
         "admin_password": common.get("admin_pwd", ""),
         "tls": ini_bool(common, "tls_enable", True),
+        "metas": ini_metas(common),
         "proxies": [],
     }
     if common.get("authentication_method", "token") not in ("token", "oidc"):
@@ -271,14 +289,15 @@ def load_ini(text):
         kind = s.get("type", "tcp")
         if kind not in PROXY_TYPES:
             raise ConfigError(f"failed to parse proxy {name}, err: invalid type [{kind}]")
-        if kind != "tcp":
-            raise ConfigError(f"proxy {name}: type {kind}: the stand-in runs tcp only")
+        if kind not in ("tcp", "stcp"):
+            raise ConfigError(f"proxy {name}: type {kind}: the stand-in runs tcp and stcp only")
         cfg["proxies"].append({
             "name": name,
             "type": kind,
             "local_ip": s.get("local_ip", "127.0.0.1"),
             "local_port": ini_int(s, "local_port", 0),
             "remote_port": ini_int(s, "remote_port", 0),
+            "metas": ini_metas(s),
         })
     return cfg
 

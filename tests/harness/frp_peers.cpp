@@ -366,7 +366,18 @@ FrpsProcess::FrpsProcess(FrpsOptions options) : options_(std::move(options)), di
   if (!options_.allowPorts.empty()) {
     conf += "allowPorts = " + options_.allowPorts + "\n";
   }
+  if (!options_.tls.certFile.empty()) {
+    conf += "transport.tls.force = true\n";
+    conf += "transport.tls.certFile = " + tomlQuote(options_.tls.certFile) + "\n";
+    conf += "transport.tls.keyFile = " + tomlQuote(options_.tls.keyFile) + "\n";
+  }
   conf += "log.disablePrintColor = true\n";
+  if (!options_.pluginAddr.empty()) {
+    conf += "\n[[httpPlugins]]\nname = \"edgelink\"\n";
+    conf += "addr = " + tomlQuote(options_.pluginAddr) + "\n";
+    conf += "path = " + tomlQuote(options_.pluginPath) + "\n";
+    conf += "ops = [\"Login\", \"NewProxy\"]\n";
+  }
   writeText(dir_.file("frps.toml"), conf);
   start();
 }

@@ -88,10 +88,23 @@ class EchoServer {
   std::thread thread_;
 };
 
+/// A TLS server's certificate and key (PEM paths); empty: no TLS of its own.
+struct TlsServerFiles {
+  std::string certFile;
+  std::string keyFile;
+};
+
 struct FrpsOptions {
   std::string token = "test-token";
   /// frps's allowPorts as TOML, e.g. "[{ single = 31022 }]"; empty: every port.
   std::string allowPorts;
+  /// An [[httpPlugins]] entry for ops Login and NewProxy: "127.0.0.1:PORT" (empty: none) and
+  /// the path frps posts to.
+  std::string pluginAddr;
+  std::string pluginPath = "/frps-plugin";
+  /// frps's own TLS certificate and key (PEM files, e.g. from makeTestCa): set, frps serves
+  /// them and refuses clients without TLS (transport.tls.force).
+  TlsServerFiles tls;
 };
 
 /// Real frps on 127.0.0.1 (a free bind port; proxies bind on 127.0.0.1 too).

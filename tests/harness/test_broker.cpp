@@ -112,7 +112,7 @@ class RealBroker final : public TestBroker {
         sasl_(std::move(sharedSasl)),
         bootstrap_(std::move(sharedBootstrap)) {
     if (o.privateBroker) {
-      own_ = std::make_unique<KafkaProcess>("", o.properties);
+      own_ = std::make_unique<KafkaProcess>("", o.properties, o.scramUsers);
       bootstrap_ = own_->bootstrap();
       sasl_ = own_->sasl();
     }
@@ -274,6 +274,11 @@ std::vector<std::string> saslProperties(const TestBroker::Sasl& sasl) {
           "ssl.ca.location=" + sasl.caFile};
 }
 
+std::vector<std::string> authorizerProperties() {
+  return {"authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+          "super.users=User:edgelink;User:ANONYMOUS", "allow.everyone.if.no.acl.found=false"};
+}
+
 std::map<std::string, std::string> describeTopic(const std::string& bootstrap,
                                                  const std::string& topic) {
   kafka::Config c;
@@ -345,7 +350,8 @@ std::vector<std::pair<std::string, std::string>> readEnvFile(const std::string& 
   return out;
 }
 
-KafkaProcess::KafkaProcess(std::string dir, std::vector<std::string> properties)
+KafkaProcess::KafkaProcess(std::string dir, std::vector<std::string> properties,
+                           std::vector<std::pair<std::string, std::string>> scramUsers)
     : dir_(std::move(dir)), properties_(std::move(properties)) {
   if (dir_.empty()) {
     char tmpl[] = "/tmp/edgelink-kafka-XXXXXX";
@@ -354,6 +360,14 @@ KafkaProcess::KafkaProcess(std::string dir, std::vector<std::string> properties)
     }
     dir_ = tmpl;
     ownsDir_ = true;
+  }
+  if (!scramUsers.empty()) {
+    // The launcher makes them when it formats DIR/data (tools/kafka/edgelink-kafka).
+    std::string lines;
+    for (const auto& [name, password] : scramUsers) {
+      lines += name + " " + password + "\n";
+    }
+    writeText(dir_ + "/scram-users", lines);
   }
   start();
 }

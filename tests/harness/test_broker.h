@@ -72,6 +72,13 @@ class TestBroker {
 /// The librdkafka properties for a SASL_SSL listener, as the docs give them (docs/AGENT.md).
 std::vector<std::string> saslProperties(const TestBroker::Sasl& sasl);
 
+/// Broker properties for a private real broker with Kafka's standard KRaft authorizer (ACLs
+/// enforced, nothing allowed without one). Super users: the launcher's SASL user (the tests'
+/// admin) and ANONYMOUS, the principal of the PLAINTEXT listeners, which carry the
+/// broker-to-controller traffic and the harness's own calls (a board never uses them: ACL tests
+/// connect boards over SASL_SSL with their own SCRAM users, BrokerOptions::scramUsers).
+std::vector<std::string> authorizerProperties();
+
 /// A topic's configuration as the broker describes it (real Kafka: DescribeConfigs), with its
 /// partition count under "partitions". Throws on failure.
 std::map<std::string, std::string> describeTopic(const std::string& bootstrap,
@@ -86,6 +93,8 @@ struct BrokerOptions {
   std::vector<TopicSpec> topics;
   /// Extra broker properties (real Kafka: key=value for server.properties).
   std::vector<std::string> properties;
+  /// Extra SCRAM-SHA-512 users (name, password) made at format time (a private real broker).
+  std::vector<std::pair<std::string, std::string>> scramUsers;
 
   BrokerOptions();
 };
@@ -107,7 +116,9 @@ class KafkaProcess {
  public:
   /// Starts a broker with its data in `dir` (empty: a fresh temp dir, removed at the end) and
   /// waits until it answers metadata. Throws with the broker's log on failure.
-  explicit KafkaProcess(std::string dir = "", std::vector<std::string> properties = {});
+  /// `scramUsers`: extra SCRAM-SHA-512 users (name, password) made when DIR is formatted.
+  explicit KafkaProcess(std::string dir = "", std::vector<std::string> properties = {},
+                        std::vector<std::pair<std::string, std::string>> scramUsers = {});
   ~KafkaProcess();
   KafkaProcess(const KafkaProcess&) = delete;
   KafkaProcess& operator=(const KafkaProcess&) = delete;

@@ -209,6 +209,9 @@ void AgentUnderTest::writeConfig() {
     if (!sasl) {
       throw std::logic_error("this broker has no SASL_SSL listener");
     }
+    if (!setup_.saslUser.empty()) {
+      sasl->user = setup_.saslUser;
+    }
     if (!setup_.saslPassword.empty()) {
       sasl->password = setup_.saslPassword;
     }
@@ -252,6 +255,7 @@ void AgentUnderTest::writeConfig() {
     conf << line << "\n";
   }
   writeText(configPath(), conf.str());
+  ::chmod(configPath().c_str(), 0600);  // it may hold a SASL password (refused otherwise)
 }
 
 AgentUnderTest::~AgentUnderTest() {

@@ -97,8 +97,10 @@ struct AgentSetup {
   TestBroker* sharedBroker = nullptr;
   std::string topicPrefix;  ///< empty: a prefix unique to this agent
   /// Connect over the broker's SASL_SSL listener with the settings docs/AGENT.md gives;
-  /// `saslPassword` replaces the right password when set.
+  /// `saslUser` and `saslPassword` replace the broker's admin user and its password when set
+  /// (a board's own SCRAM user: BrokerOptions::scramUsers).
   bool sasl = false;
+  std::string saslUser;
   std::string saslPassword;
   bool watchTopic = true;  ///< collect the topic in log() (off for benchmarks)
   // frp: the stand-in against no frps by default; real frpc against a test's frps when set.

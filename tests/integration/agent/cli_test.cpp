@@ -38,17 +38,25 @@ std::string exampleConfig() {
   return sourceDir() + "/config/edge-agent.example.conf";
 }
 
+/// The example config as the package installs it (mode 0640: it holds a SASL password).
+std::string installedExample(const TempDir& dir) {
+  writeText(dir.file("edge-agent.conf"), readText(exampleConfig()));
+  ::chmod(dir.file("edge-agent.conf").c_str(), 0640);
+  return dir.file("edge-agent.conf");
+}
+
 }  // namespace
 
 TEST_CASE("the example config passes edge-agent verify", "[agent][cli]") {
   TempDir dir;
   writeText(dir.file("token"), "secret\n");
   ::chmod(dir.file("token").c_str(), 0600);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   // Paths on this machine replace the board's; every other key is checked as written.
-  auto r = runCapture(
-      {edgeAgentPath(), "verify", "--config", exampleConfig(), "--frpc-path", fakeFrpcPath(),
-       "--frps-token-file", dir.file("token"), "--state-dir", dir.file("state")},
-      dir.file("out"));
+  auto r = runCapture({edgeAgentPath(), "verify", "--config", installedExample(dir), "--frpc-path",
+                       fakeFrpcPath(), "--frps-token-file", dir.file("token"), "--frps-ca-file",
+                       dir.file("ca.pem"), "--state-dir", dir.file("state")},
+                      dir.file("out"));
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK_THAT(r.output, Catch::Contains("configuration OK: edge elevator-0042"));
@@ -106,7 +114,7 @@ TEST_CASE("verify reports every problem, each naming its key, and exits 1", "[ag
         "remote-ports:", "auto-stop-default:", "heartbeat-interval:", "log-level:"}) {
     CHECK_THAT(r.output, Catch::Contains(std::string("error: ") + key));
   }
-  CHECK_THAT(r.output, Catch::Contains("warning: frps-token-file"));
+  CHECK_THAT(r.output, Catch::Contains("error: frps-token-file"));
   CHECK_THAT(r.output, Catch::Contains("mode 0644"));
   CHECK_THAT(r.output, !Catch::Contains("s3cr3t-t0ken"));
   // An unknown key is a usage error naming it (exit 2).
@@ -122,9 +130,11 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
   TempDir dir;
   writeText(dir.file("token"), "tok\"en\n");
   ::chmod(dir.file("token").c_str(), 0600);
-  std::vector<std::string> base = {
-      edgeAgentPath(), "render-frpc",       "--config",        exampleConfig(), "--frpc-path",
-      fakeFrpcPath(),  "--frps-token-file", dir.file("token"), "--state-dir",   dir.file("state")};
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  std::vector<std::string> base = {edgeAgentPath(),     "render-frpc",     "--config",
+                                   installedExample(dir),     "--frpc-path",     fakeFrpcPath(),
+                                   "--frps-token-file", dir.file("token"), "--frps-ca-file",
+                                   dir.file("ca.pem"),  "--state-dir",     dir.file("state")};
   auto legacy = base;
   legacy.insert(legacy.end(), {"--remote-ports", "3000-4000", "--show-secrets", "--request",
                                sourceDir() + "/schemas/examples/valid/"
@@ -135,6 +145,10 @@ TEST_CASE("render-frpc prints the config for a request, or the error response it
   CHECK_THAT(r.output, Catch::Contains("name = \"elevator-0042.ssh\""));
   CHECK_THAT(r.output, Catch::Contains("remotePort = 3997"));
   CHECK_THAT(r.output, Catch::Contains("auth.token = \"tok\\\"en\""));
+  // The example's secure defaults: TLS on, frps verified against the CA.
+  CHECK_THAT(r.output,
+             Catch::Contains("transport.tls.enable = true\ntransport.tls.trustedCaFile = \"" +
+                             dir.file("ca.pem") + "\""));
   // The printed config is one the stand-in (strict) accepts.
   writeText(dir.file("frpc.toml"), r.output);
   auto check =
@@ -173,4 +187,40 @@ TEST_CASE("systemd-analyze verify accepts the unit", "[agent][cli][systemd]") {
   INFO(r.output);
   CHECK(r.status == 0);
   CHECK(trim(r.output).empty());  // unknown keys are only warned about: none allowed
+}
+
+TEST_CASE("secrets only from files: not on the command line, not in a config others may read",
+          "[agent][cli][security]") {
+  TempDir dir;
+  writeText(dir.file("token"), "secret\n");
+  ::chmod(dir.file("token").c_str(), 0600);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  const std::string conf = installedExample(dir);
+  const std::vector<std::string> base = {
+      edgeAgentPath(), "verify",         "--config",          conf,
+      "--frpc-path",   fakeFrpcPath(),   "--frps-token-file", dir.file("token"),
+      "--state-dir",   dir.file("state")};
+  auto onCommandLine = base;
+  onCommandLine.insert(onCommandLine.end(), {"--kafka-property", "sasl.password=hunter2"});
+  auto r = runCapture(onCommandLine, dir.file("out1"));
+  INFO(r.output);
+  CHECK(r.status == 1 << 8);
+  CHECK_THAT(r.output, Catch::Contains("error: kafka-property: sasl.password on the command line "
+                                       "is visible to every user in ps"));
+  CHECK_THAT(r.output, !Catch::Contains("hunter2"));
+
+  ::chmod(conf.c_str(), 0644);
+  auto open = runCapture(base, dir.file("out2"));
+  INFO(open.output);
+  CHECK(open.status == 1 << 8);
+  CHECK_THAT(open.output, Catch::Contains("error: config: " + conf +
+                                          " holds secrets (kafka-property sasl.password) and is "
+                                          "mode 0644"));
+  CHECK_THAT(open.output, !Catch::Contains("change-me"));
+  // The daemon refuses to start the same way (exit 2), before touching Kafka.
+  std::vector<std::string> run(base.begin(), base.end());
+  run.erase(run.begin() + 1);  // no "verify"
+  auto daemon = runCapture(run, dir.file("out3"));
+  CHECK(daemon.status == 2 << 8);
+  CHECK_THAT(daemon.output, Catch::Contains("holds secrets"));
 }

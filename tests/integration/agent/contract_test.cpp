@@ -114,15 +114,21 @@ TEST_CASE("render-frpc masks the frps token and the admin password unless --show
   TempDir dir;
   writeText(dir.file("token"), "tok-s3cret\n");
   ::chmod(dir.file("token").c_str(), 0600);
+  // As the package installs it: 0640 (it holds a SASL password).
+  writeText(dir.file("agent.conf"), readText(sourceDir() + "/config/edge-agent.example.conf"));
+  ::chmod(dir.file("agent.conf").c_str(), 0640);
+  writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
   const std::vector<std::string> base = {
       edgeAgentPath(),
       "render-frpc",
       "--config",
-      sourceDir() + "/config/edge-agent.example.conf",
+      dir.file("agent.conf"),
       "--frpc-path",
       fakeFrpcPath(),
       "--frps-token-file",
       dir.file("token"),
+      "--frps-ca-file",
+      dir.file("ca.pem"),
       "--state-dir",
       dir.file("state"),
       "--remote-ports",

@@ -283,6 +283,7 @@ TEST_CASE(
                                                           {"sessions", "list"},
                                                           {"sessions", "show"},
                                                           {"edges", "add"},
+                                                          {"edges", "remove"},
                                                           {"edges", "list"},
                                                           {"requests", "show"},
                                                           {"requests", "list"},

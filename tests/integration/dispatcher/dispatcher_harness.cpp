@@ -1,5 +1,7 @@
 #include "dispatcher_harness.h"
 
+#include <sys/stat.h>
+
 #include <catch2/catch.hpp>
 #include <stdexcept>
 
@@ -39,6 +41,8 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   BrokerOptions bo;
   bo.kind = setup.broker;
   bo.privateBroker = setup.privateBroker;
+  bo.properties = setup.brokerProperties;
+  bo.scramUsers = setup.scramUsers;
   for (const auto& e : setup.edges) {
     bo.topics.emplace_back(topic(e), 1, setup.topicConfigs);
   }
@@ -51,6 +55,10 @@ DispatcherHarness::DispatcherHarness(Setup setup)
     auto sasl = broker_->sasl();
     if (!sasl) {
       throw std::logic_error("this broker has no SASL_SSL listener");
+    }
+    if (!setup.saslUser.empty()) {
+      sasl->user = setup.saslUser;
+      sasl->password = setup.saslPassword;
     }
     brokers = sasl->bootstrap;
     for (const auto& kv : saslProperties(*sasl)) {
@@ -82,6 +90,7 @@ DispatcherHarness::DispatcherHarness(Setup setup)
   }
   configPath_ = dir_.file("dispatcher.conf");
   writeText(configPath_, text);
+  ::chmod(configPath_.c_str(), 0600);  // it may hold a SASL password (refused otherwise)
   if (setup.migrate) {
     auto r = cli({"db", "migrate"});
     if (r.code != 0) {

@@ -38,8 +38,13 @@ class DispatcherHarness {
     bool migrate;
     BrokerKind broker = defaultBrokerKind();  ///< the mock only for faults it alone can make
     bool privateBroker = false;               ///< a real broker of the test's own (kill -9)
+    /// A private broker's extra properties and SCRAM users (BrokerOptions).
+    std::vector<std::string> brokerProperties;
+    std::vector<std::pair<std::string, std::string>> scramUsers;
     /// Connect over the broker's SASL_SSL listener, with the settings docs/DISPATCHER.md gives.
     bool sasl = false;
+    /// With `sasl`: another SCRAM user than the broker's admin (BrokerOptions::scramUsers).
+    std::string saslUser, saslPassword;
     std::map<std::string, std::string> topicConfigs;  ///< every edge topic's (real Kafka)
     std::vector<TopicSpec> extraTopics;  ///< more topics on the broker (names as given)
     /// The dispatcher's own defaults (batching, log level) instead of the tests' short waits:

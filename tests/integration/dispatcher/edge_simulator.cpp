@@ -217,7 +217,11 @@ void EdgeSimulator::handle(const std::string& edge, const envelope::Envelope& re
       rapidjson::Value services(rapidjson::kObjectType);
       for (const auto& [name, port] : cmd->services) {
         rapidjson::Value s(rapidjson::kObjectType);
-        s.AddMember("remote_port", port, alloc);
+        if (port == 0) {
+          s.AddMember("type", "stcp", alloc);  // no public port
+        } else {
+          s.AddMember("remote_port", port, alloc);
+        }
         s.AddMember("status", "running", alloc);
         services.AddMember(json::str(name, alloc), s, alloc);
       }

@@ -19,6 +19,8 @@ TEST_CASE("edges add creates the edge topic through the admin API and again is a
   INFO(r.out << r.err);
   REQUIRE(r.code == 0);
   CHECK_THAT(r.out, Catch::Contains("created"));
+  // The shared broker has no authorizer: kafka-acls = auto grants nothing and says so.
+  CHECK_THAT(r.out, Catch::Contains("no authorizer"));
   for (const std::string edge : {"new-1", "new-2"}) {
     auto t = describeTopic(h.broker().bootstrap(), h.topic(edge));
     CHECK(t["partitions"] == "1");
@@ -46,6 +48,14 @@ TEST_CASE("edges add creates the edge topic through the admin API and again is a
   auto tooMany = h.cli({"edges", "add", "new-3", "--topic-replication", "3"});
   CHECK(tooMany.code == 4);
   CHECK_THAT(tooMany.err, Catch::Contains("replication factor"));
+  // kafka-acls = on insists on ACLs: without an authorizer that is a failure, with a way out.
+  auto insist = h.cli({"edges", "add", "new-1", "--kafka-acls", "on"});
+  CHECK(insist.code == 4);
+  CHECK_THAT(insist.err, Catch::Contains("SECURITY_DISABLED"));
+  CHECK_THAT(insist.err, Catch::Contains("kafka-acls"));
+  auto off = h.cli({"edges", "add", "new-1", "--kafka-acls", "off"});
+  CHECK(off.code == 0);
+  CHECK_THAT(off.out, !Catch::Contains("no authorizer"));
 }
 
 TEST_CASE("a running dispatcher picks up a new edge's topic within its metadata refresh",

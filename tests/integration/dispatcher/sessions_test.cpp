@@ -8,6 +8,7 @@
 #include "dispatcher_harness.h"
 #include "edge_simulator.h"
 #include "envelope/envelope.h"
+#include "envelope/frp_command.h"
 #include "harness/kafka_test_client.h"
 #include "online_edges.h"
 #include "test_messages.h"
@@ -302,5 +303,41 @@ TEST_CASE("a web backend's start on a port another live session holds is recorde
               " WHERE p.port = 40500") == "w-1");
   CHECK_THAT(h.sql("SELECT end_detail FROM sessions WHERE request_id = 'w-2'"),
              Catch::Contains("port 40500 already held by another session"));
+  CHECK(edges.problems().empty());
+}
+
+TEST_CASE(
+    "a web backend's stcp start is recorded as an stcp session with no ports and its secret "
+    "redacted",
+    "[dispatcher][sessions][stcp]") {
+  DispatcherHarness h;
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
+  h.startDaemon();
+  KafkaTestClient backend(h.broker().bootstrap());
+  const std::string secret = "q3Jx0m8ZbV2yH7tWn4cLr9sKd1fG6pAe5uQiOzXjB-_";
+  auto start = envelope::Envelope::request(envelope::Id::text("web-stcp-1"), "web_backend", nowMs(),
+                                           "frp_start");
+  envelope::FrpCommand cmd;
+  cmd.mode = envelope::FrpMode::kStcp;
+  cmd.secretKey = secret;
+  cmd.services = {{"ssh", 0}};
+  envelope::writeCanonicalFrpBody(start, cmd);
+  backend.produce(h.topic("e1"), "e1", envelope::encode(start));
+  REQUIRE(
+      h.waitFor("SELECT state || ' ' || mode || ' ' || (services->>'ssh') || ' ' ||"
+                " (stcp_secret IS NULL) FROM sessions WHERE request_id = 'web-stcp-1'",
+                "active stcp 0 true"));
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+  CHECK(h.sql("SELECT body->>'secret_key' FROM requests WHERE id = 'web-stcp-1'") ==
+        envelope::kRedactedSecretKey);
+  CHECK(h.sql("SELECT state FROM request_status WHERE id = 'web-stcp-1'") == "succeeded");
+  auto list = h.cli({"sessions", "list"});
+  CHECK_THAT(list.out, Catch::Contains("ssh stcp"));
+  CHECK(list.out.find(secret) == std::string::npos);
+  CHECK(h.daemonLog(0).find(secret) == std::string::npos);
+  // Not opened here: no visitor config to show.
+  auto visitor = h.cli({"sessions", "show", h.sql("SELECT session_id FROM sessions"), "--visitor"});
+  CHECK(visitor.code == 1);
+  CHECK_THAT(visitor.err, Catch::Contains("not an stcp session opened here"));
   CHECK(edges.problems().empty());
 }

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "agent_config.h"
+#include "frpc_config.h"
 #include "unit_util.h"
 
 using namespace edgelink;
@@ -37,7 +38,10 @@ TEST_CASE("a valid configuration has no problems and derives topic, paths and se
   CHECK(c.findService("telnet") == nullptr);
   CHECK(c.remotePortMin == 30000);
   CHECK(c.remotePortMax == 39999);
-  CHECK(v.warnings.empty());
+  // TLS to frps is on by default; without a CA its certificate is unchecked, which is said.
+  CHECK(c.frpsTls == std::optional<bool>(true));
+  REQUIRE(v.warnings.size() == 1);
+  CHECK_THAT(v.warnings[0], Catch::StartsWith("frps-ca-file: not set"));
   CHECK(c.consumerConfig.get("bootstrap.servers") == "127.0.0.1:9092");
   CHECK(c.consumerConfig.get("group.id") == "edge-agent.elevator-0042");
 }
@@ -117,35 +121,47 @@ TEST_CASE("librdkafka properties are checked by librdkafka, every bad one report
 }
 
 TEST_CASE(
-    "the token file: required content, refused characters, a warning when others can read "
+    "the token file: required content, refused characters, refused when others can read "
     "it, never quoted",
     "[agent][config]") {
   testing::TempDir dir;
   AgentOptions o = test::validOptions(dir);
-  ::chmod(o.frpsTokenFile.c_str(), 0640);
-  auto loose = validate(o);
-  CHECK(loose.problems.empty());
-  REQUIRE(loose.warnings.size() == 1);
-  CHECK_THAT(loose.warnings[0], Catch::Contains("mode 0640"));
+  REQUIRE(validate(o).problems.empty());
+  for (mode_t mode : {0640, 0604, 0644}) {
+    ::chmod(o.frpsTokenFile.c_str(), mode);
+    auto loose = validate(o);
+    char text[16];
+    std::snprintf(text, sizeof text, "mode %04o", static_cast<unsigned>(mode));
+    CHECK(hasProblem(loose, "frps-token-file: " + o.frpsTokenFile + " is " + text +
+                                ": it holds a secret, so only its owner may read it (chmod 600 " +
+                                o.frpsTokenFile + ")"));
+  }
+  ::chmod(o.frpsTokenFile.c_str(), 0600);
+  // With a CA named, no warning about an unverified frps.
+  testing::writeText(dir.file("ca.pem"), "-----BEGIN CERTIFICATE-----\n");
+  o.frpsCaFile = dir.file("ca.pem");
 
   testing::writeText(dir.file("empty"), "\n");
+  ::chmod(dir.file("empty").c_str(), 0600);
   o.frpsTokenFile = dir.file("empty");
   CHECK(hasProblem(validate(o), "frps-token-file: " + dir.file("empty") + " is empty"));
 
   testing::writeText(dir.file("template"), "abc{{ .Envs.HOME }}\n");
+  ::chmod(dir.file("template").c_str(), 0600);
   o.frpsTokenFile = dir.file("template");
   auto templ = validate(o);
   REQUIRE(hasProblem(templ, "frps-token-file: the token contains \"{{\""));
   CHECK_THAT(templ.problems.toError().message, !Catch::Contains(".Envs.HOME"));
 
   testing::writeText(dir.file("ref"), "a%(server_addr)s\n");
+  ::chmod(dir.file("ref").c_str(), 0600);
   o.frpsTokenFile = dir.file("ref");
   CHECK(validate(o).problems.empty());  // harmless in TOML
   o.frpcFormat = "ini";
   CHECK(hasProblem(validate(o), "frps-token-file: the token contains \"%(\""));
 
   o.frpsTokenFile = dir.file("missing");
-  CHECK(hasProblem(validate(o), "frps-token-file: cannot read"));
+  CHECK(hasProblem(validate(o), "frps-token-file: " + dir.file("missing") + ": No such file"));
   o.frpsTokenFile.clear();
   auto none = validate(o);
   CHECK(none.problems.empty());
@@ -189,4 +205,45 @@ TEST_CASE("the librdkafka defaults fit a small board", "[agent][config]") {
   CHECK(c.get("enable.auto.commit") == "false");
   CHECK(c.check().empty());
   CHECK(p.check().empty());
+}
+
+TEST_CASE("frps TLS: on by default, a CA file and server name checked, each problem naming its key",
+          "[agent][config][tls]") {
+  testing::TempDir dir;
+  testing::writeText(dir.file("ca.pem"),
+                     "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+  testing::writeText(dir.file("not-a-cert"), "hello\n");
+  AgentOptions o = test::validOptions(dir);
+  o.frpsCaFile = dir.file("ca.pem");
+  o.frpsServerName = "frps.internal";
+  auto good = validate(o);
+  INFO(good.problems.toError().message);
+  REQUIRE(good.problems.empty());
+  CHECK(good.warnings.empty());
+  CHECK(good.config.frpsTls == std::optional<bool>(true));
+  FrpcSettings s = frpcSettings(good.config, "u", "p");
+  CHECK(s.tlsTrustedCaFile == dir.file("ca.pem"));
+  CHECK(s.tlsServerName == "frps.internal");
+
+  o.frpsCaFile = dir.file("missing.pem");
+  CHECK(hasProblem(validate(o), "frps-ca-file"));
+  o.frpsCaFile = dir.file("not-a-cert");
+  CHECK(hasProblem(validate(o), "frps-ca-file"));
+  o.frpsCaFile = dir.file("ca.pem");
+  o.frpsServerName = "not a name";
+  CHECK(hasProblem(validate(o), "frps-server-name"));
+  o.frpsServerName = "frps.internal";
+  o.frpsTls = "off";
+  auto off = validate(o);
+  CHECK(hasProblem(off, "frps-ca-file"));
+  CHECK(hasProblem(off, "frps-server-name"));
+  o.frpsCaFile.clear();
+  o.frpsServerName.clear();
+  auto plainOff = validate(o);
+  CHECK(plainOff.problems.empty());
+  CHECK(plainOff.config.frpsTls == std::optional<bool>(false));
+  o.frpsTls = "default";
+  CHECK_FALSE(validate(o).config.frpsTls.has_value());
+  o.frpsTls = "maybe";
+  CHECK(hasProblem(validate(o), "frps-tls"));
 }

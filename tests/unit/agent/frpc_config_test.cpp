@@ -47,9 +47,11 @@ int getInt(const rapidjson::Value& v, const char* key) {
   return it != v.MemberEnd() && it->value.IsInt() ? it->value.GetInt() : -1;
 }
 
-/// Checks one parsed config (an element of parseFrpcConfigs' array) against what was meant.
+/// Checks one parsed config (an element of parseFrpcConfigs' array) against what was meant;
+/// `edge`: the edge id expected as metadata on the client and every proxy ("": none).
 void checkParsed(const rapidjson::Value& parsed, const std::string& token,
-                 const std::vector<ProxySpec>& expected) {
+                 const std::vector<ProxySpec>& expected, const std::string& edge = "",
+                 bool tls = false) {
   INFO(get(parsed, "error"));
   REQUIRE(parsed["ok"].GetBool());
   const auto& cfg = parsed["cfg"];
@@ -65,15 +67,27 @@ void checkParsed(const rapidjson::Value& parsed, const std::string& token,
     CHECK(get(got[i], "local_ip") == expected[i].localIp);
     CHECK(getInt(got[i], "local_port") == expected[i].localPort);
     CHECK(getInt(got[i], "remote_port") == expected[i].remotePort);
+    CHECK(got[i]["metas"].MemberCount() == (edge.empty() ? 0u : 1u));
+    CHECK((edge.empty() || get(got[i]["metas"], kEdgeMetaKey) == edge));
   }
+  CHECK(cfg["metas"].MemberCount() == (edge.empty() ? 0u : 1u));
+  CHECK((edge.empty() || get(cfg["metas"], kEdgeMetaKey) == edge));
   std::vector<std::string> keys;
   for (const auto& m : parsed["raw"].GetObject()) {
     keys.emplace_back(m.name.GetString());
   }
   if (!cfg["legacy"].GetBool()) {
     // TOML: exactly these top-level keys, nothing injected.
-    CHECK(keys == std::vector<std::string>{"serverAddr", "serverPort", "loginFailExit", "auth",
-                                           "webServer", "log", "proxies"});
+    std::vector<std::string> want = {"serverAddr", "serverPort", "loginFailExit",
+                                     "auth",       "webServer",  "log"};
+    if (tls) {
+      want.push_back("transport");
+    }
+    if (!edge.empty()) {
+      want.push_back("metadatas");
+    }
+    want.push_back("proxies");
+    CHECK(keys == want);
   } else {
     // INI (read leniently by frpc: an injected key would pass unnoticed): exactly [common] and
     // one section per proxy, and exactly the keys the agent writes.
@@ -94,6 +108,12 @@ void checkParsed(const rapidjson::Value& parsed, const std::string& token,
     for (const char* k :
          {"admin_addr", "admin_port", "admin_user", "admin_pwd", "disable_log_color"}) {
       want.push_back(k);
+    }
+    if (tls) {
+      want.push_back("tls_enable");
+    }
+    if (!edge.empty()) {
+      want.push_back("meta_edgelink_edge");
     }
     CHECK(common == want);
   }
@@ -349,7 +369,7 @@ TEST_CASE(
   REQUIRE(doc.Size() == configs.size());
   for (rapidjson::SizeType i = 0; i < doc.Size(); ++i) {
     INFO("config " << configs[i]);
-    checkParsed(doc[i], "t0ken", expected[i]);
+    checkParsed(doc[i], "t0ken", expected[i], "elevator-0042", true);  // frps-tls is on by default
   }
 }
 
@@ -374,4 +394,137 @@ TEST_CASE("TLS to frps is written only when the config decides it", "[agent][frp
   CHECK_FALSE(doc[0]["cfg"]["tls"].GetBool());
   CHECK(doc[1]["cfg"]["tls"].GetBool());
   CHECK_FALSE(doc[0]["raw"]["transport"]["tls"]["enable"].GetBool());
+}
+
+TEST_CASE("the edge id is frpc metadata on the client and on every proxy, in TOML and INI",
+          "[agent][frpc-config][frps-plugin]") {
+  testing::TempDir dir;
+  FrpcSettings s = settings("t");
+  s.edgeId = "board-7.site_a";
+  auto toml = renderFrpcConfig(FrpcFormat::kToml, s, proxies());
+  auto ini = renderFrpcConfig(FrpcFormat::kIni, s, proxies());
+  REQUIRE(toml.ok());
+  REQUIRE(ini.ok());
+  CHECK_THAT(*toml, Catch::Contains("metadatas.edgelink_edge = \"board-7.site_a\""));
+  CHECK_THAT(*ini, Catch::Contains("meta_edgelink_edge = board-7.site_a"));
+  testing::writeText(dir.file("m.toml"), *toml);
+  testing::writeText(dir.file("m.ini"), *ini);
+  rapidjson::Document doc;
+  doc.Parse(test::parseFrpcConfigs({dir.file("m.toml"), dir.file("m.ini")}).c_str());
+  REQUIRE(doc.IsArray());
+  REQUIRE(doc.Size() == 2);
+  checkParsed(doc[0], "t", proxies(), "board-7.site_a");
+  checkParsed(doc[1], "t", proxies(), "board-7.site_a");
+  // TOML: the client's metadata is a top-level table, before the first [[proxies]].
+  CHECK(toml->find("metadatas.") < toml->find("[[proxies]]"));
+}
+
+TEST_CASE("no edge id, no metadata; an edge id frp would misread is refused",
+          "[agent][frpc-config][frps-plugin]") {
+  for (FrpcFormat f : {FrpcFormat::kToml, FrpcFormat::kIni}) {
+    auto text = renderFrpcConfig(f, settings("t"), proxies());
+    REQUIRE(text.ok());
+    CHECK_THAT(*text, !Catch::Contains("meta"));
+    FrpcSettings bad = settings("t");
+    bad.edgeId = "e1{{ .Envs.HOME }}";
+    auto refused = renderFrpcConfig(f, bad, proxies());
+    REQUIRE_FALSE(refused.ok());
+    CHECK_THAT(refused.error().message, Catch::Contains("the edge id"));
+  }
+}
+
+TEST_CASE("frpcSettings carries the agent's edge id", "[agent][frpc-config][frps-plugin]") {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  config.options.edgeId = "e42";
+  CHECK(frpcSettings(config, "u", "p").edgeId == "e42");
+}
+
+namespace {
+
+std::vector<ProxySpec> stcpProxies(const std::string& secret) {
+  return {{"ssh", "e1.ssh", "127.0.0.1", 22, 0, secret},
+          {"camera_admin", "e1.camera_admin", "192.168.1.64", 80, 0, secret}};
+}
+
+}  // namespace
+
+TEST_CASE("stcp proxies carry the secret and no remote port, in TOML and INI",
+          "[agent][frpc-config][stcp]") {
+  testing::TempDir dir;
+  const std::string secret = "q3Jx0m8ZbV2yH7tWn4cLr9sKd1fG6pAe5uQiOzXjB-_";
+  auto toml = renderFrpcConfig(FrpcFormat::kToml, settings("abc"), stcpProxies(secret));
+  auto ini = renderFrpcConfig(FrpcFormat::kIni, settings("abc"), stcpProxies(secret));
+  REQUIRE(toml.ok());
+  REQUIRE(ini.ok());
+  CHECK_THAT(*toml, !Catch::Contains("remotePort"));
+  CHECK_THAT(*ini, !Catch::Contains("remote_port"));
+  testing::writeText(dir.file("a.toml"), *toml);
+  testing::writeText(dir.file("a.ini"), *ini);
+  rapidjson::Document doc;
+  doc.Parse(test::parseFrpcConfigs({dir.file("a.toml"), dir.file("a.ini")}).c_str());
+  REQUIRE(doc.IsArray());
+  INFO(*toml << *ini);
+  REQUIRE(doc[0]["ok"].GetBool());
+  REQUIRE(doc[1]["ok"].GetBool());
+  const auto& proxies = doc[0]["raw"]["proxies"];
+  REQUIRE(proxies.Size() == 2);
+  for (const auto& p : proxies.GetArray()) {
+    CHECK(get(p, "type") == "stcp");
+    CHECK(get(p, "secretKey") == secret);
+    CHECK_FALSE(p.HasMember("remotePort"));
+  }
+  const auto& ssh = doc[1]["raw"]["e1.ssh"];
+  CHECK(get(ssh, "type") == "stcp");
+  CHECK(get(ssh, "sk") == secret);
+  CHECK_FALSE(ssh.HasMember("remote_port"));
+  // A secret frp would misread is refused (named, never quoted).
+  auto bad = renderFrpcConfig(FrpcFormat::kToml, settings("abc"), stcpProxies("a{{b"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK_THAT(bad.error().message, Catch::Contains("stcp secret"));
+  CHECK_THAT(bad.error().message, !Catch::Contains("a{{b"));
+}
+
+TEST_CASE("a CA file and server name verify frps, in TOML and INI", "[agent][frpc-config][tls]") {
+  testing::TempDir dir;
+  FrpcSettings s = settings("t");
+  s.tls = true;
+  s.tlsTrustedCaFile = "/etc/edge-agent/frps-ca.pem";
+  s.tlsServerName = "frps.internal";
+  auto toml = renderFrpcConfig(FrpcFormat::kToml, s, proxies());
+  auto ini = renderFrpcConfig(FrpcFormat::kIni, s, proxies());
+  testing::writeText(dir.file("a.toml"), *toml);
+  testing::writeText(dir.file("a.ini"), *ini);
+  rapidjson::Document doc;
+  doc.Parse(test::parseFrpcConfigs({dir.file("a.toml"), dir.file("a.ini")}).c_str());
+  REQUIRE(doc[0]["ok"].GetBool());
+  REQUIRE(doc[1]["ok"].GetBool());
+  const auto& tls = doc[0]["raw"]["transport"]["tls"];
+  CHECK(tls["enable"].GetBool());
+  CHECK(get(tls, "trustedCaFile") == "/etc/edge-agent/frps-ca.pem");
+  CHECK(get(tls, "serverName") == "frps.internal");
+  const auto& common = doc[1]["raw"]["common"];
+  CHECK(get(common, "tls_trusted_ca_file") == "/etc/edge-agent/frps-ca.pem");
+  CHECK(get(common, "tls_server_name") == "frps.internal");
+  // Nothing is written when not configured.
+  CHECK_THAT(*renderFrpcConfig(FrpcFormat::kToml, settings("t"), proxies()),
+             !Catch::Contains("trustedCaFile"));
+}
+
+TEST_CASE("render-frpc masks an stcp session's secret unless asked", "[agent][frpc-config][stcp]") {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  const std::string secret = "q3Jx0m8ZbV2yH7tWn4cLr9sKd1fG6pAe5uQiOzXjB-_";
+  const std::string request =
+      R"({"request":{"id":"s1","sender":"x","timestamp":0,"type":"frp_start","body":{"mode":"stcp","secret_key":")" +
+      secret + R"(","services":["ssh"]}}})";
+  auto masked = renderForRequest(config, request, SystemClock::instance());
+  REQUIRE(masked.ok);
+  CHECK_THAT(masked.text, Catch::Contains("type = \"stcp\""));
+  CHECK_THAT(masked.text, Catch::Contains("secretKey = \"*****\""));
+  CHECK_THAT(masked.text, Catch::Contains("secretKey, webServer.password)"));
+  CHECK_THAT(masked.text, !Catch::Contains(secret));
+  auto shown = renderForRequest(config, request, SystemClock::instance(), true);
+  REQUIRE(shown.ok);
+  CHECK_THAT(shown.text, Catch::Contains("secretKey = \"" + secret + "\""));
 }

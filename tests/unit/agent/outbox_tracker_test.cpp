@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "core/clock.h"
+#include "decisions/repeat_filter.h"
 #include "shell/message_sink.h"
 
 using namespace edgelink;
@@ -180,4 +181,22 @@ TEST_CASE("heartbeats are perishable: never stored, one at a time", "[agent][out
       Delivery{f.sink.produced[0].second, Delivery::Outcome::kRetriable, "timed out", {}}));
   CHECK_FALSE(f.sender.retryDueMono());  // not retried
   CHECK(f.sender.sendPerishable("{hb3}"));
+}
+
+TEST_CASE("a warning repeated every retry is let through once per interval, with a count",
+          "[agent][outbox]") {
+  RepeatFilter f(60000);
+  CHECK(f.admit("TOPIC_AUTHORIZATION_FAILED", 0) == std::optional<int>(0));
+  for (int64_t t = 1000; t < 60000; t += 1000) {
+    CHECK_FALSE(f.admit("TOPIC_AUTHORIZATION_FAILED", t));
+  }
+  // Another failure is news: said at once.
+  CHECK(f.admit("queue full", 59500) == std::optional<int>(0));
+  CHECK_FALSE(f.admit("queue full", 60000));
+  // The first again: news too (it was not the last one said).
+  CHECK(f.admit("TOPIC_AUTHORIZATION_FAILED", 60500) == std::optional<int>(0));
+  CHECK_FALSE(f.admit("TOPIC_AUTHORIZATION_FAILED", 61500));
+  CHECK_FALSE(f.admit("TOPIC_AUTHORIZATION_FAILED", 62500));
+  // A minute on: said again, with how many were held back.
+  CHECK(f.admit("TOPIC_AUTHORIZATION_FAILED", 120500) == std::optional<int>(2));
 }

@@ -156,3 +156,63 @@ TEST_CASE("proxies frpc does not list while it is not logged in to frps are repo
   CHECK(std::string(serviceOf(back2, "ssh")["status"].GetString()) == "running");
   CHECK(std::string(serviceOf(back2, "fcc_web")["status"].GetString()) == "unknown");
 }
+
+namespace {
+envelope::FrpCommand stcpStart(std::vector<std::string> names, std::string secret) {
+  envelope::FrpCommand c;
+  c.mode = envelope::FrpMode::kStcp;
+  c.secretKey = std::move(secret);
+  for (auto& n : names) {
+    c.services[n] = 0;
+  }
+  return c;
+}
+}  // namespace
+
+TEST_CASE("an stcp plan has no remote ports, keeps the secret and still needs named services",
+          "[agent][session][stcp]") {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  const std::string secret(43, 'k');
+  auto plan = planStart(config, "frp_start", stcpStart({"ssh", "camera_admin"}, secret));
+  REQUIRE(plan.ok());
+  CHECK(plan->secretKey == secret);
+  CHECK(plan->services.at("ssh").remotePort == 0);
+  CHECK(plan->services.at("camera_admin").localAddr() == "192.168.1.64:80");
+  Session s = sessionFor(*plan, 1'000, envelope::Id::number(1));
+  CHECK(s.stcp());
+  auto proxies = s.proxies();
+  REQUIRE(proxies.size() == 2);
+  CHECK(proxies[0].secretKey == secret);
+  CHECK(proxies[0].remotePort == 0);
+
+  auto unnamed = planStart(config, "frp_start", stcpStart({"telnet"}, secret));
+  REQUIRE_FALSE(unnamed.ok());
+  CHECK(unnamed.error().status == Status::kForbidden);
+  CHECK(unnamed.error().field == "request.body.services.telnet");
+
+  // A new secret is a new session: frpc restarts on it; the same secret only extends.
+  CHECK(decideStart(s, *plan) == StartDecision::kExtend);
+  auto other = planStart(config, "frp_start", stcpStart({"ssh", "camera_admin"}, secret + "x"));
+  CHECK(decideStart(s, *other) == StartDecision::kRestart);
+  auto tcp = planStart(config, "frp_start", start({{"ssh", 31022}}));
+  CHECK(decideStart(s, *tcp) == StartDecision::kRestart);
+}
+
+TEST_CASE("an stcp session's state body names the type, no port and never the secret",
+          "[agent][session][stcp]") {
+  testing::TempDir dir;
+  AgentConfig config = test::validConfig(dir);
+  const std::string secret(43, 'k');
+  auto plan = *planStart(config, "frp_start", stcpStart({"ssh"}, secret));
+  Session s = sessionFor(plan, 1'795'248'000'000, envelope::Id::number(7));
+  auto req = envelope::Envelope::request(envelope::Id::number(7), "cloud_dispatcher",
+                                         1'795'248'000'000, "frp_start");
+  auto r = envelope::Envelope::response(req, "edge_board", 1'795'248'001'000, 200);
+  writeFrpState(r, FrpStateView{&s, true, 4242, nullptr, nullptr, false}, 1'795'248'001'000);
+  auto back = test::roundTrip(r);  // passes the response schema
+  const auto& ssh = (*json::member(back.body(), "services"))["ssh"];
+  CHECK(std::string(json::getString(ssh, "type")) == "stcp");
+  CHECK(json::member(ssh, "remote_port") == nullptr);
+  CHECK_THAT(envelope::encode(back), !Catch::Contains(secret));
+}

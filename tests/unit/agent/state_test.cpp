@@ -67,6 +67,31 @@ TEST_CASE("the state file round-trips everything the agent keeps", "[agent][stat
   CHECK(toJson(t) == toJson(s));
 }
 
+TEST_CASE("an stcp session keeps its secret in the 0600 state file across a restart",
+          "[agent][state][stcp]") {
+  testing::TempDir dir;
+  AgentState s = sample();
+  const std::string secret(43, 'k');
+  s.session->secretKey = secret;
+  for (auto& entry : s.session->services) {
+    entry.second.remotePort = 0;
+  }
+  REQUIRE(saveState(dir.file("state.json"), s).ok());
+  struct stat st {};
+  ::stat(dir.file("state.json").c_str(), &st);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto loaded = loadState(dir.file("state.json"), 0);
+  CHECK(loaded.warning.empty());
+  REQUIRE(loaded.state.session);
+  CHECK(loaded.state.session->secretKey == secret);
+  CHECK(loaded.state.session->services == s.session->services);
+  // A tcp session still needs its ports.
+  AgentState t = sample();
+  t.session->services.begin()->second.remotePort = 0;
+  REQUIRE(saveState(dir.file("tcp.json"), t).ok());
+  CHECK_FALSE(loadState(dir.file("tcp.json"), 0).warning.empty());
+}
+
 TEST_CASE("a missing state file is a fresh start and a corrupt one is set aside with a warning",
           "[agent][state]") {
   testing::TempDir dir;

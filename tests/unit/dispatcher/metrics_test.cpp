@@ -171,3 +171,19 @@ TEST_CASE("the endpoints answer on a free port: /healthz, /readyz by the facts, 
   REQUIRE_FALSE(again);
   CHECK(again.error().field == "metrics-listen");
 }
+
+TEST_CASE("frps plugin decisions are counted by op and outcome", "[dispatcher][metrics]") {
+  Metrics m;
+  CHECK(sample(m.scrape(),
+               "edgelink_frps_plugin_decisions_total{op=\"NewProxy\",outcome=\"allowed\"}") == 0);
+  m.frpsPluginDecision("NewProxy", "no_session");
+  m.frpsPluginDecision("NewProxy", "no_session");
+  m.frpsPluginDecision("Login", "allowed");
+  m.frpsPluginDecision("whatever-a-client-sent", "unknown_op");
+  const std::string s = m.scrape();
+  CHECK(sample(s, "edgelink_frps_plugin_decisions_total{op=\"NewProxy\",outcome=\"no_session\"}") ==
+        2);
+  CHECK(sample(s, "edgelink_frps_plugin_decisions_total{op=\"Login\",outcome=\"allowed\"}") == 1);
+  CHECK(sample(s, "edgelink_frps_plugin_decisions_total{op=\"other\",outcome=\"unknown_op\"}") ==
+        1);
+}

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include "envelope/bodies.h"
+#include "envelope/frp_command.h"
 #include "envelope/types.h"
 
 using namespace edgelink;
@@ -251,4 +252,33 @@ TEST_CASE("an edge row is rewritten for news or a last_seen that moved, not for 
   EdgeUpdate requestOnly;
   requestOnly.edgeId = "e1";
   CHECK_FALSE(edgeWriteNeeded(requestOnly, 0));
+}
+
+TEST_CASE("an stcp start is stored with its secret redacted and still reads as a command",
+          "[dispatcher][model][stcp]") {
+  Fixture f;
+  const std::string secret = "q3Jx0m8ZbV2yH7tWn4cLr9sKd1fG6pAe5uQiOzXjB-_";
+  auto req = envelope::Envelope::request(envelope::Id::text("s1"), "web_backend", kNow,
+                                         envelope::request_type::kFrpStart);
+  envelope::FrpCommand cmd;
+  cmd.mode = envelope::FrpMode::kStcp;
+  cmd.secretKey = secret;
+  cmd.services = {{"ssh", 0}};
+  envelope::writeCanonicalFrpBody(req, cmd);
+  REQUIRE(f.add(envelope::encode(req)) == Classified::kRequest);
+  const auto& r = f.batch.requests()[0];
+  CHECK(r.bodyJson.find(secret) == std::string::npos);
+  CHECK_THAT(r.bodyJson, Catch::Contains(envelope::kRedactedSecretKey));
+  REQUIRE(r.frp);
+  CHECK(r.frp->mode == envelope::FrpMode::kStcp);
+  rapidjson::Document stored;
+  stored.Parse(r.bodyJson.c_str());
+  auto back = envelope::readFrpCommand(envelope::request_type::kFrpStart, stored);
+  REQUIRE(back.ok());
+  CHECK(back->services == cmd.services);
+
+  // An stcp answer's services have no port: read as 0.
+  rapidjson::Document d;
+  d.Parse(R"({"state":"running","services":{"ssh":{"type":"stcp","proxy_name":"e1.ssh"}}})");
+  CHECK(readFrpInfo(d).services == std::map<std::string, int>{{"ssh", 0}});
 }

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "cli/edge_acls.h"
 #include "harness/test_util.h"
 
 using namespace edgelink;
@@ -160,4 +161,66 @@ TEST_CASE("the consumer commits by hand, reads new topics from the start, spread
   CHECK(p.get("partitioner") == "murmur2_random");
   auto t = o.topicConfigMap();
   CHECK(t["retention.ms"] == std::to_string(7LL * 24 * 3600 * 1000));
+}
+
+TEST_CASE(
+    "each board gets its own principal, READ, WRITE, DESCRIBE on its topic, DESCRIBE on its group",
+    "[dispatcher][options][acl]") {
+  Options o;
+  REQUIRE(o.validate().empty());
+  CHECK(o.kafkaAcls == "auto");
+  CHECK(o.principalFor("elevator-0042") == "User:elevator-0042");
+  o.edgePrincipal = "User:board-{edge}-{edge}";
+  CHECK(o.principalFor("e1") == "User:board-e1-e1");
+  auto acls = edgeAcls(o, "e1");
+  REQUIRE(acls.size() == 4);
+  std::vector<std::string> described;
+  for (const auto& a : acls) {
+    described.push_back(a.describe());
+  }
+  CHECK(described ==
+        std::vector<std::string>{
+            "ALLOW User:board-e1-e1 READ on TOPIC edge.e1 (LITERAL) from *",
+            "ALLOW User:board-e1-e1 WRITE on TOPIC edge.e1 (LITERAL) from *",
+            "ALLOW User:board-e1-e1 DESCRIBE on TOPIC edge.e1 (LITERAL) from *",
+            "ALLOW User:board-e1-e1 DESCRIBE on GROUP edge-agent.e1 (LITERAL) from *"});
+}
+
+TEST_CASE("kafka-acls and edge-principal are checked, naming their keys", "[dispatcher][options]") {
+  CLI::App app;
+  Options o;
+  auto r = parseArgs(app, o, {"--kafka-acls", "yes", "--edge-principal", "User:shared"});
+  REQUIRE(r.proceed);
+  auto p = o.validate();
+  CHECK(mentions(p, "kafka-acls: expected auto, on or off, got 'yes'"));
+  CHECK(mentions(p, "edge-principal: must contain {edge}"));
+  Options noType;
+  noType.edgePrincipal = "{edge}";
+  CHECK(mentions(noType.validate(), "edge-principal: expected TYPE:NAME"));
+  Options off;
+  off.kafkaAcls = "off";
+  CHECK(off.validate().empty());
+}
+
+TEST_CASE("the frps plugin is off by default; its address and path are checked",
+          "[dispatcher][options][frps-plugin]") {
+  Options o;
+  REQUIRE(o.validate().empty());
+  CHECK_FALSE(o.frpsPluginAddress);
+  CHECK(o.frpsPluginPath == "/frps-plugin");
+  o.frpsPluginListen = "127.0.0.1:9465";
+  o.frpsPluginPath = "/frps-plugin/Zk3-q_9.x~";
+  REQUIRE(o.validate().empty());
+  REQUIRE(o.frpsPluginAddress);
+  CHECK(o.frpsPluginAddress->port == 9465);
+  for (const char* bad : {"", "/", "frps-plugin", "/a$", "/a*", "/a?b", "/a b", "/a%20"}) {
+    Options b;
+    b.frpsPluginPath = bad;
+    auto p = b.validate();
+    INFO(bad);
+    CHECK(mentions(p, "frps-plugin-path"));
+  }
+  Options b;
+  b.frpsPluginListen = "nowhere";
+  CHECK(mentions(b.validate(), "frps-plugin-listen"));
 }

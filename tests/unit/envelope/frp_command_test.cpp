@@ -99,3 +99,82 @@ TEST_CASE("the legacy format cannot carry services beyond its three fields", "[f
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(r.error().message, Catch::Contains("plc_web"));
 }
+
+namespace {
+const char* const kSecret = "q3Jx0m8ZbV2yH7tWn4cLr9sKd1fG6pAe5uQiOzXjB-_";
+
+Result<FrpCommand> readStart(const std::string& body) {
+  Decoder d;
+  auto r =
+      d.decode(R"({"request":{"id":"s","sender":"w","timestamp":0,"type":"frp_start","body":)" +
+               body + "}}");
+  if (!r) {
+    return r.error().toError();  // the schemas refused it
+  }
+  return readFrpCommand(*r);
+}
+}  // namespace
+
+TEST_CASE("an stcp start reads its service names and secret, with no ports", "[frp][stcp]") {
+  auto cmd = readStart(std::string(R"({"mode":"stcp","secret_key":")") + kSecret +
+                       R"(","services":["ssh","fcc_web"],"auto_stop_seconds":600})");
+  REQUIRE(cmd.ok());
+  CHECK(cmd->mode == FrpMode::kStcp);
+  CHECK(cmd->secretKey == kSecret);
+  CHECK(cmd->services == std::map<std::string, uint16_t>{{"fcc_web", 0}, {"ssh", 0}});
+  CHECK(cmd->autoStopSeconds == 600);
+  // mode tcp, spelled out or not, is the port map as before.
+  auto tcp = readStart(R"({"mode":"tcp","services":{"ssh":31022}})");
+  REQUIRE(tcp.ok());
+  CHECK(tcp->mode == FrpMode::kTcp);
+  CHECK(tcp->secretKey.empty());
+}
+
+TEST_CASE("stcp and tcp starts refuse each other's shapes, naming the field", "[frp][stcp]") {
+  const std::string secret = kSecret;
+  struct Case {
+    std::string body;
+    std::string field;
+  };
+  for (const auto& c : std::vector<Case>{
+           {R"({"mode":"stcp","services":["ssh"]})", "request.body.secret_key"},
+           {R"({"mode":"stcp","secret_key":")" + secret + R"(","services":{"ssh":31022}})",
+            "request.body.services"},
+           {R"({"services":{"ssh":31022},"secret_key":")" + secret + "\"}",
+            "request.body.secret_key"},
+           {R"({"services":["ssh"]})", "request.body.services"},
+           {R"({"mode":"stcp","secret_key":"short","services":["ssh"]})",
+            "request.body.secret_key"},
+           {R"({"mode":"stcp","secret_key":")" + secret + R"(","services":["ssh","ssh"]})",
+            "request.body.services"},
+           {R"({"mode":"udp","services":{"ssh":31022}})", "request.body.mode"}}) {
+    INFO(c.body);
+    auto r = readStart(c.body);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().status == Status::kBadRequest);
+    CHECK(r.error().field == c.field);
+    // The secret is never quoted back.
+    CHECK_THAT(r.error().message, !Catch::Contains(secret));
+  }
+}
+
+TEST_CASE("an stcp start round-trips through the canonical body, never the legacy one",
+          "[frp][stcp]") {
+  FrpCommand cmd;
+  cmd.mode = FrpMode::kStcp;
+  cmd.secretKey = kSecret;
+  cmd.services = {{"ssh", 0}, {"camera_admin", 0}};
+  cmd.autoStopSeconds = 900;
+  auto req = Envelope::request(Id::generate(), "cloud_dispatcher", 0, request_type::kFrpStart);
+  writeCanonicalFrpBody(req, cmd);
+  auto back = readFrpCommand(decodeOk(encode(req)));
+  REQUIRE(back.ok());
+  CHECK(back->mode == FrpMode::kStcp);
+  CHECK(back->secretKey == cmd.secretKey);
+  CHECK(back->services == cmd.services);
+  CHECK(back->autoStopSeconds == 900);
+  auto legacy = Envelope::request(Id::generate(), "d", 0, request_type::kChangeFrpClientConfig);
+  auto r = writeLegacyFrpBody(legacy, cmd);
+  REQUIRE_FALSE(r.ok());
+  CHECK_THAT(r.error().message, Catch::Contains("stcp"));
+}

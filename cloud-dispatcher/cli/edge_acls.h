@@ -1,0 +1,32 @@
+#pragma once
+
+// Each board's Kafka ACLs: `edges add` grants its principal READ, WRITE and DESCRIBE on its own
+// topic and DESCRIBE on its agent's group (LITERAL, nothing else); `edges remove` revokes them
+// and deletes the topic.
+
+#include <string>
+#include <vector>
+
+#include "cli/context.h"
+#include "kafka/acl.h"
+
+namespace edgelink::dispatcher {
+
+/// The agent's consumer group.id: "edge-agent." + its edge id (edge-agent/agent_config.cpp).
+inline const std::string kAgentGroupPrefix = "edge-agent.";
+
+/// What a board's agent needs and no more: on its own topic DESCRIBE (metadata, ListOffsets),
+/// READ (fetch from assigned partitions) and WRITE (its answers and events; with WRITE, Kafka
+/// allows the idempotent producer's InitProducerId); DESCRIBE on its group edge-agent.<id>
+/// (librdkafka finds the group's coordinator even for assigned partitions; the agent joins no
+/// group and commits nothing).
+std::vector<kafka::AclBinding> edgeAcls(const Options& o, const std::string& edgeId);
+
+/// Grants the edge's ACLs as kafka-acls says. `outcome`: "granted", "off" or "no authorizer"
+/// (auto on a cluster without one). Returns kExitOk or a printed failure (kExitKafka).
+int grantEdgeAcls(const Context& c, const std::string& edgeId, std::string& outcome);
+
+/// `edges remove ID...` under `edges`.
+void addEdgesRemoveCommand(Commands& cmds, CLI::App* edges);
+
+}  // namespace edgelink::dispatcher

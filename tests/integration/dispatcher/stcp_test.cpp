@@ -1,0 +1,106 @@
+// stcp end to end, as a maintainer does it: `session open --mode stcp` through the real
+// dispatcher, Kafka, the real agent and real frpc to a real frps; the printed visitor config run
+// by a real frpc reaches the board's sshd. No port opens on frps; the secret is shown to the
+// operator only (the CLI's output, `sessions show --visitor`), never logged or stored in the
+// request row.
+#include <catch2/catch.hpp>
+#include <regex>
+
+#include "agent_harness.h"
+#include "dispatcher_harness.h"
+#include "harness/frp_visitor.h"
+
+using namespace edgelink;
+using namespace edgelink::testing;
+
+namespace {
+
+/// The visitor config `session open` / `sessions show --visitor` printed (from its first line).
+std::string visitorPart(const std::string& out) {
+  auto at = out.find("# frpc visitor for stcp session");
+  return at == std::string::npos ? std::string() : out.substr(at);
+}
+
+std::string secretIn(const std::string& config) {
+  std::smatch m;
+  return std::regex_search(config, m, std::regex("secretKey = \"([A-Za-z0-9_-]+)\"")) ? m.str(1)
+                                                                                      : "";
+}
+
+}  // namespace
+
+TEST_CASE(
+    "session open --mode stcp: no port on frps, the printed visitor config reaches the board's "
+    "sshd, the secret shown to the operator only",
+    "[dispatcher][agent][frp][real][stcp]") {
+  FrpsProcess frps;
+  SshServer sshd;
+  DispatcherHarness h(
+      DispatcherHarness::Setup({"sd1"}, {"frps-port = " + std::to_string(frps.port())}));
+  h.startDaemon();
+  AgentSetup as;
+  as.edgeId = "sd1";
+  as.sharedBroker = &h.broker();
+  as.topicPrefix = h.topicPrefix();
+  as.services = {"ssh=127.0.0.1:" + std::to_string(sshd.port())};
+  as.frpcPath = realFrpcPath();
+  as.frpsAddr = "127.0.0.1";
+  as.frpsPort = frps.port();
+  as.frpsToken = frps.token();
+  AgentUnderTest agent(as);
+  agent.start();
+  REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'sd1'", "t"));
+  const std::set<uint16_t> before = listeningPorts(frps.pid());
+
+  TempDir dir("maintainer");
+  writeText(dir.file("frps-token"), frps.token() + "\n");
+  const uint16_t bindPort = freeTcpPort();
+  // The visitor logs in to this test's frps (the harness's config names a placeholder host).
+  auto open = h.cli({"--frps-host", "127.0.0.1", "session", "open", "--edge", "sd1", "--mode",
+                     "stcp", "--services", "ssh", "--wait", "30", "--visitor-token-file",
+                     dir.file("frps-token"), "--visitor-bind-port", std::to_string(bindPort)});
+  INFO(open.out << open.err << agent.agentLog() << h.daemonLog(0));
+  REQUIRE(open.code == 0);
+  CHECK_THAT(open.out, Catch::Contains("(stcp: no public port) is open until"));
+  CHECK_THAT(open.out, Catch::Contains("ssh -p " + std::to_string(bindPort) + " root@127.0.0.1"));
+  const std::string config = visitorPart(open.out);
+  const std::string secret = secretIn(config);
+  REQUIRE(secret.size() == 43);  // 32 random bytes, base64url
+  CHECK_THAT(config, Catch::Contains("serverName = \"sd1.ssh\""));
+  CHECK(listeningPorts(frps.pid()) == before);
+  CHECK(h.sql("SELECT mode || ' ' || state FROM sessions") == "stcp active");
+  CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
+
+  writeText(dir.file("visitor.toml"), config);
+  FrpcProcess visitor(dir.file("visitor.toml"));
+  REQUIRE(visitor.waitListening(bindPort));
+  auto ssh = sshd.ssh(bindPort, "echo via-visitor-$(uname -s)");
+  INFO(ssh.output << visitor.log() << frps.log());
+  CHECK(ssh.ok());
+  CHECK_THAT(ssh.output, Catch::Contains("via-visitor-Linux"));
+
+  // Shown again on request; never in the session's other views, the stored request or a log.
+  const std::string sid = h.sql("SELECT session_id FROM sessions");
+  auto again = h.cli({"--frps-host", "127.0.0.1", "sessions", "show", sid, "--visitor",
+                      "--visitor-token-file", dir.file("frps-token"), "--visitor-bind-port",
+                      std::to_string(bindPort)});
+  CHECK(again.code == 0);
+  CHECK(visitorPart(again.out) == config);
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"sessions", "show", sid}, {"--json", "sessions", "list"}, {"requests", "list"}}) {
+    auto r = h.cli(args);
+    CHECK(r.code == 0);
+    CHECK(r.out.find(secret) == std::string::npos);
+  }
+  CHECK(h.sql("SELECT body->>'secret_key' FROM requests WHERE type = 'frp_start'") ==
+        "redacted-by-the-dispatcher");
+  CHECK(h.daemonLog(0).find(secret) == std::string::npos);
+  CHECK(agent.agentLog().find(secret) == std::string::npos);
+
+  auto close = h.cli({"session", "close", "--edge", "sd1", "--wait", "30"});
+  CHECK(close.code == 0);
+  REQUIRE(h.waitFor("SELECT state FROM sessions", "closed"));
+  auto ended = h.cli({"sessions", "show", sid, "--visitor"});
+  CHECK(ended.code == 1);
+  CHECK_THAT(ended.err, Catch::Contains("has ended"));
+}
