@@ -198,6 +198,18 @@ void Options::addTo(CLI::App& app) {
                      "How often the daemon refreshes the gauges read from the database")
           ->transform(dur),
       metricsIntervalSeconds);
+  // Signing.
+  app.add_option("--signing-key-dir", signingKeyDir,
+                 "Directory of this dispatcher's Ed25519 signing keys (`keys`; 0700, keys 0600)")
+      ->capture_default_str();
+  app.add_option("--sign-requests", signRequests,
+                 "Sign every request with the active key of --signing-key-dir (no key: the "
+                 "request is refused)")
+      ->default_str(signRequests ? "true" : "false");
+  app.add_option("--require-signed-answers", requireSignedAnswers,
+                 "Refuse unsigned responses and events from edges without a registered key too "
+                 "(an edge with a key always needs a valid signature)")
+      ->default_str(requireSignedAnswers ? "true" : "false");
   app.add_option("--frps-plugin-listen", frpsPluginListen,
                  "ADDRESS:PORT answering frps's server plugin requests (Login, NewProxy; unset: "
                  "off)");
@@ -218,8 +230,15 @@ config::Problems Options::validate() {
   validateSessions(p);
   validateIngest(p);
   validateMetrics(p);
+  validateSigning(p);
   validateFrpsPlugin(p);
   return p;
+}
+
+void Options::validateSigning(config::Problems& p) {
+  if (signingKeyDir.empty()) {
+    p.add("signing-key-dir", "required (a directory path)");
+  }
 }
 
 // The metrics and health endpoints.

@@ -71,6 +71,10 @@ struct Options {
   // Metrics and health endpoints
   std::string metricsListen;            ///< empty: off
   int64_t metricsIntervalSeconds = 15;  ///< how often the database gauges are refreshed
+  // Signing (docs/SECURITY.md)
+  std::string signingKeyDir = "/etc/cloud-dispatcher/keys";  ///< `keys`: <keyid>.key + active
+  bool signRequests = true;           ///< sign every request with the active key
+  bool requireSignedAnswers = false;  ///< edges without a registered key are refused too
   // frps's server plugin (Login, NewProxy)
   std::string frpsPluginListen;                 ///< empty: off
   std::string frpsPluginPath = "/frps-plugin";  ///< may carry a shared secret
@@ -122,6 +126,7 @@ struct Options {
   void validateSessions(config::Problems& p);
   void validateIngest(config::Problems& p);
   void validateMetrics(config::Problems& p);
+  void validateSigning(config::Problems& p);
   void validateFrpsPlugin(config::Problems& p);
 };
 

@@ -38,6 +38,7 @@ int cliMain(int argc, const char* const* argv) {
   addEdgesCommands(commands);
   addRequestsCommands(commands);
   addEventsCommands(commands);
+  addKeysCommands(commands);
 
   auto parsed = config::parse(app, argc, argv);
   if (!parsed.proceed) {

@@ -87,6 +87,7 @@ void addSessionCommands(Commands& c);   ///< session open/close, sessions list/s
 void addEdgesCommands(Commands& c);     ///< edges add/list
 void addRequestsCommands(Commands& c);  ///< requests show/list
 void addEventsCommands(Commands& c);    ///< events tail
+void addKeysCommands(Commands& c);      ///< keys generate/list/rotate/remove
 
 /// The --edge check of the commands that publish to one edge ("" when valid).
 std::string edgeIdProblem(const std::string& edge, const std::string& what = "--edge");

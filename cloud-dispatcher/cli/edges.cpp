@@ -1,11 +1,16 @@
 // edges add (the Kafka admin API: topic and ACLs, then the edges rows), edges list, edges show.
 
+#include <unistd.h>
+
 #include <memory>
+#include <optional>
 
 #include "cli/context.h"
 #include "cli/edge_acls.h"
 #include "cli/queries.h"
+#include "ingest/edge_keys.h"
 #include "kafka/client.h"
+#include "security/ed25519.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -16,7 +21,46 @@ struct EdgesArgs {
   std::string edge;
   bool online = false;
   bool offline = false;
+  std::string key;  ///< edges add --key, edges set-key KEY: base64 or a PEM file's path
 };
+
+/// The board's public key from --key / KEY: base64 of the raw key, PEM text, or a PEM file.
+Result<security::PublicKey> parseBoardKey(const std::string& text, const std::string& what) {
+  auto key = security::PublicKey::parse(text);
+  if (!key && ::access(text.c_str(), F_OK) == 0) {
+    key = security::PublicKey::loadFile(text);
+  }
+  if (!key) {
+    return Error(Status::kBadRequest,
+                 what +
+                     ": expected the board's Ed25519 public key (`edge-agent key` prints it: "
+                     "base64 of 32 bytes, or a PEM file): " +
+                     key.error().message);
+  }
+  return key;
+}
+
+/// Stores an edge's public key (the row made if missing). Error: a printed failure.
+int storeKey(const Context& c, pg::Connection& db, const std::string& id,
+             const security::PublicKey& key) {
+  auto up = db.exec(
+      "INSERT INTO edges (edge_id, first_seen_at, public_key, key_id, key_set_at)"
+      " VALUES ($1, now(), $2, $3, now()) ON CONFLICT (edge_id) DO UPDATE SET"
+      " public_key = EXCLUDED.public_key, key_id = EXCLUDED.key_id, key_set_at = now()",
+      {id, key.base64(), key.keyId()});
+  if (!up) {
+    return c.fail(kExitDatabase, up.error().describe());
+  }
+  // The daemons read this once per poll and forget the keys they hold (ingest/edge_keys.h).
+  auto changed = db.exec(
+      "INSERT INTO dispatcher_settings (key, value) VALUES ($1, clock_timestamp()::text)"
+      " ON CONFLICT (key) DO UPDATE SET value = clock_timestamp()::text, updated_at = now()",
+      {std::string(kEdgeKeysChangedSetting)});
+  if (!changed) {
+    return c.fail(kExitDatabase, changed.error().describe());
+  }
+  return kExitOk;
+}
 
 /// Creates the edge's topic: "created" or "exists", or a printed failure (kExitKafka).
 int createTopic(const Context& c, const std::string& id, std::string& outcome) {
@@ -56,6 +100,17 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
       return c.fail(kExitUsage, problem);
     }
   }
+  std::optional<security::PublicKey> key;
+  if (!a.key.empty()) {
+    if (a.ids.size() != 1) {
+      return c.fail(kExitUsage, "--key: each board has its own key: add one edge per --key");
+    }
+    auto parsed = parseBoardKey(a.key, "--key");
+    if (!parsed) {
+      return c.fail(kExitUsage, parsed.error().message);
+    }
+    key = *parsed;
+  }
   std::vector<Record> done;
   for (const auto& id : a.ids) {
     std::string outcome, acls;
@@ -69,7 +124,8 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
                     stringField("topic_state", outcome), stringField("acls", acls),
                     numberField("partitions", o.topicPartitions),
                     numberField("replication", o.topicReplication),
-                    numberField("retention_seconds", o.topicRetentionSeconds)});
+                    numberField("retention_seconds", o.topicRetentionSeconds),
+                    key ? stringField("key_id", key->keyId()) : nullField("key_id")});
   }
   return c.withDatabase(
       [&](pg::Connection& db) {
@@ -82,6 +138,11 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
           if (!up) {
             return c.fail(kExitDatabase, up.error().describe());
           }
+          if (key) {
+            if (int failed = storeKey(c, db, fieldText(r, "edge_id"), *key); failed != kExitOk) {
+              return failed;
+            }
+          }
         }
         return c.show(done, {{"edge_id", "EDGE"},
                              {"topic", "TOPIC"},
@@ -89,7 +150,8 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
                              {"acls", "ACLS"},
                              {"partitions", "PARTITIONS"},
                              {"replication", "REPLICATION"},
-                             {"retention_seconds", "RETENTION S"}});
+                             {"retention_seconds", "RETENTION S"},
+                             {"key_id", "KEY ID"}});
       },
       false, "the topics exist, but the edges could not be recorded");
 }
@@ -113,7 +175,34 @@ int edgesList(const Context& c, const EdgesArgs& a) {
                             {"last_heartbeat_at", "HEARTBEAT"},
                             {"last_seen_at", "LAST SEEN"},
                             {"agent_version", "VERSION"},
-                            {"live_session", "SESSION"}});
+                            {"live_session", "SESSION"},
+                            {"key_id", "KEY ID"}});
+  });
+}
+
+/// A replaced board's new key (or a key for an edge added without one).
+int edgesSetKey(const Context& c, const EdgesArgs& a) {
+  if (auto problem = edgeIdProblem(a.id, "ID"); !problem.empty()) {
+    return c.fail(kExitUsage, problem);
+  }
+  auto key = parseBoardKey(a.key, "KEY");
+  if (!key) {
+    return c.fail(kExitUsage, key.error().message);
+  }
+  return c.withDatabase([&](pg::Connection& db) {
+    auto known = db.exec("SELECT 1 FROM edges WHERE edge_id = $1", {a.id});
+    if (!known) {
+      return c.fail(kExitDatabase, known.error().describe());
+    }
+    if (known->size() == 0) {
+      return c.fail(kExitNotFound, "no edge " + a.id + " (edges add " + a.id + " --key ...)");
+    }
+    if (int failed = storeKey(c, db, a.id, *key); failed != kExitOk) {
+      return failed;
+    }
+    c.showOne({stringField("edge_id", a.id), stringField("key_id", key->keyId())},
+              "edge " + a.id + ": key " + key->keyId() + "\n");
+    return static_cast<int>(kExitOk);
   });
 }
 
@@ -143,6 +232,15 @@ void addEdgesCommands(Commands& cmds) {
       "cloud-dispatcher edges add elevator-0042 elevator-0043", [&c, a] { return edgesAdd(c, *a); },
       edges);
   add->add_option("ID", a->ids, "Edge ids")->required();
+  add->add_option("--key", a->key,
+                  "The board's Ed25519 public key (`edge-agent key`: base64, or a PEM file's "
+                  "path); its responses and events must be signed with it");
+  auto* setKey = cmds.add(
+      "set-key", "Register a board's new public key (a replaced board)",
+      "cloud-dispatcher edges set-key elevator-0042 MCowBQYDK2VwAyEA...",
+      [&c, a] { return edgesSetKey(c, *a); }, edges);
+  setKey->add_option("ID", a->id, "Edge id")->required();
+  setKey->add_option("KEY", a->key, "Public key: base64, or a PEM file's path")->required();
   addEdgesRemoveCommand(cmds, edges);
   auto* list = cmds.add(
       "list", "Edges with online state", "cloud-dispatcher edges list --online --json",

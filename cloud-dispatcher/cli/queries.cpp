@@ -277,7 +277,7 @@ Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options
                          " AS online, e.last_heartbeat_at, e.last_seen_at, e.first_seen_at,"
                          " e.agent_version, e.hostname, e.heartbeat_interval_s, e.uptime_s,"
                          " e.frp_running, e.agent_started_at, e.stopped_at, e.provisioned_at,"
-                         " e.agent_metrics_at, e.agent_metrics,"
+                         " e.agent_metrics_at, e.agent_metrics, e.key_id,"
                          " (SELECT s.session_id FROM sessions s WHERE s.edge_id = e.edge_id"
                          "  AND s.ended_at IS NULL) AS live_session"
                          " FROM edges e WHERE ($2 = '' OR e.edge_id = $2)) x WHERE ") +

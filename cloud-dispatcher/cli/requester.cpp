@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <optional>
 
+#include "cli/key_store.h"
 #include "cli/queries.h"
 #include "core/logging.h"
 #include "db/migrations.h"
 #include "domain/model.h"
 #include "ingest/store.h"
 #include "kafka/client.h"
+#include "security/signature.h"
 
 namespace edgelink::dispatcher {
 
@@ -23,7 +25,8 @@ envelope::Envelope buildRequest(const Context& c, const std::string& id, const s
   return request;
 }
 
-Result<Published> Requester::publish(const std::string& edge, const std::string& bytes) const {
+Result<Published> Requester::publish(const std::string& edge, const std::string& bytes,
+                                     const security::SigningKey* key) const {
   const Options& o = c_.options;
   Published p;
   p.topic = o.topicFor(edge);
@@ -34,7 +37,13 @@ Result<Published> Requester::publish(const std::string& edge, const std::string&
     return producer.error();
   }
   p.timestampMs = c_.clock.wallMs();
-  if (auto r = (*producer)->produce(p.topic, edge, bytes, 1); !r) {
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (key != nullptr) {
+    auto sig = security::signMessage(*key, p.topic, bytes);
+    headers = {{std::string(security::kKeyIdHeader), sig.keyId},
+               {std::string(security::kSignatureHeader), sig.signature}};
+  }
+  if (auto r = (*producer)->produce(p.topic, edge, bytes, headers, 1); !r) {
     return r.error();
   }
   auto flushed = (*producer)->flush(static_cast<int>(o.kafkaTimeoutSeconds * 1000) + 1000);
@@ -136,13 +145,23 @@ int Requester::exchange(const std::string& edge, const std::string& id, const st
   auto unpublished = [&](int code, const Error& e) {
     return c_.fail(code, e.describe() + (onUnpublished ? onUnpublished(e) : std::string()));
   };
+  // The signing key first: no key, nothing goes out.
+  std::optional<security::SigningKey> key;
+  if (c_.options.signRequests) {
+    auto active = KeyStore(c_.options.signingKeyDir).active();
+    if (!active) {
+      return unpublished(active.error().status == Status::kNotFound ? kExitUsage : kExitFailed,
+                         active.error());
+    }
+    key.emplace(std::move(active).value());
+  }
   if (waitSeconds > 0) {
     // Before publishing, so no answer can slip by.
     if (auto r = db_.listen(kResponseChannel); !r) {
       return unpublished(kExitDatabase, r.error());
     }
   }
-  auto p = publish(edge, bytes);
+  auto p = publish(edge, bytes, key ? &*key : nullptr);
   if (!p) {
     return unpublished(kExitKafka, p.error());
   }

@@ -13,6 +13,7 @@
 #include "core/result.h"
 #include "db/pg.h"
 #include "envelope/envelope.h"
+#include "security/ed25519.h"
 
 namespace edgelink::dispatcher {
 
@@ -48,7 +49,9 @@ class Requester {
                Record& record) const;
 
  private:
-  Result<Published> publish(const std::string& edge, const std::string& bytes) const;
+  /// Publishes, signed with `key` when there is one (sign-requests).
+  Result<Published> publish(const std::string& edge, const std::string& bytes,
+                            const security::SigningKey* key) const;
   VoidResult record(const std::string& edge, const std::string& bytes) const;
   /// Waits for the response to (edge, id) through LISTEN/NOTIFY. true: answered.
   Result<bool> waitForAnswer(const std::string& edge, const std::string& id, int64_t seconds) const;

@@ -300,6 +300,27 @@ ALTER TABLE sessions
   ADD CONSTRAINT sessions_stcp_secret CHECK (stcp_secret IS NULL OR mode = 'stcp');
 )SQL";
 
+const char* const kV8Signatures = R"SQL(
+-- Signed answers (docs/SECURITY.md): each board's Ed25519 public key (base64 of the 32 raw
+-- bytes) and its key id, registered with `edges add --key` / `edges set-key`. An answer that
+-- does not verify is kept in rejected_messages with its verdict (unsigned, malformed,
+-- unknown_key, bad_signature) and changes nothing.
+ALTER TABLE edges ADD COLUMN public_key text;
+ALTER TABLE edges ADD COLUMN key_id text;
+ALTER TABLE edges ADD COLUMN key_set_at timestamptz;
+ALTER TABLE rejected_messages ADD COLUMN signature text;
+
+DROP VIEW edge_status;
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -311,6 +332,7 @@ const std::vector<Migration>& migrations() {
       {5, "request expiry, stored and notified timeouts", kV5Expiry},
       {6, "agent metrics per edge", kV6AgentMetrics},
       {7, "stcp sessions: mode and secret", kV7StcpSessions},
+      {8, "edge keys, unverified answers flagged", kV8Signatures},
   };
   return all;
 }

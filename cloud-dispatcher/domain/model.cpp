@@ -71,7 +71,8 @@ std::string correlationKey(std::string_view edge, std::string_view id) {
   return k;
 }
 
-Batch::Batch(const Options& options) : options_(options) {}
+Batch::Batch(const Options& options, const SignatureCheck* check)
+    : options_(options), check_(check) {}
 
 void Batch::clear() {
   messages_ = 0;
@@ -211,6 +212,13 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     reject(m, std::nullopt, nowMs, e);
     return Classified::kRejected;
   }
+  if (check_ != nullptr && decoded->kind != envelope::Kind::kRequest) {
+    AnswerVerdict v = check_->check(*edgeId, m.topic, m.payload, m.signature);
+    if (!v.accepted) {
+      rejectUnverified(m, *edgeId, nowMs, *decoded, v);
+      return Classified::kRejected;
+    }
+  }
   switch (decoded->kind) {
     case envelope::Kind::kRequest:
       return addRequest(m, *edgeId, *decoded, seen);
@@ -242,6 +250,19 @@ void Batch::rejectUndecodable(const RawMessage& m, const std::optional<std::stri
     r.offset = m.offset;
     addRequest(std::move(r));
   }
+}
+
+void Batch::rejectUnverified(const RawMessage& m, const std::string& edgeId, int64_t nowMs,
+                             const envelope::Envelope& env, const AnswerVerdict& v) {
+  envelope::DecodeError e;
+  e.status = v.status;
+  e.message = v.reason;
+  e.kind = env.kind;
+  e.id = env.id;
+  e.type = env.type;
+  e.sender = env.sender;
+  reject(m, edgeId, nowMs, e);
+  rejected_.back().signature = security::verdictName(v.verdict);
 }
 
 Classified Batch::addRequest(const RawMessage& m, const std::string& edgeId,

@@ -19,6 +19,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "domain/signatures.h"
 #include "envelope/envelope.h"
 #include "envelope/frp_command.h"
 #include "options.h"
@@ -32,7 +33,8 @@ struct RawMessage {
   int64_t offset = 0;
   std::string_view key;
   std::string_view payload;
-  int64_t kafkaTimestampMs = -1;  ///< -1 when unknown
+  int64_t kafkaTimestampMs = -1;     ///< -1 when unknown
+  security::FoundHeaders signature;  ///< its edgelink-key / edgelink-sig headers
 };
 
 /// The frp state carried by start/stop answers and frp events (only what sessions need).
@@ -113,6 +115,7 @@ struct RejectedRow {
   std::string type;
   std::string payload;  ///< the first kRejectedPayloadBytes bytes
   int64_t payloadBytes = 0;
+  std::optional<std::string> signature;  ///< an answer that did not verify: its verdict
 };
 
 /// How much of a rejected message is kept.
@@ -150,8 +153,9 @@ enum class Classified { kRequest, kResponse, kEvent, kHeartbeat, kRejected, kDup
 
 class Batch {
  public:
-  /// `options` must outlive the batch (prefix, deadlines, limits).
-  explicit Batch(const Options& options);
+  /// `options` must outlive the batch (prefix, deadlines, limits); so must `check` (null: answers
+  /// are not checked, as for the requests the CLI records).
+  explicit Batch(const Options& options, const SignatureCheck* check = nullptr);
 
   /// Classifies and adds one message; `nowMs` is the dispatcher's wall clock.
   Classified add(const RawMessage& m, envelope::Decoder& decoder, int64_t nowMs);
@@ -188,11 +192,15 @@ class Batch {
   /// Heartbeats fold into the edge's update; other events become rows.
   Classified addEvent(const RawMessage& m, const std::string& edgeId, const envelope::Envelope& env,
                       int64_t seen);
+  /// An answer that did not verify: rejected with its verdict, no effect.
+  void rejectUnverified(const RawMessage& m, const std::string& edgeId, int64_t nowMs,
+                        const envelope::Envelope& env, const AnswerVerdict& v);
   EdgeUpdate& edge(const std::string& id, int64_t seenMs);
   void noteOffset(const RawMessage& m);
   const std::optional<std::string>& edgeOf(const std::string& topic);
 
   const Options& options_;
+  const SignatureCheck* check_;
   size_t messages_ = 0;
   size_t heartbeats_ = 0;
   std::vector<RequestRow> requests_;

@@ -34,6 +34,13 @@ RawMessage rawOf(const kafka::Message& m) {
   r.key = m.key();
   r.payload = m.payload();
   r.kafkaTimestampMs = m.timestampMs();
+  for (auto& [name, value] : m.headers()) {
+    if (name == security::kKeyIdHeader) {
+      r.signature.keyIds.push_back(std::move(value));
+    } else if (name == security::kSignatureHeader) {
+      r.signature.signatures.push_back(std::move(value));
+    }
+  }
   return r;
 }
 
@@ -42,13 +49,15 @@ RawMessage rawOf(const kafka::Message& m) {
 // ---- one consumer ---------------------------------------------------------------------------
 
 ConsumerLoop::ConsumerLoop(const Options& options, const Clock& clock, const SdNotifier& notifier,
-                           int index, int lanes, Metrics* metrics)
+                           int index, int lanes, Metrics* metrics, const std::atomic<bool>* stop)
     : options_(options),
       clock_(clock),
       index_(index),
       measureLag_(metrics != nullptr),
       decoder_(envelope::Limits{options.maxMessageBytes, 32}),
-      writers_(std::make_unique<WriterPool>(options, clock, notifier, lanes, metrics)) {}
+      keys_(std::make_unique<EdgeKeyCache>(options, clock, stop)),
+      writers_(
+          std::make_unique<WriterPool>(options, clock, notifier, lanes, metrics, keys_.get())) {}
 
 ConsumerLoop::~ConsumerLoop() {
   join();
@@ -103,6 +112,9 @@ size_t ConsumerLoop::step(const std::atomic<bool>* stop) {
   auto messages = std::make_shared<std::vector<kafka::Message>>(
       consumer_->pollBatch(static_cast<size_t>(options_.batchSize), options_.batchLingerMs));
   const int64_t now = clock_.wallMs();
+  if (!messages->empty()) {
+    keys_->refreshIfChanged();
+  }
   bool any = false;
   for (const auto& m : *messages) {
     if (m.isError()) {
@@ -212,8 +224,8 @@ VoidResult Ingestor::start() {
   }
   const int lanes = std::max(1, options_.writers / options_.consumers);
   for (int i = 0; i < options_.consumers; ++i) {
-    loops_.push_back(
-        std::make_unique<ConsumerLoop>(options_, clock_, notifier_, i, lanes, observer_.metrics));
+    loops_.push_back(std::make_unique<ConsumerLoop>(options_, clock_, notifier_, i, lanes,
+                                                    observer_.metrics, &stopLoops_));
     if (auto r = loops_.back()->start(); !r) {
       return r;
     }

@@ -21,6 +21,7 @@
 #include "core/sd_notify.h"
 #include "db/pg.h"
 #include "envelope/envelope.h"
+#include "ingest/edge_keys.h"
 #include "ingest/writer.h"
 #include "kafka/client.h"
 #include "observe/health.h"
@@ -32,8 +33,9 @@ namespace edgelink::dispatcher {
 /// One consumer with its writers.
 class ConsumerLoop {
  public:
+  /// `stop` (may be null) ends waits on the database for the edges' keys.
   ConsumerLoop(const Options& options, const Clock& clock, const SdNotifier& notifier, int index,
-               int lanes, Metrics* metrics = nullptr);
+               int lanes, Metrics* metrics = nullptr, const std::atomic<bool>* stop = nullptr);
   ~ConsumerLoop();
   ConsumerLoop(const ConsumerLoop&) = delete;
   ConsumerLoop& operator=(const ConsumerLoop&) = delete;
@@ -66,6 +68,7 @@ class ConsumerLoop {
   const int index_;
   const bool measureLag_;
   envelope::Decoder decoder_;
+  std::unique_ptr<EdgeKeyCache> keys_;  // before the writers, which use it
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<WriterPool> writers_;
   std::thread thread_;

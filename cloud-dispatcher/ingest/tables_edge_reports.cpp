@@ -74,15 +74,16 @@ VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events) {
 
 // ---- rejected messages ------------------------------------------------------------------------
 
-const Table kRejected{"rejected_messages", "stage_rejected",
-                      "topic, kafka_partition, kafka_offset, edge_id, received_at, status_code,"
-                      " field, reason, kind, message_id, sender, type, payload, payload_bytes",
-                      "topic, kafka_partition, kafka_offset"};
+const Table kRejected{
+    "rejected_messages", "stage_rejected",
+    "topic, kafka_partition, kafka_offset, edge_id, received_at, status_code,"
+    " field, reason, kind, message_id, sender, type, payload, payload_bytes, signature",
+    "topic, kafka_partition, kafka_offset"};
 
 namespace {
 
 void addRejectedRow(CopyWriter& w, const RejectedRow& r) {
-  w.row(14);
+  w.row(15);
   w.text(r.topic);
   w.int4(r.partition);
   w.int8(r.offset);
@@ -97,6 +98,7 @@ void addRejectedRow(CopyWriter& w, const RejectedRow& r) {
   w.textOrNull(r.type);
   w.bytea(r.payload);
   w.int4(static_cast<int32_t>(r.payloadBytes));
+  w.optText(r.signature);
 }
 
 }  // namespace

@@ -35,11 +35,12 @@ void logStored(const Batch& batch) {
 }  // namespace
 
 BatchWriter::BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier,
-                         Metrics* metrics)
+                         Metrics* metrics, const SignatureCheck* check)
     : options_(options),
       clock_(clock),
       notifier_(notifier),
       metrics_(metrics),
+      check_(check),
       decoder_(envelope::Limits{options.maxMessageBytes, 32}),
       store_(options, metrics != nullptr) {
   thread_ = std::thread([this] { loop(); });
@@ -222,7 +223,7 @@ bool BatchWriter::store(Job& job) {
   }
   // Isolate what the database refuses: one message per transaction.
   for (const auto& r : job.raws) {
-    Batch one(options_);
+    Batch one(options_, check_);
     one.add(r, decoder_, clock_.wallMs());
     auto single = writeRetrying(one);
     if (single == Outcome::kQuit) {
@@ -255,11 +256,11 @@ bool BatchWriter::store(Job& job) {
 namespace edgelink::dispatcher {
 
 WriterPool::WriterPool(const Options& options, const Clock& clock, const SdNotifier& notifier,
-                       int lanes, Metrics* metrics)
-    : options_(options) {
+                       int lanes, Metrics* metrics, const SignatureCheck* check)
+    : options_(options), check_(check) {
   for (int i = 0; i < std::max(1, lanes); ++i) {
-    writers_.push_back(std::make_unique<BatchWriter>(options, clock, notifier, metrics));
-    open_.push_back(std::make_unique<BatchWriter::Job>(options));
+    writers_.push_back(std::make_unique<BatchWriter>(options, clock, notifier, metrics, check));
+    open_.push_back(std::make_unique<BatchWriter::Job>(options, check));
   }
 }
 
@@ -281,7 +282,7 @@ bool WriterPool::flush(const std::function<bool()>& whileWaiting) {
       continue;
     }
     auto job = std::move(open_[i]);
-    open_[i] = std::make_unique<BatchWriter::Job>(options_);
+    open_[i] = std::make_unique<BatchWriter::Job>(options_, check_);
     if (!writers_[i]->submit(std::move(job), whileWaiting)) {
       return false;
     }

@@ -32,16 +32,18 @@ namespace edgelink::dispatcher {
 class BatchWriter {
  public:
   struct Job {
-    explicit Job(const Options& options) : batch(options) {}
+    explicit Job(const Options& options, const SignatureCheck* check = nullptr)
+        : batch(options, check) {}
     Batch batch;
     std::shared_ptr<const void> payloads;  ///< keeps alive what `raws` point into (may be null)
     std::vector<RawMessage> raws;          ///< what the batch was built from (for isolation)
     bool stored = false;                   ///< false: abandoned (quitting): do not commit it
   };
 
-  /// `metrics` (may be null: off) must outlive the writer.
+  /// `metrics` (may be null: off) and `check` (may be null: answers not checked) must outlive
+  /// the writer.
   BatchWriter(const Options& options, const Clock& clock, const SdNotifier& notifier,
-              Metrics* metrics = nullptr);
+              Metrics* metrics = nullptr, const SignatureCheck* check = nullptr);
   ~BatchWriter();
   BatchWriter(const BatchWriter&) = delete;
   BatchWriter& operator=(const BatchWriter&) = delete;
@@ -69,6 +71,7 @@ class BatchWriter {
   const Clock& clock_;
   const SdNotifier& notifier_;
   Metrics* const metrics_;
+  const SignatureCheck* const check_;
   envelope::Decoder decoder_;  // the writer thread's own (isolation re-decodes)
   Store store_;
   std::unique_ptr<pg::Connection> db_;
@@ -90,7 +93,7 @@ class BatchWriter {
 class WriterPool {
  public:
   WriterPool(const Options& options, const Clock& clock, const SdNotifier& notifier, int lanes,
-             Metrics* metrics = nullptr);
+             Metrics* metrics = nullptr, const SignatureCheck* check = nullptr);
 
   /// Adds a message to the open job of its partition's lane. `payloads` keeps alive what the
   /// message's views point into until the job is done.
@@ -108,6 +111,7 @@ class WriterPool {
 
  private:
   const Options& options_;
+  const SignatureCheck* const check_;
   std::vector<std::unique_ptr<BatchWriter>> writers_;
   std::vector<std::unique_ptr<BatchWriter::Job>> open_;
   size_t last_ = 0;

@@ -38,6 +38,9 @@ std::string typeLabel(const std::string& type) {
 }  // namespace
 
 std::string rejectionReason(const RejectedRow& r) {
+  if (r.signature) {
+    return "unverified";
+  }
   if (r.statusCode == 413) {
     return "too_large";
   }
@@ -73,6 +76,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                    .Name("edgelink_messages_rejected_total")
                    .Help("Messages stored in rejected_messages, by reason")
                    .Register(r);
+  unverified_ = &BuildCounter()
+                     .Name("edgelink_dispatcher_unverified_messages_total")
+                     .Help(
+                         "Responses and events refused for their signature (stored flagged in "
+                         "rejected_messages, no effect), by verdict")
+                     .Register(r);
   auto& ingest = BuildCounter()
                      .Name("edgelink_ingest_messages_total")
                      .Help("Messages stored, by kind (events include heartbeats)")
@@ -125,8 +134,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   // Every reason known in advance has its series from the start (at 0), so dashboards and alerts
   // see a rate of 0 rather than no data, and a scrape shows the label before the first event.
   for (const char* reason :
-       {"too_large", "invalid_json", "invalid", "unknown_edge", "database_refused"}) {
+       {"too_large", "invalid_json", "invalid", "unknown_edge", "database_refused", "unverified"}) {
     rejected_->Add({{"reason", reason}});
+  }
+  for (auto v : {security::Verdict::kUnsigned, security::Verdict::kMalformed,
+                 security::Verdict::kUnknownKey, security::Verdict::kBadSignature}) {
+    unverified_->Add({{"verdict", security::verdictName(v)}});
   }
   namespace sr = envelope::stop_reason;
   for (const char* reason :
@@ -185,6 +198,9 @@ void Metrics::batchStored(const Batch& batch, const StoredFacts& facts, double t
   ingestEvents_->Increment(static_cast<double>(batch.events().size() + batch.heartbeats()));
   for (const auto& r : batch.rejected()) {
     rejected_->Add({{"reason", rejectionReason(r)}}).Increment();
+    if (r.signature) {
+      unverified_->Add({{"verdict", *r.signature}}).Increment();
+    }
   }
   for (const auto& [type, n] : facts.newRequests) {
     requests(type).Increment(static_cast<double>(n));

@@ -70,7 +70,7 @@ struct DbGauges {
 
 /// The low-cardinality reason a rejected message is counted under: too_large, invalid_json,
 /// invalid (the contract: schema, fields), unknown_edge (topic outside the prefix, key not an
-/// edge id), database_refused.
+/// edge id), database_refused, unverified (an answer whose signature did not verify).
 std::string rejectionReason(const RejectedRow& r);
 
 class Metrics {
@@ -112,6 +112,7 @@ class Metrics {
   prometheus::Family<prometheus::Histogram>* roundTrip_;
   prometheus::Counter* lateAnswers_;
   prometheus::Family<prometheus::Counter>* rejected_;
+  prometheus::Family<prometheus::Counter>* unverified_;
   prometheus::Counter* ingestRequests_;
   prometheus::Counter* ingestResponses_;
   prometheus::Counter* ingestEvents_;

@@ -79,8 +79,14 @@ DispatcherHarness::DispatcherHarness(Setup setup)
       text += line + "\n";
     }
   }
+  bool ownKeyDir = true;
   for (const auto& line : setup.config) {
     text += line + "\n";
+    ownKeyDir = ownKeyDir && line.find("signing-key-dir") == std::string::npos;
+  }
+  if (ownKeyDir) {
+    // Requests are signed (sign-requests defaults to true): each test has its own key.
+    text += "signing-key-dir = \"" + dir_.file("keys") + "\"\n";
   }
   configPath_ = dir_.file("dispatcher.conf");
   writeText(configPath_, text);
@@ -89,6 +95,11 @@ DispatcherHarness::DispatcherHarness(Setup setup)
     auto r = cli({"db", "migrate"});
     if (r.code != 0) {
       throw std::runtime_error("db migrate failed: " + r.err);
+    }
+  }
+  if (ownKeyDir) {
+    if (auto r = cli({"keys", "generate"}); r.code != 0) {
+      throw std::runtime_error("keys generate failed: " + r.err);
     }
   }
 }

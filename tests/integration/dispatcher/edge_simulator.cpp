@@ -11,6 +11,7 @@
 #include "envelope/frp_command.h"
 #include "envelope/types.h"
 #include "jsonschema/json_util.h"
+#include "security/signature.h"
 
 namespace edgelink::testing {
 namespace {
@@ -33,6 +34,9 @@ EdgeSimulator::EdgeSimulator(std::string bootstrap, std::vector<std::string> edg
       edges_(std::move(edges)),
       prefix_(std::move(topicPrefix)),
       tuning_(tuning) {
+  for (const auto& edge : edges_) {
+    keys_.emplace(edge, security::SigningKey::generate().value());
+  }
   kafka::Config pc;
   pc.set("bootstrap.servers", bootstrap_);
   pc.set("linger.ms", "0");
@@ -110,7 +114,14 @@ void EdgeSimulator::send(const std::string& edge, const envelope::Envelope& env)
     problems_ += "schema-invalid " + bytes + ": " + d.error().describe() + "\n";
     return;
   }
-  if (auto r = producer_->produce(prefix_ + edge, edge, bytes); !r) {
+  const std::string topic = prefix_ + edge;
+  std::vector<std::pair<std::string, std::string>> headers;
+  if (auto k = keys_.find(edge); k != keys_.end()) {
+    auto sig = security::signMessage(k->second, topic, bytes);
+    headers = {{std::string(security::kKeyIdHeader), sig.keyId},
+               {std::string(security::kSignatureHeader), sig.signature}};
+  }
+  if (auto r = producer_->produce(topic, edge, bytes, headers); !r) {
     std::lock_guard<std::mutex> lock(mutex_);
     problems_ += r.error().describe() + "\n";
     return;
@@ -123,6 +134,10 @@ void EdgeSimulator::send(const std::string& edge, const envelope::Envelope& env)
     std::lock_guard<std::mutex> lock(mutex_);
     problems_ += r.error().describe() + "\n";
   }
+}
+
+std::string EdgeSimulator::publicKey(const std::string& edge) const {
+  return keys_.at(edge).publicKey().base64();
 }
 
 void EdgeSimulator::heartbeat(const std::string& edge, const std::string& version, int interval) {

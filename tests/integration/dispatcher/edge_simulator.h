@@ -17,6 +17,7 @@
 
 #include "envelope/envelope.h"
 #include "kafka/client.h"
+#include "security/ed25519.h"
 
 namespace edgelink::testing {
 
@@ -63,6 +64,10 @@ class EdgeSimulator {
   void heartbeat(const std::string& edge, const std::string& version = "1.2.3", int interval = 60);
   void event(const std::string& edge, const std::string& type, const std::string& bodyJson);
 
+  /// The board key edge `edge` signs its responses and events with (each edge its own, made
+  /// when the simulator starts): base64, what `edges add --key` takes.
+  std::string publicKey(const std::string& edge) const;
+
   /// Requests answered so far.
   size_t answered() const { return answered_; }
   /// Problems (a message that failed the schema, a produce error); empty when all went well.
@@ -85,6 +90,7 @@ class EdgeSimulator {
   std::string prefix_;
   Tuning tuning_;
   std::unique_ptr<kafka::Producer> producer_;
+  std::map<std::string, security::SigningKey> keys_;  ///< edge -> its board key (fixed at start)
   std::vector<std::unique_ptr<Shard>> shards_;
   mutable std::mutex mutex_;
   std::map<std::string, Behaviour> behaviours_;
