@@ -153,14 +153,25 @@ void waitAssigned(DispatcherHarness& h, int partitions, int timeoutMs) {
       std::to_string(timeoutMs / 1000) + " s\n" + h.daemonLog(0));
 }
 
+const security::SigningKey& webBackendKey() {
+  static const security::SigningKey key = [] {
+    auto k = security::SigningKey::generate();
+    if (!k) {
+      die("cannot make the web backend's key: " + k.error().describe());
+    }
+    return std::move(*k);
+  }();
+  return key;
+}
+
 AgentSetup benchAgent(DispatcherHarness& h) {
   AgentSetup as;
   as.edgeId = "bench";
   as.sharedBroker = &h.broker();
   as.topicPrefix = h.topicPrefix();
   as.watchTopic = false;
-  // TODO(sec-merge): the dispatcher does not sign its requests yet; true once it does.
-  as.requireSigned = false;
+  // The dispatcher signs its requests, the simulated web backend its own.
+  as.trustedKeys = {h.signingPublicKey(), webBackendKey().publicKey().base64()};
   return as;
 }
 

@@ -19,6 +19,7 @@
 #include "dispatcher_harness.h"
 #include "kafka/client.h"
 #include "round_trip.h"
+#include "security/ed25519.h"
 
 namespace edgelink::bench::e2e {
 
@@ -90,7 +91,12 @@ struct Timing {
   envelope::Envelope answer;
 };
 
-/// The real agent of edge "bench" on `h`'s broker and topics, without frp (the stages add it).
+/// The simulated web backend's own signing key (made once per run): it signs the requests the
+/// benchmarks publish, as a web backend does (docs/SECURITY.md).
+const security::SigningKey& webBackendKey();
+
+/// The real agent of edge "bench" on `h`'s broker and topics, without frp (the stages add it);
+/// it trusts the dispatcher's key and webBackendKey().
 testing::AgentSetup benchAgent(testing::DispatcherHarness& h);
 
 /// Waits until the dispatcher holds `partitions` partitions (polling PostgreSQL).

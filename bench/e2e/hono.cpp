@@ -9,6 +9,7 @@
 #include "agent_harness.h"
 #include "e2e_common.h"
 #include "edge_simulator.h"
+#include "security/signature.h"
 
 namespace edgelink::bench::e2e {
 namespace {
@@ -54,13 +55,22 @@ EdgeSimulator::Tuning simulatorTuning(const Args& a) {
   return tuning;
 }
 
+/// Produces a request signed as the web backend signs it (the real agent refuses unsigned ones).
+VoidResult produceSigned(kafka::Producer& producer, const std::string& topic,
+                         const std::string& key, const std::string& value) {
+  const auto sig = security::signMessage(webBackendKey(), topic, value);
+  return producer.produce(topic, key, value,
+                          {{std::string(security::kKeyIdHeader), sig.keyId},
+                           {std::string(security::kSignatureHeader), sig.signature}});
+}
+
 /// One ping each to the real agent and a simulated board, answered before the load starts.
 void warmUp(DispatcherHarness& h, kafka::Producer& producer, ResponseWatch& watch,
             const std::vector<std::string>& edges) {
   for (const std::string& edge : {edges[0], edges[1]}) {
     auto id = envelope::Id::generate();
     watch.expect(id.str());
-    (void)producer.produce(h.topic(edge), edge, requestJson(id, "ping", "{}", nowMs()));
+    (void)produceSigned(producer, h.topic(edge), edge, requestJson(id, "ping", "{}", nowMs()));
     producer.poll(0);
     if (!watch.waitFor(id.str(), 60000)) {
       die("edge " + edge + " did not answer a ping within 60 s");
@@ -94,7 +104,7 @@ Load publish(const Args& a, DispatcherHarness& h, kafka::Producer& producer, Res
     watch.expect(id.str());
     load.published[id.str()] = nowUs();
     load.publishedWall[id.str()] = nowMs();
-    if (!producer.produce(h.topic(edge), edge, requestJson(id, "ping", "{}", nowMs()))) {
+    if (!produceSigned(producer, h.topic(edge), edge, requestJson(id, "ping", "{}", nowMs()))) {
       die("produce refused at request " + std::to_string(i));
     }
   }
@@ -235,7 +245,12 @@ void honoProfile(const Args& a) {
   printReport(a, created, load, o, watch.duplicates(), stored, runSeconds, cpu);
   if (o.lost != 0 || static_cast<size_t>(stored) != load.published.size() + 2) {
     die("requests lost: " + std::to_string(o.lost) + " not notified, " + std::to_string(stored) +
-        " stored as succeeded");
+        " stored as succeeded; the others by edge, state and answer:\n" +
+        h.sql("SELECT string_agg(edge_id || ' ' || state || ' ' || coalesce(status_code::text, "
+              "'-') || ' x' || n, E'\\n') FROM (SELECT edge_id, state, status_code, count(*) AS n "
+              "FROM request_status WHERE type = 'ping' AND state <> 'succeeded' "
+              "GROUP BY 1, 2, 3) AS o") +
+        "\n" + agent.agentLog());
   }
 }
 

@@ -125,6 +125,7 @@ void pingAndStart(BrokerKind kind, const Args& a) {
   ResponseWatch watch(h.conninfo());
   RoundTripClient client(clientConfig(h.broker(), false), clientConfig(h.broker(), true),
                          agent.topic());
+  client.signWith(&webBackendKey());
   client.warmUp("bench");  // not a request: agent and dispatcher log it as undecodable
   measurePings(client, watch, a.pings, s);
   if (real) {

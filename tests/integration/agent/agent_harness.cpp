@@ -267,7 +267,11 @@ void AgentUnderTest::writeConfig() {
     conf << (i ? ", " : "") << "\"" << setup_.services[i] << "\"";
   }
   conf << "]\n"
-       << "trusted-keys = [\"" << dir_.file("cloud.pub") << "\"]\n"
+       << "trusted-keys = [\"" << dir_.file("cloud.pub") << "\"";
+  for (const auto& key : setup_.trustedKeys) {
+    conf << ", \"" << key << "\"";
+  }
+  conf << "]\n"
        << "require-signed-requests = " << (setup_.requireSigned ? "true" : "false") << "\n"
        << "remote-ports = \"" << setup_.remotePorts << "\"\n"
        << "frpc-admin-port = " << adminPort_ << "\n"

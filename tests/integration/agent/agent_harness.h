@@ -116,8 +116,10 @@ struct AgentSetup {
   std::vector<std::string> extraConfig;  ///< more `key = value` lines for the config file
   /// Signed requests: the harness plays the cloud with a key of its own (trusted by the agent's
   /// config) and signs what send()/produceRaw() produce; `require-signed-requests` as given.
-  /// Tests whose requests come from elsewhere (a dispatcher not signing yet) turn it off.
+  /// Tests whose requests come from a dispatcher add its public key to `trustedKeys`.
   bool requireSigned = true;
+  std::vector<std::string>
+      trustedKeys;  ///< more trusted keys (inline base64), beside the harness's
   bool signRequests = true;
 };
 

@@ -269,8 +269,7 @@ TEST_CASE(
   as.sasl = true;
   as.saslUser = "board-a";
   as.saslPassword = kBoards[0].second;
-  // TODO(sec-merge): the dispatcher's CLI does not sign its requests yet; true once it does.
-  as.requireSigned = false;
+  as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
   AgentUnderTest own(as);
   own.start();
 

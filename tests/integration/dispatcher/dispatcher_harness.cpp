@@ -1,5 +1,6 @@
 #include "dispatcher_harness.h"
 
+#include <rapidjson/document.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -111,6 +112,21 @@ DispatcherHarness::~DispatcherHarness() {
       d->terminate(5000);
     }
   }
+}
+
+std::string DispatcherHarness::signingPublicKey() {
+  auto r = cli({"keys", "list", "--json"});
+  rapidjson::Document doc;
+  doc.Parse(r.out.c_str());
+  if (r.code == 0 && doc.IsArray()) {
+    for (const auto& k : doc.GetArray()) {
+      if (k.IsObject() && k.HasMember("active") && k["active"].IsBool() && k["active"].GetBool() &&
+          k.HasMember("public_key") && k["public_key"].IsString()) {
+        return k["public_key"].GetString();
+      }
+    }
+  }
+  throw std::runtime_error("no active dispatcher signing key: " + r.out + r.err);
 }
 
 CliResult DispatcherHarness::cli(const std::vector<std::string>& args, int timeoutMs) {

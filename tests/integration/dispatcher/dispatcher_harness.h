@@ -57,6 +57,9 @@ class DispatcherHarness {
 
   /// Runs `cloud-dispatcher --config <file> args...` to completion.
   CliResult cli(const std::vector<std::string>& args, int timeoutMs = 60000);
+  /// The public half (base64) of the dispatcher's active signing key, for an agent's
+  /// trusted-keys (AgentSetup::trustedKeys); throws when `keys list` has none.
+  std::string signingPublicKey();
   /// Starts `cloud-dispatcher --config <file> run args...` (stderr to its own log file).
   /// Returns its index in daemons().
   size_t startDaemon(const std::vector<std::string>& args = {});

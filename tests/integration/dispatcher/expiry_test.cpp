@@ -32,8 +32,7 @@ TEST_CASE("a start that timed out while the agent was down is never acted on whe
   AgentSetup setup;
   setup.sharedBroker = &h.broker();
   setup.topicPrefix = h.topicPrefix();
-  // TODO(sec-merge): the dispatcher does not sign its requests yet; true once it does.
-  setup.requireSigned = false;
+  setup.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
   AgentUnderTest agent(setup);
   agent.start();
 

@@ -112,8 +112,7 @@ TEST_CASE("agent and dispatcher connect over SASL_SSL with the settings the docs
   as.sharedBroker = &h.broker();
   as.topicPrefix = h.topicPrefix();
   as.sasl = true;
-  // TODO(sec-merge): the dispatcher's CLI does not sign its requests yet; true once it does.
-  as.requireSigned = false;
+  as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
   AgentUnderTest agent(as);
   agent.start();
   REQUIRE(h.waitAssigned(1));

@@ -47,8 +47,7 @@ TEST_CASE(
   as.frpsAddr = "127.0.0.1";
   as.frpsPort = frps.port();
   as.frpsToken = frps.token();
-  // TODO(sec-merge): the dispatcher does not sign its requests yet; true once it does.
-  as.requireSigned = false;
+  as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
   AgentUnderTest agent(as);
   agent.start();
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'sd1'", "t"));
