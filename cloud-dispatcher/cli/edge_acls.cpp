@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "cli/queries.h"
+#include "ingest/edge_keys.h"
 #include "kafka/client.h"
 
 namespace edgelink::dispatcher {
@@ -118,16 +119,50 @@ int edgesRemove(const Context& c, const std::vector<std::string>& ids) {
           if (!up) {
             return c.fail(kExitDatabase, up.error().describe());
           }
+          // A removed board's key signs nothing any more (a board added again registers anew).
+          if (int failed = storeEdgeKey(c, db, fieldText(r, "edge_id"), nullptr);
+              failed != kExitOk) {
+            return failed;
+          }
         }
-        return c.show(done, {{"edge_id", "EDGE"},
-                             {"topic", "TOPIC"},
-                             {"topic_state", "TOPIC STATE"},
-                             {"acls", "ACLS"}});
+        return c.show(done, edgeTopicColumns());
       },
-      false, "the topics and ACLs are gone, but the edges could not be updated");
+      false, "the topics and ACLs are gone, but the edges (and their keys) could not be updated");
 }
 
 }  // namespace
+
+std::vector<Column> edgeTopicColumns() {
+  return {
+      {"edge_id", "EDGE"}, {"topic", "TOPIC"}, {"topic_state", "TOPIC STATE"}, {"acls", "ACLS"}};
+}
+
+int storeEdgeKey(const Context& c, pg::Connection& db, const std::string& id,
+                 const security::PublicKey* key) {
+  auto up = key != nullptr
+                ? db.exec(
+                      "INSERT INTO edges (edge_id, first_seen_at, public_key, key_id, key_set_at)"
+                      " VALUES ($1, now(), $2, $3, now()) ON CONFLICT (edge_id) DO UPDATE SET"
+                      " public_key = EXCLUDED.public_key, key_id = EXCLUDED.key_id,"
+                      " key_set_at = now()",
+                      {id, key->base64(), key->keyId()})
+                : db.exec(
+                      "UPDATE edges SET public_key = NULL, key_id = NULL, key_set_at = now()"
+                      " WHERE edge_id = $1",
+                      {id});
+  if (!up) {
+    return c.fail(kExitDatabase, up.error().describe());
+  }
+  // The daemons read this once per poll and forget the keys they hold (ingest/edge_keys.h).
+  auto changed = db.exec(
+      "INSERT INTO dispatcher_settings (key, value) VALUES ($1, clock_timestamp()::text)"
+      " ON CONFLICT (key) DO UPDATE SET value = clock_timestamp()::text, updated_at = now()",
+      {std::string(kEdgeKeysChangedSetting)});
+  if (!changed) {
+    return c.fail(kExitDatabase, changed.error().describe());
+  }
+  return kExitOk;
+}
 
 int grantEdgeAcls(const Context& c, const std::string& edgeId, std::string& outcome) {
   const Options& o = c.options;
@@ -152,7 +187,9 @@ void addEdgesRemoveCommand(Commands& cmds, CLI::App* edges) {
   Context& c = cmds.context();
   auto ids = std::make_shared<std::vector<std::string>>();
   auto* remove = cmds.add(
-      "remove", "Revoke the edges' Kafka ACLs and delete their topics (the edges' history stays)",
+      "remove",
+      "Revoke the edges' Kafka ACLs, delete their topics and forget their keys (the edges' "
+      "history stays)",
       "cloud-dispatcher edges remove elevator-0042", [&c, ids] { return edgesRemove(c, *ids); },
       edges);
   remove->add_option("ID", *ids, "Edge ids")->required();

@@ -1,14 +1,15 @@
 #pragma once
 
 // Each board's Kafka ACLs: `edges add` grants its principal READ, WRITE and DESCRIBE on its own
-// topic and DESCRIBE on its agent's group (LITERAL, nothing else); `edges remove` revokes them
-// and deletes the topic.
+// topic and DESCRIBE on its agent's group (LITERAL, nothing else); `edges remove` revokes them,
+// deletes the topic and forgets the board's key.
 
 #include <string>
 #include <vector>
 
 #include "cli/context.h"
 #include "kafka/acl.h"
+#include "security/ed25519.h"
 
 namespace edgelink::dispatcher {
 
@@ -25,6 +26,14 @@ std::vector<kafka::AclBinding> edgeAcls(const Options& o, const std::string& edg
 /// Grants the edge's ACLs as kafka-acls says. `outcome`: "granted", "off" or "no authorizer"
 /// (auto on a cluster without one). Returns kExitOk or a printed failure (kExitKafka).
 int grantEdgeAcls(const Context& c, const std::string& edgeId, std::string& outcome);
+
+/// The columns `edges add` and `edges remove` both print: edge, topic, topic state, ACLs.
+std::vector<Column> edgeTopicColumns();
+
+/// Stores an edge's public key (the row made if missing), or clears it (`key` nullptr), and
+/// tells the running daemons to forget the keys they hold. kExitOk or a printed failure.
+int storeEdgeKey(const Context& c, pg::Connection& db, const std::string& id,
+                 const security::PublicKey* key);
 
 /// `edges remove ID...` under `edges`.
 void addEdgesRemoveCommand(Commands& cmds, CLI::App* edges);

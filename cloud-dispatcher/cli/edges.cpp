@@ -8,7 +8,6 @@
 #include "cli/context.h"
 #include "cli/edge_acls.h"
 #include "cli/queries.h"
-#include "ingest/edge_keys.h"
 #include "kafka/client.h"
 #include "security/ed25519.h"
 
@@ -38,28 +37,6 @@ Result<security::PublicKey> parseBoardKey(const std::string& text, const std::st
                      key.error().message);
   }
   return key;
-}
-
-/// Stores an edge's public key (the row made if missing). Error: a printed failure.
-int storeKey(const Context& c, pg::Connection& db, const std::string& id,
-             const security::PublicKey& key) {
-  auto up = db.exec(
-      "INSERT INTO edges (edge_id, first_seen_at, public_key, key_id, key_set_at)"
-      " VALUES ($1, now(), $2, $3, now()) ON CONFLICT (edge_id) DO UPDATE SET"
-      " public_key = EXCLUDED.public_key, key_id = EXCLUDED.key_id, key_set_at = now()",
-      {id, key.base64(), key.keyId()});
-  if (!up) {
-    return c.fail(kExitDatabase, up.error().describe());
-  }
-  // The daemons read this once per poll and forget the keys they hold (ingest/edge_keys.h).
-  auto changed = db.exec(
-      "INSERT INTO dispatcher_settings (key, value) VALUES ($1, clock_timestamp()::text)"
-      " ON CONFLICT (key) DO UPDATE SET value = clock_timestamp()::text, updated_at = now()",
-      {std::string(kEdgeKeysChangedSetting)});
-  if (!changed) {
-    return c.fail(kExitDatabase, changed.error().describe());
-  }
-  return kExitOk;
 }
 
 /// Creates the edge's topic: "created" or "exists", or a printed failure (kExitKafka).
@@ -139,19 +116,18 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
             return c.fail(kExitDatabase, up.error().describe());
           }
           if (key) {
-            if (int failed = storeKey(c, db, fieldText(r, "edge_id"), *key); failed != kExitOk) {
+            if (int failed = storeEdgeKey(c, db, fieldText(r, "edge_id"), &*key);
+                failed != kExitOk) {
               return failed;
             }
           }
         }
-        return c.show(done, {{"edge_id", "EDGE"},
-                             {"topic", "TOPIC"},
-                             {"topic_state", "TOPIC STATE"},
-                             {"acls", "ACLS"},
-                             {"partitions", "PARTITIONS"},
-                             {"replication", "REPLICATION"},
-                             {"retention_seconds", "RETENTION S"},
-                             {"key_id", "KEY ID"}});
+        std::vector<Column> columns = edgeTopicColumns();
+        columns.insert(columns.end(), {{"partitions", "PARTITIONS"},
+                                       {"replication", "REPLICATION"},
+                                       {"retention_seconds", "RETENTION S"},
+                                       {"key_id", "KEY ID"}});
+        return c.show(done, columns);
       },
       false, "the topics exist, but the edges could not be recorded");
 }
@@ -197,7 +173,7 @@ int edgesSetKey(const Context& c, const EdgesArgs& a) {
     if (known->size() == 0) {
       return c.fail(kExitNotFound, "no edge " + a.id + " (edges add " + a.id + " --key ...)");
     }
-    if (int failed = storeKey(c, db, a.id, *key); failed != kExitOk) {
+    if (int failed = storeEdgeKey(c, db, a.id, &*key); failed != kExitOk) {
       return failed;
     }
     c.showOne({stringField("edge_id", a.id), stringField("key_id", key->keyId())},

@@ -180,7 +180,11 @@ TEST_CASE("edges add grants a board its own topic only, edges remove takes it aw
   }
 
   {
-    // edges remove revokes the ACLs and deletes the topic.
+    // edges remove revokes the ACLs, deletes the topic and forgets the board's key.
+    auto setKey = h.cli({"edges", "set-key", "board-b", h.signingPublicKey()});
+    INFO(setKey.out << setKey.err);
+    REQUIRE(setKey.code == 0);
+    REQUIRE(h.sql("SELECT key_id IS NOT NULL FROM edges WHERE edge_id = 'board-b'") == "t");
     auto removed = h.cli({"edges", "remove", "board-b"});
     INFO(removed.out << removed.err);
     REQUIRE(removed.code == 0);
@@ -191,6 +195,8 @@ TEST_CASE("edges add grants a board its own topic only, edges remove takes it aw
     CHECK(describedAcls(h.broker(), h.topic("board-a")) ==
           boardAcls("board-a", h.topic("board-a")));
     CHECK(h.sql("SELECT provisioned_at IS NULL FROM edges WHERE edge_id = 'board-b'") == "t");
+    CHECK(h.sql("SELECT public_key IS NULL AND key_id IS NULL FROM edges"
+                " WHERE edge_id = 'board-b'") == "t");
     // Again: nothing left to remove, and says so.
     auto removeAgain = h.cli({"edges", "remove", "board-b"});
     INFO(removeAgain.out << removeAgain.err);
