@@ -12,7 +12,8 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends librdkafka1 libpqxx-6.4 libspdlog1.10 libfmt9 \
       libprometheus-cpp-core1.0 libcivetweb1 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --no-create-home --shell /usr/sbin/nologin edgelink
+ && useradd --system --no-create-home --shell /usr/sbin/nologin edgelink \
+ && install -d -m 0700 -o edgelink /etc/cloud-dispatcher/keys
 COPY --from=build /src/build-release/cloud-dispatcher/cloud-dispatcher /usr/bin/cloud-dispatcher
 USER edgelink
 ENTRYPOINT ["cloud-dispatcher"]
