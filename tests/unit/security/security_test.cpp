@@ -196,7 +196,7 @@ TEST_CASE("verdicts: unsigned, malformed, unknown key, bad signature, valid", "[
   CHECK(hostile.reason.find("EVIL") == std::string::npos);
 }
 
-TEST_CASE("fuzz: no truncated, altered or re-aimed signature or message verifies",
+TEST_CASE("fuzz: no truncated, altered, re-aimed, swapped or foreign signature verifies",
           "[security][fuzz]") {
   auto a = newKey();
   KeyRing ring;
@@ -245,6 +245,16 @@ TEST_CASE("fuzz: no truncated, altered or re-aimed signature or message verifies
     CHECK_FALSE(ring.verify(topic, value, {{h.keyId}, {base64Encode(s)}}).valid());
     tried += 2;
   }
+  // Headers swapped, or repeated: malformed, never valid.
+  CHECK(ring.verify(topic, value, {{h.signature}, {h.keyId}}).verdict == Verdict::kMalformed);
+  CHECK_FALSE(ring.verify(topic, value, {{h.keyId, h.keyId}, {h.signature}}).valid());
+  CHECK_FALSE(ring.verify(topic, value, {{h.keyId}, {h.signature, h.signature}}).valid());
+  // Another key's signature: under its own id unknown, under the trusted key's id bad.
+  auto b = newKey();
+  auto hb = signMessage(b, topic, value);
+  CHECK(ring.verify(topic, value, found(hb)).verdict == Verdict::kUnknownKey);
+  CHECK(ring.verify(topic, value, {{h.keyId}, {hb.signature}}).verdict == Verdict::kBadSignature);
+  tried += 5;
   CHECK(tried > 1000);
   CHECK(ring.verify(topic, value, found(h)).valid());  // and the original still does
 }
