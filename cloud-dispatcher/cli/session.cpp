@@ -15,6 +15,10 @@
 #include "envelope/types.h"
 
 namespace edgelink::dispatcher {
+
+/// session extend (session_extend.cpp).
+void addSessionExtend(Commands& cmds, CLI::App* session);
+
 namespace {
 
 struct SessionArgs {
@@ -387,6 +391,7 @@ void addSessionOpenClose(Commands& cmds, const std::shared_ptr<SessionArgs>& a) 
       a->closeWait);
   close->add_flag("--force", a->force,
                   "Publish the stop request even when no live session is recorded for the edge");
+  addSessionExtend(cmds, session);
 }
 
 /// `sessions show ID --visitor`: a live stcp session's visitor config, again.
