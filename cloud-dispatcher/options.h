@@ -63,6 +63,8 @@ struct Options {
   int64_t sweepGraceSeconds = 60;
   // Edges
   int64_t offlineAfterSeconds = 180;
+  // Audit trail (session_audit): rows older than this are deleted by the daemon's sweep.
+  int64_t auditRetentionSeconds = 400 * 86400;
   // Ingest
   int batchSize = 5000;
   int batchLingerMs = 100;
@@ -128,6 +130,7 @@ struct Options {
   void validateMetrics(config::Problems& p);
   void validateSigning(config::Problems& p);
   void validateFrpsPlugin(config::Problems& p);
+  void validateAudit(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

@@ -39,6 +39,7 @@ int cliMain(int argc, const char* const* argv) {
   addRequestsCommands(commands);
   addEventsCommands(commands);
   addKeysCommands(commands);
+  addAuditCommands(commands);
 
   auto parsed = config::parse(app, argc, argv);
   if (!parsed.proceed) {

@@ -88,6 +88,7 @@ void addEdgesCommands(Commands& c);     ///< edges add/list
 void addRequestsCommands(Commands& c);  ///< requests show/list
 void addEventsCommands(Commands& c);    ///< events tail
 void addKeysCommands(Commands& c);      ///< keys generate/list/rotate/remove
+void addAuditCommands(Commands& c);     ///< audit list
 
 /// The --edge check of the commands that publish to one edge ("" when valid).
 std::string edgeIdProblem(const std::string& edge, const std::string& what = "--edge");

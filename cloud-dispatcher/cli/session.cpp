@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "cli/audit.h"
 #include "cli/context.h"
 #include "cli/queries.h"
 #include "cli/requester.h"
@@ -14,6 +15,10 @@
 #include "envelope/types.h"
 
 namespace edgelink::dispatcher {
+
+/// session extend (session_extend.cpp).
+void addSessionExtend(Commands& cmds, CLI::App* session);
+
 namespace {
 
 struct SessionArgs {
@@ -251,6 +256,7 @@ int sessionOpen(const Context& c, const SessionArgs& a) {
       secret = *s;
     }
     Sessions sessions(db, c.options);
+    sessions.actAs(operatorActor());  // the audit trail names the operator
     auto opened =
         sessions.open(a.edge, id, c.options.sender, *services, autoStop, c.clock.wallMs(), secret);
     if (!opened) {
@@ -295,8 +301,24 @@ int sessionClose(const Context& c, const SessionArgs& a, pg::Connection& db) {
   envelope::FrpCommand cmd;
   cmd.action = envelope::FrpAction::kStop;
   (void)envelope::writeLegacyFrpBody(req, cmd);
+  // Audited before it is published (the daemon may store the request first: one row per
+  // request id and action, so the operator's stays); withdrawn when nothing went out.
+  AuditEntry audit{a.edge, std::nullopt, id, audit_action::kClose, {}};
+  if (*live) {
+    audit.sessionId = (*live)->sessionId;
+  }
+  audit.detail.note = a.force ? "--force" : "";
+  if (auto r = recordAudit(db, audit, operatorActor()); !r) {
+    return c.fail(kExitDatabase, "recording the audit trail: " + r.error().describe());
+  }
   Requester requester(c, db);
-  int result = requester.exchange(a.edge, id, envelope::encode(req), a.closeWait);
+  int result =
+      requester.exchange(a.edge, id, envelope::encode(req), a.closeWait, [&](const Error&) {
+        (void)db.exec(
+            "DELETE FROM session_audit WHERE edge_id = $1 AND request_id = $2 AND action = $3",
+            {a.edge, id, std::string(audit_action::kClose)});
+        return std::string("; the audit row was withdrawn");
+      });
   if (result != kExitOk && result != kExitTimeout) {
     return result;
   }
@@ -369,6 +391,7 @@ void addSessionOpenClose(Commands& cmds, const std::shared_ptr<SessionArgs>& a) 
       a->closeWait);
   close->add_flag("--force", a->force,
                   "Publish the stop request even when no live session is recorded for the edge");
+  addSessionExtend(cmds, session);
 }
 
 /// `sessions show ID --visitor`: a live stcp session's visitor config, again.

@@ -321,6 +321,34 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
+const char* const kV9SessionAudit = R"SQL(
+-- Who opened, extended and closed each session (docs/DISPATCHER.md, "Audit trail"): the CLI's
+-- operator (its OS user), a web backend's request (its sender; key_id only when the request's
+-- signature verified against a trusted key, detail.signature says what was wrong otherwise) or
+-- the dispatcher itself (expiry, the sweeper, edge answers and events ending a session). Kept
+-- audit-retention; the daemon's sweep deletes older rows in batches.
+CREATE TABLE session_audit (
+  id          bigserial PRIMARY KEY,
+  at          timestamptz NOT NULL DEFAULT now(),
+  edge_id     text COLLATE "C" NOT NULL,
+  session_id  bigint,                        -- no FK: the trail outlives what it describes
+  request_id  text COLLATE "C",
+  action      text NOT NULL CHECK (action IN ('open', 'extend', 'close', 'expire', 'end')),
+  actor       text NOT NULL,
+  actor_kind  text NOT NULL
+              CHECK (actor_kind IN ('cli', 'signed_request', 'unsigned_request', 'system')),
+  key_id      text,
+  detail      jsonb NOT NULL DEFAULT '{}',
+  CHECK (key_id IS NULL OR actor_kind = 'signed_request')
+);
+-- A redelivered request adds no second row.
+CREATE UNIQUE INDEX session_audit_request ON session_audit (edge_id, request_id, action)
+  WHERE request_id IS NOT NULL;
+CREATE INDEX session_audit_edge_at ON session_audit (edge_id, at DESC);
+CREATE INDEX session_audit_at ON session_audit (at);
+CREATE INDEX session_audit_session ON session_audit (session_id) WHERE session_id IS NOT NULL;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -333,6 +361,7 @@ const std::vector<Migration>& migrations() {
       {6, "agent metrics per edge", kV6AgentMetrics},
       {7, "stcp sessions: mode and secret", kV7StcpSessions},
       {8, "edge keys, unverified answers flagged", kV8Signatures},
+      {9, "session audit trail", kV9SessionAudit},
   };
   return all;
 }

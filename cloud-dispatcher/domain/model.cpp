@@ -299,6 +299,9 @@ Classified Batch::addRequest(const RawMessage& m, const std::string& edgeId,
   if (envelope::isFrpCommandType(env.type)) {
     if (auto cmd = envelope::readFrpCommand(env)) {
       r.frp = *cmd;
+      if (check_ != nullptr) {
+        r.signature = check_->checkRequest(m.topic, m.payload, m.signature);
+      }
     }
   }
   edge(r.edgeId, seen);

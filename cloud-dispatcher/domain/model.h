@@ -68,6 +68,9 @@ struct RequestRow {
   int32_t partition = 0;
   int64_t offset = -1;  ///< -1: not from Kafka (recorded by the CLI before delivery)
   std::optional<envelope::FrpCommand> frp;  ///< start/stop requests only
+  /// Start/stop requests from Kafka: their signature checked against the trusted request keys
+  /// (for the audit trail; nullopt: not checked, as for the requests the CLI records).
+  std::optional<security::Verification> signature;
 };
 
 struct ResponseRow {

@@ -17,10 +17,16 @@ VoidResult Sessions::onStartRequested(const StartRequested& e) {
   if (!live) {
     return live.error();
   }
+  AuditEntry audit{e.edgeId, std::nullopt, e.requestId, audit_action::kOpen, {}};
+  audit.detail.services = e.services;
+  audit.detail.autoStopSeconds = e.autoStopSeconds;
   switch (decideStart(!existing->empty(), *live, e.services)) {
     case StartDecision::kIgnore:
+      return {};  // recorded (and audited) by whoever opened it
     case StartDecision::kExtend:
-      return {};
+      audit.sessionId = (*live)->sessionId;
+      audit.action = audit_action::kExtend;
+      return recordAudit(db_, audit, e.actor);
     case StartDecision::kReplace:
       // Recorded beside the live session, which ends only if the edge answers this start 200:
       // a start it refuses (stale, forbidden, failed) leaves the running session alone.
@@ -32,7 +38,20 @@ VoidResult Sessions::onStartRequested(const StartRequested& e) {
   if (!created) {
     return created.error();
   }
-  return {};
+  audit.sessionId = *created;
+  return recordAudit(db_, audit, e.actor);
+}
+
+VoidResult Sessions::onStopRequested(const StopRequested& e) {
+  auto live = this->live(e.edgeId);
+  if (!live) {
+    return live.error();
+  }
+  AuditEntry audit{e.edgeId, std::nullopt, e.requestId, audit_action::kClose, {}};
+  if (*live) {
+    audit.sessionId = (*live)->sessionId;
+  }
+  return recordAudit(db_, audit, e.actor);
 }
 
 VoidResult Sessions::onAnswered(const Answered& e) {
@@ -55,14 +74,15 @@ VoidResult Sessions::onStopAnswered(const Answered& e) {
       "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
       " end_detail = NULLIF(concat_ws('; ', end_detail, $4::text), ''), updated_at = now()"
       " WHERE edge_id = $1 AND ended_at IS NULL"
-      " AND requested_at <= to_timestamp($2::bigint / 1000.0)",
+      " AND requested_at <= to_timestamp($2::bigint / 1000.0)"
+      " RETURNING session_id, edge_id, state, end_reason",
       {e.edgeId, std::to_string(e.sentAtMs), envelope::stop_reason::kRequested,
        "stop request " + e.requestId});
   if (!r) {
     return r.error();
   }
   noteEnded(envelope::stop_reason::kRequested, r->affected());
-  return {};
+  return auditEnded(*r, audit_action::kEnd, "stop request " + e.requestId);
 }
 
 VoidResult Sessions::onStartAnswered(const Answered& e, const std::optional<LiveSession>& live) {

@@ -75,7 +75,23 @@ Result<std::set<int>> portsInUse(pg::Connection& db, const PortRange& pool) {
   return used;
 }
 
+constexpr const char* kEndedColumns = " RETURNING session_id, edge_id, state, end_reason";
+
 }  // namespace
+
+VoidResult Sessions::auditEnded(const pg::Rows& ended, const char* action,
+                                const std::string& note) {
+  for (int i = 0; i < ended.size(); ++i) {
+    AuditEntry e{ended.str(i, 1), ended.int64(i, 0), std::nullopt, action, {}};
+    e.detail.state = ended.str(i, 2);
+    e.detail.reason = ended.str(i, 3);
+    e.detail.note = note;
+    if (auto r = recordAudit(db_, e, actor_); !r) {
+      return r;
+    }
+  }
+  return {};
+}
 
 Result<std::optional<LiveSession>> Sessions::live(const std::string& edgeId, bool forUpdate) {
   // The active session if there is one, else the newest start awaiting its answer.
@@ -146,13 +162,14 @@ VoidResult Sessions::end(int64_t sessionId, const std::string& state, const std:
   auto r = db_.exec(
       "UPDATE sessions SET state = $2, ended_at = now(), end_reason = $3,"
       " end_detail = NULLIF(concat_ws('; ', end_detail, NULLIF($4, '')), ''), updated_at = now()"
-      " WHERE session_id = $1 AND ended_at IS NULL",
+      " WHERE session_id = $1 AND ended_at IS NULL" +
+          std::string(kEndedColumns),
       {std::to_string(sessionId), state, reason, detail});
   if (!r) {
     return r.error();
   }
   noteEnded(reason, r->affected());
-  return {};
+  return auditEnded(*r, audit_action::kEnd, detail);
 }
 
 VoidResult Sessions::endOtherActive(const std::string& edgeId, int64_t keepSessionId,
@@ -160,13 +177,14 @@ VoidResult Sessions::endOtherActive(const std::string& edgeId, int64_t keepSessi
   auto r = db_.exec(
       "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = $3,"
       " end_detail = NULLIF(concat_ws('; ', end_detail, NULLIF($4, '')), ''), updated_at = now()"
-      " WHERE edge_id = $1 AND state = 'active' AND session_id <> $2",
+      " WHERE edge_id = $1 AND state = 'active' AND session_id <> $2" +
+          std::string(kEndedColumns),
       {edgeId, std::to_string(keepSessionId), envelope::stop_reason::kReplaced, detail});
   if (!r) {
     return r.error();
   }
   noteEnded(envelope::stop_reason::kReplaced, r->affected());
-  return {};
+  return auditEnded(*r, audit_action::kEnd, detail);
 }
 
 VoidResult Sessions::activate(int64_t sessionId, int64_t startedAtMs, int64_t expiresAtMs) {
@@ -321,6 +339,13 @@ Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::strin
     if (clash) {
       continue;
     }
+    AuditEntry audit{edgeId, id, requestId, audit_action::kOpen, {}};
+    audit.detail.services = chosen;
+    audit.detail.autoStopSeconds = autoStopSeconds;
+    audit.detail.mode = stcp ? "stcp" : "tcp";
+    if (auto a = recordAudit(db_, audit, actor_); !a) {
+      return a.error();
+    }
     if (auto c = tx.value()->commit(); !c) {
       return c.error();
     }
@@ -330,11 +355,16 @@ Result<OpenedSession> Sessions::open(const std::string& edgeId, const std::strin
 }
 
 Result<int64_t> Sessions::sweep() {
+  auto tx = pg::Transaction::begin(db_);  // the ends and their audit rows together
+  if (!tx) {
+    return tx.error();
+  }
   auto expired = db_.exec(
       "UPDATE sessions SET state = 'closed', ended_at = now(), end_reason = 'expired',"
       " end_detail = 'no frp_stopped event by expires_at + ' || $1 || ' s', updated_at = now()"
       " WHERE ended_at IS NULL AND state = 'active'"
-      " AND expires_at < now() - make_interval(secs => $1::double precision)",
+      " AND expires_at < now() - make_interval(secs => $1::double precision)" +
+          std::string(kEndedColumns),
       {std::to_string(options_.sweepGraceSeconds)});
   if (!expired) {
     return expired.error();
@@ -343,7 +373,8 @@ Result<int64_t> Sessions::sweep() {
       "UPDATE sessions SET state = 'failed', ended_at = now(), end_reason = 'no_answer',"
       " end_detail = 'no answer within the edges'' max age (' || $1 || ' s)', updated_at = now()"
       " WHERE ended_at IS NULL AND state = 'opening'"
-      " AND requested_at < now() - make_interval(secs => $1::double precision)",
+      " AND requested_at < now() - make_interval(secs => $1::double precision)" +
+          std::string(kEndedColumns),
       {std::to_string(options_.edgeMaxAgeSeconds + options_.sweepGraceSeconds)});
   if (!unanswered) {
     return unanswered.error();
@@ -359,9 +390,18 @@ Result<int64_t> Sessions::sweep() {
       " updated_at = now() FROM requests r"
       " WHERE s.ended_at IS NULL AND s.state = 'opening' AND r.edge_id = s.edge_id"
       " AND r.id = s.request_id AND r.timed_out_at IS NOT NULL AND r.expires_at IS NOT NULL"
-      " AND NOT EXISTS (SELECT 1 FROM responses x WHERE x.edge_id = r.edge_id AND x.id = r.id)");
+      " AND NOT EXISTS (SELECT 1 FROM responses x WHERE x.edge_id = r.edge_id AND x.id = r.id)"
+      " RETURNING s.session_id, s.edge_id, s.state, s.end_reason");
   if (!timedOut) {
     return timedOut.error();
+  }
+  for (const pg::Rows* ended : {&*expired, &*unanswered, &*timedOut}) {
+    if (auto a = auditEnded(*ended, audit_action::kExpire, "the sweeper"); !a) {
+      return a.error();
+    }
+  }
+  if (auto c = tx.value()->commit(); !c) {
+    return c.error();
   }
   noteEnded("expired", expired->affected());
   noteEnded("no_answer", unanswered->affected() + timedOut->affected());

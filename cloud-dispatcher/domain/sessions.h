@@ -18,6 +18,7 @@
 
 #include "core/result.h"
 #include "db/pg.h"
+#include "domain/audit.h"
 #include "domain/model.h"
 #include "options.h"
 
@@ -76,6 +77,15 @@ struct StartRequested {
   Services services;
   std::optional<int64_t> autoStopSeconds;
   int64_t requestedAtMs = 0;
+  AuditActor actor;  ///< who asked (the request's sender and signature), for the audit trail
+};
+
+/// A stop request seen by the ingest (the audit trail records who asked; the session ends when
+/// the edge answers it).
+struct StopRequested {
+  std::string edgeId;
+  std::string requestId;
+  AuditActor actor;
 };
 
 /// A start or stop request of an frp type and its answer, both stored now: what the request
@@ -118,10 +128,15 @@ class Sessions {
 
   /// Counts the sessions it makes active or ends into `tally` (null: not counted).
   void countInto(SessionTally* tally) { tally_ = tally; }
+  /// Who the audit trail names for what this object does on its own (open, end): the dispatcher
+  /// unless told otherwise (the CLI's operator).
+  void actAs(AuditActor actor) { actor_ = std::move(actor); }
 
   VoidResult onStartRequested(const StartRequested& e);
   VoidResult onAnswered(const Answered& e);
   VoidResult onFrpEvent(const FrpEventSeen& e);
+  /// Audit only: who asked to stop the edge's frp (the session ends on the edge's answer).
+  VoidResult onStopRequested(const StopRequested& e);
 
   /// CLI: reserves ports from the pool and records an opening session, in its own transaction;
   /// retries when a concurrent opener took the same ports. kConflict: the edge has a live session
@@ -156,6 +171,9 @@ class Sessions {
   VoidResult revive(int64_t sessionId, const std::string& edgeId, const std::string& requestId,
                     int64_t startedAtMs, int64_t expiresAtMs);
 
+  /// Records the sessions an UPDATE ... RETURNING session_id, edge_id, state, end_reason ended.
+  VoidResult auditEnded(const pg::Rows& ended, const char* action, const std::string& note);
+
   void noteOpened(int64_t n) {
     if (tally_ != nullptr) {
       tally_->opened += n;
@@ -170,6 +188,7 @@ class Sessions {
   pg::Connection& db_;
   const Options& options_;
   SessionTally* tally_ = nullptr;
+  AuditActor actor_ = systemActor();
 };
 
 /// {"ssh": 31022} as JSON text, and back.

@@ -39,6 +39,12 @@ class SignatureCheck {
   virtual AnswerVerdict check(const std::string& edge, std::string_view topic,
                               std::string_view value,
                               const security::FoundHeaders& headers) const = 0;
+  /// A request's signature against the keys trusted to sign requests (the audit trail names its
+  /// key id when valid). None by default: a signed request is then unknown_key.
+  virtual security::Verification checkRequest(std::string_view topic, std::string_view value,
+                                              const security::FoundHeaders& headers) const {
+    return security::KeyRing().verify(topic, value, headers);
+  }
 };
 
 }  // namespace edgelink::dispatcher

@@ -17,6 +17,7 @@
 #include "core/clock.h"
 #include "db/pg.h"
 #include "domain/signatures.h"
+#include "ingest/request_keys.h"
 #include "options.h"
 
 namespace edgelink::dispatcher {
@@ -30,7 +31,10 @@ class EdgeKeyCache : public SignatureCheck {
  public:
   /// `stop` (may be null) ends the wait for an unreachable database.
   EdgeKeyCache(const Options& options, const Clock& clock, const std::atomic<bool>* stop = nullptr)
-      : options_(options), clock_(clock), stop_(stop) {}
+      : options_(options),
+        clock_(clock),
+        stop_(stop),
+        requestKeys_(loadTrustedRequestKeys(options.signingKeyDir)) {}
 
   /// Reads the keys again when a change was marked since the last read (or they are older than
   /// kEdgeKeysMaxAgeMs). A database that does not answer leaves the keys as they were.
@@ -38,6 +42,11 @@ class EdgeKeyCache : public SignatureCheck {
 
   AnswerVerdict check(const std::string& edge, std::string_view topic, std::string_view value,
                       const security::FoundHeaders& headers) const override;
+  /// Against the keys of signing-key-dir, read at construction (immutable: no lock).
+  security::Verification checkRequest(std::string_view topic, std::string_view value,
+                                      const security::FoundHeaders& headers) const override {
+    return requestKeys_.verify(topic, value, headers);
+  }
 
  private:
   VoidResult connect() const;
@@ -47,6 +56,7 @@ class EdgeKeyCache : public SignatureCheck {
   const Options& options_;
   const Clock& clock_;
   const std::atomic<bool>* stop_;
+  const security::KeyRing requestKeys_;
   mutable std::mutex mutex_;
   mutable std::unique_ptr<pg::Connection> db_;
   /// edge -> its key (nullopt: a stored key that does not parse; every answer is refused).

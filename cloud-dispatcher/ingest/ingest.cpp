@@ -4,8 +4,10 @@
 
 #include <chrono>
 
+#include "config/cli_config.h"
 #include "core/logging.h"
 #include "db/migrations.h"
+#include "domain/audit.h"
 #include "domain/sessions.h"
 #include "ingest/store.h"
 #include "observe/db_gauges.h"
@@ -335,6 +337,14 @@ void Ingestor::housekeeping(bool force) {
         if (observer_.metrics != nullptr) {
           observer_.metrics->sessions(tally);
         }
+      }
+      // The audit trail's retention: at most one batch per sweep (a backlog drains over sweeps).
+      if (auto pruned = pruneAudit(*db_, options_.auditRetentionSeconds, kAuditPruneBatch);
+          !pruned) {
+        logger()->warn("audit retention: {}", pruned.error().describe());
+      } else if (*pruned > 0) {
+        logger()->info("audit retention: deleted {} audit rows older than {}", *pruned,
+                       config::durationText(options_.auditRetentionSeconds));
       }
     }
     updateMemberRow("running");

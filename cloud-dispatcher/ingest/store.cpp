@@ -183,6 +183,8 @@ VoidResult applyEffects(Writing& w, const Options& options) {
     VoidResult r;
     if (const auto* s = std::get_if<StartRequested>(&e.what)) {
       r = sessions.onStartRequested(*s);
+    } else if (const auto* stop = std::get_if<StopRequested>(&e.what)) {
+      r = sessions.onStopRequested(*stop);
     } else if (const auto* a = std::get_if<Answered>(&e.what)) {
       r = sessions.onAnswered(*a);
     } else {

@@ -129,17 +129,23 @@ VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests) {
     return answers.error();
   }
   for (const RequestRow* r : frp) {
+    // Who asked, for the audit trail: the sender, and the key id when the signature verified.
+    const AuditActor actor =
+        requestActor(r->sender, r->signature.value_or(security::Verification{}));
     if (r->frp->action == envelope::FrpAction::kStart) {
       StartRequested s{r->edgeId,
                        r->id,
                        r->sender,
                        {},
                        r->frp->autoStopSeconds,
-                       std::min(r->sentAtMs, r->seenAtMs)};
+                       std::min(r->sentAtMs, r->seenAtMs),
+                       actor};
       for (const auto& [name, port] : r->frp->services) {
         s.services[name] = port;
       }
       w.effects.push_back({r->edgeId, r->offset, 0, std::move(s)});
+    } else if (r->frp->action == envelope::FrpAction::kStop) {
+      w.effects.push_back({r->edgeId, r->offset, 0, StopRequested{r->edgeId, r->id, actor}});
     }
     auto a = answers->find(correlationKey(r->edgeId, r->id));
     if (a != answers->end()) {

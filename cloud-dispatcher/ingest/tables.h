@@ -43,7 +43,7 @@ struct Effect {
   std::string edge;
   int64_t offset = 0;
   int order = 0;  // a request's own effect before its answer's
-  std::variant<StartRequested, Answered, FrpEventSeen> what;
+  std::variant<StartRequested, StopRequested, Answered, FrpEventSeen> what;
 };
 
 /// What the table writers share: the connection (inside the batch's transaction), the
