@@ -10,6 +10,7 @@
 #include "agent_harness.h"
 #include "dispatcher_harness.h"
 #include "harness/frp_visitor.h"
+#include "stcp_util.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
@@ -17,11 +18,6 @@ using namespace edgelink::testing;
 namespace {
 
 const char* const kPluginPath = "/frps-plugin/stcp-s3cr3t-path";
-
-std::string visitorPart(const std::string& out) {
-  auto at = out.find("# frpc visitor for stcp session");
-  return at == std::string::npos ? std::string() : out.substr(at);
-}
 
 std::string proofIn(const std::string& config) {
   std::smatch m;
@@ -68,17 +64,7 @@ TEST_CASE(
                        std::string("frps-plugin-path = \"") + kPluginPath + "\""}));
   h.startDaemon();
   REQUIRE(h.waitForLog(0, "frps plugin on http://127.0.0.1:" + std::to_string(pluginPort)));
-  AgentSetup as;
-  as.edgeId = "sd1";
-  as.sharedBroker = &h.broker();
-  as.topicPrefix = h.topicPrefix();
-  as.services = {"ssh=127.0.0.1:" + std::to_string(sshd.port())};
-  as.frpcPath = realFrpcPath();
-  as.frpsAddr = "127.0.0.1";
-  as.frpsPort = frps.port();
-  as.frpsToken = frps.token();
-  as.trustedKeys = {h.signingPublicKey()};
-  AgentUnderTest agent(as);
+  AgentUnderTest agent(stcpAgentSetup(h, frps, sshd.port(), "sd1"));
   agent.start();
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'sd1'", "t"));
 
@@ -102,15 +88,8 @@ TEST_CASE(
   REQUIRE(proof.size() == 43);
   CHECK_THAT(config, Catch::Contains("metadatas.edgelink_session = \"" + sid + "\""));
   writeText(dir.file("visitor.toml"), config);
-  {
-    FrpcProcess visitor(dir.file("visitor.toml"));
-    REQUIRE(visitor.waitListening(bindPort));
-    auto ssh = sshd.ssh(bindPort, "echo via-plugin-visitor-$(uname -s)");
-    INFO(ssh.output << visitor.log() << frps.log());
-    CHECK(ssh.ok());
-    CHECK_THAT(ssh.output, Catch::Contains("via-plugin-visitor-Linux"));
-    CHECK(h.waitForLog(0, "type=Login edge=sd1 port=0 visitor-of=" + sid + " outcome=allowed"));
-  }
+  checkVisitorReachesSsh(dir.file("visitor.toml"), bindPort, sshd, frps);
+  CHECK(h.waitForLog(0, "type=Login edge=sd1 port=0 visitor-of=" + sid + " outcome=allowed"));
 
   // (b) The same config with the proof altered: refused at login, frpc exits saying why.
   std::string altered = proof;
