@@ -20,26 +20,6 @@ std::string quoted(const std::string& value) {
 
 }  // namespace
 
-std::string base64Url(const std::string& bytes) {
-  static const char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-  std::string out;
-  uint32_t acc = 0;
-  int bits = 0;
-  for (unsigned char c : bytes) {
-    acc = (acc << 8) | c;
-    bits += 8;
-    while (bits >= 6) {
-      bits -= 6;
-      out += kAlphabet[(acc >> bits) & 0x3F];
-    }
-  }
-  if (bits > 0) {
-    out += kAlphabet[(acc << (6 - bits)) & 0x3F];
-  }
-  return out;
-}
-
 Result<std::string> newStcpSecret() {
   std::string bytes(32, '\0');
   int fd = ::open("/dev/urandom", O_RDONLY | O_CLOEXEC);
@@ -84,6 +64,13 @@ std::string visitorConfig(const VisitorSettings& s, const std::string& edgeId, i
   if (!s.caFile.empty()) {
     out += "transport.tls.trustedCaFile = " + quoted(s.caFile) + "\n";
   }
+  // Who this visitor is, for frps's server plugin (domain/visitor_proof.h): frps's token alone
+  // does not let a client log in as a visitor.
+  const std::string session = std::to_string(sessionId);
+  out += std::string("metadatas.") + kFrpEdgeMetaKey + " = " + quoted(edgeId) + "\n";
+  out += std::string("metadatas.") + kFrpSessionMetaKey + " = " + quoted(session) + "\n";
+  out += std::string("metadatas.") + kFrpProofMetaKey + " = " +
+         quoted(visitorProof(secret, edgeId, session)) + "\n";
   for (const auto& [service, port] : visitorPorts(services, s.firstBindPort)) {
     out += "\n[[visitors]]\n";
     out += "name = " + quoted(edgeId + "." + service + ".visitor") + "\n";

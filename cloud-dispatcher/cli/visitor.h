@@ -8,16 +8,15 @@
 #include <vector>
 
 #include "core/result.h"
+#include "domain/frps_plugin.h"
 #include "domain/sessions.h"
+#include "domain/visitor_proof.h"
 #include "options.h"
 
 namespace edgelink::dispatcher {
 
 /// The first local port a visitor listens on (one per service, in the session's order).
 inline constexpr int kDefaultVisitorBindPort = 6000;
-
-/// RFC 4648 base64url without padding.
-std::string base64Url(const std::string& bytes);
 
 /// A new stcp secret: 32 bytes from the kernel's CSPRNG, base64url (43 characters). Error 500
 /// when the kernel gives none.
@@ -36,7 +35,8 @@ struct VisitorSettings {
 std::vector<std::pair<std::string, int>> visitorPorts(const Services& services, int firstBindPort);
 
 /// The frpc TOML of a visitor for every service of an stcp session on `edgeId`: serverAddr,
-/// serverPort, the token from a file, TLS, and a `[[visitors]]` (type stcp, serverName
+/// serverPort, the token from a file, TLS, the metadatas frps's plugin reads (edge, session id,
+/// visitorProof), and a `[[visitors]]` (type stcp, serverName
 /// "<edge>.<service>", the secret, bindAddr 127.0.0.1) per service.
 std::string visitorConfig(const VisitorSettings& settings, const std::string& edgeId,
                           int64_t sessionId, const Services& services, const std::string& secret);

@@ -19,14 +19,31 @@ const Value* member(const Value& object, const char* name) {
   return it == object.MemberEnd() ? nullptr : &it->value;
 }
 
-/// The edge id in a `metas` object: nullopt when there is none (no object, no key); the string
-/// (perhaps invalid: checked by the caller) otherwise; a non-string value reads as "".
-std::optional<std::string> edgeIn(const Value* metas) {
-  const Value* v = metas ? member(*metas, kFrpEdgeMetaKey) : nullptr;
+/// The value of `key` in a `metas` object: nullopt when there is none (no object, no key); the
+/// string (perhaps invalid: checked by the caller) otherwise; a non-string value reads as "".
+std::optional<std::string> metaIn(const Value* metas, const char* key) {
+  const Value* v = metas ? member(*metas, key) : nullptr;
   if (v == nullptr) {
     return std::nullopt;
   }
   return v->IsString() ? std::string(v->GetString(), v->GetStringLength()) : std::string();
+}
+
+std::optional<std::string> edgeIn(const Value* metas) {
+  return metaIn(metas, kFrpEdgeMetaKey);
+}
+
+/// A session id as `session open` prints it: 1 to 18 digits, no leading zero.
+bool isSessionId(const std::string& s) {
+  if (s.empty() || s.size() > 18 || s[0] == '0') {
+    return false;
+  }
+  for (char c : s) {
+    if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return true;
 }
 
 /// A client's string in a reason or a log line: at most 64 bytes of [A-Za-z0-9._-], else "(...)".
@@ -52,6 +69,20 @@ ParsedPluginRequest withEdge(PluginRequest r, const Value* metas, const std::str
     return rejected("malformed", where + "." + kFrpEdgeMetaKey + " is not an edge id");
   }
   r.edgeId = std::move(*edge);
+  // A visitor's login names its session (and, on Login, carries its proof).
+  auto session = metaIn(metas, kFrpSessionMetaKey);
+  auto proof = metaIn(metas, kFrpProofMetaKey);
+  if (session) {
+    if (!isSessionId(*session)) {
+      return rejected("malformed", where + "." + kFrpSessionMetaKey + " is not a session id");
+    }
+    r.visitor = true;
+    r.sessionId = std::move(*session);
+    r.proof = proof.value_or("");
+  } else if (proof) {
+    return rejected("malformed",
+                    where + " carries " + kFrpProofMetaKey + " but no " + kFrpSessionMetaKey);
+  }
   return ParsedPluginRequest{std::move(r), {}, ""};
 }
 
@@ -133,31 +164,105 @@ ParsedPluginRequest parsePluginRequest(std::string_view body) {
 }
 
 bool needsEdgeLookup(const PluginRequest& r) {
-  return r.op == PluginOp::kLogin;
+  return r.op == PluginOp::kLogin && !r.visitor;
 }
 
 bool needsPortLookup(const PluginRequest& r) {
-  return r.op == PluginOp::kNewProxy && r.proxyType == "tcp" && r.remotePort > 0;
+  return r.op == PluginOp::kNewProxy && !r.visitor && r.proxyType == "tcp" && r.remotePort > 0;
+}
+
+bool needsLiveSessionLookup(const PluginRequest& r) {
+  return r.op == PluginOp::kNewProxy && !r.visitor && r.proxyType == "stcp";
+}
+
+bool needsVisitorSessionLookup(const PluginRequest& r) {
+  return r.op == PluginOp::kLogin && r.visitor && !r.proof.empty();
 }
 
 PluginVerdict decidePlugin(const PluginRequest& r, const PluginFacts& facts) {
   if (r.op == PluginOp::kLogin) {
+    if (r.visitor) {
+      return decideVisitorLogin(r, facts);
+    }
     if (!facts.edgeKnown) {
       return rejectPlugin("unknown_edge", "edge " + r.edgeId + " is not known to the dispatcher");
     }
     return allowPlugin();
   }
+  if (r.visitor) {
+    return rejectPlugin("visitor_proxy", "proxy " + clip(r.proxyName) +
+                                             " comes from a visitor of session " + r.sessionId +
+                                             ": visitors register no proxies");
+  }
   return decideProxy(r, facts);
 }
 
+PluginVerdict decideVisitorLogin(const PluginRequest& r, const PluginFacts& facts) {
+  if (r.proof.empty()) {
+    return rejectPlugin("no_proof", "the visitor of session " + r.sessionId + " sets no " +
+                                        kFrpProofMetaKey +
+                                        " (run the visitor config the dispatcher printed)");
+  }
+  const auto& s = facts.visitorSession;
+  // One reason for a missing, ended, tcp or other edge's session: nothing to tell them apart.
+  if (!s || s->sessionId != r.sessionId || s->edgeId != r.edgeId || s->mode != "stcp" ||
+      (s->state != "opening" && s->state != "active") || s->stcpSecret.empty()) {
+    return rejectPlugin("no_stcp_session", "session " + r.sessionId +
+                                               " is not a live stcp session of edge " + r.edgeId);
+  }
+  if (!visitorProofMatches(r.proof, s->stcpSecret, r.edgeId, r.sessionId)) {
+    return rejectPlugin("bad_proof", "the visitor's " + std::string(kFrpProofMetaKey) +
+                                         " is not session " + r.sessionId + "'s proof");
+  }
+  return allowPlugin();
+}
+
+std::string proxyService(const std::string& edgeId, const std::string& proxyName) {
+  const std::string prefix = edgeId + ".";
+  if (edgeId.empty() || proxyName.size() <= prefix.size() ||
+      proxyName.compare(0, prefix.size(), prefix) != 0) {
+    return std::string();
+  }
+  return proxyName.substr(prefix.size());
+}
+
+namespace {
+
+PluginVerdict decideStcpProxy(const PluginRequest& r, const PluginFacts& facts) {
+  const auto& s = facts.liveSession;
+  if (!s || (s->state != "opening" && s->state != "active")) {
+    return rejectPlugin("no_stcp_session", "edge " + r.edgeId + " has no live stcp session");
+  }
+  if (s->edgeId != r.edgeId) {
+    return rejectPlugin("other_edge", "the live session looked up belongs to another edge");
+  }
+  if (s->mode != "stcp") {
+    return rejectPlugin("no_stcp_session", "edge " + r.edgeId + "'s live session " + s->sessionId +
+                                               " is " + clip(s->mode) + ", not stcp");
+  }
+  const std::string service = proxyService(r.edgeId, r.proxyName);
+  if (service.empty()) {
+    return rejectPlugin("proxy_name", "proxy " + clip(r.proxyName) + " is not named " + r.edgeId +
+                                          ".<service>, as edge " + r.edgeId + "'s agent names it");
+  }
+  for (const auto& name : s->services) {
+    if (name == service) {
+      return allowPlugin();
+    }
+  }
+  return rejectPlugin("unknown_service", "stcp session " + s->sessionId + " of edge " + r.edgeId +
+                                             " does not include service " + clip(service));
+}
+
+}  // namespace
+
 PluginVerdict decideProxy(const PluginRequest& r, const PluginFacts& facts) {
   if (r.proxyType == "stcp") {
-    return rejectPlugin("stcp_unsupported",
-                        "stcp proxies are not allowed: the dispatcher opens no stcp sessions");
+    return decideStcpProxy(r, facts);
   }
   if (r.proxyType != "tcp") {
     return rejectPlugin("proxy_type",
-                        "proxy type " + clip(r.proxyType) + " is not allowed (only tcp)");
+                        "proxy type " + clip(r.proxyType) + " is not allowed (only tcp and stcp)");
   }
   if (r.remotePort <= 0) {
     return rejectPlugin("no_remote_port", "proxy " + clip(r.proxyName) +

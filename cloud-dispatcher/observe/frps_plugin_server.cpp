@@ -8,6 +8,7 @@
 #include <mutex>
 
 #include "core/logging.h"
+#include "observe/civetweb_listener.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -15,14 +16,6 @@ namespace {
 std::shared_ptr<spdlog::logger> logger() {
   static auto l = log::get("dispatcher");
   return l;
-}
-
-void reply(mg_connection* conn, int status, const char* contentType, const std::string& body) {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-store\r\nConnection: close\r\n\r\n",
-            status, mg_get_response_code_text(conn, status), contentType, body.size());
-  mg_write(conn, body.data(), body.size());
 }
 
 /// frps's X-Frp-Reqid when it is a plain token (it is frps's random id), else "-".
@@ -58,7 +51,7 @@ int pluginHandler(mg_connection* conn, void* data) noexcept {
   try {
     const mg_request_info* info = mg_get_request_info(conn);
     if (std::strcmp(info->request_method, "POST") != 0) {
-      reply(conn, 405, "text/plain; charset=utf-8", "only POST\n");
+      replyHttp(conn, 405, "text/plain; charset=utf-8", "only POST\n");
       return 1;
     }
     auto* server = static_cast<FrpsPluginServer*>(data);
@@ -68,10 +61,10 @@ int pluginHandler(mg_connection* conn, void* data) noexcept {
     } else {
       v = server->handle(readBody(conn), reqidOf(conn));
     }
-    reply(conn, 200, "application/json", pluginResponseJson(v));
+    replyHttp(conn, 200, "application/json", pluginResponseJson(v));
   } catch (...) {
     // A plugin error makes frps refuse the operation too ("send ... request to plugin error").
-    reply(conn, 500, "text/plain; charset=utf-8", "error\n");
+    replyHttp(conn, 500, "text/plain; charset=utf-8", "error\n");
   }
   return 1;
 }
@@ -83,44 +76,19 @@ Result<std::unique_ptr<FrpsPluginServer>> FrpsPluginServer::start(const Options&
   if (!options.frpsPluginAddress) {
     return Error(Status::kInternal, "no address to listen on", "frps-plugin-listen");
   }
-  static std::once_flag once;
-  std::call_once(once, [] { mg_init_library(0); });
   std::unique_ptr<FrpsPluginServer> server(new FrpsPluginServer(options, metrics));
-  const std::string ports = options.frpsPluginAddress->civetweb();
-  const char* opts[] = {"listening_ports",    ports.c_str(), "num_threads", "2",
-                        "request_timeout_ms", "10000",       nullptr};
-  mg_callbacks callbacks{};
-  mg_init_data init{};
-  init.callbacks = &callbacks;
-  init.user_data = server.get();
-  init.configuration_options = opts;
-  char text[256] = {0};
-  unsigned code = 0;
-  mg_error_data error{};
-  error.code = &code;
-  error.text = text;
-  error.text_buffer_size = sizeof text;
-  server->ctx_ = mg_start2(&init, &error);
-  if (server->ctx_ == nullptr) {
-    return Error(Status::kUnavailable,
-                 "cannot listen on " + ports + ": " + (text[0] ? text : "civetweb failed"),
-                 "frps-plugin-listen");
+  auto listener = CivetwebListener::start(options.frpsPluginAddress->civetweb(),
+                                          {{"request_timeout_ms", "10000"}}, "frps-plugin-listen");
+  if (!listener) {
+    return listener.error();
   }
+  server->listener_ = std::move(*listener);
   // "$": this path exactly (civetweb matches prefixes otherwise).
-  mg_set_request_handler(server->ctx_, (options.frpsPluginPath + "$").c_str(), pluginHandler,
-                         server.get());
-  mg_server_port bound[4] = {};
-  if (mg_get_server_ports(server->ctx_, 4, bound) > 0) {
-    server->port_ = bound[0].port;
-  }
+  server->listener_->handle(options.frpsPluginPath + "$", pluginHandler, server.get());
   return server;
 }
 
-FrpsPluginServer::~FrpsPluginServer() {
-  if (ctx_ != nullptr) {
-    mg_stop(ctx_);
-  }
-}
+FrpsPluginServer::~FrpsPluginServer() = default;
 
 PluginVerdict FrpsPluginServer::handle(std::string_view body, const std::string& reqid) {
   const auto began = std::chrono::steady_clock::now();
@@ -140,9 +108,10 @@ PluginVerdict FrpsPluginServer::handle(std::string_view body, const std::string&
                       .count();
   const PluginRequest none;
   const PluginRequest& r = parsed.request ? *parsed.request : none;
-  logger()->info("frps-plugin id={} type={} edge={} port={} outcome={} ms={}{}{}", reqid,
+  logger()->info("frps-plugin id={} type={} edge={} port={}{}{} outcome={} ms={}{}{}", reqid,
                  parsed.op.empty() ? "-" : parsed.op, r.edgeId.empty() ? "-" : r.edgeId,
-                 r.remotePort, v.code, ms, v.allow ? "" : ": ", v.reason);
+                 r.remotePort, r.visitor ? " visitor-of=" : "", r.sessionId, v.code, ms,
+                 v.allow ? "" : ": ", v.reason);
   if (metrics_ != nullptr) {
     metrics_->frpsPluginDecision(parsed.op.empty() ? "other" : parsed.op, v.code);
   }
@@ -189,7 +158,49 @@ Result<PluginFacts> FrpsPluginServer::query(const PluginRequest& r) {
       facts.portHolder = PortHolder{rows->str(0, 0), rows->str(0, 1), rows->str(0, 2)};
     }
   }
+  if (needsLiveSessionLookup(r)) {
+    auto s = sessionFacts("s.edge_id = $1 AND s.ended_at IS NULL", r.edgeId);
+    if (!s) {
+      return s.error();
+    }
+    facts.liveSession = std::move(*s);
+  }
+  if (needsVisitorSessionLookup(r)) {
+    auto s = sessionFacts("s.session_id = $1::bigint", r.sessionId);
+    if (!s) {
+      return s.error();
+    }
+    facts.visitorSession = std::move(*s);
+  }
   return facts;
+}
+
+Result<std::optional<SessionFacts>> FrpsPluginServer::sessionFacts(const char* where,
+                                                                   const std::string& param) {
+  // Services one a line (names are [A-Za-z0-9._-]); the secret stays in this process.
+  auto rows = db_->exec(std::string("SELECT s.session_id::text, s.edge_id, s.state, s.mode,"
+                                    " coalesce(s.stcp_secret, ''),"
+                                    " (SELECT coalesce(string_agg(k, E'\\n' ORDER BY k), '')"
+                                    "  FROM jsonb_object_keys(s.services) AS k)"
+                                    " FROM sessions s WHERE ") +
+                            where,
+                        {param});
+  if (!rows) {
+    return rows.error();
+  }
+  if (rows->empty()) {
+    return std::optional<SessionFacts>();
+  }
+  SessionFacts f{rows->str(0, 0), rows->str(0, 1), rows->str(0, 2), rows->str(0, 3), {},
+                 rows->str(0, 4)};
+  const std::string names = rows->str(0, 5);
+  for (size_t at = 0; at < names.size();) {
+    size_t end = names.find('\n', at);
+    end = end == std::string::npos ? names.size() : end;
+    f.services.push_back(names.substr(at, end - at));
+    at = end + 1;
+  }
+  return std::optional<SessionFacts>(std::move(f));
 }
 
 }  // namespace edgelink::dispatcher

@@ -13,16 +13,16 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
 #include "core/result.h"
 #include "db/pg.h"
 #include "domain/frps_plugin.h"
+#include "observe/civetweb_listener.h"
 #include "observe/metrics.h"
 #include "options.h"
-
-struct mg_context;
 
 namespace edgelink::dispatcher {
 
@@ -35,7 +35,7 @@ class FrpsPluginServer {
   FrpsPluginServer(const FrpsPluginServer&) = delete;
   FrpsPluginServer& operator=(const FrpsPluginServer&) = delete;
 
-  int port() const { return port_; }
+  int port() const { return listener_->port(); }
 
   /// One request's body to its verdict: parse, look up, decide, count, log.
   PluginVerdict handle(std::string_view body, const std::string& reqid);
@@ -45,13 +45,14 @@ class FrpsPluginServer {
       : options_(options), metrics_(metrics) {}
   Result<PluginFacts> lookup(const PluginRequest& r);
   Result<PluginFacts> query(const PluginRequest& r);
+  /// The session `where` (a condition on sessions s, one parameter) selects, if any.
+  Result<std::optional<SessionFacts>> sessionFacts(const char* where, const std::string& param);
 
   const Options& options_;
   Metrics* metrics_;
   std::mutex dbMutex_;
-  std::unique_ptr<pg::Connection> db_;  ///< guarded by dbMutex_
-  mg_context* ctx_ = nullptr;
-  int port_ = 0;
+  std::unique_ptr<pg::Connection> db_;          ///< guarded by dbMutex_
+  std::unique_ptr<CivetwebListener> listener_;  ///< last: stopped before the rest goes
 };
 
 }  // namespace edgelink::dispatcher

@@ -9,11 +9,10 @@
 #include <string>
 
 #include "core/result.h"
+#include "observe/civetweb_listener.h"
 #include "observe/health.h"
 #include "observe/metrics.h"
 #include "options.h"
-
-struct mg_context;
 
 namespace edgelink::dispatcher {
 
@@ -28,7 +27,7 @@ class HttpServer {
   HttpServer& operator=(const HttpServer&) = delete;
 
   /// The port it listens on.
-  int port() const { return port_; }
+  int port() const { return listener_->port(); }
 
   const Metrics& metrics() const { return metrics_; }
   Health& health() const { return health_; }
@@ -38,8 +37,7 @@ class HttpServer {
 
   const Metrics& metrics_;
   Health& health_;
-  mg_context* ctx_ = nullptr;
-  int port_ = 0;
+  std::unique_ptr<CivetwebListener> listener_;  ///< last: stopped before the rest goes
 };
 
 }  // namespace edgelink::dispatcher

@@ -9,17 +9,12 @@
 #include "agent_harness.h"
 #include "dispatcher_harness.h"
 #include "harness/frp_visitor.h"
+#include "stcp_util.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
 
 namespace {
-
-/// The visitor config `session open` / `sessions show --visitor` printed (from its first line).
-std::string visitorPart(const std::string& out) {
-  auto at = out.find("# frpc visitor for stcp session");
-  return at == std::string::npos ? std::string() : out.substr(at);
-}
 
 std::string secretIn(const std::string& config) {
   std::smatch m;
@@ -38,17 +33,7 @@ TEST_CASE(
   DispatcherHarness h(
       DispatcherHarness::Setup({"sd1"}, {"frps-port = " + std::to_string(frps.port())}));
   h.startDaemon();
-  AgentSetup as;
-  as.edgeId = "sd1";
-  as.sharedBroker = &h.broker();
-  as.topicPrefix = h.topicPrefix();
-  as.services = {"ssh=127.0.0.1:" + std::to_string(sshd.port())};
-  as.frpcPath = realFrpcPath();
-  as.frpsAddr = "127.0.0.1";
-  as.frpsPort = frps.port();
-  as.frpsToken = frps.token();
-  as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
-  AgentUnderTest agent(as);
+  AgentUnderTest agent(stcpAgentSetup(h, frps, sshd.port(), "sd1"));
   agent.start();
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'sd1'", "t"));
   const std::set<uint16_t> before = listeningPorts(frps.pid());
@@ -73,12 +58,7 @@ TEST_CASE(
   CHECK(h.count("SELECT count(*) FROM session_ports") == 0);
 
   writeText(dir.file("visitor.toml"), config);
-  FrpcProcess visitor(dir.file("visitor.toml"));
-  REQUIRE(visitor.waitListening(bindPort));
-  auto ssh = sshd.ssh(bindPort, "echo via-visitor-$(uname -s)");
-  INFO(ssh.output << visitor.log() << frps.log());
-  CHECK(ssh.ok());
-  CHECK_THAT(ssh.output, Catch::Contains("via-visitor-Linux"));
+  checkVisitorReachesSsh(dir.file("visitor.toml"), bindPort, sshd, frps);
 
   // Shown again on request; never in the session's other views, the stored request or a log.
   const std::string sid = h.sql("SELECT session_id FROM sessions");

@@ -1,7 +1,8 @@
 // frps's server plugin, decided: Login only for a known edge named in frpc's metadata, NewProxy
 // (tcp) only on the remote port of a live session of that edge; anything unreadable, any other op
-// or proxy type, refused with a reason. Requests are shaped as frp v0.70.1 sends them
-// (pkg/plugin/server/types.go: msg.Login / msg.NewProxy with the login's user info).
+// or proxy type, refused with a reason. stcp and visitors: frps_plugin_stcp_test.cpp. Requests are
+// shaped as frp v0.70.1 sends them (pkg/plugin/server/types.go: msg.Login / msg.NewProxy with the
+// login's user info).
 #include "domain/frps_plugin.h"
 
 #include <rapidjson/document.h>
@@ -125,11 +126,14 @@ TEST_CASE("frps plugin: the proxy's own metadata must name its client's edge",
   CHECK(decide(newProxy("null", "tcp", 31022), holder("e1")).code == "no_edge");
 }
 
-TEST_CASE("frps plugin: stcp, other proxy types and portless tcp are refused",
-          "[dispatcher][frps-plugin]") {
+TEST_CASE(
+    "frps plugin: stcp without an stcp session, other proxy types and portless tcp are "
+    "refused",
+    "[dispatcher][frps-plugin]") {
+  // A tcp session's port holder says nothing about stcp (frps_plugin_stcp_test.cpp has the rest).
   PluginVerdict stcp = decide(newProxy(kE1, "stcp", 0), holder("e1"));
   CHECK_FALSE(stcp.allow);
-  CHECK(stcp.code == "stcp_unsupported");
+  CHECK(stcp.code == "no_stcp_session");
   for (const char* type : {"udp", "http", "https", "xtcp", "tcpmux", "sudp", ""}) {
     PluginVerdict v = decide(newProxy(kE1, type, 31022), holder("e1"));
     CHECK_FALSE(v.allow);
