@@ -207,6 +207,9 @@ void Options::addTo(CLI::App& app) {
                  "Refuse unsigned responses and events from edges without a registered key too "
                  "(an edge with a key always needs a valid signature)")
       ->default_str(requireSignedAnswers ? "true" : "false");
+  app.add_option("--request-signing-keys", requestSigningKeys,
+                 "Public keys web backends sign their requests with (base64 inline, or a file "
+                 "holding a PEM or base64 key; repeatable): trusted in the audit trail");
   app.add_option("--frps-plugin-listen", frpsPluginListen,
                  "ADDRESS:PORT answering frps's server plugin requests (Login, NewProxy; unset: "
                  "off)");

@@ -77,6 +77,9 @@ struct Options {
   std::string signingKeyDir = "/etc/cloud-dispatcher/keys";  ///< `keys`: <keyid>.key + active
   bool signRequests = true;           ///< sign every request with the active key
   bool requireSignedAnswers = false;  ///< edges without a registered key are refused too
+  /// Web backends' public keys (base64 inline or a file): their signed requests are audited
+  /// with their key id, as the keys of signing-key-dir are.
+  std::vector<std::string> requestSigningKeys;
   // frps's server plugin (Login, NewProxy)
   std::string frpsPluginListen;                 ///< empty: off
   std::string frpsPluginPath = "/frps-plugin";  ///< may carry a shared secret

@@ -9,6 +9,7 @@
 #include "core/time_format.h"
 #include "envelope/types.h"
 #include "options.h"
+#include "security/ed25519.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -40,6 +41,11 @@ config::Problems Options::validate() {
 void Options::validateSigning(config::Problems& p) {
   if (signingKeyDir.empty()) {
     p.add("signing-key-dir", "required (a directory path)");
+  }
+  for (const auto& entry : requestSigningKeys) {
+    if (auto key = security::parsePublicKeyEntry(entry); !key) {
+      p.add("request-signing-keys", key.error().message);
+    }
   }
 }
 

@@ -128,12 +128,9 @@ void checkToken(const AgentOptions& o, FrpcFormat format, Validated& out) {
 void checkSigning(const AgentOptions& o, Validated& out) {
   auto& p = out.problems;
   for (const auto& entry : o.trustedKeys) {
-    // Inline when it is a key in base64; otherwise a file holding a PEM or base64 key.
-    auto inline_ = security::PublicKey::parse(entry);
-    auto key = inline_ ? std::move(inline_) : security::PublicKey::loadFile(entry);
+    auto key = security::parsePublicKeyEntry(entry);
     if (!key) {
-      p.add("trusted-keys", "'" + entry + "' is neither a base64 Ed25519 public key nor a file " +
-                                "holding one: " + key.error().message);
+      p.add("trusted-keys", key.error().message);
       continue;
     }
     out.config.trustedKeys.add(*key);

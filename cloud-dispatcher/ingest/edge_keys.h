@@ -34,7 +34,7 @@ class EdgeKeyCache : public SignatureCheck {
       : options_(options),
         clock_(clock),
         stop_(stop),
-        requestKeys_(loadTrustedRequestKeys(options.signingKeyDir)) {}
+        requestKeys_(loadTrustedRequestKeys(options.signingKeyDir, options.requestSigningKeys)) {}
 
   /// Reads the keys again when a change was marked since the last read (or they are older than
   /// kEdgeKeysMaxAgeMs). A database that does not answer leaves the keys as they were.

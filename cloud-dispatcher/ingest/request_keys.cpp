@@ -9,8 +9,16 @@
 
 namespace edgelink::dispatcher {
 
-security::KeyRing loadTrustedRequestKeys(const std::string& dir) {
+security::KeyRing loadTrustedRequestKeys(const std::string& dir,
+                                         const std::vector<std::string>& extra) {
   security::KeyRing ring;
+  for (const auto& entry : extra) {
+    if (auto key = security::parsePublicKeyEntry(entry)) {
+      ring.add(*key);
+    } else {
+      log::get("dispatcher")->warn("audit trail: request-signing-keys: {}", key.error().message);
+    }
+  }
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     if (errno != ENOENT) {

@@ -251,6 +251,21 @@ std::string SigningKey::sign(std::string_view message) const {
   return sig;
 }
 
+Result<PublicKey> parsePublicKeyEntry(const std::string& entry) {
+  auto inline_ = PublicKey::parse(entry);
+  if (inline_) {
+    return inline_;
+  }
+  auto key = PublicKey::loadFile(entry);
+  if (!key) {
+    return Error(Status::kBadRequest, "'" + entry +
+                                          "' is neither a base64 Ed25519 public key nor a file "
+                                          "holding one: " +
+                                          key.error().message);
+  }
+  return key;
+}
+
 Result<std::string> readSecretFile(const std::string& path) {
   // One open file for the check and the read: the mode checked is the mode of what is read.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));

@@ -47,6 +47,10 @@ class PublicKey {
   std::string keyId_;
 };
 
+/// A configured public key: inline base64 (or PEM text), else the path of a file holding a PEM or
+/// base64 key. The error says it is neither, quoting the entry (a public key, no secret).
+Result<PublicKey> parsePublicKeyEntry(const std::string& entry);
+
 /// The key id (16 hex characters) of raw public key bytes.
 std::string keyIdOf(std::string_view rawPublicKey);
 

@@ -152,7 +152,10 @@ TEST_CASE("session open, extend and close are audited with the OS user, the end 
 
 TEST_CASE("a web backend's signed start is audited with its sender and key id, once",
           "[dispatcher][audit]") {
-  DispatcherHarness h;
+  // The web backend's own key, trusted through request-signing-keys (its public half only).
+  const security::SigningKey backendKey = security::SigningKey::generate().value();
+  DispatcherHarness h(DispatcherHarness::Setup(
+      {"e1"}, {"request-signing-keys = [\"" + backendKey.publicKey().base64() + "\"]"}));
   EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
   EdgeSimulator::Behaviour answersOnly;  // the answers tell; no frp events besides
   answersOnly.frpEvents = false;
@@ -163,21 +166,29 @@ TEST_CASE("a web backend's signed start is audited with its sender and key id, o
   KafkaTestClient backend(h.broker().bootstrap());
   const std::string topic = h.topic("e1");
   const std::string start = webStart("web-a1", 40122);
-  backend.produce(topic, "e1", start, signedBy(key, topic, start));
+  backend.produce(topic, "e1", start, signedBy(backendKey, topic, start));
   REQUIRE(h.waitFor("SELECT state FROM sessions WHERE request_id = 'web-a1'", "active"));
   REQUIRE(h.waitFor("SELECT count(*) FROM session_audit", "1"));
-  CHECK(rows(h, "request_id = 'web-a1'") == "open signed_request web_backend " + key.keyId());
+  CHECK(rows(h, "request_id = 'web-a1'") ==
+        "open signed_request web_backend " + backendKey.keyId());
   CHECK(h.sql("SELECT detail->>'signature' FROM session_audit WHERE request_id = 'web-a1'") ==
         "valid");
 
   // Redelivered: no second row. Then an unsigned start with the same ports (an extension) and
   // one signed for another edge's topic; both are audited unsigned, after the redelivery.
-  backend.produce(topic, "e1", start, signedBy(key, topic, start));
+  backend.produce(topic, "e1", start, signedBy(backendKey, topic, start));
   const std::string extend = webStart("web-a2", 40122);
   backend.produce(topic, "e1", extend);
   const std::string moved = webStart("web-a3", 40122);
   backend.produce(topic, "e1", moved, signedBy(key, h.topic("e2"), moved));
-  REQUIRE(h.waitFor("SELECT count(*) FROM session_audit WHERE request_id = 'web-a3'", "1"));
+  // A key nobody configured: unknown, audited unsigned.
+  const security::SigningKey stranger = security::SigningKey::generate().value();
+  const std::string foreign = webStart("web-a4", 40122);
+  backend.produce(topic, "e1", foreign, signedBy(stranger, topic, foreign));
+  REQUIRE(h.waitFor("SELECT count(*) FROM session_audit WHERE request_id = 'web-a4'", "1"));
+  CHECK(h.sql("SELECT actor_kind || ' ' || (detail->>'signature') || ' ' ||"
+              " (detail->>'claimed_key_id') FROM session_audit WHERE request_id = 'web-a4'") ==
+        "unsigned_request unknown_key " + stranger.keyId());
   CHECK(h.count("SELECT count(*) FROM session_audit WHERE request_id = 'web-a1'") == 1);
   CHECK(rows(h, "request_id IN ('web-a2', 'web-a3')") ==
         "extend unsigned_request web_backend\nextend unsigned_request web_backend");
@@ -186,9 +197,10 @@ TEST_CASE("a web backend's signed start is audited with its sender and key id, o
   CHECK(h.sql("SELECT detail->>'claimed_key_id' FROM session_audit WHERE request_id = 'web-a3'") ==
         key.keyId());
   CHECK(h.count("SELECT count(*) FROM session_audit WHERE action = 'extend' AND session_id ="
-                " (SELECT session_id FROM sessions WHERE request_id = 'web-a1')") == 2);
+                " (SELECT session_id FROM sessions WHERE request_id = 'web-a1')") == 3);
 
-  // The web backend's stop: its close, then the dispatcher's end on the edge's answer.
+  // A stop signed with the dispatcher's own key (signing-key-dir): its close, then the dispatcher's
+  // end on the edge's answer.
   auto stop = envelope::Envelope::request(envelope::Id::text("web-stop-1"), "web_backend", nowMs(),
                                           "frp_stop");
   const std::string stopJson = envelope::encode(stop);
