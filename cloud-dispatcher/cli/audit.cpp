@@ -25,6 +25,20 @@ AuditActor operatorActor() {
   return cliActor(user, sudoUser != nullptr ? sudoUser : "");
 }
 
+int auditedExchange(const Context& c, pg::Connection& db, Requester& requester,
+                    const AuditEntry& audit, const std::string& bytes, int64_t waitSeconds) {
+  const std::string id = audit.requestId.value_or("");
+  if (auto r = recordAudit(db, audit, operatorActor()); !r) {
+    return c.fail(kExitDatabase, "recording the audit trail: " + r.error().describe());
+  }
+  return requester.exchange(audit.edgeId, id, bytes, waitSeconds, [&](const Error&) {
+    (void)db.exec(
+        "DELETE FROM session_audit WHERE edge_id = $1 AND request_id = $2 AND action = $3",
+        {audit.edgeId, id, audit.action});
+    return std::string("; the audit row was withdrawn");
+  });
+}
+
 namespace {
 
 struct AuditArgs {

@@ -308,17 +308,8 @@ int sessionClose(const Context& c, const SessionArgs& a, pg::Connection& db) {
     audit.sessionId = (*live)->sessionId;
   }
   audit.detail.note = a.force ? "--force" : "";
-  if (auto r = recordAudit(db, audit, operatorActor()); !r) {
-    return c.fail(kExitDatabase, "recording the audit trail: " + r.error().describe());
-  }
   Requester requester(c, db);
-  int result =
-      requester.exchange(a.edge, id, envelope::encode(req), a.closeWait, [&](const Error&) {
-        (void)db.exec(
-            "DELETE FROM session_audit WHERE edge_id = $1 AND request_id = $2 AND action = $3",
-            {a.edge, id, std::string(audit_action::kClose)});
-        return std::string("; the audit row was withdrawn");
-      });
+  int result = auditedExchange(c, db, requester, audit, envelope::encode(req), a.closeWait);
   if (result != kExitOk && result != kExitTimeout) {
     return result;
   }

@@ -70,16 +70,8 @@ int sessionExtend(const Context& c, const ExtendArgs& a, pg::Connection& db) {
   AuditEntry audit{a.edge, live.sessionId, id, audit_action::kExtend, {}};
   audit.detail.services = live.services;
   audit.detail.autoStopSeconds = autoStop;
-  if (auto r = recordAudit(db, audit, operatorActor()); !r) {
-    return c.fail(kExitDatabase, "recording the audit trail: " + r.error().describe());
-  }
   Requester requester(c, db);
-  int result = requester.exchange(a.edge, id, envelope::encode(req), a.wait, [&](const Error&) {
-    (void)db.exec(
-        "DELETE FROM session_audit WHERE edge_id = $1 AND request_id = $2 AND action = $3",
-        {a.edge, id, std::string(audit_action::kExtend)});
-    return std::string("; the audit row was withdrawn");
-  });
+  int result = auditedExchange(c, db, requester, audit, envelope::encode(req), a.wait);
   if (result != kExitOk && result != kExitTimeout) {
     return result;
   }
