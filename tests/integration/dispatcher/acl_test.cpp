@@ -211,14 +211,7 @@ TEST_CASE(
   CHECK_THAT(removed.out, Catch::Contains("deleted"));
   h.startDaemon();
 
-  AgentSetup as;
-  as.edgeId = "board-a";
-  as.sharedBroker = &h.broker();
-  as.topicPrefix = h.topicPrefix();
-  as.sasl = true;
-  as.saslUser = "board-a";
-  as.saslPassword = kBoards[0].second;
-  as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
+  const AgentSetup as = boardAAgent(h);
   AgentUnderTest own(as);
   own.start();
 

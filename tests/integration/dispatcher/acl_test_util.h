@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "agent_harness.h"
 #include "dispatcher_harness.h"
 #include "kafka/acl.h"
 
@@ -19,6 +20,20 @@ inline const std::vector<std::pair<std::string, std::string>> kBoards = {
     {"board-a", "password-of-board-a"},
     {"board-b", "password-of-board-b"},
     {"dispatcher", "password-of-dispatcher"}};
+
+/// The real agent of kBoards[0] (board-a) on `h`'s broker over SASL_SSL with its own credentials,
+/// trusting the dispatcher's signing key.
+inline AgentSetup boardAAgent(DispatcherHarness& h) {
+  AgentSetup as;
+  as.edgeId = "board-a";
+  as.sharedBroker = &h.broker();
+  as.topicPrefix = h.topicPrefix();
+  as.sasl = true;
+  as.saslUser = "board-a";
+  as.saslPassword = kBoards[0].second;
+  as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
+  return as;
+}
 
 /// The least the dispatcher's principal needs, found by taking each away (dispatcher_acl_test.cpp):
 /// READ (its daemon consumes), WRITE (the CLI's requests: `send`, `session`), CREATE

@@ -49,15 +49,7 @@ TEST_CASE(
   {
     // The daemon, as the same user, reads the board's answers from its topic and stores them.
     const size_t daemon = h.startDaemon();
-    AgentSetup as;
-    as.edgeId = "board-a";
-    as.sharedBroker = &h.broker();
-    as.topicPrefix = h.topicPrefix();
-    as.sasl = true;
-    as.saslUser = "board-a";
-    as.saslPassword = kBoards[0].second;
-    as.trustedKeys = {h.signingPublicKey()};  // the dispatcher signs its requests
-    AgentUnderTest agent(as);
+    AgentUnderTest agent(boardAAgent(h));
     agent.start();
     auto r = h.cli({"send", "--edge", "board-a", "--type", "ping", "--wait", "30"});
     INFO(r.out << r.err << agent.agentLog() << h.daemonLog(daemon));

@@ -69,11 +69,8 @@ TEST_CASE(
   REQUIRE(h.waitFor("SELECT online FROM edge_status WHERE edge_id = 'sd1'", "t"));
 
   TempDir dir("maintainer");
-  writeText(dir.file("frps-token"), frps.token() + "\n");
   const uint16_t bindPort = freeTcpPort();
-  auto open = h.cli({"--frps-host", "127.0.0.1", "session", "open", "--edge", "sd1", "--mode",
-                     "stcp", "--services", "ssh", "--wait", "30", "--visitor-token-file",
-                     dir.file("frps-token"), "--visitor-bind-port", std::to_string(bindPort)});
+  auto open = openStcpSession(h, frps, dir, bindPort);
   INFO(open.out << open.err << agent.agentLog() << h.daemonLog(0) << frps.log());
   REQUIRE(open.code == 0);
   CHECK_THAT(open.out, Catch::Contains("(stcp: no public port) is open until"));

@@ -39,12 +39,8 @@ TEST_CASE(
   const std::set<uint16_t> before = listeningPorts(frps.pid());
 
   TempDir dir("maintainer");
-  writeText(dir.file("frps-token"), frps.token() + "\n");
   const uint16_t bindPort = freeTcpPort();
-  // The visitor logs in to this test's frps (the harness's config names a placeholder host).
-  auto open = h.cli({"--frps-host", "127.0.0.1", "session", "open", "--edge", "sd1", "--mode",
-                     "stcp", "--services", "ssh", "--wait", "30", "--visitor-token-file",
-                     dir.file("frps-token"), "--visitor-bind-port", std::to_string(bindPort)});
+  auto open = openStcpSession(h, frps, dir, bindPort);
   INFO(open.out << open.err << agent.agentLog() << h.daemonLog(0));
   REQUIRE(open.code == 0);
   CHECK_THAT(open.out, Catch::Contains("(stcp: no public port) is open until"));

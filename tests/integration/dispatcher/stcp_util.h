@@ -37,6 +37,17 @@ inline AgentSetup stcpAgentSetup(DispatcherHarness& h, const FrpsProcess& frps, 
   return as;
 }
 
+/// `session open --mode stcp` of edge sd1's ssh, as a maintainer whose frps token is in `dir`
+/// (written there) and whose visitor binds `bindPort`; the visitor logs in to this test's frps
+/// (the harness's config names a placeholder host).
+inline CliResult openStcpSession(DispatcherHarness& h, const FrpsProcess& frps, TempDir& dir,
+                                 uint16_t bindPort) {
+  writeText(dir.file("frps-token"), frps.token() + "\n");
+  return h.cli({"--frps-host", "127.0.0.1", "session", "open", "--edge", "sd1", "--mode", "stcp",
+                "--services", "ssh", "--wait", "30", "--visitor-token-file", dir.file("frps-token"),
+                "--visitor-bind-port", std::to_string(bindPort)});
+}
+
 /// Real frpc runs `configPath` (a visitor config binding 127.0.0.1:`bindPort`) and an ssh through
 /// it reaches `sshd`: checked, frpc stopped after.
 inline void checkVisitorReachesSsh(const std::string& configPath, uint16_t bindPort,
