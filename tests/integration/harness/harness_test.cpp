@@ -8,6 +8,7 @@
 
 #include "envelope/envelope.h"
 #include "harness/dev_broker_process.h"
+#include "harness/fault_proxy.h"
 #include "harness/kafka_test_client.h"
 #include "harness/pg_cluster.h"
 #include "harness/test_broker.h"
@@ -65,6 +66,27 @@ TEST_CASE("the throwaway PostgreSQL runs queries in a fresh database", "[harness
   CHECK(row[0].as<std::string>() == "true");
   CHECK(row[1].as<int>() >= 150000);
   tx.commit();
+}
+
+TEST_CASE("a fault proxy passes a link, cuts it, slows it and passes again", "[harness][pg]") {
+  PgCluster& pg = sharedPg();
+  FaultProxy proxy(pg.port());
+  std::string conninfo = pg.conninfo();
+  const std::string direct = "port=" + std::to_string(pg.port());
+  conninfo.replace(conninfo.find(direct), direct.size(), "port=" + std::to_string(proxy.port()));
+  auto selectOne = [](pqxx::connection& c) { return pqxx::work(c).exec1("SELECT 1")[0].as<int>(); };
+  pqxx::connection before(conninfo);
+  CHECK(selectOne(before) == 1);
+  proxy.set(FaultProxy::Mode::kCut);
+  CHECK_THROWS(selectOne(before));           // the open link is cut
+  CHECK_THROWS(pqxx::connection(conninfo));  // and no new one gets through
+  proxy.set(FaultProxy::Mode::kSlow, 20);
+  pqxx::connection slow(conninfo);
+  CHECK(selectOne(slow) == 1);
+  proxy.set(FaultProxy::Mode::kPass);
+  pqxx::connection after(conninfo);
+  CHECK(selectOne(after) == 1);
+  CHECK(proxy.connections() == 4);
 }
 
 TEST_CASE("createTopics makes a fleet's topics in batched requests and reports each one",
