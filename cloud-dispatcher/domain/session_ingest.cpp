@@ -212,6 +212,10 @@ VoidResult Sessions::onFrpEvent(const FrpEventSeen& e) {
       }
       return activate(own->int64(0, 0), started, expires);
     }
+    // An extension of the active session (no row of its own), resumed by the edge: it goes on.
+    if (*live && frpStartedContinues(**live, e.info)) {
+      return activate((*live)->sessionId, started, expires);
+    }
     // frp started for a start we did not record: the active session (if any) is gone.
     if (auto r = endOtherActive(e.edgeId, 0, detail); !r) {
       return r;

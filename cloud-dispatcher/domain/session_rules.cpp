@@ -102,6 +102,10 @@ bool frpStoppedEnds(const LiveSession& live, const FrpInfo& info, int64_t eventA
   return live.requestedAtMs <= eventAtMs;
 }
 
+bool frpStartedContinues(const LiveSession& live, const FrpInfo& info) {
+  return live.state == "active" && !info.services.empty() && info.services == live.services;
+}
+
 int64_t expiresAt(const FrpInfo& info, int64_t startedAtMs, std::optional<int64_t> autoStopSeconds,
                   int64_t defaultAutoStopSeconds) {
   if (info.expiresAtMs) {

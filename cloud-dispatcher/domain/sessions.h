@@ -64,6 +64,11 @@ std::pair<std::string, std::string> stoppedOutcome(const std::string& stopReason
 /// it).
 bool frpStoppedEnds(const LiveSession& live, const FrpInfo& info, int64_t eventAtMs);
 
+/// Whether an frp_started naming a start with no session of its own is the active session going
+/// on: it runs the same ports. That is an extension's id (an extension has no row: the edge names
+/// it when it resumes the session, after a restart), never a replacement.
+bool frpStartedContinues(const LiveSession& live, const FrpInfo& info);
+
 /// expires_at for a session that became active: the answer's, else start + auto-stop.
 int64_t expiresAt(const FrpInfo& info, int64_t startedAtMs, std::optional<int64_t> autoStopSeconds,
                   int64_t defaultAutoStopSeconds);

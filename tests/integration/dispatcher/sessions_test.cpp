@@ -341,3 +341,41 @@ TEST_CASE(
   CHECK_THAT(visitor.err, Catch::Contains("not an stcp session opened here"));
   CHECK(edges.problems().empty());
 }
+
+TEST_CASE("an extension the edge resumes under its own id goes on as the same session",
+          "[dispatcher][sessions]") {
+  // The agent records an extension's id as its session's; resuming after a restart, it names
+  // that id in frp_started. The extension has no session row: the session it extended goes on
+  // (found by the chaos run: it used to end as 'replaced' and reappear as a new session).
+  DispatcherHarness h;
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
+  EdgeSimulator::Behaviour quiet;  // the events come from the test
+  quiet.frpEvents = false;
+  edges.setBehaviour("frp_start", quiet);
+  h.startDaemon();
+  KafkaTestClient backend(h.broker().bootstrap());
+  for (const char* id : {"web-start-1", "web-ext-2"}) {
+    auto start =
+        envelope::Envelope::request(envelope::Id::text(id), "web_backend", nowMs(), "frp_start");
+    rapidjson::Value services(rapidjson::kObjectType);
+    services.AddMember("ssh", 40022, start.allocator());
+    start.set("services", std::move(services));
+    backend.produce(h.topic("e1"), "e1", envelope::encode(start));
+    REQUIRE(h.waitFor("SELECT state FROM request_status WHERE id = '" + std::string(id) + "'",
+                      "succeeded"));
+  }
+  REQUIRE(h.waitFor("SELECT count(*) FROM session_audit WHERE action = 'extend'", "1"));
+  edges.event("e1", "frp_started",
+              R"({"state": "running", "services": {"ssh": {"remote_port": 40022}},
+                  "request_id": "web-ext-2", "resumed": true})");
+  REQUIRE(h.waitFor("SELECT count(*) FROM events WHERE type = 'frp_started'", "1"));
+  CHECK(h.sql("SELECT string_agg(request_id || ' ' || state, ', ') FROM sessions") ==
+        "web-start-1 active");
+  CHECK(h.sql("SELECT s.request_id FROM session_ports p JOIN sessions s USING (session_id)"
+              " WHERE p.port = 40022") == "web-start-1");
+  // Its stop, naming the extension too, ends that session.
+  edges.event("e1", "frp_stopped",
+              R"({"state": "stopped", "stop_reason": "auto_stop", "request_id": "web-ext-2"})");
+  REQUIRE(h.waitFor("SELECT state || ' ' || end_reason FROM sessions", "closed auto_stop"));
+  CHECK(edges.problems().empty());
+}

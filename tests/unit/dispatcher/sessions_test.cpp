@@ -95,3 +95,22 @@ TEST_CASE("services round-trip through their JSON form", "[dispatcher][sessions]
   CHECK(parseServicesJson(servicesJson(s)) == s);
   CHECK(parseServicesJson("not json").empty());
 }
+
+TEST_CASE("an frp_started naming an unrecorded start on the active session's ports continues it",
+          "[dispatcher][sessions]") {
+  LiveSession live;
+  live.state = "active";
+  live.services = {{"ssh", 31022}};
+  FrpInfo resumed;  // the edge resumes the session under its last extension's id
+  resumed.requestId = "extension-2";
+  resumed.services = {{"ssh", 31022}};
+  CHECK(frpStartedContinues(live, resumed));
+  FrpInfo otherPorts = resumed;
+  otherPorts.services = {{"ssh", 31023}};
+  CHECK_FALSE(frpStartedContinues(live, otherPorts));
+  FrpInfo noServices = resumed;
+  noServices.services.clear();
+  CHECK_FALSE(frpStartedContinues(live, noServices));
+  live.state = "opening";
+  CHECK_FALSE(frpStartedContinues(live, resumed));
+}
