@@ -147,18 +147,25 @@ int parentOf(int pid) {
   return std::atoi(stat.c_str() + close + 4);  // ") S ppid"
 }
 
-/// One pass over the real agents: what disagrees between their sessions and their frpc.
+/// One pass over the real agents: what disagrees between their sessions and their frpc, and
+/// frpc on an agent's config that the agent did not start (a leftover: an orphan). Only frpc on
+/// this run's config files count (other programs on the machine may run frpc of their own).
 std::vector<std::string> agentMismatches(Connection& db, World& w) {
   std::vector<std::string> out;
-  std::set<int> agentPids;
   for (RealEdge& e : w.agents()) {
-    agentPids.insert(e.agent->pid());
     const std::string edge = e.agent->setup().edgeId;
     Rows active = query(db,
                         "SELECT session_id, services->>'ssh' FROM sessions WHERE edge_id = $1"
                         " AND state = 'active'",
                         {edge});
     const auto frpc = processesWithArg(e.agent->frpcConfigPath());
+    for (int pid : frpc) {
+      if (parentOf(pid) != e.agent->pid()) {
+        out.push_back(edge + ": orphan frpc pid " + std::to_string(pid) + " (parent " +
+                      std::to_string(parentOf(pid)) + ", the agent is pid " +
+                      std::to_string(e.agent->pid()) + ")");
+      }
+    }
     if (active.size() > 0 && frpc.empty()) {
       out.push_back(edge + ": session " + active.str(0, 0) + " active, no frpc running");
     } else if (active.size() == 0 && !frpc.empty()) {
@@ -169,12 +176,6 @@ std::vector<std::string> agentMismatches(Connection& db, World& w) {
         out.push_back(edge + ": session " + active.str(0, 0) + " holds port " + active.str(0, 1) +
                       ", frpc's config says otherwise:\n" + config);
       }
-    }
-  }
-  for (int pid : processesWithArg(realFrpcPath())) {
-    if (agentPids.count(parentOf(pid)) == 0) {
-      out.push_back("orphan frpc pid " + std::to_string(pid) + " (parent " +
-                    std::to_string(parentOf(pid)) + ")");
     }
   }
   return out;
