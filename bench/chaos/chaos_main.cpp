@@ -9,8 +9,9 @@
 // the fleet; a web backend publishing pings, system_info, frp starts and stops. Faults at
 // moments drawn from the seed (each logged with its time): kill -9 of a dispatcher and of an
 // agent (both started again), kill -9 of the broker (started again), PostgreSQL fast restart and
-// outage, frps restart. After a quiet drain, the checker (check.cpp) reads PostgreSQL, the
-// agents' frpc and the process table. Exit status 1 on any violation; `--seed S` replays a run.
+// outage, frps restart, and the first dispatcher's link to PostgreSQL cut or slowed (FaultProxy).
+// After a quiet drain, the checker (check.cpp) reads PostgreSQL, the agents' frpc and the process
+// table. Exit status 1 on any violation; `--seed S` replays a run.
 //
 // The harness reports timeouts through Catch: its implementation is compiled here (no Catch
 // session runs).
