@@ -349,6 +349,16 @@ CREATE INDEX session_audit_at ON session_audit (at);
 CREATE INDEX session_audit_session ON session_audit (session_id) WHERE session_id IS NOT NULL;
 )SQL";
 
+const char* const kV10EventsOnce = R"SQL(
+-- An event is stored once per edge, sender and id (docs/RELIABILITY.md, the chaos run): an
+-- agent's outbox sends an event again when no delivery report came for it (a broker killed
+-- mid-send), and that copy lands at another offset. Copies stored before this are dropped,
+-- keeping the first.
+DELETE FROM events e USING events d
+ WHERE d.edge_id = e.edge_id AND d.sender = e.sender AND d.id = e.id AND d.seq < e.seq;
+CREATE UNIQUE INDEX events_once ON events (edge_id, sender, id);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -362,6 +372,7 @@ const std::vector<Migration>& migrations() {
       {7, "stcp sessions: mode and secret", kV7StcpSessions},
       {8, "edge keys, unverified answers flagged", kV8Signatures},
       {9, "session audit trail", kV9SessionAudit},
+      {10, "an event stored once per edge, sender and id", kV10EventsOnce},
   };
   return all;
 }

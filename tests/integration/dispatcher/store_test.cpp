@@ -86,6 +86,27 @@ TEST_CASE("a redelivered batch changes nothing and is reported as such", "[dispa
                " WHERE id = 'r1'") == before);
 }
 
+TEST_CASE("an event sent again at another offset is stored once", "[dispatcher][store]") {
+  Db db;
+  Store store(db.options);
+  REQUIRE(store.prepare(*db.conn));
+  // The agent's outbox sends an event again when no delivery report came (a broker killed
+  // mid-send): the same sender and id at a later offset, in a later batch and in the same one.
+  const std::string stopped = eventJson("agent_stopping", "ev-once");
+  REQUIRE(store.write(*db.conn, db.batch({stopped, eventJson("agent_stopping", "ev-other")}, 0)));
+  auto again = store.write(*db.conn, db.batch({stopped, stopped}, 7));
+  REQUIRE(again);
+  CHECK(db.one("SELECT count(*) FROM events") == "2");
+  CHECK(db.one("SELECT kafka_offset FROM events WHERE id = 'ev-once'") == "0");
+  // Another sender may use the same id: ids are unique per sender only.
+  std::string other = stopped;
+  const std::string from = "\"sender\":\"edge_board\"";
+  REQUIRE(other.find(from) != std::string::npos);
+  other.replace(other.find(from), from.size(), "\"sender\":\"other_board\"");
+  REQUIRE(store.write(*db.conn, db.batch({other}, 9)));
+  CHECK(db.one("SELECT count(*) FROM events WHERE id = 'ev-once'") == "2");
+}
+
 TEST_CASE("each new response is notified, a large batch once", "[dispatcher][store]") {
   Db db;
   Store store(db.options);
