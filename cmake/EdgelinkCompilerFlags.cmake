@@ -20,6 +20,25 @@ if(EDGELINK_SANITIZE)
   target_link_options(edgelink_build_flags INTERFACE -fsanitize=${EDGELINK_SANITIZE})
 endif()
 
+# EDGELINK_FUZZ: every EdgeLink target is instrumented for libFuzzer (coverage only: its main comes
+# with the fuzz targets, tests/fuzz) and checked by ASan + UBSan, so the code a fuzzer reaches
+# through the libraries is as closely watched as the target's own.
+if(EDGELINK_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "EDGELINK_FUZZ needs clang (libFuzzer): configure with "
+      "CC=clang-14 CXX=clang++-14, as scripts/fuzz does")
+  endif()
+  if(EDGELINK_SANITIZE)
+    message(FATAL_ERROR "EDGELINK_FUZZ brings its own sanitizers: leave EDGELINK_SANITIZE empty")
+  endif()
+  target_compile_options(edgelink_build_flags INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=all
+    "-fsanitize-ignorelist=${PROJECT_SOURCE_DIR}/tests/fuzz/ubsan_ignore.txt"
+    -fsized-deallocation)  # GCC's default; envelope.cpp uses it
+  target_link_options(edgelink_build_flags INTERFACE -fsanitize=address,undefined)
+endif()
+
 # 32-bit targets (RV1126): 64-bit file offsets (large directories and files; readdir under
 # qemu-user otherwise fails with EOVERFLOW) and, where the C library supports it (glibc >=
 # 2.34), a 64-bit time_t so the agent keeps counting past 2038.

@@ -122,7 +122,9 @@ struct Envelope::Storage {
       block = static_cast<char*>(::operator new(blockBytes));
     }
     char* text = block + kHeader;
-    std::memcpy(text, bytes.data(), bytes.size());
+    if (!bytes.empty()) {  // an empty value (a Kafka tombstone) may have no bytes behind it
+      std::memcpy(text, bytes.data(), bytes.size());
+    }
     text[bytes.size()] = '\0';
     return new (block)
         Storage(text + textBytes, blockBytes - kHeader - textBytes, text, blockBytes);

@@ -189,7 +189,8 @@ class Compiler {
 
   // `required` names become flagged properties (added when the schema gives no property).
   void finish() {
-    for (auto& [node, name] : requiredNames_) {
+    for (auto& [node, required] : requiredNames_) {
+      const std::string& name = required;  // a lambda cannot capture a structured binding (C++17)
       auto it = std::find_if(node->properties.begin(), node->properties.end(),
                              [&](const Node::Property& p) { return p.name == name; });
       if (it == node->properties.end()) {

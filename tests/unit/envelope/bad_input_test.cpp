@@ -397,3 +397,15 @@ TEST_CASE("a valid surrogate pair still decodes", "[envelope][bad-input]") {
   REQUIRE(r.ok());
   CHECK(r->sender == "s\xF0\x9F\x98\x80");
 }
+
+// Found by fuzzing (tests/fuzz/regressions/ingest_batch/empty-value-null-data): librdkafka hands
+// over an empty value (a tombstone) as a null pointer with no length; the decoder copied from it.
+TEST_CASE("an empty value with no bytes behind it is refused like empty input",
+          "[envelope][bad-input]") {
+  Decoder d;
+  auto r = d.decode(std::string_view());
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().status == Status::kBadRequest);
+  CHECK_THAT(r.error().message, Catch::Contains("invalid JSON"));
+  CHECK(d.decode(R"({"request":{"id":1,"sender":"s","timestamp":0,"type":"ping"}})").ok());
+}
