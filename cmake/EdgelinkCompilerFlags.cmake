@@ -66,8 +66,12 @@ function(edgelink_add_library name)
   target_link_libraries(${name} PUBLIC edgelink_build_flags)
 endfunction()
 
-# edgelink_add_executable(name SOURCES...): an executable with EdgeLink's flags.
+# edgelink_add_executable(name SOURCES...): an executable with EdgeLink's flags. TSan builds add
+# a thrd_create that TSan sees (cmake/tsan_thrd_create.cpp: librdkafka's threads).
 function(edgelink_add_executable name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE edgelink_build_flags)
+  if(EDGELINK_SANITIZE MATCHES "thread")
+    target_sources(${name} PRIVATE "${PROJECT_SOURCE_DIR}/cmake/tsan_thrd_create.cpp")
+  endif()
 endfunction()

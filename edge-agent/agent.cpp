@@ -92,10 +92,15 @@ Result<AgentState> Agent::loadOwnState() {
     state = AgentState{};
     state.frpc = frpc;
   }
+  const int graceMs = static_cast<int>(config_.options.frpcStopGrace * 1000);
   if (state.frpc) {
-    agentLogger()->info(
-        "{}", endLeftover(*state.frpc, static_cast<int>(config_.options.frpcStopGrace * 1000)));
+    agentLogger()->info("{}", endLeftover(*state.frpc, graceMs));
     state.frpc.reset();
+  }
+  // Whatever the state file says (it may have been lost or set aside): no frpc of an earlier run
+  // is left on this agent's frpc config.
+  for (const auto& ended : endStrayFrpc(config_.frpcConfigPath, graceMs)) {
+    agentLogger()->warn("{} (not in the state file)", ended);
   }
   return state;
 }
@@ -128,11 +133,7 @@ VoidResult Agent::init() {
   sink_ = std::make_unique<ProducerSink>(*producer_, config_.topic, config_.options.edgeId,
                                          *signingKey_);
   RunnerHooks hooks;
-  hooks.persist = [this] {
-    if (auto r = saveState(config_.statePath(), core_->state()); !r) {
-      agentLogger()->error("cannot write the state file: {}", r.error().describe());
-    }
-  };
+  hooks.persist = [this] { return persist(); };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
   core_ = std::make_unique<AgentCore>(config_, clock_);
   runner_ = std::make_unique<ActionRunner>(*sink_, frpc_, probe_, std::move(hooks));
@@ -164,6 +165,27 @@ VoidResult Agent::init() {
   }
   bootstrap_ = std::thread([this, stored = core_->state().positions]() { bootstrapKafka(stored); });
   return {};
+}
+
+VoidResult Agent::persist() {
+  auto r = saveState(config_.statePath(), core_->state());
+  if (!r) {
+    // One line when writes start failing (or fail otherwise), one when they work again.
+    ++persistFailures_;
+    if (r.error().message != persistError_) {
+      persistError_ = r.error().message;
+      agentLogger()->error(
+          "{}: requests are still answered, stops still stop frpc, frp starts are refused "
+          "(500) until the state can be written",
+          persistError_);
+    }
+  } else if (persistFailures_ > 0) {
+    agentLogger()->info("state file {} written again after {} failed write(s)", config_.statePath(),
+                        persistFailures_);
+    persistFailures_ = 0;
+    persistError_.clear();
+  }
+  return r;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -56,6 +56,8 @@ class Agent {
   VoidResult openSignals();
   /// The state file, made this edge's, with a leftover frpc of an earlier run ended.
   Result<AgentState> loadOwnState();
+  /// Writes the state file (the runner's PersistState); logs when writes start and stop failing.
+  VoidResult persist();
   void loop();
   void shutdown();
   int nextTimeoutMs();
@@ -92,6 +94,8 @@ class Agent {
   bool stopBootstrap_ = false;
   std::optional<StartPlan> plan_;  // guarded by bootstrapMutex_
 
+  std::string persistError_;  ///< the last state write's error, while they fail
+  uint64_t persistFailures_ = 0;
   int64_t nextWatchdogMono_ = 0;
   bool shutdownRequested_ = false;
   std::string shutdownReason_;

@@ -221,7 +221,7 @@ Actions AgentCore::retryIfDue() {
 
 bool AgentCore::busy() const {
   return pendingStart_.has_value() || pendingInfo_.has_value() || pendingStatus_.has_value() ||
-         stopping_.has_value();
+         stopping_.has_value() || stopAnswer_.has_value();
 }
 
 Actions AgentCore::onOutcome(Outcome seen) {
@@ -244,6 +244,8 @@ Actions AgentCore::onOutcome(Outcome seen) {
           return onFrpcStopped(o.end);
         } else if constexpr (std::is_same_v<T, outcome::CpuSampled>) {
           return onCpuSample(o.sample);
+        } else if constexpr (std::is_same_v<T, outcome::StatePersisted>) {
+          return onStatePersisted(o.written);
         } else {
           return onSystemFacts(o.facts);
         }

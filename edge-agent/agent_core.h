@@ -70,6 +70,9 @@ class AgentCore {
   Actions onFrpcStopped(const FrpcEnd& end);
   Actions onCpuSample(std::optional<CpuSample> sample);
   Actions onSystemFacts(const SystemFacts& facts);
+  /// The result of a confirmed state write: a start goes on, or is refused (500, nothing left
+  /// running); a stop's answer says whether it is on disk.
+  Actions onStatePersisted(const VoidResult& written);
 
   /// The next offset after what was consumed on `partition` (-1 when nothing was), and moving
   /// past a record batch that cannot be read.
@@ -141,6 +144,11 @@ class AgentCore {
     std::optional<PendingStart> next;         ///< a start replacing the session
     std::optional<std::string> stopping;      ///< agent_stopping's reason (shutdown)
   };
+  /// A frp_stop whose frpc is stopped, answered once the state write says how it went.
+  struct StopAnswer {
+    PendingAnswer request;
+    std::optional<Session> ended;
+  };
 
   Actions take();
   void act(Triage triage, const Origin& origin, size_t bytes);
@@ -162,6 +170,7 @@ class AgentCore {
 
   void handleStart(const envelope::Envelope& request, const FrpPlan& plan, const Origin& origin);
   void handleStop(const envelope::Envelope& request, const Origin& origin);
+  void answerStop(const StopAnswer& a, const VoidResult& written);
   void handleStatus(const envelope::Envelope& request, const Origin& origin);
   void finishSystemInfo(const SystemFacts& facts);
   void startFrpc(Session candidate, std::optional<envelope::Envelope> request, const Origin& origin,
@@ -202,6 +211,7 @@ class AgentCore {
   std::optional<PendingInfo> pendingInfo_;
   std::optional<PendingAnswer> pendingStatus_;
   std::optional<Stopping> stopping_;
+  std::optional<StopAnswer> stopAnswer_;
   int64_t startMono_ = 0;
   int64_t nextHeartbeatMono_ = 0;
   std::optional<int64_t> flushDueMono_;

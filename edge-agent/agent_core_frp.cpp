@@ -75,7 +75,46 @@ void AgentCore::startFrpc(Session candidate, std::optional<envelope::Envelope> r
   p.deadlineMono = monoNow() + config_.options.frpcStartTimeout * 1000;
   p.nextCheckMono = monoNow() + kFirstCheckMs;
   pendingStart_ = std::move(p);
-  out_.emplace_back(action::WriteFrpcConfig{pendingStart_->session});
+  // The state goes to disk first: a start the agent cannot record is refused (500) rather than
+  // run unrecorded (onStatePersisted, then WriteFrpcConfig).
+  flushDueMono_.reset();
+  out_.emplace_back(action::PersistState{true});
+}
+
+Actions AgentCore::onStatePersisted(const VoidResult& written) {
+  if (stopAnswer_) {
+    StopAnswer a = std::move(*stopAnswer_);
+    stopAnswer_.reset();
+    answerStop(a, written);
+    return take();
+  }
+  if (!pendingStart_ || stopping_) {
+    return take();
+  }
+  if (!written) {
+    // Before frpc runs nothing is started; after, the failed start stops it: no frpc left
+    // running that the state file does not know.
+    failStart(written.error(), "");
+  } else if (!frpc_) {
+    out_.emplace_back(action::WriteFrpcConfig{pendingStart_->session});
+  }
+  return take();
+}
+
+void AgentCore::answerStop(const StopAnswer& a, const VoidResult& written) {
+  const PendingAnswer& p = a.request;
+  auto r = frpStateResponse(p.request, a.ended ? &*a.ended : nullptr, false,
+                            state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
+  std::string note = "frpc stopped";
+  if (!written) {
+    // frpc is stopped all the same; the file still describes the session until it can be
+    // written, so a restart before then would resume it.
+    r.description = "frpc stopped, but " + written.error().message +
+                    ": a restart before the state can be written resumes the session";
+    note = r.description;
+    agentLogger()->error("{}{}", r.description, requestTag(p.request));
+  }
+  answer(p.request.id, p.request.type, p.request.sender, std::move(r), p.origin, note);
 }
 
 Actions AgentCore::onFrpcConfigWritten(const VoidResult& written) {
@@ -101,7 +140,9 @@ Actions AgentCore::onFrpcStarted(Result<FrpcRecord> started) {
   frpc_ = *started;
   state_.frpc = *started;
   counters_.frpcStarted();
-  persistNow();
+  // Recorded before it is relied on; if it cannot be, onStatePersisted stops it.
+  flushDueMono_.reset();
+  out_.emplace_back(action::PersistState{true});
   agentLogger()->info("frpc pid {} started ({}); waiting up to {} s for its proxies{}", frpc_->pid,
                       pendingStart_->resumed ? "resuming the session" : "new session",
                       config_.options.frpcStartTimeout, requestTag(pendingStart_->request));
@@ -240,10 +281,10 @@ Actions AgentCore::onFrpcStopped(const FrpcEnd& end) {
     out_.emplace_back(action::SetStatus{"idle"});
   }
   if (s.answerStop) {
-    const PendingAnswer& a = *s.answerStop;
-    auto r = frpStateResponse(a.request, s.ended ? &*s.ended : nullptr, false,
-                              state_.lastStop ? &*state_.lastStop : nullptr, nullptr, false);
-    answer(a.request.id, a.request.type, a.request.sender, std::move(r), a.origin, "frpc stopped");
+    // Answered once the stop is on disk, or with why it is not (onStatePersisted).
+    stopAnswer_ = StopAnswer{std::move(*s.answerStop), s.ended};
+    flushDueMono_.reset();
+    out_.emplace_back(action::PersistState{true});
   }
   if (s.next) {
     startFrpc(std::move(s.next->session), std::move(s.next->request), s.next->origin, false);

@@ -1,5 +1,6 @@
 #include "frpc_process.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
@@ -181,6 +182,39 @@ std::string endLeftover(const FrpcRecord& record, int graceMs) {
   }
   return "killed leftover frpc pid " + std::to_string(record.pid) + " (SIGKILL after " +
          std::to_string(graceMs) + " ms)";
+}
+
+std::vector<std::string> endStrayFrpc(const std::string& configPath, int graceMs) {
+  std::vector<std::string> out;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) {
+    return out;
+  }
+  std::vector<int> pids;
+  while (dirent* e = ::readdir(proc)) {
+    auto pid = parseInt64(e->d_name);
+    if (!pid || *pid <= 0 || *pid == ::getpid()) {
+      continue;
+    }
+    auto cmdline = readFile("/proc/" + std::string(e->d_name) + "/cmdline");
+    if (!cmdline) {
+      continue;
+    }
+    // NUL-separated arguments, each ending in NUL: "...\0-c\0<configPath>\0".
+    const std::string tail = std::string("-c") + '\0' + configPath + '\0';
+    if (cmdline->size() > tail.size() &&
+        cmdline->compare(cmdline->size() - tail.size(), tail.size(), tail) == 0 &&
+        (*cmdline)[cmdline->size() - tail.size() - 1] == '\0') {
+      pids.push_back(static_cast<int>(*pid));
+    }
+  }
+  ::closedir(proc);
+  for (int pid : pids) {
+    if (auto ticks = processStartTicks(pid)) {
+      out.push_back(endLeftover(FrpcRecord{pid, *ticks}, graceMs) + " running on " + configPath);
+    }
+  }
+  return out;
 }
 
 VoidResult verifyConfig(const std::string& frpcPath, const std::string& configPath, int timeoutMs) {

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/subprocess.h"
@@ -62,6 +63,11 @@ std::optional<uint64_t> processStartTicks(int pid);
 /// process (same start time), so a recycled pid is never signalled. SIGTERM, then SIGKILL after
 /// `graceMs`. Returns what was done, for the log.
 std::string endLeftover(const FrpcRecord& record, int graceMs);
+
+/// Ends every process whose command line ends in `-c configPath` (an frpc this agent started on
+/// its own config, whatever the state file says: it may have been lost or set aside), as
+/// endLeftover does. Returns a line per process ended, for the log.
+std::vector<std::string> endStrayFrpc(const std::string& configPath, int graceMs);
 
 /// Runs `frpcPath verify -c configPath`; error 500 carrying frpc's output when it refuses.
 VoidResult verifyConfig(const std::string& frpcPath, const std::string& configPath, int timeoutMs);

@@ -4,7 +4,9 @@
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 
 #include "core/atomic_file.h"
 #include "core/strings.h"
@@ -457,28 +459,36 @@ Result<AgentState> stateFromJson(const std::string& text) {
 LoadedState loadState(const std::string& path, int64_t nowMs) {
   LoadedState out;
   auto text = readFile(path);
-  if (!text) {
-    if (text.error().status != Status::kNotFound) {
-      out.warning = "cannot read state file: " + text.error().describe() + "; starting fresh";
+  if (!text && text.error().status == Status::kNotFound) {
+    return out;
+  }
+  std::string what;
+  if (text) {
+    auto parsed = stateFromJson(*text);
+    if (parsed) {
+      out.state = std::move(*parsed);
+      out.fresh = false;
+      return out;
     }
-    return out;
+    what = "is corrupt (" + parsed.error().message + ")";
+  } else {
+    what = "cannot be read (" + text.error().describe() + ")";
   }
-  auto parsed = stateFromJson(*text);
-  if (!parsed) {
-    std::string aside = path + ".corrupt-" + std::to_string(nowMs);
-    bool moved = std::rename(path.c_str(), aside.c_str()) == 0;
-    out.warning = "state file " + path + " is corrupt (" + parsed.error().message + "); " +
-                  (moved ? "set aside as " + aside : std::string("could not set it aside")) +
-                  "; starting fresh";
-    return out;
-  }
-  out.state = std::move(*parsed);
-  out.fresh = false;
+  // Unreadable or corrupt: set aside (its content may help a post-mortem) and start fresh.
+  std::string aside = path + ".corrupt-" + std::to_string(nowMs);
+  bool moved = std::rename(path.c_str(), aside.c_str()) == 0;
+  out.warning = "state file " + path + " " + what + "; " +
+                (moved ? "set aside as " + aside
+                       : "could not set it aside (" + std::string(std::strerror(errno)) + ")") +
+                "; starting with an empty state";
   return out;
 }
 
 VoidResult saveState(const std::string& path, const AgentState& state) {
-  return writeFileAtomic(path, toJson(state), 0600);
+  if (auto r = writeFileAtomic(path, toJson(state), 0600); !r) {
+    return Error(r.error().status, "state: " + r.error().message);
+  }
+  return {};
 }
 
 }  // namespace edgelink::agent

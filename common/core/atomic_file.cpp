@@ -28,22 +28,29 @@ Error sysError(const std::string& what, const std::string& path) {
 }  // namespace
 
 VoidResult writeFileAtomic(const std::string& path, const std::string& data, mode_t mode) {
+  // Every failure reads "cannot write PATH: CAUSE" (the cause from errno: "No space left on
+  // device", "Input/output error", "Read-only file system", "Disk quota exceeded"), whichever
+  // step failed; the temporary file is removed.
+  auto failed = [&path](const char* step) {
+    return Error(Status::kInternal,
+                 "cannot write " + path + ": " + std::strerror(errno) + " (" + step + ")");
+  };
   std::string tmpl = path + ".tmp.XXXXXX";
   std::vector<char> name(tmpl.begin(), tmpl.end());
   name.push_back('\0');
   UniqueFd fd(::mkstemp(name.data()));
   if (fd.get() < 0) {
-    return sysError("cannot create temporary file for", path);
+    return failed("creating its temporary file");
   }
   std::string tmpPath(name.data());
-  auto fail = [&](const std::string& what) {
-    Error e = sysError(what, tmpPath);
+  auto fail = [&](const char* step) {
+    Error e = failed(step);
     ::unlink(tmpPath.c_str());
     return e;
   };
   // Set the mode before any byte lands, so a secret is never readable by others.
   if (::fchmod(fd.get(), mode) != 0) {
-    return fail("cannot chmod");
+    return fail("chmod");
   }
   size_t off = 0;
   while (off < data.size()) {
@@ -52,18 +59,18 @@ VoidResult writeFileAtomic(const std::string& path, const std::string& data, mod
       if (errno == EINTR) {
         continue;
       }
-      return fail("cannot write");
+      return fail("write");
     }
     off += static_cast<size_t>(n);
   }
   if (::fsync(fd.get()) != 0) {
-    return fail("cannot fsync");
+    return fail("fsync");
   }
   if (::close(fd.release()) != 0) {
-    return fail("cannot close");
+    return fail("close");
   }
   if (::rename(tmpPath.c_str(), path.c_str()) != 0) {
-    return fail("cannot rename over " + path + " from");
+    return fail("rename");
   }
   UniqueFd dir(::open(dirOf(path).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dir.get() >= 0) {

@@ -43,8 +43,13 @@ struct Send {
   std::string value;
   uint64_t opaque = 0;
 };
-/// Write the state file (the core's state as it is when performed).
-struct PersistState {};
+/// Write the state file (the core's state as it is when performed). `confirm`: the core waits
+/// for the result (Outcome StatePersisted): a start goes on only once its state is on disk.
+/// Other writes' failures are the shell's to log (the answer is sent anyway: Kafka needs no
+/// disk).
+struct PersistState {
+  bool confirm = false;
+};
 /// systemd's status line.
 struct SetStatus {
   std::string text;
@@ -88,6 +93,10 @@ using Actions = std::vector<Action>;
 
 namespace outcome {
 
+/// The state file is written, or could not be ("state: cannot write PATH: CAUSE (STEP)").
+struct StatePersisted {
+  VoidResult written;
+};
 struct SendRefused {
   uint64_t opaque = 0;
   std::string error;
@@ -124,6 +133,7 @@ struct SystemFactsRead {
 
 using Outcome = std::variant<outcome::SendRefused, outcome::FrpcConfigWritten, outcome::FrpcStarted,
                              outcome::FrpcChecked, outcome::ProxyStatusRead, outcome::FrpcExitSeen,
-                             outcome::FrpcStopped, outcome::CpuSampled, outcome::SystemFactsRead>;
+                             outcome::FrpcStopped, outcome::CpuSampled, outcome::SystemFactsRead,
+                             outcome::StatePersisted>;
 
 }  // namespace edgelink::agent

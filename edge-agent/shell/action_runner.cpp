@@ -23,9 +23,10 @@ std::optional<Outcome> ActionRunner::perform(const Action& a) {
     }
     return std::nullopt;
   }
-  if (std::holds_alternative<action::PersistState>(a)) {
-    if (hooks_.persist) {
-      hooks_.persist();
+  if (const auto* persist = std::get_if<action::PersistState>(&a)) {
+    VoidResult written = hooks_.persist ? hooks_.persist() : VoidResult{};
+    if (persist->confirm) {
+      return outcome::StatePersisted{std::move(written)};
     }
     return std::nullopt;
   }

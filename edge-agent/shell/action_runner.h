@@ -19,7 +19,7 @@ namespace edgelink::agent {
 
 /// What the runner does for PersistState and SetStatus.
 struct RunnerHooks {
-  std::function<void()> persist;                   ///< write the core's state file (atomically)
+  std::function<VoidResult()> persist;             ///< write the core's state file (atomically)
   std::function<void(const std::string&)> status;  ///< systemd's status line
 };
 

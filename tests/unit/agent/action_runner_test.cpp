@@ -31,7 +31,10 @@ struct Rig {
   test::FakeProbe probe;
   std::vector<std::string> log;  // hooks and outcomes, in order
   ActionRunner runner{sink, frpc, probe,
-                      RunnerHooks{[this] { log.push_back("persist"); },
+                      RunnerHooks{[this]() -> VoidResult {
+                                    log.push_back("persist");
+                                    return {};
+                                  },
                                   [this](const std::string& s) { log.push_back("status " + s); }}};
 };
 

@@ -33,8 +33,8 @@ envelope::Envelope decoded(const action::Send& send) {
   return std::move(*d);
 }
 
-/// One line per action: "persist", "send frp_start 200", "send frp_stopped", "status idle",
-/// "start frpc", "check frpc", "stop frpc auto_stop", ...
+/// One line per action: "persist", "persist, confirm", "send frp_start 200", "send frp_stopped",
+/// "status idle", "start frpc", "check frpc", "stop frpc auto_stop", ...
 std::vector<std::string> describe(const Actions& actions) {
   std::vector<std::string> out;
   for (const Action& a : actions) {
@@ -43,8 +43,8 @@ std::vector<std::string> describe(const Actions& actions) {
       out.push_back("send " + e.type +
                     (e.kind == envelope::Kind::kResponse ? " " + std::to_string(e.statusCode)
                                                          : std::string()));
-    } else if (std::holds_alternative<action::PersistState>(a)) {
-      out.push_back("persist");
+    } else if (const auto* persist = std::get_if<action::PersistState>(&a)) {
+      out.push_back(persist->confirm ? "persist, confirm" : "persist");
     } else if (const auto* status = std::get_if<action::SetStatus>(&a)) {
       out.push_back("status " + status->text);
     } else if (std::holds_alternative<action::WriteFrpcConfig>(a)) {
@@ -128,7 +128,8 @@ struct Pure {
     REQUIRE(describe(request(offset, "frp_start",
                              R"({"services":{"ssh":31022},"auto_stop_seconds":)" +
                                  std::to_string(autoStopSeconds) + "}")) ==
-            std::vector<std::string>{"write frpc config"});
+            std::vector<std::string>{"persist, confirm"});
+    REQUIRE(describe(core.onStatePersisted({})) == std::vector<std::string>{"write frpc config"});
     REQUIRE(describe(core.onFrpcConfigWritten({})) == std::vector<std::string>{"start frpc"});
     (void)core.onFrpcStarted(FrpcRecord{4242, 99});
     REQUIRE(describe(advance(20)) == std::vector<std::string>{"check frpc"});
@@ -153,7 +154,10 @@ using Lines = std::vector<std::string>;
 TEST_CASE("pure core: a start request asks for frpc to be started on the session's config",
           "[agent][core][pure]") {
   Pure p;
-  Actions out = p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  // Its state on disk first, then frpc's config.
+  REQUIRE(describe(p.request(5, "frp_start", R"({"services":{"ssh":31022}})")) ==
+          Lines{"persist, confirm"});
+  Actions out = p.core.onStatePersisted({});
   REQUIRE(describe(out) == Lines{"write frpc config"});
   const auto& write = std::get<action::WriteFrpcConfig>(out[0]);
   REQUIRE(write.session.services.count("ssh") == 1);
@@ -163,7 +167,8 @@ TEST_CASE("pure core: a start request asks for frpc to be started on the session
   CHECK_FALSE(p.core.running());
   CHECK(describe(p.core.onFrpcConfigWritten({})) == Lines{"start frpc"});
   // Started: the frpc record is persisted; the first look at it comes 20 ms later.
-  CHECK(describe(p.core.onFrpcStarted(FrpcRecord{4242, 99})) == Lines{"persist"});
+  CHECK(describe(p.core.onFrpcStarted(FrpcRecord{4242, 99})) == Lines{"persist, confirm"});
+  CHECK(p.core.onStatePersisted({}).empty());
   CHECK(p.core.state().frpc->pid == 4242);
   CHECK(p.advance(19).empty());
   CHECK(describe(p.advance(1)) == Lines{"check frpc"});
@@ -173,8 +178,9 @@ TEST_CASE("pure core: frpc started with every proxy running is answered 200, ann
           "[agent][core][pure]") {
   Pure p;
   (void)p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  (void)p.core.onStatePersisted({});
   (void)p.core.onFrpcConfigWritten({});
-  CHECK(describe(p.core.onFrpcStarted(FrpcRecord{4242, 99})) == Lines{"persist"});
+  CHECK(describe(p.core.onFrpcStarted(FrpcRecord{4242, 99})) == Lines{"persist, confirm"});
   CHECK(describe(p.advance(20)) == Lines{"check frpc"});
   // Not all running yet: wait for the next look.
   CHECK(p.core.onFrpcChecked(seen(proxies("wait start"))).empty());
@@ -194,6 +200,7 @@ TEST_CASE("pure core: a start past its deadline stops frpc, then answers 504 and
           "[agent][core][pure]") {
   Pure p;
   (void)p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  (void)p.core.onStatePersisted({});
   (void)p.core.onFrpcConfigWritten({});
   (void)p.core.onFrpcStarted(FrpcRecord{4242, 99});
   CHECK(describe(p.advance(14'999)) == Lines{"check frpc"});
@@ -217,6 +224,7 @@ TEST_CASE("pure core: a config that cannot be written fails the start with a 500
           "[agent][core][pure]") {
   Pure p;
   (void)p.request(5, "frp_start", R"({"services":{"ssh":31022}})");
+  (void)p.core.onStatePersisted({});
   Actions out =
       p.core.onFrpcConfigWritten(Error(Status::kInternal, "cannot write the frpc config"));
   REQUIRE(describe(out) == Lines{"stop frpc start_failed"});  // none runs: a no-op for the shell

@@ -5,6 +5,7 @@
 // the core's and the topic reader's unit tests (agent_core_pure_test.cpp calls the core alone).
 
 #include <catch2/catch.hpp>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ struct FakeFrpc : FrpcControl {
   std::string output = "[I] frpc said something";
   Result<ProxyStatuses> proxies = ProxyStatuses{};
   Session lastSession;
+  std::function<void()> afterStart;  ///< runs once a start succeeded (e.g. to fill the disk)
 
   VoidResult writeConfig(const Session& session) override {
     lastSession = session;
@@ -56,6 +58,9 @@ struct FakeFrpc : FrpcControl {
     running = true;
     exitStatus.reset();
     ++starts;
+    if (afterStart) {
+      afterStart();
+    }
     return {};
   }
   bool active() const override { return running; }
@@ -123,6 +128,8 @@ struct CoreRig {
   FakeFrpc frpc;
   FakeProbe probe;
   int saves = 0;
+  /// The state writer's failure while set (a full disk): writes fail with it, as saveState's.
+  std::optional<Error> saveError;
   std::vector<std::string> statusLines;
   std::unique_ptr<AgentCore> core;
   std::unique_ptr<ActionRunner> runner;
@@ -130,7 +137,13 @@ struct CoreRig {
 
   CoreRig() {
     RunnerHooks hooks;
-    hooks.persist = [this] { ++saves; };
+    hooks.persist = [this]() -> VoidResult {
+      if (saveError) {
+        return *saveError;
+      }
+      ++saves;
+      return {};
+    };
     hooks.status = [this](const std::string& s) { statusLines.push_back(s); };
     core = std::make_unique<AgentCore>(config, clock);
     runner = std::make_unique<ActionRunner>(sink, frpc, probe, hooks);

@@ -343,7 +343,9 @@ Seen seen(const Actions& actions) {
       REQUIRE(e.ok());
       s.statuses.push_back(e->statusCode);
       s.values.push_back(send->value);
-    } else if (!std::holds_alternative<action::PersistState>(a)) {
+    } else if (const auto* persist = std::get_if<action::PersistState>(&a)) {
+      s.acted = s.acted || persist->confirm;  // a start's first step: its state on disk
+    } else {
       s.acted = true;  // frpc config, frpc, CPU samples, ...
     }
   }
@@ -384,7 +386,10 @@ TEST_CASE("signed core: a forged id does not pre-empt the genuine signed request
   auto genuine = c.signedMessage(7, start);
   CHECK(seen(genuine).acted);
   REQUIRE(!genuine.empty());
-  CHECK(std::holds_alternative<action::WriteFrpcConfig>(genuine[0]));
+  CHECK(std::get<action::PersistState>(genuine[0]).confirm);
+  auto next = c.core.onStatePersisted({});
+  REQUIRE(next.size() == 1);
+  CHECK(std::holds_alternative<action::WriteFrpcConfig>(next[0]));
 }
 
 TEST_CASE("signed core: a signed replay gets the stored answer within the window, 408 after",
