@@ -295,6 +295,13 @@ kafka::Config Options::consumerConfig() const {
   // response size is an int32) means any batch a broker holds is read, then rejected as too
   // large (rejected_messages, 413) if it is.
   c.set("receive.message.max.bytes", "2147483647");
+  // What a dispatcher that falls behind (PostgreSQL slow, a backlog after an outage) holds in
+  // memory: the consumer thread waits for the writers (one batch queued per lane), so the rest
+  // is librdkafka's pre-fetch, bounded by these two (librdkafka's defaults: 64 MiB queued plus a
+  // 50 MiB fetch in flight). 16 MiB each keeps a backlog's peak RSS near a small one's and still
+  // queues tens of thousands of messages, far more than a batch (bench_soak --backlog).
+  c.set("queued.max.messages.kbytes", std::to_string(kPrefetchKbytes));
+  c.set("fetch.max.bytes", std::to_string(kFetchMaxBytes));
   (void)c.apply(kafkaProperties, "kafka-property");  // validated by validate()
   return c;
 }
