@@ -95,6 +95,7 @@ struct Drain {
   double drainSeconds = 0;       ///< the first batch -> the last
   double rate = 0;               ///< messages/s over drainSeconds
   double startRssMb = 0, peakRssMb = 0, endRssMb = 0;
+  double quarterRssMb[4] = {0, 0, 0, 0};  ///< RSS when 25, 50, 75, 100 % were committed
 };
 
 /// Starts dispatcher daemon `index`, waits until the group committed `target` in all, stops it.
@@ -117,6 +118,11 @@ Drain drain(DispatcherHarness& h, Progress& progress, int64_t base, int64_t targ
     const int64_t done = progress.committed();
     if (firstAt < 0 && done > base) {
       firstAt = at;
+    }
+    for (int q = 0; q < 4; ++q) {
+      if (d.quarterRssMb[q] == 0 && (done - base) * 4 >= d.messages * (q + 1)) {
+        d.quarterRssMb[q] = s.rssMb;
+      }
     }
     if (done >= target) {
       d.untilFirstSeconds = firstAt;
@@ -142,6 +148,8 @@ void printDrain(const char* what, const Drain& d) {
       "RSS at 1 s %.1f MB, peak %.1f MB, at the end %.1f MB\n",
       what, static_cast<long long>(d.messages), d.untilFirstSeconds, d.drainSeconds, d.rate,
       d.startRssMb, d.peakRssMb, d.endRssMb);
+  std::printf("  %-24s RSS when 25 / 50 / 75 / 100 %% were stored: %.1f / %.1f / %.1f / %.1f MB\n",
+              "", d.quarterRssMb[0], d.quarterRssMb[1], d.quarterRssMb[2], d.quarterRssMb[3]);
 }
 
 }  // namespace
