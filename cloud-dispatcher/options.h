@@ -116,8 +116,8 @@ struct Options {
 
   /// The consumer's pre-fetch bound (queued.max.messages.kbytes, fetch.max.bytes): with the
   /// writers' one batch per lane it bounds a backlog's memory (a kafka-property overrides it).
-  static constexpr int kPrefetchKbytes = 16384;
-  static constexpr int kFetchMaxBytes = 16 * 1024 * 1024;
+  static constexpr int kPrefetchKbytes = 4096;
+  static constexpr int kFetchMaxBytes = 16 * 1024 * 1024;  ///< the largest max-message-bytes
   /// librdkafka settings: the dispatcher's defaults under the user's properties.
   kafka::Config consumerConfig() const;
   kafka::Config producerConfig() const;

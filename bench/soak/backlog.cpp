@@ -164,14 +164,21 @@ void runBacklog(const Args& a) {
   DispatcherHarness::Setup ds(edges);
   ds.broker = BrokerKind::kKafka;
   ds.productionSettings = true;
+  std::string props;
+  for (const auto& kv : a.kafkaProperties) {
+    props += (props.empty() ? "\"" : ", \"") + kv + "\"";
+  }
+  if (!props.empty()) {
+    ds.config.push_back("kafka-property = [" + props + "]");
+  }
   DispatcherHarness h(ds);
   Progress progress(h, edges);
   const int64_t small = std::max<int64_t>(50000, a.backlog / 20) / 2 * 2;
   const int64_t big = (a.backlog + 1) / 2 * 2;
   std::printf(
       "a dispatcher that falls behind: backlogs produced to %d edge topics on the real broker "
-      "while it is stopped, then drained into PostgreSQL (dispatcher defaults)\n",
-      a.backlogEdges);
+      "while it is stopped, then drained into PostgreSQL (dispatcher defaults%s%s)\n",
+      a.backlogEdges, props.empty() ? "" : "; kafka-property = ", props.c_str());
   double t = nowUs();
   produceBacklog(h, edges, small);
   std::printf("  produced %lld in %.1f s\n", static_cast<long long>(small), (nowUs() - t) / 1e6);

@@ -5,6 +5,8 @@
 // peak RSS and drain rate against a small backlog's in the same run).
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace edgelink::bench::soak {
 
@@ -16,6 +18,7 @@ struct Args {
   int requestsPerSecond = 4;  ///< pings and system_info (1 in 4) while a session is open
   int64_t backlog = 0;        ///< > 0: the backlog mode with this many messages
   int backlogEdges = 50;
+  std::vector<std::string> kafkaProperties;  ///< --backlog: the dispatcher's kafka-property
 };
 
 /// The soak; returns false when the fail rule fires (it prints why).

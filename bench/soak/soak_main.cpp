@@ -11,6 +11,7 @@
 //
 //   bench_soak [--quick] [--minutes M] [--warmup-seconds S] [--sample-seconds S]
 //              [--session-seconds S] [--rate R] [--backlog N] [--backlog-edges E]
+//              [--kafka-property K=V]... (--backlog: the dispatcher's, e.g. its pre-fetch bound)
 // The dispatcher's test harness reports timeouts through Catch: its implementation is compiled
 // here (no Catch session runs, so this file never calls the harness's Catch-reporting waits).
 #define CATCH_CONFIG_RUNNER
@@ -54,11 +55,17 @@ Args parseArgs(int argc, char** argv) {
       a.requestsPerSecond = static_cast<int>(next());
     } else if (arg == "--backlog") {
       a.backlog = next();
+    } else if (arg == "--kafka-property") {
+      if (i + 1 >= argc) {
+        die(arg + ": a value is missing");
+      }
+      a.kafkaProperties.emplace_back(argv[++i]);
     } else if (arg == "--backlog-edges") {
       a.backlogEdges = static_cast<int>(next());
     } else {
       die("usage: bench_soak [--quick] [--minutes M] [--warmup-seconds S] [--sample-seconds S] "
-          "[--session-seconds S] [--rate R] [--backlog N] [--backlog-edges E]");
+          "[--session-seconds S] [--rate R] [--backlog N] [--backlog-edges E] [--kafka-property "
+          "K=V]...");
     }
   }
   if (a.runSeconds < 1 || a.sampleSeconds < 1 || a.sessionSeconds < 1 || a.requestsPerSecond < 1 ||

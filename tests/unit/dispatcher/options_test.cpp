@@ -95,9 +95,9 @@ TEST_CASE("a config file carries every option by its flag name", "[dispatcher][o
 
 TEST_CASE("a kafka-property overrides the consumer's pre-fetch bound", "[dispatcher][options]") {
   Options o;
-  o.kafkaProperties = {"queued.max.messages.kbytes=4096"};
+  o.kafkaProperties = {"queued.max.messages.kbytes=65536"};
   auto c = o.consumerConfig();
-  CHECK(c.get("queued.max.messages.kbytes") == "4096");
+  CHECK(c.get("queued.max.messages.kbytes") == "65536");
   CHECK(c.get("fetch.max.bytes") == "16777216");
 }
 
@@ -164,7 +164,7 @@ TEST_CASE("the consumer commits by hand, reads new topics from the start, spread
   CHECK(c.get("partition.assignment.strategy") == "cooperative-sticky");  // the user's wins
   CHECK(c.get("group.id") == "cloud-dispatcher");
   // A backlog's memory: the pre-fetch is bounded deliberately, not by librdkafka's defaults.
-  CHECK(c.get("queued.max.messages.kbytes") == "16384");
+  CHECK(c.get("queued.max.messages.kbytes") == "4096");
   CHECK(c.get("fetch.max.bytes") == "16777216");
   auto p = o.producerConfig();
   CHECK_FALSE(p.has("session.timeout.ms"));  // consumer-only properties stay off the producer
