@@ -295,6 +295,16 @@ kafka::Config Options::consumerConfig() const {
   // response size is an int32) means any batch a broker holds is read, then rejected as too
   // large (rejected_messages, 413) if it is.
   c.set("receive.message.max.bytes", "2147483647");
+  // What a dispatcher that falls behind (PostgreSQL slow, a backlog after an outage) holds in
+  // memory: the consumer thread waits for the writers (one batch queued per lane), so the rest
+  // is librdkafka's pre-fetch, bounded by these two. Draining 1,000,000 messages (bench_soak
+  // --backlog) peaked at 244 MB RSS with librdkafka's defaults (64 MiB queued plus a 50 MiB
+  // fetch), 148 MB with 16 MiB each, 81 MB with 4 MiB each (a 50,000 backlog: 61-66 MB), at the
+  // same drain rate: 4 MiB queued still holds over ten thousand messages, more than a batch. A
+  // fetch stays at 16 MiB, the largest max-message-bytes, so no message needs a broker's
+  // one-batch-beyond-the-limit rule to be read.
+  c.set("queued.max.messages.kbytes", std::to_string(kPrefetchKbytes));
+  c.set("fetch.max.bytes", std::to_string(kFetchMaxBytes));
   (void)c.apply(kafkaProperties, "kafka-property");  // validated by validate()
   return c;
 }

@@ -114,6 +114,10 @@ struct Options {
   std::string connectHint(const std::string& service, int port,
                           const std::string& host = std::string()) const;
 
+  /// The consumer's pre-fetch bound (queued.max.messages.kbytes, fetch.max.bytes): with the
+  /// writers' one batch per lane it bounds a backlog's memory (a kafka-property overrides it).
+  static constexpr int kPrefetchKbytes = 4096;
+  static constexpr int kFetchMaxBytes = 16 * 1024 * 1024;  ///< the largest max-message-bytes
   /// librdkafka settings: the dispatcher's defaults under the user's properties.
   kafka::Config consumerConfig() const;
   kafka::Config producerConfig() const;

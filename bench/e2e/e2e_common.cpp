@@ -2,6 +2,7 @@
 
 #include <rapidjson/document.h>
 
+#include <cerrno>  // program_invocation_short_name
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -14,7 +15,7 @@ namespace edgelink::bench::e2e {
 using namespace edgelink::testing;
 
 void die(const std::string& what) {
-  std::fprintf(stderr, "bench_e2e: %s\n", what.c_str());
+  std::fprintf(stderr, "%s: %s\n", program_invocation_short_name, what.c_str());
   std::exit(1);
 }
 

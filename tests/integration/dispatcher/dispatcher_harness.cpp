@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "harness/http_probe.h"
@@ -12,6 +13,10 @@
 namespace edgelink::testing {
 
 std::string dispatcherPath() {
+  // Another build's binary (bench_soak's LeakSanitizer check runs the ASan build's daemons).
+  if (const char* bin = std::getenv("EDGELINK_DISPATCHER_BIN"); bin != nullptr && *bin != '\0') {
+    return bin;
+  }
 #ifdef EDGELINK_DISPATCHER_BIN
   return EDGELINK_DISPATCHER_BIN;
 #else

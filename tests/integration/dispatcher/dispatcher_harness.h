@@ -17,7 +17,7 @@
 
 namespace edgelink::testing {
 
-/// Path of the cloud-dispatcher binary (set at build time).
+/// Path of the cloud-dispatcher binary: $EDGELINK_DISPATCHER_BIN when set, else this build's.
 std::string dispatcherPath();
 
 struct CliResult {

@@ -93,6 +93,14 @@ TEST_CASE("a config file carries every option by its flag name", "[dispatcher][o
   CHECK(o.consumerConfig().get("fetch.wait.max.ms") == "50");
 }
 
+TEST_CASE("a kafka-property overrides the consumer's pre-fetch bound", "[dispatcher][options]") {
+  Options o;
+  o.kafkaProperties = {"queued.max.messages.kbytes=65536"};
+  auto c = o.consumerConfig();
+  CHECK(c.get("queued.max.messages.kbytes") == "65536");
+  CHECK(c.get("fetch.max.bytes") == "16777216");
+}
+
 TEST_CASE("an unknown config key names the file and the key", "[dispatcher][options]") {
   testing::TempDir dir;
   testing::writeText(dir.file("bad.conf"), "kafka_brokers = \"x\"\n");
@@ -155,10 +163,14 @@ TEST_CASE("the consumer commits by hand, reads new topics from the start, spread
   CHECK(c.get("auto.offset.reset") == "earliest");
   CHECK(c.get("partition.assignment.strategy") == "cooperative-sticky");  // the user's wins
   CHECK(c.get("group.id") == "cloud-dispatcher");
+  // A backlog's memory: the pre-fetch is bounded deliberately, not by librdkafka's defaults.
+  CHECK(c.get("queued.max.messages.kbytes") == "4096");
+  CHECK(c.get("fetch.max.bytes") == "16777216");
   auto p = o.producerConfig();
   CHECK_FALSE(p.has("session.timeout.ms"));  // consumer-only properties stay off the producer
   CHECK_FALSE(p.has("partition.assignment.strategy"));
   CHECK(p.get("partitioner") == "murmur2_random");
+  CHECK_FALSE(p.has("queued.max.messages.kbytes"));
   auto t = o.topicConfigMap();
   CHECK(t["retention.ms"] == std::to_string(7LL * 24 * 3600 * 1000));
 }
