@@ -349,6 +349,23 @@ CREATE INDEX session_audit_at ON session_audit (at);
 CREATE INDEX session_audit_session ON session_audit (session_id) WHERE session_id IS NOT NULL;
 )SQL";
 
+const char* const kV10ClockOffset = R"SQL(
+-- The board's wall clock minus the broker's time, as its latest heartbeat (or agent_started:
+-- unknown again) reported it (heartbeat body clock_offset_ms, measured with LogAppendTime;
+-- docs/RELIABILITY.md). NULL: not known.
+ALTER TABLE edges ADD COLUMN clock_offset_ms bigint;
+
+DROP VIEW edge_status;
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -362,6 +379,7 @@ const std::vector<Migration>& migrations() {
       {7, "stcp sessions: mode and secret", kV7StcpSessions},
       {8, "edge keys, unverified answers flagged", kV8Signatures},
       {9, "session audit trail", kV9SessionAudit},
+      {10, "edge clock offset from broker time", kV10ClockOffset},
   };
   return all;
 }

@@ -161,6 +161,9 @@ TEST_CASE("the consumer commits by hand, reads new topics from the start, spread
   CHECK(p.get("partitioner") == "murmur2_random");
   auto t = o.topicConfigMap();
   CHECK(t["retention.ms"] == std::to_string(7LL * 24 * 3600 * 1000));
+  CHECK(t["message.timestamp.type"] == "LogAppendTime");  // broker time for the agents
+  o.topicConfigs = {"message.timestamp.type=CreateTime"};
+  CHECK(o.topicConfigMap()["message.timestamp.type"] == "CreateTime");  // the operator's wins
 }
 
 TEST_CASE(
