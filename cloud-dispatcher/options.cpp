@@ -350,6 +350,10 @@ std::map<std::string, std::string> Options::topicConfigMap() const {
   out["retention.ms"] = std::to_string(topicRetentionSeconds * 1000);
   // The broker refuses larger messages at produce time (the agents never depend on it).
   out["max.message.bytes"] = std::to_string(topicMaxMessageBytes());
+  // The broker stamps each record when it appends it: the agents judge requests' age against
+  // broker time, not against a board clock that may be off after a boot without RTC
+  // (docs/RELIABILITY.md). topic-config may still say CreateTime.
+  out["message.timestamp.type"] = "LogAppendTime";
   for (const auto& kv : topicConfigs) {
     if (auto parsed = splitKeyValue(kv)) {
       out[parsed->first] = parsed->second;

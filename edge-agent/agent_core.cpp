@@ -21,6 +21,8 @@ constexpr int64_t kFlushDelayMs = 1000;
 constexpr int64_t kCpuWindowMs = 250;
 constexpr int64_t kMaxIdleMs = 60'000;
 constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+/// How long requests wait for the first heartbeat's delivery report (broker time) at startup.
+constexpr int64_t kBrokerTimeWaitMs = 5000;
 
 std::string idText(const envelope::Id& id) {
   return id.isNumber() ? id.str() : "\"" + id.str() + "\"";
@@ -59,6 +61,7 @@ Actions AgentCore::begin(AgentState state, const StartupFacts& facts) {
   state_.processed.expire(wallNow());
   // The position, and answers not yet delivered before the last stop.
   positions_.restore(state_.positions);
+  probed_ = state_.positions.empty();  // a first start has no backlog to judge on broker time
   for (const auto& [seq, e] : state_.outbox.entries()) {
     positions_.hold(e.partition, e.offset);
   }
@@ -113,9 +116,16 @@ Actions AgentCore::onMessage(const Inbound& m) {
   if (auto s = silentBefore_.find(origin.partition); s != silentBefore_.end()) {
     context.silentBeforeMs = s->second;
   }
-  context.nowMs = wallNow();
+  // Requests are judged against the broker's time once a heartbeat has come back with it; the
+  // board's wall clock (which may be decades off after a boot without RTC) until then.
+  const auto brokerNow = brokerClock_.brokerNowMs(origin.receivedMono);
+  context.nowMs = brokerNow.value_or(wallNow());
+  context.brokerTime = brokerNow.has_value();
   Triage t = triage(m, context);
-  counters_.triaged(t.verdict, context.nowMs, m.recordTimestampMs);
+  counters_.triaged(t.verdict, wallNow(), m.recordTimestampMs);
+  if (!t.ownHeartbeat.empty() && m.logAppendTime) {
+    brokerTimeSeen(t.ownHeartbeat, m.recordTimestampMs, "read back");
+  }
   if (t.signatureRefused) {
     counters_.signatureRefused(security::verdictName(*t.signatureRefused));
   }
@@ -172,6 +182,17 @@ Actions AgentCore::skipTo(int32_t partition, int64_t next) {
 }
 
 Actions AgentCore::onDelivery(const Delivery& delivery) {
+  if (delivery.opaque == kPerishableOpaque) {
+    if (delivery.appendedAtMs && !heartbeatInFlight_.empty()) {
+      brokerTimeSeen(heartbeatInFlight_, *delivery.appendedAtMs, "delivery report");
+    } else if (probeUntilMono_ && delivery.outcome == Delivery::Outcome::kDelivered) {
+      agentLogger()->info(
+          "the topic's timestamps are its producers' (not LogAppendTime): "
+          "requests are judged against the edge clock");
+    }
+    heartbeatInFlight_.clear();
+    probeUntilMono_.reset();
+  }
   bool changed = false;
   auto released = sender_.onDelivery(delivery, monoNow(), changed);
   if (changed) {
@@ -203,13 +224,20 @@ Actions AgentCore::onTimers() {
     pendingInfo_->dueMono = kNever;  // the second sample is asked for
     out_.emplace_back(action::SampleCpu{});
   }
-  if (running() && !stopping_ && wallNow() >= state_.session->expiresAtMs) {
+  if (running() && !stopping_ && now >= sessionDeadlineMono_) {
     agentLogger()->info("frp session reached its auto-stop deadline {}",
                         formatRfc3339Ms(state_.session->expiresAtMs));
     stopFrpc(sr::kAutoStop);
   }
   if (flushDueMono_ && now >= *flushDueMono_) {
     persistNow();
+  }
+  if (probeUntilMono_ && now >= *probeUntilMono_) {
+    probeUntilMono_.reset();
+    agentLogger()->info(
+        "no delivery report for the first heartbeat within {} ms: requests are "
+        "judged against the edge clock until broker time is known",
+        kBrokerTimeWaitMs);
   }
   return take();
 }
@@ -221,7 +249,7 @@ Actions AgentCore::retryIfDue() {
 
 bool AgentCore::busy() const {
   return pendingStart_.has_value() || pendingInfo_.has_value() || pendingStatus_.has_value() ||
-         stopping_.has_value() || stopAnswer_.has_value();
+         stopping_.has_value() || stopAnswer_.has_value() || awaitingBrokerTime();
 }
 
 Actions AgentCore::onOutcome(Outcome seen) {
@@ -258,6 +286,9 @@ int64_t AgentCore::nextDueMono() const {
   int64_t due = now + kMaxIdleMs;
   auto earliest = [&](int64_t t) { due = std::min(due, t); };
   earliest(nextHeartbeatMono_);
+  if (probeUntilMono_) {
+    earliest(*probeUntilMono_);
+  }
   if (flushDueMono_) {
     earliest(*flushDueMono_);
   }
@@ -271,9 +302,7 @@ int64_t AgentCore::nextDueMono() const {
     earliest(pendingInfo_->dueMono);
   }
   if (running()) {
-    // The deadline is wall-clock time (it survives restarts); re-checked at least every minute
-    // in case the wall clock jumps.
-    earliest(now + std::max<int64_t>(0, state_.session->expiresAtMs - wallNow()));
+    earliest(std::max<int64_t>(now, sessionDeadlineMono_));
   }
   return due;
 }
@@ -366,8 +395,20 @@ void AgentCore::sendHeartbeat() {
     body.frpExpiresAtMs = state_.session->expiresAtMs;
   }
   body.metrics = counters_.snapshot(state_.outbox.size());
+  body.clockOffsetMs = brokerClock_.wallOffsetMs(wallNow(), monoNow());
   envelope::body::write(body, hb);
-  sender_.sendPerishable(out_, envelope::encode(hb));
+  if (!sender_.sendPerishable(out_, envelope::encode(hb))) {
+    return;
+  }
+  heartbeatInFlight_ = hb.id.str();
+  brokerClock_.sent(heartbeatInFlight_, monoNow());
+  if (!probed_) {
+    // After a restart, requests that waited in the topic meanwhile (read first) wait for the
+    // first heartbeat's delivery report, which carries the broker's time on a LogAppendTime
+    // topic. A first start (no stored position) reads only what is younger than max age.
+    probed_ = true;
+    probeUntilMono_ = monoNow() + kBrokerTimeWaitMs;
+  }
 }
 
 void AgentCore::answer(const envelope::Id& id, const std::string& type, const std::string& sender,

@@ -18,6 +18,7 @@
 #include "core/clock.h"
 #include "decisions/actions.h"
 #include "decisions/agent_metrics.h"
+#include "decisions/broker_clock.h"
 #include "decisions/outbox_tracker.h"
 #include "decisions/position_tracker.h"
 #include "decisions/request_policy.h"
@@ -56,7 +57,8 @@ class AgentCore {
   Actions onTimers();
   /// When onTimers next has something to do (monotonic ms).
   int64_t nextDueMono() const;
-  /// A pending start or system_info: no further message is taken meanwhile.
+  /// A pending start or system_info, or the first heartbeat's delivery report (broker time)
+  /// awaited at startup: no further message is taken meanwhile.
   bool busy() const;
 
   /// What an action saw (the runner's feed): one of the inputs below.
@@ -193,6 +195,15 @@ class AgentCore {
 
   int64_t wallNow() const { return clock_.wallMs(); }
   int64_t monoNow() const { return clock_.monoMs(); }
+  /// The running session's auto-stop deadline moved to `expiresAtMs` (wall clock, persisted):
+  /// from now on it is counted on the monotonic clock, so a wall-clock jump neither ends nor
+  /// extends it.
+  void armSessionDeadline(int64_t expiresAtMs);
+  /// One of our heartbeats was appended at `appendedAtMs` by the broker (LogAppendTime), as
+  /// its delivery report or its copy read back on the topic says: a broker clock sample.
+  void brokerTimeSeen(const std::string& id, int64_t appendedAtMs, const char* how);
+  /// The first heartbeat's delivery report is awaited: no request is judged before it (bounded).
+  bool awaitingBrokerTime() const { return probeUntilMono_ && monoNow() < *probeUntilMono_; }
 
   const AgentConfig& config_;
   const Clock& clock_;
@@ -214,6 +225,11 @@ class AgentCore {
   std::optional<StopAnswer> stopAnswer_;
   int64_t startMono_ = 0;
   int64_t nextHeartbeatMono_ = 0;
+  int64_t sessionDeadlineMono_ = 0;  ///< the running session's auto-stop (armSessionDeadline)
+  BrokerClock brokerClock_;
+  std::string heartbeatInFlight_;          ///< the id of the heartbeat not yet delivered
+  std::optional<int64_t> probeUntilMono_;  ///< awaitingBrokerTime() until then
+  bool probed_ = false;  ///< the first heartbeat's delivery was awaited, or need not be
   std::optional<int64_t> flushDueMono_;
 };
 

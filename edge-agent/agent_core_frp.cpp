@@ -41,6 +41,7 @@ void AgentCore::handleStart(const envelope::Envelope& request, const FrpPlan& pl
     case StartDecision::kExtend: {
       Session& s = *state_.session;
       s.expiresAtMs = now + plan.autoStopSeconds * 1000;
+      armSessionDeadline(s.expiresAtMs);
       s.autoStopSeconds = plan.autoStopSeconds;
       s.requestId = request.id;
       auto r = frpStateResponse(request, &s, true, nullptr, nullptr, true);
@@ -182,6 +183,7 @@ void AgentCore::succeedStart() {
   PendingStart p = std::move(*pendingStart_);
   pendingStart_.reset();
   state_.session = p.session;
+  armSessionDeadline(p.session.expiresAtMs);
   state_.frpc = frpc_;
   const int64_t now = wallNow();
   agentLogger()->info("frp session running: pid {}, expires {}{}", frpc_->pid,

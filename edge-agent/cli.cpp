@@ -1,6 +1,8 @@
 #include "cli.h"
 
 #include <cstdio>
+#include <cstdlib>
+#include <optional>
 
 #include "agent.h"
 #include "agent_config.h"
@@ -12,6 +14,21 @@
 #include "core/version.h"
 
 namespace edgelink::agent {
+
+namespace {
+
+/// The system clocks with the wall clock moved by a fixed offset (a test's wrong board clock).
+class OffsetWallClock final : public Clock {
+ public:
+  explicit OffsetWallClock(int64_t offsetMs) : offsetMs_(offsetMs) {}
+  int64_t wallMs() const override { return SystemClock::instance().wallMs() + offsetMs_; }
+  int64_t monoMs() const override { return SystemClock::instance().monoMs(); }
+
+ private:
+  int64_t offsetMs_;
+};
+
+}  // namespace
 
 namespace {
 
@@ -150,7 +167,15 @@ int runMain(int argc, const char* const* argv) {
   for (const auto& w : v.warnings) {
     log::get("agent")->warn("{}", w);
   }
-  Agent agent(std::move(v.config), SystemClock::instance());
+  std::optional<OffsetWallClock> skewed;
+  if (const char* offset = std::getenv("EDGELINK_TEST_WALL_CLOCK_OFFSET_MS")) {
+    // Tests only (tests/integration/agent/clock_test.cpp): a board whose clock is wrong.
+    skewed.emplace(std::strtoll(offset, nullptr, 10));
+    log::get("agent")->warn("EDGELINK_TEST_WALL_CLOCK_OFFSET_MS: the wall clock is moved by {} ms",
+                            std::strtoll(offset, nullptr, 10));
+  }
+  Agent agent(std::move(v.config),
+              skewed ? static_cast<const Clock&>(*skewed) : SystemClock::instance());
   return agent.run();
 }
 

@@ -141,9 +141,12 @@ int edgesList(const Context& c, const EdgesArgs& a) {
                              : EdgeFilter::kAll;
   return c.withDatabase([&](pg::Connection& db) {
     auto records = listEdges(db, c.options, f, a.edge, c.limit);
-    if (records && c.json) {
+    if (records) {
       for (auto& r : *records) {
-        expandAgentMetrics(r, true);
+        addClockField(r);
+        if (c.json) {
+          expandAgentMetrics(r, true);
+        }
       }
     }
     return c.show(records, {{"edge_id", "EDGE"},
@@ -151,6 +154,7 @@ int edgesList(const Context& c, const EdgesArgs& a) {
                             {"last_heartbeat_at", "HEARTBEAT"},
                             {"last_seen_at", "LAST SEEN"},
                             {"agent_version", "VERSION"},
+                            {"clock", "CLOCK"},
                             {"live_session", "SESSION"},
                             {"key_id", "KEY ID"}});
   });
@@ -190,6 +194,7 @@ int edgesShow(const Context& c, const EdgesArgs& a) {
       return c.fail(kExitNotFound, "no edge " + a.id);
     }
     if (records) {
+      addClockField(records->front());
       expandAgentMetrics(records->front(), c.json);
     }
     return c.show(records, {}, true);

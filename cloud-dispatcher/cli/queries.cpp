@@ -5,6 +5,7 @@
 #include <rapidjson/writer.h>
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "cli/visitor.h"
 #include "domain/sessions.h"
@@ -91,6 +92,36 @@ std::string describeCounts(const rapidjson::Value& counts) {
 }
 
 }  // namespace
+
+std::string formatClockOffset(int64_t offsetMs) {
+  const int64_t total = (offsetMs < 0 ? -offsetMs : offsetMs) / 1000;
+  const int64_t h = total / 3600, m = total % 3600 / 60, sec = total % 60;
+  std::string out = offsetMs < 0 ? "-" : "+";
+  if (h > 0) {
+    out += std::to_string(h) + "h" + std::to_string(m) + "m";
+  } else if (m > 0) {
+    out += std::to_string(m) + "m" + std::to_string(sec) + "s";
+  } else {
+    out += std::to_string(sec) + "s";
+  }
+  return out;
+}
+
+void addClockField(Record& record) {
+  auto it = std::find_if(record.begin(), record.end(),
+                         [](const Field& f) { return f.name == "clock_offset_ms"; });
+  if (it == record.end()) {
+    return;
+  }
+  Field clock = nullField("clock");
+  if (it->kind == FieldKind::kNumber) {
+    const int64_t offset = std::stoll(it->text);
+    clock = stringField("clock", std::llabs(offset) > kClockToleranceMs
+                                     ? "clock " + formatClockOffset(offset) + " off"
+                                     : std::string("in sync"));
+  }
+  record.insert(it + 1, std::move(clock));
+}
 
 void expandAgentMetrics(Record& record, bool json) {
   auto it = std::find_if(record.begin(), record.end(),
@@ -277,7 +308,7 @@ Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options
                          " AS online, e.last_heartbeat_at, e.last_seen_at, e.first_seen_at,"
                          " e.agent_version, e.hostname, e.heartbeat_interval_s, e.uptime_s,"
                          " e.frp_running, e.agent_started_at, e.stopped_at, e.provisioned_at,"
-                         " e.agent_metrics_at, e.agent_metrics, e.key_id,"
+                         " e.agent_metrics_at, e.agent_metrics, e.key_id, e.clock_offset_ms,"
                          " (SELECT s.session_id FROM sessions s WHERE s.edge_id = e.edge_id"
                          "  AND s.ended_at IS NULL) AS live_session"
                          " FROM edges e WHERE ($2 = '' OR e.edge_id = $2)) x WHERE ") +

@@ -52,6 +52,15 @@ Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options
 /// of requests as "ok 12, rejected 1, ...". No metrics: left as is.
 void expandAgentMetrics(Record& record, bool json);
 
+/// Beyond this, a board's clock offset from broker time is shown as off (the agent's default
+/// max-clock-skew).
+inline constexpr int64_t kClockToleranceMs = 60'000;
+/// "+3h12m" / "-45s": an offset for people (rounded down to seconds; hours and minutes above).
+std::string formatClockOffset(int64_t offsetMs);
+/// Adds the field "clock" after an edge record's clock_offset_ms: "in sync" within
+/// kClockToleranceMs, "clock +3h12m off" beyond, null when not known.
+void addClockField(Record& record);
+
 /// Events after `afterSeq` (oldest first), or the newest `limit` when afterSeq is 0.
 Result<std::vector<Record>> listEvents(pg::Connection& db, const std::string& edge,
                                        const std::string& type, int64_t afterSeq, int limit);

@@ -359,6 +359,23 @@ DELETE FROM events e USING events d
 CREATE UNIQUE INDEX events_once ON events (edge_id, sender, id);
 )SQL";
 
+const char* const kV11ClockOffset = R"SQL(
+-- The board's wall clock minus the broker's time, as its latest heartbeat (or agent_started:
+-- unknown again) reported it (heartbeat body clock_offset_ms, measured with LogAppendTime;
+-- docs/RELIABILITY.md). NULL: not known.
+ALTER TABLE edges ADD COLUMN clock_offset_ms bigint;
+
+DROP VIEW edge_status;
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -373,6 +390,7 @@ const std::vector<Migration>& migrations() {
       {8, "edge keys, unverified answers flagged", kV8Signatures},
       {9, "session audit trail", kV9SessionAudit},
       {10, "an event stored once per edge, sender and id", kV10EventsOnce},
+      {11, "edge clock offset from broker time", kV11ClockOffset},
   };
   return all;
 }

@@ -358,6 +358,7 @@ Classified Batch::addEvent(const RawMessage& m, const std::string& edgeId,
     if (!u.lastHeartbeatMs || seen >= *u.lastHeartbeatMs) {
       u.lastHeartbeatMs = seen;
       u.heartbeatSentMs = env.timestampMs;
+      u.clockOffsetMs = hb ? hb->clockOffsetMs : std::nullopt;
       if (heartbeat) {
         if (hb) {
           if (!hb->agentVersion.empty()) {

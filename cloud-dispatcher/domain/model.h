@@ -142,6 +142,9 @@ struct EdgeUpdate {
   /// The newest heartbeat's metrics (envelope::body::toJson) and when it was seen.
   std::optional<std::string> agentMetricsJson;
   std::optional<int64_t> agentMetricsMs;
+  /// The latest heartbeat's clock_offset_ms (edge clock minus broker time); reset by a newer
+  /// heartbeat without it or by agent_started.
+  std::optional<int64_t> clockOffsetMs;
 };
 
 /// last_seen_at is kept to this resolution: an edge row is not rewritten only to move it less.

@@ -120,13 +120,14 @@ VoidResult writeRejected(Writing& w, const std::vector<RejectedRow>& rejected) {
 const Table kEdges{"edges", "stage_edges",
                    "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
                    " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname,"
-                   " agent_started_at, stopped_at, agent_metrics, agent_metrics_at",
+                   " agent_started_at, stopped_at, agent_metrics, agent_metrics_at,"
+                   " clock_offset_ms",
                    "edge_id"};
 
 namespace {
 
 void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
-  w.row(14);
+  w.row(15);
   w.text(u.edgeId);
   w.timestamp(u.firstSeenMs);
   w.optTimestamp(u.lastSeenMs);
@@ -157,6 +158,11 @@ void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
     w.null();
   }
   w.optTimestamp(u.agentMetricsMs);
+  if (u.clockOffsetMs) {
+    w.int8(*u.clockOffsetMs);
+  } else {
+    w.null();
+  }
 }
 
 /// GREATEST/LEAST merges, so redelivered and out-of-order batches converge to the same row.
@@ -175,6 +181,9 @@ std::string edgeUpsertSql() {
          fromNewest("heartbeat_sent_at") + ", " + fromNewest("heartbeat_interval_s") + ", " +
          fromNewest("uptime_s") + ", " + fromNewest("frp_running") + ", " +
          fromNewest("agent_version") +
+         // Not coalesced: a newer heartbeat without it (a restarted agent) makes it unknown.
+         ", clock_offset_ms = CASE WHEN " + newer +
+         " THEN EXCLUDED.clock_offset_ms ELSE e.clock_offset_ms END" +
          ", last_heartbeat_at = GREATEST(e.last_heartbeat_at, EXCLUDED.last_heartbeat_at),"
          " hostname = CASE WHEN EXCLUDED.agent_started_at >= COALESCE(e.agent_started_at,"
          " '-infinity') THEN COALESCE(EXCLUDED.hostname, e.hostname) ELSE e.hostname END,"

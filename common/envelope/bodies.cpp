@@ -349,6 +349,7 @@ void members(Io& io, S& s) {
   io.member("frp_running", s.frpRunning);
   io.time("frp_expires_at", s.frpExpiresAtMs);
   io.member("metrics", s.metrics);
+  io.member("clock_offset_ms", s.clockOffsetMs);
 }
 
 template <typename Io, typename S, If<S, AgentStarted> = 0>

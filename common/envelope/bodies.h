@@ -94,6 +94,9 @@ struct Heartbeat {
   std::optional<bool> frpRunning;
   std::optional<int64_t> frpExpiresAtMs;
   std::optional<AgentMetrics> metrics;  ///< absent from agents before metrics
+  /// The edge's wall clock minus the broker's time, measured with the broker timestamps of its
+  /// heartbeats (LogAppendTime); absent until known.
+  std::optional<int64_t> clockOffsetMs;
 };
 
 struct AgentStarted {

@@ -80,6 +80,12 @@ int64_t Message::timestampMs() const {
   return rd_kafka_message_timestamp(m_.get(), &type);
 }
 
+bool Message::timestampIsLogAppendTime() const {
+  rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  (void)rd_kafka_message_timestamp(m_.get(), &type);
+  return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
+}
+
 std::vector<std::pair<std::string, std::string>> Message::headers() const {
   std::vector<std::pair<std::string, std::string>> out;
   rd_kafka_headers_t* hdrs = nullptr;  // owned by the message
@@ -169,6 +175,9 @@ void Producer::deliveryThunk(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m,
     r.topic = m->rkt ? rd_kafka_topic_name(m->rkt) : "";
     r.partition = m->partition;
     r.offset = m->offset;
+    rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    r.timestampMs = rd_kafka_message_timestamp(m, &type);
+    r.logAppendTime = type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
     self->onDelivery_(r);
   } catch (const std::exception& e) {
     log::get("kafka")->error("delivery callback threw: {}", e.what());

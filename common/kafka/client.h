@@ -76,6 +76,9 @@ class Message {
   int64_t offset() const { return m_->offset; }
   /// Broker/producer timestamp in epoch ms, or -1.
   int64_t timestampMs() const;
+  /// The timestamp was assigned by the broker when it appended the record (the topic's
+  /// message.timestamp.type=LogAppendTime), not by the producer.
+  bool timestampIsLogAppendTime() const;
   /// Every value of header `name`, in order (a name may repeat; none: empty).
   std::vector<std::string> headerValues(std::string_view name) const;
   /// Every header (name, value), in order.
@@ -123,6 +126,8 @@ struct DeliveryReport {
   std::string topic;
   int32_t partition = -1;
   int64_t offset = -1;
+  int64_t timestampMs = -1;    ///< the record's timestamp as the broker acknowledged it
+  bool logAppendTime = false;  ///< timestampMs is the broker's append time (LogAppendTime)
 
   bool delivered() const { return err == RD_KAFKA_RESP_ERR_NO_ERROR; }
   /// A failure no retry can fix (the message is larger than the broker or topic accepts);

@@ -26,6 +26,8 @@ struct Delivery {
   Outcome outcome = Outcome::kDelivered;
   std::string error;  ///< what the broker/client said, when not delivered
   std::string where;  ///< "topic[partition] offset N", when delivered
+  /// Delivered to a LogAppendTime topic: the broker's append time (broker_clock.h).
+  std::optional<int64_t> appendedAtMs = std::nullopt;
 };
 
 /// What is left of an frpc once it is stopped or has exited.

@@ -6,14 +6,6 @@
 
 namespace edgelink::agent {
 
-namespace {
-
-// Delivery-report opaque of perishable messages: outbox sequence numbers start at 1 (and an
-// opaque is a pointer, 32 bits on the board).
-constexpr uint64_t kPerishableOpaque = 0;
-
-}  // namespace
-
 void OutboxTracker::queue(Actions& out, const std::string& what, const std::string& value,
                           int32_t partition, int64_t offset) {
   std::string dropped;

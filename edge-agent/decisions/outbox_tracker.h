@@ -17,6 +17,10 @@
 
 namespace edgelink::agent {
 
+/// Delivery-report opaque of perishable messages (heartbeats): outbox sequence numbers start at 1
+/// (and an opaque is a pointer, 32 bits on the board).
+inline constexpr uint64_t kPerishableOpaque = 0;
+
 /// A request whose answer is now delivered (or dropped for good): its position can move on.
 struct Released {
   int32_t partition = -1;

@@ -67,38 +67,48 @@ envelope::Envelope signatureRefusal(const envelope::Id& id, const std::string& t
 }
 
 std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,
-                                                 const Policy& policy, int64_t nowMs) {
-  const int64_t ageMs = nowMs - request.timestampMs;
-  const bool tooOld = ageMs > policy.maxAgeMs;
+                                                 const Policy& policy, int64_t nowMs,
+                                                 const TimeBasis& basis) {
+  int64_t ageMs = nowMs - request.timestampMs;
+  // Appended longer ago than its sender's timestamp says (a sender clock ahead, or a request
+  // waiting in the topic while the edge was away): counted from the broker's append.
+  const bool byAppend = basis.brokerTime && basis.appendedAtMs &&
+                        nowMs - *basis.appendedAtMs > ageMs && nowMs - *basis.appendedAtMs >= 0;
+  const int64_t staleAgeMs = byAppend ? nowMs - *basis.appendedAtMs : ageMs;
+  const bool tooOld = staleAgeMs > policy.maxAgeMs;
   const bool expired = request.expiresAtMs && nowMs > *request.expiresAtMs;
   if (!tooOld && !expired && -ageMs <= policy.maxSkewMs) {
     return std::nullopt;
   }
   const bool stale = tooOld || expired;
   // Both limits passed: the earlier one is the reason (and the message says which).
-  const bool byExpiry =
-      expired && (!tooOld || *request.expiresAtMs <= request.timestampMs + policy.maxAgeMs);
+  const int64_t agedOutAtMs = nowMs - staleAgeMs + policy.maxAgeMs;
+  const bool byExpiry = expired && (!tooOld || *request.expiresAtMs <= agedOutAtMs);
   const std::string requestTime = formatRfc3339Ms(request.timestampMs);
-  const std::string edgeTime = formatRfc3339Ms(nowMs);
+  const std::string clock = basis.brokerTime ? "broker time " + formatRfc3339Ms(nowMs) +
+                                                   " (estimated from this edge's heartbeats)"
+                                             : "edge clock " + formatRfc3339Ms(nowMs);
+  const std::string when =
+      "request timestamp " + requestTime +
+      (byAppend ? ", appended by the broker at " + formatRfc3339Ms(*basis.appendedAtMs) : "") +
+      ", " + clock;
   Error error;
   if (byExpiry) {
-    error =
-        Error(Status::kStale, "request expired at " + formatRfc3339Ms(*request.expiresAtMs) +
-                                  " (its expires_at), " +
-                                  std::to_string((nowMs - *request.expiresAtMs) / 1000) +
-                                  " s before the edge got to it: not acted on (request " +
-                                  "timestamp " + requestTime + ", edge clock " + edgeTime + ")");
+    error = Error(Status::kStale, "request expired at " + formatRfc3339Ms(*request.expiresAtMs) +
+                                      " (its expires_at), " +
+                                      std::to_string((nowMs - *request.expiresAtMs) / 1000) +
+                                      " s before the edge got to it: not acted on (" + when + ")");
   } else if (stale) {
-    error = Error(Status::kStale,
-                  "request is " + std::to_string(ageMs / 1000) + " s old, older than max_age " +
-                      std::to_string(policy.maxAgeMs / 1000) + " s: not acted on (request " +
-                      "timestamp " + requestTime + ", edge clock " + edgeTime + ")");
+    error =
+        Error(Status::kStale,
+              "request is " + std::to_string(staleAgeMs / 1000) + " s old, older than max_age " +
+                  std::to_string(policy.maxAgeMs / 1000) + " s: not acted on (" + when + ")");
   } else {
     error = Error(Status::kBadRequest,
                   "request timestamp " + requestTime + " is " + std::to_string(-ageMs / 1000) +
-                      " s ahead of the edge clock " + edgeTime + " (tolerance " +
-                      std::to_string(policy.maxSkewMs / 1000) +
-                      " s): check the sender's and the edge's clocks; not acted on",
+                      " s ahead of the " + clock + " (tolerance " +
+                      std::to_string(policy.maxSkewMs / 1000) + " s): check the sender's" +
+                      (basis.brokerTime ? " clock" : " and the edge's clocks") + "; not acted on",
                   "request.timestamp");
   }
   envelope::body::ErrorBody body;

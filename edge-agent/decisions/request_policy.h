@@ -60,12 +60,25 @@ bool isForUs(const envelope::Envelope& message, const Policy& policy);
 /// True for the request types this agent handles.
 bool isKnownRequestType(const std::string& type);
 
+/// What `nowMs` is when a request's time is judged.
+struct TimeBasis {
+  /// The broker's time as estimated from this agent's heartbeats (broker_clock.h), not the
+  /// board's wall clock.
+  bool brokerTime = false;
+  /// When the broker appended the request (LogAppendTime; only with brokerTime): its age is
+  /// also counted from there, so a request appended while the edge was offline is stale
+  /// whatever its sender wrote.
+  std::optional<int64_t> appendedAtMs;
+};
+
 /// nullopt when the request's timestamp is acceptable; otherwise the response to send:
 /// 408 when older than max age or past its own `expires_at` (not acted on; the earlier of the
 /// two is the reason given, in the message and as `expired_by`), 400 when ahead of the edge's
-/// clock by more than the tolerance (naming both clocks).
+/// clock by more than the tolerance (naming both clocks). `nowMs` is the edge clock, or the
+/// estimated broker time when `basis.brokerTime` (the messages name which).
 std::optional<envelope::Envelope> checkTimestamp(const envelope::Envelope& request,
-                                                 const Policy& policy, int64_t nowMs);
+                                                 const Policy& policy, int64_t nowMs,
+                                                 const TimeBasis& basis = {});
 
 /// A failure response: body {"error": ..., "field": ...} (schemas/bodies/responses/error.json),
 /// with the other members of `body` (clock details, proxies) when given.

@@ -110,6 +110,10 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
     t.reason = msg.kind != envelope::Kind::kRequest
                    ? std::string("not a request but a ") + envelope::kindName(msg.kind)
                    : "a request sent by this agent itself";
+    if (msg.kind == envelope::Kind::kEvent && msg.sender == ctx.policy.sender &&
+        msg.type == envelope::event_type::kHeartbeat) {
+      t.ownHeartbeat = msg.id.str();
+    }
     return t;  // responses, events, and our own messages
   }
   t.id = msg.id;
@@ -133,7 +137,12 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
   }
   std::optional<envelope::Envelope> refusal;
   if (ctx.judgeTime) {
-    refusal = checkTimestamp(msg, ctx.policy, ctx.nowMs);
+    TimeBasis basis;
+    basis.brokerTime = ctx.brokerTime;
+    if (ctx.brokerTime && message.logAppendTime && message.recordTimestampMs >= 0) {
+      basis.appendedAtMs = message.recordTimestampMs;
+    }
+    refusal = checkTimestamp(msg, ctx.policy, ctx.nowMs, basis);
   }
   if (!refusal && !isKnownRequestType(msg.type)) {
     refusal = errorResponse(msg.id, msg.type, ctx.policy.sender, ctx.nowMs,

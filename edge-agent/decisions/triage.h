@@ -31,6 +31,9 @@ struct Inbound {
   int32_t partition = -1;
   int64_t offset = -1;
   int64_t recordTimestampMs = -1;  ///< the broker's timestamp, -1 when it has none
+  /// recordTimestampMs was set by the broker when it appended the record (LogAppendTime), not
+  /// by its producer: it is broker time.
+  bool logAppendTime = false;
   /// Its edgelink-key / edgelink-sig header values (none, one, or repeated).
   security::FoundHeaders headers{};
 };
@@ -45,7 +48,9 @@ struct TriageContext {
   /// Read without a stored position (the broker could not seek by time): requests written
   /// before this time and older than max age are skipped without an answer.
   std::optional<int64_t> silentBeforeMs;
-  int64_t nowMs = 0;
+  int64_t nowMs = 0;  ///< the edge clock, or the estimated broker time (brokerTime)
+  /// nowMs is the broker's time estimated from this agent's heartbeats (broker_clock.h).
+  bool brokerTime = false;
   bool judgeTime = true;  ///< false for render-frpc: the request's timestamp is not judged
 };
 
@@ -73,6 +78,8 @@ struct Triage {
   bool trusted = true;
   /// kAnswer refusing it for its signature: the verdict (metrics).
   std::optional<security::Verdict> signatureRefused;
+  /// kIgnore of a heartbeat this agent's sender sent: its id (the broker clock's probe).
+  std::string ownHeartbeat;
 };
 
 Triage triage(const Inbound& message, TriageContext& context);

@@ -45,6 +45,9 @@ inline Delivery toDelivery(const kafka::DeliveryReport& report) {
   if (report.delivered()) {
     d.where = report.topic + "[" + std::to_string(report.partition) + "] offset " +
               std::to_string(report.offset);
+    if (report.logAppendTime && report.timestampMs >= 0) {
+      d.appendedAtMs = report.timestampMs;
+    }
     return d;
   }
   d.outcome =

@@ -69,6 +69,7 @@ std::optional<Polled> KafkaSource::poll() {
         m->partition(),
         m->offset(),
         m->timestampMs(),
+        m->timestampIsLogAppendTime(),
         {m->headerValues(security::kKeyIdHeader), m->headerValues(security::kSignatureHeader)}};
     last_ = std::move(m);  // the payload's owner; moving keeps the pointer
   }

@@ -128,3 +128,30 @@ TEST_CASE("the fleet aggregate query sums and maxes the recent edges' metrics",
   CHECK(d["rss_bytes_max"].GetInt() == 3000);
   CHECK(d["clock_offset_ms_max_abs"].GetInt() == 700);
 }
+
+TEST_CASE("a heartbeat's clock offset from broker time reaches edges list and edges show",
+          "[dispatcher][ingest][clock]") {
+  DispatcherHarness h({{"e1"}});
+  EdgeSimulator edges(h.broker().bootstrap(), {"e1"}, h.topicPrefix());
+  h.startDaemon();
+  REQUIRE(h.waitAssigned(1));
+  edges.event(
+      "e1", "heartbeat",
+      R"({"agent_version": "1.5.0", "interval_seconds": 60, "clock_offset_ms": -11520000})");
+  REQUIRE(h.waitFor("SELECT clock_offset_ms FROM edges WHERE edge_id = 'e1'", "-11520000"));
+  auto show = h.cli({"edges", "show", "e1"});
+  CHECK(show.code == 0);
+  CHECK_THAT(show.out, Catch::Contains("clock -3h12m off"));
+  auto list = h.cli({"edges", "list"});
+  CHECK(list.code == 0);
+  CHECK_THAT(list.out, Catch::Contains("CLOCK") && Catch::Contains("clock -3h12m off"));
+  auto json = h.cli({"edges", "list", "--json"});
+  CHECK_THAT(json.out, Catch::Contains("\"clock_offset_ms\":-11520000"));
+  // Within the tolerance: in sync. A restarted agent (agent_started) does not know it yet.
+  edges.event("e1", "heartbeat",
+              R"({"agent_version": "1.5.0", "interval_seconds": 60, "clock_offset_ms": 420})");
+  REQUIRE(h.waitFor("SELECT clock_offset_ms FROM edges WHERE edge_id = 'e1'", "420"));
+  CHECK_THAT(h.cli({"edges", "show", "e1"}).out, Catch::Contains("in sync"));
+  edges.event("e1", "agent_started", R"({"agent_version": "1.5.0", "hostname": "b"})");
+  REQUIRE(h.waitFor("SELECT clock_offset_ms IS NULL FROM edges WHERE edge_id = 'e1'", "t"));
+}

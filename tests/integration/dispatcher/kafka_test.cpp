@@ -29,6 +29,8 @@ TEST_CASE("edges add creates the edge topic through the admin API and again is a
     // The agents' limit (64 KiB) plus room for the batch header, key and headers: the broker
     // refuses what an agent would refuse anyway.
     CHECK(t["max.message.bytes"] == std::to_string(65536 + 4096));
+    // The broker stamps the records: the agents judge requests' age on broker time.
+    CHECK(t["message.timestamp.type"] == "LogAppendTime");
   }
   CHECK(h.count("SELECT count(*) FROM edges WHERE edge_id IN ('new-1', 'new-2')") == 2);
   // The broker refuses a message above the topic's limit at produce time.

@@ -329,3 +329,22 @@ TEST_CASE("pure core: system_info asks for two CPU samples 250 ms apart, then th
   CHECK(json::member(info.body(), "cpu_usage_percent")->GetDouble() == Approx(50.0));
   CHECK(str(info, "hostname") == "board");
 }
+
+TEST_CASE("pure core: a wall clock stepped hours ahead does not end a running session early",
+          "[agent][core][pure][clock]") {
+  Pure p;
+  p.startSession(5, 30);
+  p.clock.setWallMs(p.clock.wallMs() + 3 * 3'600'000);  // NTP syncs a board that booted late
+  CHECK(p.advance(29'000).empty());
+  CHECK(p.core.running());
+  CHECK(describe(p.advance(1000)) == Lines{"stop frpc auto_stop"});
+}
+
+TEST_CASE("pure core: a wall clock stepped hours back does not extend a running session",
+          "[agent][core][pure][clock]") {
+  Pure p;
+  p.startSession(5, 30);
+  p.clock.setWallMs(p.clock.wallMs() - 3 * 3'600'000);
+  CHECK(p.advance(29'000).empty());
+  CHECK(describe(p.advance(1000)) == Lines{"stop frpc auto_stop"});
+}

@@ -173,6 +173,9 @@ TEST_CASE("the consumer commits by hand, reads new topics from the start, spread
   CHECK_FALSE(p.has("queued.max.messages.kbytes"));
   auto t = o.topicConfigMap();
   CHECK(t["retention.ms"] == std::to_string(7LL * 24 * 3600 * 1000));
+  CHECK(t["message.timestamp.type"] == "LogAppendTime");  // broker time for the agents
+  o.topicConfigs = {"message.timestamp.type=CreateTime"};
+  CHECK(o.topicConfigMap()["message.timestamp.type"] == "CreateTime");  // the operator's wins
 }
 
 TEST_CASE(

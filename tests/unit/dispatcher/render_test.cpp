@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "cli/queries.h"
+
 using namespace edgelink;
 using namespace edgelink::dispatcher;
 
@@ -83,4 +85,24 @@ TEST_CASE("exit codes: answers, timeouts, usage, Kafka and the database are dist
                             kExitTimeout, kExitKafka,  kExitDatabase};
   std::sort(codes.begin(), codes.end());
   CHECK(std::adjacent_find(codes.begin(), codes.end()) == codes.end());
+}
+
+TEST_CASE("an edge's clock offset is shown as off beyond the tolerance, in sync within it",
+          "[dispatcher][render][clock]") {
+  CHECK(formatClockOffset(3 * 3'600'000 + 12 * 60'000 + 5'000) == "+3h12m");
+  CHECK(formatClockOffset(-45'900) == "-45s");
+  CHECK(formatClockOffset(-(2 * 60'000 + 3'000)) == "-2m3s");
+  Record off{stringField("edge_id", "e1"), numberField("clock_offset_ms", -11'520'000),
+             stringField("key_id", "")};
+  addClockField(off);
+  REQUIRE(off.size() == 4);
+  CHECK(off[2].name == "clock");
+  CHECK(fieldText(off, "clock") == "clock -3h12m off");
+  Record near{numberField("clock_offset_ms", 60'000)};
+  addClockField(near);
+  CHECK(fieldText(near, "clock") == "in sync");
+  Record unknown{nullField("clock_offset_ms")};
+  addClockField(unknown);
+  REQUIRE(unknown.size() == 2);
+  CHECK(unknown[1].kind == FieldKind::kNull);
 }

@@ -106,7 +106,7 @@ TEST_CASE("every body type round-trips through the wire", "[bodies]") {
             .proxies.at("ssh")
             .remotePort == 3997);
 
-  body::Heartbeat hb{"1.4.0", 60, 3600.25, true, kNow + 60000, std::nullopt};
+  body::Heartbeat hb{"1.4.0", 60, 3600.25, true, kNow + 60000, std::nullopt, std::nullopt};
   CHECK(roundTrip(Kind::kEvent, "heartbeat", hb, &body::readHeartbeat).uptimeSeconds == 3600.25);
 
   body::AgentStarted started{"1.4.0", "elevator-0042", 812, true};
@@ -279,7 +279,7 @@ TEST_CASE("a heartbeat carries the agent's metrics through the wire", "[bodies]"
   m.outboxDepth = 4;
   m.rssBytes = 12681216;
   m.clockOffsetMs = -38;
-  body::Heartbeat hb{"1.4.0", 60, 180.5, false, std::nullopt, m};
+  body::Heartbeat hb{"1.4.0", 60, 180.5, false, std::nullopt, m, std::nullopt};
   auto back = roundTrip(Kind::kEvent, "heartbeat", hb, &body::readHeartbeat);
   REQUIRE(back.metrics);
   CHECK(back.metrics->requests == m.requests);
