@@ -90,16 +90,44 @@ void checkDuplicates(Connection& db, Verdict& v) {
   }
 }
 
-/// Events stored in their edge's order; no port held by two live sessions; no session left
-/// opening once its start was answered.
+/// What an edge stored from one partition, in Kafka order: each message's offset, table and type,
+/// an event's seq, and the transaction that inserted the row (xmin). An order violation carries
+/// it: a late insert shows as a later transaction, a reused offset as a message missing or stored
+/// twice at one offset.
+std::string edgeHistory(Connection& db, const std::string& edge, const std::string& partition) {
+  const std::string where = " WHERE edge_id = $1 AND kafka_partition = $2::int";
+  Rows rows = query(db,
+                    "SELECT kafka_offset, what, seq, xid FROM (SELECT kafka_offset, 'request ' ||"
+                    " type AS what, '' AS seq, xmin::text AS xid FROM requests" +
+                        where +
+                        " UNION ALL SELECT kafka_offset, 'response ' || coalesce(type, '-'), '',"
+                        " xmin::text FROM responses" +
+                        where +
+                        " UNION ALL SELECT kafka_offset, 'event ' || type, seq::text, xmin::text"
+                        " FROM events" +
+                        where + ") m ORDER BY kafka_offset LIMIT 60",
+                    {edge, partition});
+  std::string out;
+  for (int i = 0; i < rows.size(); ++i) {
+    out += (out.empty() ? "" : ", ") + rows.str(i, 0) + " " + rows.str(i, 1) +
+           (rows.str(i, 2).empty() ? "" : " seq " + rows.str(i, 2)) + " xid " + rows.str(i, 3);
+  }
+  return out;
+}
+
+/// Events stored in their edge's order (per partition: the order is Kafka's); no port held by
+/// two live sessions; no session left opening once its start was answered.
 void checkOrderAndPorts(Connection& db, Verdict& v) {
   Rows order = query(db,
-                     "SELECT edge_id, kafka_offset, prev FROM (SELECT edge_id, kafka_offset,"
-                     " lag(kafka_offset) OVER (PARTITION BY edge_id ORDER BY seq) AS prev"
-                     " FROM events) e WHERE prev > kafka_offset LIMIT 20");
+                     "SELECT edge_id, kafka_offset, prev, kafka_partition FROM (SELECT edge_id,"
+                     " kafka_partition, kafka_offset, lag(kafka_offset) OVER (PARTITION BY"
+                     " edge_id, kafka_partition ORDER BY seq) AS prev FROM events) e"
+                     " WHERE prev > kafka_offset LIMIT 20");
   for (int i = 0; i < order.size(); ++i) {
     violate(v, "edge " + order.str(i, 0) + ": event at offset " + order.str(i, 1) +
-                   " stored after the one at offset " + order.str(i, 2));
+                   " stored after the one at offset " + order.str(i, 2) + " (partition " +
+                   order.str(i, 3) +
+                   ", in Kafka order: " + edgeHistory(db, order.str(i, 0), order.str(i, 3)) + ")");
   }
   Rows ports = query(db,
                      "SELECT value, string_agg(edge_id || ' session ' || session_id, ', ')"
