@@ -116,12 +116,20 @@ Result<Rows> Connection::exec(const std::string& sql, const Params& params) {
 }
 
 VoidResult Connection::run(const std::string& sql) {
+  auto tag = runTag(sql);
+  if (!tag) {
+    return tag.error();
+  }
+  return {};
+}
+
+Result<std::string> Connection::runTag(const std::string& sql) {
   ResultPtr r(PQexec(c_.get(), sql.c_str()));
   auto status = r ? PQresultStatus(r.get()) : PGRES_FATAL_ERROR;
   if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
     return errorFrom(r.get(), "PostgreSQL");
   }
-  return {};
+  return std::string(PQcmdStatus(r.get()));
 }
 
 VoidResult Connection::copyIn(const std::string& copySql, std::string_view data) {
@@ -222,7 +230,17 @@ Transaction::~Transaction() {
 
 VoidResult Transaction::commit() {
   done_ = true;
-  return c_.run("COMMIT");
+  auto tag = c_.runTag("COMMIT");
+  if (!tag) {
+    return tag.error();
+  }
+  // PostgreSQL answers COMMIT on a transaction a statement failed in with success and the tag
+  // ROLLBACK: nothing was stored, and whoever commits Kafka offsets next must not.
+  if (*tag != "COMMIT") {
+    return Error(Status::kInternal, "PostgreSQL rolled the transaction back at COMMIT (" + *tag +
+                                        "): an earlier statement in it had failed");
+  }
+  return {};
 }
 
 std::string timestampParam(int64_t epochMs) {

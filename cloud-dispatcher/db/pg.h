@@ -92,6 +92,9 @@ class Connection {
   Result<Rows> exec(const std::string& sql, const Params& params = {});
   /// Runs statements without parameters (may hold several separated by ';').
   VoidResult run(const std::string& sql);
+  /// The same, returning the command tag ("COMMIT", or "ROLLBACK" when COMMIT ended a
+  /// transaction an earlier statement had failed).
+  Result<std::string> runTag(const std::string& sql);
   /// Runs `copySql` (COPY ... FROM STDIN) and sends `data` as its input.
   VoidResult copyIn(const std::string& copySql, std::string_view data);
 

@@ -160,3 +160,25 @@ TEST_CASE("edge rows are written when they change, not for every message", "[dis
   CHECK(w3->edgesWritten == 1);
   CHECK(db.one("SELECT stopped_at IS NOT NULL FROM edges WHERE edge_id = 'e1'") == "t");
 }
+
+TEST_CASE("a COMMIT that PostgreSQL turned into a rollback is an error, not a success",
+          "[dispatcher][store]") {
+  Db db;
+  {
+    auto tx = pg::Transaction::begin(*db.conn);
+    REQUIRE(tx);
+    REQUIRE(db.conn->run("INSERT INTO dispatcher_settings (key, value, updated_at)"
+                         " VALUES ('kept', '1', now())"));
+    REQUIRE((*tx)->commit());
+  }
+  auto tx = pg::Transaction::begin(*db.conn);
+  REQUIRE(tx);
+  REQUIRE(db.conn->run("INSERT INTO dispatcher_settings (key, value, updated_at)"
+                       " VALUES ('lost', '1', now())"));
+  CHECK_FALSE(db.conn->run("SELECT 1/0"));  // fails; the transaction is aborted
+  auto committed = (*tx)->commit();
+  REQUIRE_FALSE(committed);
+  CHECK_THAT(committed.error().message, Catch::Contains("rolled the transaction back at COMMIT"));
+  CHECK(db.one("SELECT string_agg(key, ',') FROM dispatcher_settings WHERE key IN"
+               " ('kept', 'lost')") == "kept");
+}
