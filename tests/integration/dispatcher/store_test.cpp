@@ -167,14 +167,16 @@ TEST_CASE("a COMMIT that PostgreSQL turned into a rollback is an error, not a su
   {
     auto tx = pg::Transaction::begin(*db.conn);
     REQUIRE(tx);
-    REQUIRE(db.conn->run("INSERT INTO dispatcher_settings (key, value, updated_at)"
-                         " VALUES ('kept', '1', now())"));
+    REQUIRE(
+        db.conn->run("INSERT INTO dispatcher_settings (key, value, updated_at)"
+                     " VALUES ('kept', '1', now())"));
     REQUIRE((*tx)->commit());
   }
   auto tx = pg::Transaction::begin(*db.conn);
   REQUIRE(tx);
-  REQUIRE(db.conn->run("INSERT INTO dispatcher_settings (key, value, updated_at)"
-                       " VALUES ('lost', '1', now())"));
+  REQUIRE(
+      db.conn->run("INSERT INTO dispatcher_settings (key, value, updated_at)"
+                   " VALUES ('lost', '1', now())"));
   CHECK_FALSE(db.conn->run("SELECT 1/0"));  // fails; the transaction is aborted
   auto committed = (*tx)->commit();
   REQUIRE_FALSE(committed);
