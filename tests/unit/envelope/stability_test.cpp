@@ -77,3 +77,24 @@ TEST_CASE("isTypeName, the one type-name check, agrees with the schemas' typeNam
     CHECK(decoded.ok() == isTypeName(type));
   }
 }
+
+TEST_CASE("a long number decodes to the value its canonical encoding decodes to", "[stability]") {
+  // Found by fuzzing (tests/fuzz/regressions/envelope/long-number-reencoded): without
+  // full-precision parsing, 999999999999919829e9 decoded one ulp off the value its shortest
+  // encoding (9.999999999999199e26) decodes to, so re-encoding changed the message.
+  Decoder decoder;
+  for (const char* number : {"999999999999919829e9", "9.999999999999199e26",
+                             "0.1000000000000000055511151231257827", "123456789012345678901234"}) {
+    const std::string text =
+        std::string(R"({"request":{"id":113,"sender":"web_backend",)") +
+        R"("timestamp":"2026-11-21T08:00:00.000Z","type":"change_frp_client_config",)" +
+        R"("body":[{"edge_ssh_remote_port":3997,"auto_stop_service_in":)" + number +
+        R"(}],"actions":[{"name":"start_frp_client_service"}]}})";
+    auto first = decoder.decode(text);
+    REQUIRE(first);
+    const std::string canonical = encode(*first);
+    auto again = decoder.decode(canonical);
+    REQUIRE(again);
+    CHECK(encode(*again) == canonical);
+  }
+}
