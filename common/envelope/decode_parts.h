@@ -22,11 +22,8 @@ using rapidjson::SizeType;
 using rapidjson::Value;
 
 // Recursive (not iterative) parsing is safe: GuardHandler stops it at maxDepth. UTF-8 is checked
-// up front, faster than per string. Full precision: a number decodes to the double its text names,
-// so what the encoder writes (shortest round-trip digits) decodes back to the same value
-// (RapidJSON's fast path was off by an ulp on long mantissas: found by fuzzing).
-constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag |
-                                 rapidjson::kParseFullPrecisionFlag;
+// up front, faster than per string.
+constexpr unsigned kParseFlags = rapidjson::kParseInsituFlag | rapidjson::kParseStopWhenDoneFlag;
 constexpr unsigned kMaxDepthCap = 512;
 constexpr size_t kMaxIdChars = 256;
 
