@@ -80,10 +80,21 @@ int64_t Message::timestampMs() const {
   return rd_kafka_message_timestamp(m_.get(), &type);
 }
 
+namespace {
+
+/// A broker's append time, trusted as the time, unless no real broker could give it: librdkafka's
+/// mock cluster reports LogAppendTime near 0. Before 2024 it is no broker time.
+bool trustedAppendTime(rd_kafka_timestamp_type_t type, int64_t ms) {
+  constexpr int64_t kEarliestMs = 1704067200000;  // 2024-01-01T00:00:00Z
+  return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME && ms >= kEarliestMs;
+}
+
+}  // namespace
+
 bool Message::timestampIsLogAppendTime() const {
   rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-  (void)rd_kafka_message_timestamp(m_.get(), &type);
-  return type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
+  const int64_t ms = rd_kafka_message_timestamp(m_.get(), &type);
+  return trustedAppendTime(type, ms);
 }
 
 std::vector<std::pair<std::string, std::string>> Message::headers() const {
@@ -177,7 +188,7 @@ void Producer::deliveryThunk(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m,
     r.offset = m->offset;
     rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
     r.timestampMs = rd_kafka_message_timestamp(m, &type);
-    r.logAppendTime = type == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME;
+    r.logAppendTime = trustedAppendTime(type, r.timestampMs);
     self->onDelivery_(r);
   } catch (const std::exception& e) {
     log::get("kafka")->error("delivery callback threw: {}", e.what());
