@@ -123,7 +123,8 @@ Result<Inserted> insertRows(pg::Connection& db, const Table& t, CopyWriter& w) {
   }
   auto rows =
       db.exec(std::string("INSERT INTO ") + t.name + " (" + t.columns + ") SELECT " + t.columns +
-              " FROM " + t.stage + " ON CONFLICT DO NOTHING RETURNING " + t.key);
+              " FROM " + t.stage + (t.order ? std::string(" ORDER BY ") + t.order : "") +
+              " ON CONFLICT DO NOTHING RETURNING " + t.key);
   if (!rows) {
     return rows.error();
   }

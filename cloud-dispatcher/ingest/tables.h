@@ -19,12 +19,15 @@
 namespace edgelink::dispatcher::tables {
 
 /// A table the ingest COPYs into: its columns (the COPY row's order), the temp table redelivered
-/// batches go through, and the conflict key RETURNed for the rows that were new.
+/// batches go through, the conflict key RETURNed for the rows that were new, and, for a table
+/// whose serial column must follow Kafka's order, the order the stage's rows are inserted in (a
+/// table without ORDER BY returns its rows in any order: events got their seq out of order).
 struct Table {
   const char* name;
   const char* stage;
   const char* columns;
   const char* key;
+  const char* order = nullptr;
 };
 
 /// Which rows of a table part were new: all of them (COPY went straight in) or these keys.

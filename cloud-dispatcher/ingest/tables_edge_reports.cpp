@@ -16,7 +16,8 @@ namespace edgelink::dispatcher::tables {
 const Table kEvents{"events", "stage_events",
                     "edge_id, kafka_partition, kafka_offset, id, type, sender, description,"
                     " sent_at, received_at, body",
-                    "edge_id, kafka_partition, kafka_offset"};
+                    "edge_id, kafka_partition, kafka_offset",
+                    "edge_id, kafka_partition, kafka_offset"};  // seq in Kafka's order
 
 namespace {
 

@@ -107,6 +107,38 @@ TEST_CASE("an event sent again at another offset is stored once", "[dispatcher][
   CHECK(db.one("SELECT count(*) FROM events WHERE id = 'ev-once'") == "2");
 }
 
+TEST_CASE("a redelivered batch numbers its new events in Kafka order", "[dispatcher][store]") {
+  Db db;
+  Store store(db.options);
+  REQUIRE(store.prepare(*db.conn));
+  REQUIRE(store.write(*db.conn, db.batch({eventJson("agent_stopping", "ev0")}, 0)));
+  // Offset 0 again (redelivered: the batch goes through the stage) with new events whose rows
+  // reach the stage in another order than Kafka's: their seq must still follow the offsets
+  // (the chaos run once saw an edge's events numbered out of order on that path).
+  Batch b(db.options);
+  const std::vector<std::pair<int64_t, std::string>> messages = {
+      {3, eventJson("agent_stopping", "ev3")},
+      {0, eventJson("agent_stopping", "ev0")},
+      {1, eventJson("agent_stopping", "ev1")},
+      {2, eventJson("agent_stopping", "ev2")}};
+  for (const auto& [offset, json] : messages) {
+    db.payloads.push_back(json);
+  }
+  for (size_t i = 0; i < messages.size(); ++i) {
+    RawMessage m;
+    m.topic = "edge.e1";
+    m.key = "e1";
+    m.offset = messages[i].first;
+    m.payload = db.payloads[db.payloads.size() - messages.size() + i];
+    m.kafkaTimestampMs = nowMs();
+    b.add(m, db.decoder, nowMs());
+  }
+  auto w = store.write(*db.conn, b);
+  REQUIRE(w);
+  CHECK(w->redelivered);
+  CHECK(db.one("SELECT string_agg(kafka_offset::text, ',' ORDER BY seq) FROM events") == "0,1,2,3");
+}
+
 TEST_CASE("each new response is notified, a large batch once", "[dispatcher][store]") {
   Db db;
   Store store(db.options);
