@@ -316,26 +316,44 @@ Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options
              {std::to_string(options.offlineAfterSeconds), edge, std::to_string(limit)});
 }
 
+namespace {
+
+const char* const kEventColumns =
+    "seq, edge_id, type, id, sender, sent_at, received_at,"
+    " concat_ws(' ', body->>'stop_reason', body->>'reason',"
+    "  CASE WHEN body ? 'agent_version' THEN 'agent ' || (body->>'agent_version') END,"
+    "  CASE WHEN body ? 'services' THEN (SELECT string_agg(k || ' ' ||"
+    "   COALESCE(v->>'remote_port', v::text), ', ') FROM jsonb_each(body->'services') AS x(k, v))"
+    "  END) AS detail, description, body, xact";
+const char* const kEventFilter =
+    " FROM events WHERE ($1 = '' OR edge_id = $1) AND ($2 = '' OR type = $2)";
+
+}  // namespace
+
 Result<std::vector<Record>> listEvents(pg::Connection& db, const std::string& edge,
-                                       const std::string& type, int64_t afterSeq, int limit) {
-  const std::string columns =
-      "seq, edge_id, type, id, sender, sent_at, received_at,"
-      " concat_ws(' ', body->>'stop_reason', body->>'reason',"
-      "  CASE WHEN body ? 'agent_version' THEN 'agent ' || (body->>'agent_version') END,"
-      "  CASE WHEN body ? 'services' THEN (SELECT string_agg(k || ' ' ||"
-      "   COALESCE(v->>'remote_port', v::text), ', ') FROM jsonb_each(body->'services') AS x(k, v))"
-      "  END) AS detail, description, body";
-  const std::string where =
-      " FROM events WHERE ($1 = '' OR edge_id = $1) AND ($2 = '' OR type = $2) AND seq > $3";
-  if (afterSeq > 0) {
-    return run(db, "SELECT " + columns + where + " ORDER BY seq LIMIT $4",
-               {edge, type, std::to_string(afterSeq), std::to_string(limit)});
-  }
+                                       const std::string& type, int limit) {
   return run(db,
-             "SELECT * FROM (SELECT " + columns + where +
-                 " ORDER BY seq DESC LIMIT $4) x"
-                 " ORDER BY seq",
-             {edge, type, std::to_string(afterSeq), std::to_string(limit)});
+             std::string("SELECT * FROM (SELECT ") + kEventColumns + kEventFilter +
+                 " ORDER BY seq DESC LIMIT $3) x ORDER BY seq",
+             {edge, type, std::to_string(limit)});
+}
+
+Result<int64_t> eventHorizon(pg::Connection& db) {
+  auto rows = db.exec("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint");
+  if (!rows) {
+    return rows.error();
+  }
+  return rows->int64(0, 0);
+}
+
+Result<std::vector<Record>> eventsSince(pg::Connection& db, const std::string& edge,
+                                        const std::string& type, int64_t fromXact, int64_t afterSeq,
+                                        int limit) {
+  return run(
+      db,
+      std::string("SELECT ") + kEventColumns + kEventFilter +
+          " AND xact >= $3 AND seq > $4 ORDER BY seq LIMIT $5",
+      {edge, type, std::to_string(fromXact), std::to_string(afterSeq), std::to_string(limit)});
 }
 
 Result<std::vector<Record>> listDispatchers(pg::Connection& db) {

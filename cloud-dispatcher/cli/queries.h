@@ -61,9 +61,18 @@ std::string formatClockOffset(int64_t offsetMs);
 /// kClockToleranceMs, "clock +3h12m off" beyond, null when not known.
 void addClockField(Record& record);
 
-/// Events after `afterSeq` (oldest first), or the newest `limit` when afterSeq is 0.
+/// The newest `limit` events (oldest first); each record ends with the field "xact" (the
+/// transaction that stored it, see eventsSince).
 Result<std::vector<Record>> listEvents(pg::Connection& db, const std::string& edge,
-                                       const std::string& type, int64_t afterSeq, int limit);
+                                       const std::string& type, int limit);
+/// The id of the oldest transaction still running (or the next one): every event stored by an
+/// older transaction is visible now, or never will be.
+Result<int64_t> eventHorizon(pg::Connection& db);
+/// Events stored by transactions from `fromXact` on, with seq after `afterSeq` (oldest first, at
+/// most `limit`); each record ends with the field "xact".
+Result<std::vector<Record>> eventsSince(pg::Connection& db, const std::string& edge,
+                                        const std::string& type, int64_t fromXact, int64_t afterSeq,
+                                        int limit);
 
 /// Schema version, row counts and the dispatchers' rows.
 Result<std::vector<Record>> listDispatchers(pg::Connection& db);

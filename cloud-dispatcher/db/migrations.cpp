@@ -376,6 +376,18 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
+const char* const kV12EventsXact = R"SQL(
+-- The transaction that stored each event (its 64-bit id), for `events tail --follow`: seq is
+-- taken when a row is inserted and its transaction commits later, so a follower reading "seq
+-- greater than the last I printed" skipped an event whose transaction committed after a later
+-- one's (two lanes or dispatchers). A follower reads by transaction instead: every event stored
+-- by a transaction older than the oldest one still running is visible (docs/DISPATCHER.md).
+-- Rows stored before this keep NULL (older than any follower).
+ALTER TABLE events ADD COLUMN xact bigint;
+ALTER TABLE events ALTER COLUMN xact SET DEFAULT pg_current_xact_id()::text::bigint;
+CREATE INDEX events_xact ON events (xact);
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -391,6 +403,7 @@ const std::vector<Migration>& migrations() {
       {9, "session audit trail", kV9SessionAudit},
       {10, "an event stored once per edge, sender and id", kV10EventsOnce},
       {11, "edge clock offset from broker time", kV11ClockOffset},
+      {12, "the transaction that stored each event", kV12EventsXact},
   };
   return all;
 }
