@@ -53,7 +53,7 @@ void AgentCore::handleStart(const envelope::Envelope& request, const FrpPlan& pl
       agentLogger()->info("start with other ports: restarting frpc on the new config{}",
                           requestTag(request));
       Stopping then;
-      then.next.emplace();
+      then.next = PendingStart{};
       then.next->request = request.clone();
       then.next->origin = origin;
       then.next->session = sessionFor(plan, now, request.id);
