@@ -388,6 +388,63 @@ ALTER TABLE events ALTER COLUMN xact SET DEFAULT pg_current_xact_id()::text::big
 CREATE INDEX events_xact ON events (xact);
 )SQL";
 
+const char* const kV13RemoteConfig = R"SQL(
+-- Remote configuration (docs/REMOTE-CONFIG.md). A scope is the fleet ('*') or one edge; every
+-- change to a scope's values takes the next config_version, so an edge's version, the greater
+-- of the fleet's and its own, grows with every change that reaches it.
+CREATE SEQUENCE config_version;
+CREATE TABLE config_scopes (
+  scope       text COLLATE "C" PRIMARY KEY,    -- '*' or an edge id
+  version     bigint NOT NULL,
+  updated_at  timestamptz NOT NULL DEFAULT now(),
+  updated_by  text NOT NULL
+);
+CREATE TABLE config_values (
+  scope       text COLLATE "C" NOT NULL REFERENCES config_scopes ON DELETE CASCADE,
+  key         text NOT NULL,
+  value       jsonb NOT NULL,
+  set_at      timestamptz NOT NULL DEFAULT now(),
+  set_by      text NOT NULL,
+  PRIMARY KEY (scope, key)
+);
+-- Labels group edges for bulk operations (`edges label`, `config set --label`).
+CREATE TABLE edge_labels (
+  edge_id     text COLLATE "C" NOT NULL,
+  label       text COLLATE "C" NOT NULL,
+  added_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (edge_id, label)
+);
+CREATE INDEX edge_labels_label ON edge_labels (label);
+-- Requests a board sent to the cloud (recipient "cloud") and the dispatcher's answers: one row
+-- per request, so a redelivered one is answered again with the same answer.
+CREATE TABLE edge_requests (
+  edge_id          text COLLATE "C" NOT NULL,
+  id               text NOT NULL,
+  sender           text NOT NULL,
+  type             text NOT NULL,
+  sent_at          timestamptz NOT NULL,
+  received_at      timestamptz NOT NULL,
+  body             jsonb NOT NULL,
+  status_code      integer NOT NULL,
+  answer           jsonb NOT NULL,                -- the response body sent
+  kafka_partition  integer NOT NULL,
+  kafka_offset     bigint NOT NULL,
+  PRIMARY KEY (edge_id, sender, id)
+);
+-- The remote config version an edge runs with, as its latest heartbeat reported it.
+ALTER TABLE edges ADD COLUMN config_version bigint;
+
+DROP VIEW edge_status;
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -404,6 +461,7 @@ const std::vector<Migration>& migrations() {
       {10, "an event stored once per edge, sender and id", kV10EventsOnce},
       {11, "edge clock offset from broker time", kV11ClockOffset},
       {12, "the transaction that stored each event", kV12EventsXact},
+      {13, "remote configuration, edge labels, edge requests", kV13RemoteConfig},
   };
   return all;
 }

@@ -138,6 +138,8 @@ Header::Header(Value& inner) {
       case 9:
         if (keyIs(n, "timestamp", 9))
           timestamp = &m->value;
+        else if (keyIs(n, "recipient", 9))
+          recipient = &m->value;
         break;
       case 10:
         if (keyIs(n, "expires_at", 10))
@@ -314,6 +316,9 @@ std::optional<DecodeError> readHeader(Envelope& env, const Header& h, Kind kind)
     } else {
       return badTime("expires_at", *h.expiresAt);
     }
+  }
+  if (kind == Kind::kRequest && h.recipient != nullptr && h.recipient->IsString()) {
+    env.recipient = stringOf(*h.recipient);
   }
   if (h.description != nullptr) {
     env.description = stringOf(*h.description);

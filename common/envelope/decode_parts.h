@@ -135,6 +135,7 @@ struct Header {
   const Value* sender = nullptr;
   const Value* timestamp = nullptr;
   const Value* expiresAt = nullptr;
+  const Value* recipient = nullptr;
   const Value* description = nullptr;
   const Value* type = nullptr;
   const Value* code = nullptr;

@@ -173,6 +173,7 @@ Envelope Envelope::clone() const {
   e.sender = sender;
   e.timestampMs = timestampMs;
   e.expiresAtMs = expiresAtMs;
+  e.recipient = recipient;
   e.description = description;
   e.type = type;
   e.statusCode = statusCode;
@@ -387,6 +388,10 @@ std::string encode(const Envelope& e) {
   if (e.kind == Kind::kRequest && e.expiresAtMs) {
     w.Key("expires_at");
     writeString(w, formatRfc3339Ms(*e.expiresAtMs));
+  }
+  if (e.kind == Kind::kRequest && !e.recipient.empty()) {
+    w.Key("recipient");
+    writeString(w, e.recipient);
   }
   w.Key("description");
   writeString(w, e.description);

@@ -52,6 +52,9 @@ struct Limits {
 /// One message in canonical form. Whatever was accepted on the wire (integer or string id,
 /// RFC 3339 or epoch-ms timestamp, string or integer status code, legacy body shapes) is
 /// normalised: the timestamp to epoch ms, the status code to an int, the body to an object.
+/// The `recipient` of a request a board sends to the cloud.
+inline constexpr const char* kRecipientCloud = "cloud";
+
 class Envelope {
  public:
   Envelope();
@@ -89,6 +92,10 @@ class Envelope {
   /// Requests only: when the sender stops wanting it done (the wire's optional `expires_at`).
   /// A request past it is never acted on (408), like one older than the agent's max age.
   std::optional<int64_t> expiresAtMs;
+  /// Requests only: who is asked (the wire's optional `recipient`). Empty: the edge whose topic
+  /// carries it (the cloud asking a board); kRecipientCloud: a board asking the cloud
+  /// (edge->cloud requests, e.g. get_config, answered by the dispatcher).
+  std::string recipient;
   std::string description;
   /// Request/event type. On responses: the answered request's type (may be empty).
   std::string type;

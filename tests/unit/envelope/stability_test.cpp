@@ -60,6 +60,19 @@ TEST_CASE("the canonical encoding of each kind is stable", "[stability]") {
   CHECK(
       encode(expiring) ==
       R"({"request":{"id":"x","sender":"cloud_dispatcher","timestamp":"2026-11-21T08:00:00.000Z","expires_at":"2026-11-21T08:00:30.000Z","description":"","type":"ping","body":{}}})");
+  auto toCloud = Envelope::request(Id::text("c"), "edge_board", 1795248000000, "get_config");
+  toCloud.recipient = kRecipientCloud;
+  CHECK(
+      encode(toCloud) ==
+      R"({"request":{"id":"c","sender":"edge_board","timestamp":"2026-11-21T08:00:00.000Z","recipient":"cloud","description":"","type":"get_config","body":{}}})");
+  Decoder decoder;
+  auto back = decoder.decode(encode(toCloud));
+  REQUIRE(back);
+  CHECK(back->recipient == "cloud");
+  CHECK(back->clone().recipient == "cloud");
+  auto toEdge = decoder.decode(encode(req));
+  REQUIRE(toEdge);
+  CHECK(toEdge->recipient.empty());
   auto ev = Envelope::event(Id::text("e"), "edge_board", 0, "agent_stopping");
   CHECK(
       encode(ev) ==
