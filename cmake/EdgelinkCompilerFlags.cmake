@@ -67,11 +67,13 @@ function(edgelink_add_library name)
 endfunction()
 
 # edgelink_add_executable(name SOURCES...): an executable with EdgeLink's flags. TSan builds add
-# a thrd_create that TSan sees (cmake/tsan_thrd_create.cpp: librdkafka's threads).
+# a thrd_create that TSan sees (cmake/tsan_thrd_create.cpp: librdkafka's threads) and a mkstemp
+# whose descriptor it sees (cmake/tsan_mkstemp.cpp).
 function(edgelink_add_executable name)
   add_executable(${name} ${ARGN})
   target_link_libraries(${name} PRIVATE edgelink_build_flags)
   if(EDGELINK_SANITIZE MATCHES "thread")
-    target_sources(${name} PRIVATE "${PROJECT_SOURCE_DIR}/cmake/tsan_thrd_create.cpp")
+    target_sources(${name} PRIVATE "${PROJECT_SOURCE_DIR}/cmake/tsan_thrd_create.cpp"
+      "${PROJECT_SOURCE_DIR}/cmake/tsan_mkstemp.cpp")
   endif()
 endfunction()
