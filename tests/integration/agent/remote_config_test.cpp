@@ -16,6 +16,9 @@ using namespace edgelink::testing;
 
 namespace {
 
+/// No retry within a test's own pace: the answers below are to the first ask.
+const std::vector<std::string> kSlowRetry = {"--config-request-timeout", "60s"};
+
 TopicLog::Pred getConfigRequest() {
   return [](const envelope::Envelope& e) {
     return e.kind == envelope::Kind::kRequest && e.type == "get_config" && e.recipient == "cloud" &&
@@ -70,7 +73,7 @@ TEST_CASE(
     "restart",
     "[agent][remote-config]") {
   AgentUnderTest agent;
-  agent.start();
+  agent.start(kSlowRetry);
   auto first = nthGetConfig(agent, 1);
   CHECK(num(first.body(), "applied_version") == 0);
   CHECK(first.id.str().rfind("cfg-e1-", 0) == 0);
@@ -99,7 +102,7 @@ TEST_CASE(
   // A restart runs with the stored config before the cloud answers (and asks with its version).
   REQUIRE(agent.stop() == 0);
   const size_t before = agent.log().count(heartbeatWith(1, 4));
-  agent.start();
+  agent.start(kSlowRetry);
   auto again = nthGetConfig(agent, 2);
   CHECK(num(again.body(), "applied_version") == 4);
   REQUIRE(waitUntil([&] { return agent.log().count(heartbeatWith(1, 4)) > before; }, 20000));
@@ -111,7 +114,7 @@ TEST_CASE(
     "config kept",
     "[agent][remote-config]") {
   AgentUnderTest agent;
-  agent.start();
+  agent.start(kSlowRetry);
   answer(agent, nthGetConfig(agent, 1), 4, R"({"heartbeat-interval":1})");
   agent.event(eventWithVersion("config_applied", 4));
   int64_t version = 5;
@@ -140,7 +143,7 @@ TEST_CASE(
 TEST_CASE("a remote config verify would reject is refused with every problem, the old one kept",
           "[agent][remote-config]") {
   AgentUnderTest agent;
-  agent.start();
+  agent.start(kSlowRetry);
   answer(agent, nthGetConfig(agent, 1), 7,
          R"({"auto-stop-default":90000,"heartbeat-interval":100000})");
   auto refused = agent.event(eventWithVersion("config_refused", 7));

@@ -75,12 +75,12 @@ struct Board {
   Actions message(const std::string& json) {
     return core.onMessage(Inbound{json, 0, offset++, clock.wallMs()});
   }
-  Actions answer(const envelope::Envelope& request, int64_t version, const std::string& config,
+  Actions answer(const envelope::Envelope& request, int64_t version, const std::string& configJson,
                  const std::string& sender = "cloud_dispatcher") {
     return message(R"({"response":{"id":")" + request.id.str() + R"(","sender":")" + sender +
                    R"(","timestamp":)" + std::to_string(clock.wallMs()) +
                    R"(,"type":"get_config","overall_status_code":"200","body":{"version":)" +
-                   std::to_string(version) + R"(,"config":)" + config + "}}}");
+                   std::to_string(version) + R"(,"config":)" + configJson + "}}}");
   }
   std::optional<envelope::Envelope> event(const Actions& actions, const std::string& type) {
     for (auto& e : sent(actions)) {

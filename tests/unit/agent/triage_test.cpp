@@ -197,13 +197,14 @@ TEST_CASE("triage: responses and events from others are handed on, our own are n
           "[agent][triage]") {
   Fixture f;
   const std::string ts = std::to_string(f.clock.wallMs());
-  auto answer = f.run(R"({"response":{"id":"cfg-1","sender":"cloud_dispatcher","timestamp":)" + ts +
-                      R"(,"type":"get_config","overall_status_code":"200","body":{}}})");
+  auto answer = f.run(
+      R"({"response":{"id":"cfg-1","sender":"cloud_dispatcher","timestamp":)" + ts +
+      R"(,"type":"get_config","overall_status_code":"200","body":{"version":1,"config":{}}}})");
   CHECK(answer.verdict == Verdict::kIgnore);
   REQUIRE(answer.other);
   CHECK(answer.other->id.str() == "cfg-1");
   auto own = f.run(R"({"event":{"id":"e1","sender":"edge_board","timestamp":)" + ts +
-                   R"(,"type":"heartbeat","body":{}}})");
+                   R"(,"type":"heartbeat","body":{"agent_version":"1","interval_seconds":60}}})");
   CHECK(own.verdict == Verdict::kIgnore);
   CHECK_FALSE(own.other);
 }
