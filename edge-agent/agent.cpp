@@ -12,7 +12,9 @@
 
 #include "agent_log.h"
 #include "core/atomic_file.h"
+#include "core/time_format.h"
 #include "core/version.h"
+#include "remote_config_file.h"
 
 namespace edgelink::agent {
 
@@ -113,6 +115,8 @@ VoidResult Agent::init() {
   if (!state) {
     return state.error();
   }
+  const AgentOptions own = config_.options;
+  std::optional<RemoteConfig> applied = loadAppliedRemoteConfig();
   bool created = false;
   auto key = security::SigningKey::loadOrCreate(config_.keyFilePath, &created);
   if (!key) {
@@ -135,7 +139,9 @@ VoidResult Agent::init() {
   RunnerHooks hooks;
   hooks.persist = [this] { return persist(); };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
+  hooks.applyConfig = [this](const action::ApplyConfig& a) { applyRemoteConfig(a); };
   core_ = std::make_unique<AgentCore>(config_, clock_);
+  core_->setRemoteConfig(own, std::move(applied));
   runner_ = std::make_unique<ActionRunner>(*sink_, frpc_, probe_, std::move(hooks));
   runner_->setFeed([this](Outcome seen) { return core_->onOutcome(std::move(seen)); });
   auto source =
@@ -165,6 +171,45 @@ VoidResult Agent::init() {
   }
   bootstrap_ = std::thread([this, stored = core_->state().positions]() { bootstrapKafka(stored); });
   return {};
+}
+
+std::optional<RemoteConfig> Agent::loadAppliedRemoteConfig() {
+  const std::string path = remoteConfigPath(config_.options);
+  auto loaded = loadRemoteConfig(path, clock_.wallMs());
+  if (!loaded.warning.empty()) {
+    agentLogger()->error("{}", loaded.warning);
+  }
+  if (!loaded.remote) {
+    return std::nullopt;
+  }
+  auto checked = checkRemoteConfig(config_.options, *loaded.remote);
+  if (!checked) {
+    agentLogger()->warn(
+        "remote config version {} in {} no longer fits this board's own config "
+        "({}): running with the board's own config",
+        loaded.remote->version, path, checked.error().message);
+    return std::nullopt;
+  }
+  config_ = std::move(*checked);
+  setLogLevel(config_.options.logLevel);
+  agentLogger()->info("remote config version {} from {} (received {}) applied",
+                      loaded.remote->version, path, formatRfc3339Ms(loaded.remote->receivedAtMs));
+  return loaded.remote;
+}
+
+void Agent::applyRemoteConfig(const action::ApplyConfig& a) {
+  if (auto r = saveRemoteConfig(remoteConfigPath(config_.options), a.remote); !r) {
+    agentLogger()->error("{}: version {} is applied but will not survive a restart",
+                         r.error().describe(), a.remote.version);
+  }
+  config_ = a.config;  // frpc's side (frps-addr, frps-port) from the next start
+  setLogLevel(config_.options.logLevel);
+}
+
+void Agent::setLogLevel(const std::string& level) {
+  if (auto parsed = log::parseLevel(level)) {
+    spdlog::set_level(*parsed);
+  }
 }
 
 VoidResult Agent::persist() {

@@ -56,6 +56,12 @@ class Agent {
   VoidResult openSignals();
   /// The state file, made this edge's, with a leftover frpc of an earlier run ended.
   Result<AgentState> loadOwnState();
+  /// remote-config.json, checked over the board's own options: applied to config_ (and the
+  /// log level) when it still fits, else ignored (logged).
+  std::optional<RemoteConfig> loadAppliedRemoteConfig();
+  /// The core accepted a remote config: persist it, run frpc's side and the log level by it.
+  void applyRemoteConfig(const action::ApplyConfig& a);
+  static void setLogLevel(const std::string& level);
   /// Writes the state file (the runner's PersistState); logs when writes start and stop failing.
   VoidResult persist();
   void loop();

@@ -304,6 +304,11 @@ void addOptions(CLI::App& app, AgentOptions& o) {
                  "frp auto-stop when a start request names none");
   durationOption("--auto-stop-max", o.autoStopMax, "Longest auto-stop a request may ask for");
   durationOption("--heartbeat-interval", o.heartbeatInterval, "Heartbeat event interval");
+  durationOption("--config-refresh", o.configRefresh,
+                 "How often the board asks the cloud for its remote config (0: only at start and "
+                 "on config_changed)");
+  durationOption("--config-request-timeout", o.configRequestTimeout,
+                 "How long a get_config waits for the cloud's answer before asking again");
   app.add_option("--sender", o.sender, "Sender name on the agent's messages")
       ->capture_default_str();
   app.add_option("--frpc-admin-port", o.frpcAdminPort,
@@ -393,6 +398,8 @@ Validated validate(const AgentOptions& o) {
                                    " s");
   }
   checkRange(p, "heartbeat-interval", o.heartbeatInterval, 1, 86400);
+  checkRange(p, "config-refresh", o.configRefresh, 0, 31536000);
+  checkRange(p, "config-request-timeout", o.configRequestTimeout, 1, 3600);
   if (o.sender.empty() || o.sender.size() > 200) {
     p.add("sender", "expected 1-200 characters");
   }

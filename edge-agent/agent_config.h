@@ -42,6 +42,8 @@ struct AgentOptions {
   int64_t autoStopDefault = 7200;
   int64_t autoStopMax = 86400;
   int64_t heartbeatInterval = 60;
+  int64_t configRefresh = 3600;       ///< seconds between get_config requests (0: start only)
+  int64_t configRequestTimeout = 10;  ///< seconds a get_config waits for its answer
   std::string sender = "edge_board";
   int64_t frpcAdminPort = 7400;
   int64_t frpcStartTimeout = 15;

@@ -32,9 +32,12 @@ std::string idText(const envelope::Id& id) {
 
 AgentCore::AgentCore(const AgentConfig& config, const Clock& clock)
     : config_(config),
+      ownOptions_(config.options),
       clock_(clock),
       decoder_(envelope::Limits{static_cast<size_t>(config_.options.maxMessageBytes), 32}),
-      sender_(state_.outbox) {
+      sender_(state_.outbox),
+      fetch_(config.options.edgeId, config.options.configRefresh * 1000,
+             config.options.configRequestTimeout * 1000) {
   policy_.maxAgeMs = config_.options.maxRequestAge * 1000;
   policy_.maxSkewMs = config_.options.maxClockSkew * 1000;
   policy_.sender = config_.options.sender;
@@ -100,6 +103,7 @@ Actions AgentCore::begin(AgentState state, const StartupFacts& facts) {
   emitEvent(std::move(started));
   persistNow();
   nextHeartbeatMono_ = monoNow();
+  askConfig(fetch_.askNow(monoNow(), wallNow()));
   return take();
 }
 
@@ -138,6 +142,9 @@ void AgentCore::act(Triage t, const Origin& origin, size_t bytes) {
   switch (t.verdict) {
     case Verdict::kIgnore:
       positionsChanged(false);
+      if (t.other) {
+        onOther(*t.other);
+      }
       return;
     case Verdict::kDrop:
       agentLogger()->warn("dropped a message of {} bytes at {}[{}] offset {}: {}", bytes,
@@ -232,6 +239,13 @@ Actions AgentCore::onTimers() {
   if (flushDueMono_ && now >= *flushDueMono_) {
     persistNow();
   }
+  if (auto ask = fetch_.onTimer(now, wallNow())) {
+    askConfig(*ask);
+  } else if (fetch_.givenUp() > configGivenUp_) {
+    configGivenUp_ = fetch_.givenUp();
+    agentLogger()->warn("get_config: no answer after {} tries; asking again at the next refresh",
+                        ConfigFetch::kRetries + 1);
+  }
   if (probeUntilMono_ && now >= *probeUntilMono_) {
     probeUntilMono_.reset();
     agentLogger()->info(
@@ -301,6 +315,7 @@ int64_t AgentCore::nextDueMono() const {
   if (pendingInfo_ && pendingInfo_->sampled) {
     earliest(pendingInfo_->dueMono);
   }
+  earliest(fetch_.nextDueMono());
   if (running()) {
     earliest(std::max<int64_t>(now, sessionDeadlineMono_));
   }
@@ -397,6 +412,7 @@ void AgentCore::sendHeartbeat() {
   body.metrics = counters_.snapshot(state_.outbox.size());
   body.clockOffsetMs = brokerClock_.wallOffsetMs(wallNow(), monoNow());
   envelope::body::write(body, hb);
+  hb.set("config_version", configVersion());
   if (!sender_.sendPerishable(out_, envelope::encode(hb))) {
     return;
   }

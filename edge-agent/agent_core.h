@@ -19,8 +19,10 @@
 #include "decisions/actions.h"
 #include "decisions/agent_metrics.h"
 #include "decisions/broker_clock.h"
+#include "decisions/config_fetch.h"
 #include "decisions/outbox_tracker.h"
 #include "decisions/position_tracker.h"
+#include "decisions/remote_config.h"
 #include "decisions/request_policy.h"
 #include "decisions/session.h"
 #include "decisions/start_check.h"
@@ -41,6 +43,15 @@ class AgentCore {
   AgentCore(const AgentConfig& config, const Clock& clock);
   AgentCore(const AgentCore&) = delete;
   AgentCore& operator=(const AgentCore&) = delete;
+
+  /// Before begin(): the board's own options (its file and flags: what a remote config is
+  /// overlaid on) and the remote config the core's config already runs with (loaded from
+  /// remote-config.json), if any. Without a call, the config given is the board's own.
+  void setRemoteConfig(AgentOptions own, std::optional<RemoteConfig> applied);
+  /// The version of the remote config applied (0: none).
+  int64_t configVersion() const { return applied_ ? applied_->version : 0; }
+  /// The configuration the core runs with now (the board's own, or with remote values).
+  const AgentConfig& config() const { return config_; }
 
   /// Takes the loaded state (leftover frpc already ended): re-sends its outbox, resumes or
   /// ends its session, announces agent_started, persists.
@@ -156,6 +167,12 @@ class AgentCore {
   void act(Triage triage, const Origin& origin, size_t bytes);
   void dispatch(const envelope::Envelope& request, const Origin& origin);
   void sendHeartbeat();
+  /// A response or event from another sender: an answer to our get_config, config_changed.
+  void onOther(const envelope::Envelope& message);
+  void askConfig(const ConfigFetch::Ask& ask);
+  void onConfigAnswer(const envelope::Envelope& response);
+  void applyConfig(RemoteConfig remote, AgentConfig config);
+  void refuseConfig(int64_t version, const std::string& reason);
 
   void answer(const envelope::Id& id, const std::string& type, const std::string& sender,
               envelope::Envelope response, const Origin& origin, const std::string& note = {});
@@ -205,7 +222,10 @@ class AgentCore {
   /// The first heartbeat's delivery report is awaited: no request is judged before it (bounded).
   bool awaitingBrokerTime() const { return probeUntilMono_ && monoNow() < *probeUntilMono_; }
 
-  const AgentConfig& config_;
+  AgentConfig config_;  ///< the board's own config, with the applied remote config over it
+  AgentOptions ownOptions_;
+  std::optional<RemoteConfig> applied_;
+  std::optional<int64_t> refusedVersion_;  ///< the last version refused (said once)
   const Clock& clock_;
   Policy policy_;
   envelope::Decoder decoder_;
@@ -231,6 +251,8 @@ class AgentCore {
   std::optional<int64_t> probeUntilMono_;  ///< awaitingBrokerTime() until then
   bool probed_ = false;  ///< the first heartbeat's delivery was awaited, or need not be
   std::optional<int64_t> flushDueMono_;
+  ConfigFetch fetch_;
+  uint64_t configGivenUp_ = 0;  ///< fetch_.givenUp() already logged
 };
 
 }  // namespace edgelink::agent

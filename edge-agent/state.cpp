@@ -475,13 +475,17 @@ LoadedState loadState(const std::string& path, int64_t nowMs) {
     what = "cannot be read (" + text.error().describe() + ")";
   }
   // Unreadable or corrupt: set aside (its content may help a post-mortem) and start fresh.
-  std::string aside = path + ".corrupt-" + std::to_string(nowMs);
-  bool moved = std::rename(path.c_str(), aside.c_str()) == 0;
-  out.warning = "state file " + path + " " + what + "; " +
-                (moved ? "set aside as " + aside
-                       : "could not set it aside (" + std::string(std::strerror(errno)) + ")") +
+  out.warning = "state file " + path + " " + what + "; " + setAside(path, nowMs) +
                 "; starting with an empty state";
   return out;
+}
+
+std::string setAside(const std::string& path, int64_t nowMs) {
+  std::string aside = path + ".corrupt-" + std::to_string(nowMs);
+  if (std::rename(path.c_str(), aside.c_str()) == 0) {
+    return "set aside as " + aside;
+  }
+  return "could not set it aside (" + std::string(std::strerror(errno)) + ")";
 }
 
 VoidResult saveState(const std::string& path, const AgentState& state) {

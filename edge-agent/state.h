@@ -109,6 +109,8 @@ struct LoadedState {
   std::string warning;
 };
 LoadedState loadState(const std::string& path, int64_t nowMs);
+/// Renames a damaged file to <path>.corrupt-<ms>: "set aside as …", or why it could not be.
+std::string setAside(const std::string& path, int64_t nowMs);
 /// Writes atomically, mode 0600.
 VoidResult saveState(const std::string& path, const AgentState& state);
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.h"
+#include "decisions/remote_config.h"
 #include "decisions/session.h"
 #include "decisions/start_check.h"
 #include "decisions/system_info.h"
@@ -85,12 +86,19 @@ struct ReadSystemFacts {
   std::vector<std::string> diskPaths;
 };
 
+/// A remote config is accepted: write remote-config.json (0600, atomically), set the log
+/// level, and run the frpc side with `config` from the next start (frps-addr, frps-port).
+struct ApplyConfig {
+  RemoteConfig remote;
+  AgentConfig config;
+};
+
 }  // namespace action
 
 using Action = std::variant<action::Send, action::PersistState, action::SetStatus,
                             action::WriteFrpcConfig, action::StartFrpc, action::CheckFrpc,
                             action::QueryProxyStatus, action::WatchFrpcExit, action::StopFrpc,
-                            action::SampleCpu, action::ReadSystemFacts>;
+                            action::SampleCpu, action::ReadSystemFacts, action::ApplyConfig>;
 using Actions = std::vector<Action>;
 
 namespace outcome {

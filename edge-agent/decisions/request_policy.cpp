@@ -12,7 +12,8 @@ namespace edgelink::agent {
 namespace rt = envelope::request_type;
 
 bool isForUs(const envelope::Envelope& message, const Policy& policy) {
-  return message.kind == envelope::Kind::kRequest && message.sender != policy.sender;
+  return message.kind == envelope::Kind::kRequest && message.sender != policy.sender &&
+         message.recipient.empty();
 }
 
 bool isKnownRequestType(const std::string& type) {

@@ -54,7 +54,8 @@ envelope::Envelope signatureRefusal(const envelope::Id& id, const std::string& t
                                     const std::string& sender, int64_t nowMs,
                                     const security::Verification& verification);
 
-/// True for requests the agent answers: a request not sent by the agent itself.
+/// True for requests the agent answers: a request not sent by the agent itself and without a
+/// recipient (one naming any, "cloud" included, is addressed to someone else).
 bool isForUs(const envelope::Envelope& message, const Policy& policy);
 
 /// True for the request types this agent handles.

@@ -107,14 +107,21 @@ Triage triage(const Inbound& message, TriageContext& ctx) {
   envelope::Envelope& msg = *decoded;
   Triage t;
   if (!isForUs(msg, ctx.policy)) {
-    t.reason = msg.kind != envelope::Kind::kRequest
-                   ? std::string("not a request but a ") + envelope::kindName(msg.kind)
-                   : "a request sent by this agent itself";
+    if (msg.kind != envelope::Kind::kRequest) {
+      t.reason = std::string("not a request but a ") + envelope::kindName(msg.kind);
+    } else if (msg.sender == ctx.policy.sender) {
+      t.reason = "a request sent by this agent itself";
+    } else {
+      t.reason = "a request addressed to '" + msg.recipient + "', not this agent";
+    }
     if (msg.kind == envelope::Kind::kEvent && msg.sender == ctx.policy.sender &&
         msg.type == envelope::event_type::kHeartbeat) {
       t.ownHeartbeat = msg.id.str();
     }
-    return t;  // responses, events, and our own messages
+    if (msg.kind != envelope::Kind::kRequest && msg.sender != ctx.policy.sender) {
+      t.other = std::move(msg);  // an answer to one of ours, or the cloud's event
+    }
+    return t;  // responses, events, our own messages, requests to someone else
   }
   t.id = msg.id;
   t.type = msg.type;

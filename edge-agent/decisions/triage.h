@@ -80,6 +80,9 @@ struct Triage {
   std::optional<security::Verdict> signatureRefused;
   /// kIgnore of a heartbeat this agent's sender sent: its id (the broker clock's probe).
   std::string ownHeartbeat;
+  /// kIgnore of a response or event from another sender (an answer to one of this agent's
+  /// edge->cloud requests, a config_changed event): the message.
+  std::optional<envelope::Envelope> other;
 };
 
 Triage triage(const Inbound& message, TriageContext& context);

@@ -36,6 +36,12 @@ std::optional<Outcome> ActionRunner::perform(const Action& a) {
     }
     return std::nullopt;
   }
+  if (const auto* apply = std::get_if<action::ApplyConfig>(&a)) {
+    if (hooks_.applyConfig) {
+      hooks_.applyConfig(*apply);
+    }
+    return std::nullopt;
+  }
   if (std::holds_alternative<action::SampleCpu>(a)) {
     return outcome::CpuSampled{probe_.cpuSample()};
   }

@@ -21,6 +21,8 @@ namespace edgelink::agent {
 struct RunnerHooks {
   std::function<VoidResult()> persist;             ///< write the core's state file (atomically)
   std::function<void(const std::string&)> status;  ///< systemd's status line
+  /// persist an accepted remote config and apply the shell's side of it
+  std::function<void(const action::ApplyConfig&)> applyConfig;
 };
 
 class ActionRunner {

@@ -35,7 +35,12 @@ struct Rig {
                                     log.push_back("persist");
                                     return {};
                                   },
-                                  [this](const std::string& s) { log.push_back("status " + s); }}};
+                                  [this](const std::string& s) { log.push_back("status " + s); },
+                                  [this](const action::ApplyConfig& a) {
+                                    log.push_back("apply config " +
+                                                  std::to_string(a.remote.version) + " " +
+                                                  a.config.options.logLevel);
+                                  }}};
 };
 
 Session sshSession() {
@@ -107,4 +112,20 @@ TEST_CASE("runner: what the seams say comes back as outcomes", "[agent][runner]"
   CHECK(*std::get<outcome::FrpcExitSeen>(seen[0]).exited == "exited with status 1");
   CHECK(std::get<outcome::FrpcStopped>(seen[1]).end.waitStatus == "exited with status 1");
   CHECK_FALSE(r.frpc.running);
+}
+
+TEST_CASE("runner: an accepted remote config goes to the applyConfig hook, no outcome",
+          "[agent][runner]") {
+  Rig r;
+  size_t outcomes = 0;
+  r.runner.setFeed([&](Outcome) -> Actions {
+    ++outcomes;
+    return {};
+  });
+  action::ApplyConfig apply;
+  apply.remote.version = 4;
+  apply.config.options.logLevel = "warn";
+  r.runner.run({std::move(apply), action::SetStatus{"idle"}});
+  CHECK(r.log == std::vector<std::string>{"apply config 4 warn", "status idle"});
+  CHECK(outcomes == 0);
 }

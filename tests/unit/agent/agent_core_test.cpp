@@ -27,10 +27,12 @@ TEST_CASE("core: announces itself and sends heartbeats on the interval, one unde
   h.begin();
   h.advance(0);
   auto first = h.fresh();
-  REQUIRE(kinds(first) == std::vector<std::string>{"agent_started", "heartbeat"});
+  REQUIRE(kinds(first) == std::vector<std::string>{"agent_started", "get_config", "heartbeat"});
   CHECK(json::member(first[0].body(), "pid")->GetInt64() == 7);
-  CHECK(json::member(first[1].body(), "interval_seconds")->GetInt64() == 60);
-  CHECK_FALSE(json::member(first[1].body(), "frp_running")->GetBool());
+  CHECK(first[1].recipient == "cloud");
+  CHECK(json::member(first[2].body(), "interval_seconds")->GetInt64() == 60);
+  CHECK(json::member(first[2].body(), "config_version")->GetInt64() == 0);
+  CHECK_FALSE(json::member(first[2].body(), "frp_running")->GetBool());
   CHECK(h.core->nextDueMono() == h.clock.monoMs() + 60'000);
   h.advance(59'999);
   CHECK(h.fresh().empty());
@@ -46,9 +48,9 @@ TEST_CASE("core: a session stops itself at its auto-stop deadline", "[agent][cor
   h.begin();
   h.startSession(5, 60);
   auto started = h.fresh();
-  CHECK(kinds(started) ==
-        std::vector<std::string>{"agent_started", "heartbeat", "frp_start 200", "frp_started"});
-  CHECK(str(started[2], "state") == "running");
+  CHECK(kinds(started) == std::vector<std::string>{"agent_started", "get_config", "heartbeat",
+                                                   "frp_start 200", "frp_started"});
+  CHECK(str(started[3], "state") == "running");
   h.advance(59'000 - 50);
   CHECK(h.core->running());
   CHECK(h.core->nextDueMono() <= h.clock.monoMs() + 1000);  // wakes for the deadline
@@ -132,7 +134,7 @@ TEST_CASE("core: a session that expired while the agent was down is ended, a liv
     state.session = stored;
     h.begin(state);
     auto out = h.fresh();
-    REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped", "agent_started"});
+    REQUIRE(kinds(out) == std::vector<std::string>{"frp_stopped", "agent_started", "get_config"});
     CHECK(str(out[0], "stop_reason") == "expired_while_down");
     CHECK_FALSE(json::member(out[1].body(), "session_resumed")->GetBool());
     CHECK(h.frpc.starts == 0);
@@ -150,9 +152,10 @@ TEST_CASE("core: a session that expired while the agent was down is ended, a liv
     h.frpc.allRunning();
     h.advance(50);
     auto out = h.fresh();
-    REQUIRE(kinds(out) == std::vector<std::string>{"agent_started", "heartbeat", "frp_started"});
+    REQUIRE(kinds(out) ==
+            std::vector<std::string>{"agent_started", "get_config", "heartbeat", "frp_started"});
     CHECK(json::member(out[0].body(), "session_resumed")->GetBool());
-    CHECK(json::member(out[2].body(), "resumed")->GetBool());
+    CHECK(json::member(out[3].body(), "resumed")->GetBool());
     CHECK(h.core->state().session->expiresAtMs == stored.expiresAtMs);  // the original deadline
     h.advance(60'000);
     CHECK(str(h.fresh().back(), "stop_reason") == "auto_stop");
@@ -211,7 +214,7 @@ TEST_CASE("core: the position moves past a request only once its answer is deliv
   h.request(5, "ping");
   REQUIRE(kinds(h.fresh()) == std::vector<std::string>{"ping 200"});
   CHECK(h.core->state().positions.at(0) == 5);
-  CHECK(h.core->state().outbox.size() == 2);  // agent_started and the answer
+  CHECK(h.core->state().outbox.size() == 3);  // agent_started, get_config and the answer
   h.deliverAll();
   CHECK(h.core->state().positions.at(0) == 6);
   CHECK(h.core->state().outbox.empty());
@@ -219,7 +222,7 @@ TEST_CASE("core: the position moves past a request only once its answer is deliv
   h.request(5, "ping");
   auto again = h.fresh();
   REQUIRE(again.size() == 1);
-  CHECK(h.sink.produced.back().first == h.sink.produced[1].first);  // byte for byte
+  CHECK(h.sink.produced.back().first == h.sink.produced[2].first);  // byte for byte
 }
 
 TEST_CASE(

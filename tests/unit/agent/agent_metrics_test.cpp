@@ -88,7 +88,7 @@ TEST_CASE("core: the heartbeat carries the counts of what the agent did",
                                  {ro::kStale, 0},
                                  {ro::kFailed, 0},
                                  {ro::kRedelivered, 0}});
-  CHECK(first.outboxDepth == 1);
+  CHECK(first.outboxDepth == 2);  // agent_started and get_config
   CHECK(first.rssBytes == uint64_t{12'345'678});
   CHECK_FALSE(first.clockOffsetMs);
   CHECK(first.frpcStarts == 0);

@@ -175,3 +175,36 @@ TEST_CASE("what a valid request asks for: ping's answer, status, stop, a checked
   CHECK(refused.response->statusCode == 403);
   test::roundTrip(*refused.response);
 }
+
+TEST_CASE("triage: a request with a recipient is addressed to someone else: skipped, unanswered",
+          "[agent][triage]") {
+  Fixture f;
+  const std::string ts = std::to_string(f.clock.wallMs());
+  for (const std::string recipient : {"cloud", "elevator-0042"}) {
+    auto t = f.run(R"({"request":{"id":"r1","sender":"web_backend","recipient":")" + recipient +
+                   R"(","timestamp":)" + ts + R"(,"type":"frp_stop","body":{}}})");
+    CHECK(t.verdict == Verdict::kIgnore);
+    CHECK_FALSE(t.response);
+    CHECK_FALSE(t.request);
+    CHECK(t.reason == "a request addressed to '" + recipient + "', not this agent");
+  }
+  auto ours = f.run(R"({"request":{"id":"r2","sender":"web_backend","timestamp":)" + ts +
+                    R"(,"type":"ping"}})");
+  CHECK(ours.verdict == Verdict::kAct);
+}
+
+TEST_CASE("triage: responses and events from others are handed on, our own are not",
+          "[agent][triage]") {
+  Fixture f;
+  const std::string ts = std::to_string(f.clock.wallMs());
+  auto answer = f.run(
+      R"({"response":{"id":"cfg-1","sender":"cloud_dispatcher","timestamp":)" + ts +
+      R"(,"type":"get_config","overall_status_code":"200","body":{"version":1,"config":{}}}})");
+  CHECK(answer.verdict == Verdict::kIgnore);
+  REQUIRE(answer.other);
+  CHECK(answer.other->id.str() == "cfg-1");
+  auto own = f.run(R"({"event":{"id":"e1","sender":"edge_board","timestamp":)" + ts +
+                   R"(,"type":"heartbeat","body":{"agent_version":"1","interval_seconds":60}}})");
+  CHECK(own.verdict == Verdict::kIgnore);
+  CHECK_FALSE(own.other);
+}

@@ -27,6 +27,10 @@ AgentOptions validOptions(const testing::TempDir& dir) {
   o.remotePorts = "30000-39999";
   // Tests of other things send unsigned requests; signed_requests_test.cpp turns this on.
   o.requireSignedRequests = false;
+  // Tests of other things see the one get_config asked at start, never its retries or refresh
+  // (config_fetch_test.cpp and remote_config_core_test.cpp test those).
+  o.configRefresh = 0;
+  o.configRequestTimeout = 3600;
   return o;
 }
 
