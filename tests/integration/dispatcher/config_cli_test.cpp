@@ -36,7 +36,7 @@ int64_t scopeVersion(DispatcherHarness& h, const std::string& scope) {
 
 TEST_CASE("config set, unset and show: fleet defaults, edge overrides marked, versions grow",
           "[dispatcher][cli][config]") {
-  DispatcherHarness h({"e1", "e2"});
+  DispatcherHarness h(DispatcherHarness::Setup({"e1", "e2"}));
   addEdges(h, {"e1", "e2"});
 
   auto fleet = h.cli({"config", "set", "--fleet", "heartbeat-interval=30", "log-level=info"});
@@ -108,7 +108,7 @@ TEST_CASE("config set, unset and show: fleet defaults, edge overrides marked, ve
 
 TEST_CASE("config set refuses local-only, unknown and ill-typed values, storing nothing",
           "[dispatcher][cli][config]") {
-  DispatcherHarness h({"e1"});
+  DispatcherHarness h(DispatcherHarness::Setup({"e1"}));
   addEdges(h, {"e1"});
   const auto values = "SELECT count(*) FROM config_values";
   const auto scopes = "SELECT count(*) FROM config_scopes";
@@ -157,7 +157,7 @@ TEST_CASE("config set refuses local-only, unknown and ill-typed values, storing 
 
 TEST_CASE("edges label add, remove, list; config set --label sets every labelled edge",
           "[dispatcher][cli][config]") {
-  DispatcherHarness h({"e1", "e2", "e3"});
+  DispatcherHarness h(DispatcherHarness::Setup({"e1", "e2", "e3"}));
   addEdges(h, {"e1", "e2", "e3"});
 
   REQUIRE(h.cli({"edges", "label", "add", "--edge", "e1", "bldg-7", "north"}).code == 0);
@@ -203,7 +203,7 @@ TEST_CASE("edges label add, remove, list; config set --label sets every labelled
 
 TEST_CASE("config push sends config_changed with each edge's desired version on its topic",
           "[dispatcher][cli][config]") {
-  DispatcherHarness h({"e1", "e2"});
+  DispatcherHarness h(DispatcherHarness::Setup({"e1", "e2"}));
   addEdges(h, {"e1", "e2"});
   REQUIRE(h.cli({"config", "set", "--fleet", "log-level=info"}).code == 0);
   REQUIRE(h.cli({"config", "set", "--edge", "e2", "log-level=debug"}).code == 0);
@@ -251,7 +251,7 @@ TEST_CASE("config push sends config_changed with each edge's desired version on 
 
 TEST_CASE("edges show lists the applied config version beside the desired one",
           "[dispatcher][cli][config]") {
-  DispatcherHarness h({"e1"});
+  DispatcherHarness h(DispatcherHarness::Setup({"e1"}));
   addEdges(h, {"e1"});
   auto before = h.cli({"edges", "show", "e1"});
   REQUIRE(before.code == 0);
