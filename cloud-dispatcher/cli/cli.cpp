@@ -2,6 +2,7 @@
 
 #include <cstdio>
 
+#include "cli/config_store.h"
 #include "cli/context.h"
 #include "config/cli_config.h"
 #include "config/secrets.h"
@@ -40,6 +41,7 @@ int cliMain(int argc, const char* const* argv) {
   addEventsCommands(commands);
   addKeysCommands(commands);
   addAuditCommands(commands);
+  addConfigCommands(commands);
 
   auto parsed = config::parse(app, argc, argv);
   if (!parsed.proceed) {

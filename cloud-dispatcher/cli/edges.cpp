@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 
+#include "cli/config_store.h"
 #include "cli/context.h"
 #include "cli/edge_acls.h"
 #include "cli/queries.h"
@@ -18,6 +19,7 @@ struct EdgesArgs {
   std::vector<std::string> ids;
   std::string id;  ///< edges show
   std::string edge;
+  std::string label;  ///< edges list --label
   bool online = false;
   bool offline = false;
   std::string key;  ///< edges add --key, edges set-key KEY: base64 or a PEM file's path
@@ -140,7 +142,7 @@ int edgesList(const Context& c, const EdgesArgs& a) {
                  : a.offline ? EdgeFilter::kOffline
                              : EdgeFilter::kAll;
   return c.withDatabase([&](pg::Connection& db) {
-    auto records = listEdges(db, c.options, f, a.edge, c.limit);
+    auto records = listEdges(db, c.options, f, a.edge, c.limit, a.label);
     if (records) {
       for (auto& r : *records) {
         addClockField(r);
@@ -186,6 +188,26 @@ int edgesSetKey(const Context& c, const EdgesArgs& a) {
   });
 }
 
+/// The remote config versions (docs/REMOTE-CONFIG.md): with --json config_version_applied and
+/// config_version_desired, else "config: applied 3, desired 4".
+int addConfigVersionFields(const Context& c, pg::Connection& db, Record& r) {
+  auto v = configVersions(db, fieldText(r, "edge_id"));
+  if (!v) {
+    return c.fail(exitCodeForDbError(v.error()), v.error().describe());
+  }
+  if (c.json) {
+    r.push_back(v->applied ? numberField("config_version_applied", *v->applied)
+                           : nullField("config_version_applied"));
+    r.push_back(numberField("config_version_desired", v->desired));
+  } else {
+    r.push_back(stringField(
+        "config", "applied " +
+                      (v->applied ? std::to_string(*v->applied) : std::string("none reported")) +
+                      ", desired " + std::to_string(v->desired)));
+  }
+  return kExitOk;
+}
+
 /// One edge with everything stored about it, its agent's latest metrics included.
 int edgesShow(const Context& c, const EdgesArgs& a) {
   return c.withDatabase([&](pg::Connection& db) {
@@ -196,6 +218,9 @@ int edgesShow(const Context& c, const EdgesArgs& a) {
     if (records) {
       addClockField(records->front());
       expandAgentMetrics(records->front(), c.json);
+      if (int failed = addConfigVersionFields(c, db, records->front()); failed != kExitOk) {
+        return failed;
+      }
     }
     return c.show(records, {}, true);
   });
@@ -229,12 +254,14 @@ void addEdgesCommands(Commands& cmds) {
   list->add_flag("--online", a->online, "Only online edges");
   list->add_flag("--offline", a->offline, "Only offline edges");
   list->add_option("--edge", a->edge, "Only this edge");
+  list->add_option("--label", a->label, "Only the edges carrying this label (edges label)");
   list->add_option("--limit", c.limit, "At most this many")->capture_default_str();
   auto* show = cmds.add(
       "show", "One edge: online state, heartbeat, its agent's metrics (exit 6: not found)",
       "cloud-dispatcher edges show elevator-0042 --json", [&c, a] { return edgesShow(c, *a); },
       edges);
   show->add_option("ID", a->id, "Edge id")->required();
+  addEdgesLabelCommands(cmds, edges);
 }
 
 }  // namespace edgelink::dispatcher

@@ -296,7 +296,8 @@ Result<std::vector<Record>> showSession(pg::Connection& db, const Options& optio
 }
 
 Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options, EdgeFilter f,
-                                      const std::string& edge, int limit) {
+                                      const std::string& edge, int limit,
+                                      const std::string& label) {
   const char* filter = f == EdgeFilter::kOnline    ? "online"
                        : f == EdgeFilter::kOffline ? "NOT online"
                                                    : "true";
@@ -311,9 +312,11 @@ Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options
                          " e.agent_metrics_at, e.agent_metrics, e.key_id, e.clock_offset_ms,"
                          " (SELECT s.session_id FROM sessions s WHERE s.edge_id = e.edge_id"
                          "  AND s.ended_at IS NULL) AS live_session"
-                         " FROM edges e WHERE ($2 = '' OR e.edge_id = $2)) x WHERE ") +
+                         " FROM edges e WHERE ($2 = '' OR e.edge_id = $2) AND ($4 = '' OR"
+                         "  EXISTS (SELECT 1 FROM edge_labels l WHERE l.edge_id = e.edge_id"
+                         "  AND l.label = $4))) x WHERE ") +
                  filter + " ORDER BY edge_id LIMIT $3",
-             {std::to_string(options.offlineAfterSeconds), edge, std::to_string(limit)});
+             {std::to_string(options.offlineAfterSeconds), edge, std::to_string(limit), label});
 }
 
 namespace {

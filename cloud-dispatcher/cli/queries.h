@@ -44,8 +44,10 @@ Result<std::vector<Record>> showSession(pg::Connection& db, const Options& optio
 
 enum class EdgeFilter { kAll, kOnline, kOffline };
 /// Online: a heartbeat within `options.offlineAfterSeconds` and no agent_stopping since.
+/// `label` set: only the edges carrying it (edge_labels).
 Result<std::vector<Record>> listEdges(pg::Connection& db, const Options& options, EdgeFilter f,
-                                      const std::string& edge, int limit);
+                                      const std::string& edge, int limit,
+                                      const std::string& label = "");
 
 /// An edge record's agent_metrics (the stored heartbeat metrics) read through the typed model:
 /// with `json` the model's JSON again; else one field per metric, named as on the wire, counts
