@@ -77,7 +77,10 @@ Batch::Batch(const Options& options, const SignatureCheck* check)
 void Batch::clear() {
   messages_ = 0;
   heartbeats_ = 0;
+  ownAnswers_ = 0;
   requests_.clear();
+  edgeRequests_.clear();
+  edgeRequestKeys_.clear();
   responses_.clear();
   events_.clear();
   rejected_.clear();
@@ -212,6 +215,12 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     reject(m, std::nullopt, nowMs, e);
     return Classified::kRejected;
   }
+  if (decoded->kind == envelope::Kind::kResponse && decoded->sender == options_.sender) {
+    // This dispatcher's answer to an edge request, read back: the edge's answers are stored,
+    // not ours (it would also fail the edge's signature check).
+    ++ownAnswers_;
+    return Classified::kOwnAnswer;
+  }
   if (check_ != nullptr && decoded->kind != envelope::Kind::kRequest) {
     AnswerVerdict v = check_->check(*edgeId, m.topic, m.payload, m.signature);
     if (!v.accepted) {
@@ -221,6 +230,9 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
   }
   switch (decoded->kind) {
     case envelope::Kind::kRequest:
+      if (decoded->recipient == envelope::kRecipientCloud) {
+        return addEdgeRequest(m, *edgeId, *decoded, seen);
+      }
       return addRequest(m, *edgeId, *decoded, seen);
     case envelope::Kind::kResponse:
       return addResponse(m, *edgeId, *decoded, seen);
@@ -309,6 +321,29 @@ Classified Batch::addRequest(const RawMessage& m, const std::string& edgeId,
   return Classified::kRequest;
 }
 
+Classified Batch::addEdgeRequest(const RawMessage& m, const std::string& edgeId,
+                                 const envelope::Envelope& env, int64_t seen) {
+  EdgeRequestRow r;
+  r.topic = m.topic;
+  r.edgeId = edgeId;
+  r.sender = env.sender;
+  r.id = env.id.str();
+  if (!edgeRequestKeys_.insert(correlationKey(r.edgeId, r.sender + '\0' + r.id)).second) {
+    return Classified::kDuplicate;
+  }
+  r.idIsNumber = env.id.isNumber();
+  r.type = env.type;
+  r.sentAtMs = env.timestampMs;
+  r.receivedAtMs = seen;
+  r.bodyJson = bodyJson(env.body());
+  r.partition = m.partition;
+  r.offset = m.offset;
+  auto& u = edge(r.edgeId, seen);
+  u.lastSeenMs = std::max(u.lastSeenMs.value_or(seen), seen);
+  edgeRequests_.push_back(std::move(r));
+  return Classified::kEdgeRequest;
+}
+
 Classified Batch::addResponse(const RawMessage& m, const std::string& edgeId,
                               const envelope::Envelope& env, int64_t seen) {
   ResponseRow r;
@@ -359,6 +394,12 @@ Classified Batch::addEvent(const RawMessage& m, const std::string& edgeId,
       u.lastHeartbeatMs = seen;
       u.heartbeatSentMs = env.timestampMs;
       u.clockOffsetMs = hb ? hb->clockOffsetMs : std::nullopt;
+      if (heartbeat) {
+        // Read here, not by the typed heartbeat (common/envelope): the schema checked it.
+        if (const auto* v = json::member(body, "config_version"); v != nullptr && v->IsInt64()) {
+          u.configVersion = v->GetInt64();
+        }
+      }
       if (heartbeat) {
         if (hb) {
           if (!hb->agentVersion.empty()) {

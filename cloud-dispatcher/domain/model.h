@@ -103,6 +103,23 @@ struct EventRow {
   std::optional<FrpInfo> frp;  ///< frp_started / frp_stopped
 };
 
+/// A request a board sent to the cloud (recipient "cloud", e.g. get_config): answered by the
+/// dispatcher (domain/edge_requests.h) and stored with its answer in edge_requests, never in
+/// `requests` (the cloud's requests awaiting an edge's answer).
+struct EdgeRequestRow {
+  std::string topic;  ///< where it came from: the answer goes there
+  std::string edgeId;
+  std::string id;
+  bool idIsNumber = false;
+  std::string sender;
+  std::string type;
+  int64_t sentAtMs = 0;
+  int64_t receivedAtMs = 0;
+  std::string bodyJson;
+  int32_t partition = 0;
+  int64_t offset = 0;
+};
+
 struct RejectedRow {
   std::string topic;
   int32_t partition = 0;
@@ -145,6 +162,9 @@ struct EdgeUpdate {
   /// The latest heartbeat's clock_offset_ms (edge clock minus broker time); reset by a newer
   /// heartbeat without it or by agent_started.
   std::optional<int64_t> clockOffsetMs;
+  /// The latest heartbeat's config_version (the remote config the edge runs with); kept when a
+  /// newer heartbeat has none.
+  std::optional<int64_t> configVersion;
 };
 
 /// last_seen_at is kept to this resolution: an edge row is not rewritten only to move it less.
@@ -155,7 +175,18 @@ inline constexpr int64_t kLastSeenResolutionMs = 10000;
 bool edgeWriteNeeded(const EdgeUpdate& u, std::optional<int64_t> written);
 
 /// The outcome of classifying one message.
-enum class Classified { kRequest, kResponse, kEvent, kHeartbeat, kRejected, kDuplicate };
+/// kEdgeRequest: a request a board sent to the cloud; kOwnAnswer: a response this dispatcher's
+/// sender produced (its answer to an edge request, read back from the edge's topic): skipped.
+enum class Classified {
+  kRequest,
+  kResponse,
+  kEvent,
+  kHeartbeat,
+  kRejected,
+  kDuplicate,
+  kEdgeRequest,
+  kOwnAnswer
+};
 
 class Batch {
  public:
@@ -176,6 +207,9 @@ class Batch {
   const std::vector<ResponseRow>& responses() const { return responses_; }
   const std::vector<EventRow>& events() const { return events_; }
   const std::vector<RejectedRow>& rejected() const { return rejected_; }
+  const std::vector<EdgeRequestRow>& edgeRequests() const { return edgeRequests_; }
+  /// Responses of this dispatcher's own sender seen (and skipped).
+  size_t ownAnswers() const { return ownAnswers_; }
   /// One entry per edge, sorted by edge id (upserts in key order avoid deadlocks).
   std::vector<EdgeUpdate> edgeUpdates() const;
   size_t heartbeats() const { return heartbeats_; }
@@ -193,6 +227,8 @@ class Batch {
                          int64_t nowMs, int64_t seen, const envelope::DecodeError& e);
   Classified addRequest(const RawMessage& m, const std::string& edgeId,
                         const envelope::Envelope& env, int64_t seen);
+  Classified addEdgeRequest(const RawMessage& m, const std::string& edgeId,
+                            const envelope::Envelope& env, int64_t seen);
   Classified addResponse(const RawMessage& m, const std::string& edgeId,
                          const envelope::Envelope& env, int64_t seen);
   /// Heartbeats fold into the edge's update; other events become rows.
@@ -209,7 +245,9 @@ class Batch {
   const SignatureCheck* check_;
   size_t messages_ = 0;
   size_t heartbeats_ = 0;
+  size_t ownAnswers_ = 0;
   std::vector<RequestRow> requests_;
+  std::vector<EdgeRequestRow> edgeRequests_;
   std::vector<ResponseRow> responses_;
   std::vector<EventRow> events_;
   std::vector<RejectedRow> rejected_;
@@ -217,6 +255,7 @@ class Batch {
   std::unordered_map<std::string, EdgeUpdate> edges_;
   std::unordered_set<std::string> requestKeys_;
   std::unordered_set<std::string> responseKeys_;
+  std::unordered_set<std::string> edgeRequestKeys_;
   std::unordered_map<std::string, int64_t> nextOffsets_;  // "partition\0topic" -> next offset
   std::string lastTopic_;                                 // topic -> edge id, for runs of one topic
   std::optional<std::string> lastEdge_;

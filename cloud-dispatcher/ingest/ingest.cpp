@@ -100,9 +100,10 @@ size_t ConsumerLoop::commitFinished() {
     committed += job->batch.messages();
     logger()->debug(
         "stored {} messages ({} requests, {} responses, {} events, {} heartbeats, {} "
-        "rejected)",
+        "rejected, {} edge requests answered, {} own answers skipped)",
         job->batch.messages(), job->batch.requests().size(), job->batch.responses().size(),
-        job->batch.events().size(), job->batch.heartbeats(), job->batch.rejected().size());
+        job->batch.events().size(), job->batch.heartbeats(), job->batch.rejected().size(),
+        job->answersSent, job->batch.ownAnswers());
   }
   stored_ += committed;
   return committed;

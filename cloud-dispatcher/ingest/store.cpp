@@ -223,7 +223,7 @@ std::string textArrayLiteral(const std::vector<std::string>& values) {
 VoidResult Store::prepare(pg::Connection& db) {
   edgesWritten_.clear();
   std::string ddl;
-  for (const Table* t : {&kRequests, &kResponses, &kEvents, &kRejected, &kEdges}) {
+  for (const Table* t : {&kRequests, &kResponses, &kEvents, &kRejected, &kEdges, &kEdgeRequests}) {
     ddl += (ddl.empty() ? "" : ";") + stageDdl(*t);
   }
   return db.run(ddl);
@@ -260,6 +260,9 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
   }
   if (r && !batch.events().empty()) {
     r = writeEvents(w, batch.events());
+  }
+  if (r && !batch.edgeRequests().empty()) {
+    r = writeEdgeRequests(w, batch.edgeRequests(), handlers_);
   }
   if (r && !batch.rejected().empty()) {
     r = writeRejected(w, batch.rejected());

@@ -16,6 +16,7 @@
 
 #include "core/result.h"
 #include "db/pg.h"
+#include "domain/edge_requests.h"
 #include "domain/model.h"
 #include "ingest/copy_writer.h"
 #include "observe/metrics.h"
@@ -23,11 +24,21 @@
 
 namespace edgelink::dispatcher {
 
+/// The answer to one of a batch's edge requests (Batch::edgeRequests()[index]), to be produced
+/// to the edge's topic once the transaction has committed.
+struct EdgeAnswered {
+  size_t index = 0;
+  int statusCode = 0;
+  std::string bodyJson;
+  bool redelivered = false;  ///< the request was stored before: its stored answer, again
+};
+
 struct StoreStats {
   bool redelivered = false;  ///< some rows existed already (the staging path was taken)
   size_t sessionEffects = 0;
   size_t edgesWritten = 0;
-  StoredFacts facts;  ///< filled when the Store collects facts (metrics on)
+  StoredFacts facts;                      ///< filled when the Store collects facts (metrics on)
+  std::vector<EdgeAnswered> edgeAnswers;  ///< one per edge request of the batch
 };
 
 /// Batches with at most this many new responses notify each one; larger ones send one
@@ -92,6 +103,7 @@ class Store {
 
   const Options& options_;
   const bool collectFacts_;
+  EdgeRequestHandlers handlers_ = EdgeRequestHandlers::builtIn();
   RequestFactsCache requestFacts_;
   /// edge -> last_seen this store wrote (skips rewriting edges rows that would not change).
   std::unordered_map<std::string, int64_t> edgesWritten_;

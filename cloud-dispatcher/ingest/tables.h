@@ -11,6 +11,7 @@
 
 #include "core/result.h"
 #include "db/pg.h"
+#include "domain/edge_requests.h"
 #include "domain/model.h"
 #include "domain/sessions.h"
 #include "ingest/copy_writer.h"
@@ -85,6 +86,7 @@ extern const Table kResponses;
 extern const Table kEvents;
 extern const Table kRejected;
 extern const Table kEdges;
+extern const Table kEdgeRequests;
 
 /// New requests, the sweeper's deadlines for them; effects: starts, and answers that came first.
 VoidResult writeRequests(Writing& w, const std::vector<RequestRow>& requests);
@@ -93,6 +95,11 @@ VoidResult writeResponses(Writing& w, const std::vector<ResponseRow>& responses)
 /// New events and their notification; effects: frp_started / frp_stopped.
 VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events);
 VoidResult writeRejected(Writing& w, const std::vector<RejectedRow>& rejected);
+/// Requests boards sent to the cloud, each answered through `handlers` and stored with its
+/// answer; a redelivered one gets the answer stored before. Fills stats.edgeAnswers (one per
+/// request, in order) for the writer to produce once the transaction has committed.
+VoidResult writeEdgeRequests(Writing& w, const std::vector<EdgeRequestRow>& requests,
+                             const EdgeRequestHandlers& handlers);
 /// The edges upsert through its stage (merged, never a conflict).
 VoidResult writeEdges(Writing& w, const std::vector<EdgeUpdate>& edges);
 

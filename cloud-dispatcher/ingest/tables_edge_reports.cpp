@@ -122,13 +122,13 @@ const Table kEdges{"edges", "stage_edges",
                    "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
                    " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname,"
                    " agent_started_at, stopped_at, agent_metrics, agent_metrics_at,"
-                   " clock_offset_ms",
+                   " clock_offset_ms, config_version",
                    "edge_id"};
 
 namespace {
 
 void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
-  w.row(15);
+  w.row(16);
   w.text(u.edgeId);
   w.timestamp(u.firstSeenMs);
   w.optTimestamp(u.lastSeenMs);
@@ -164,6 +164,11 @@ void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
   } else {
     w.null();
   }
+  if (u.configVersion) {
+    w.int8(*u.configVersion);
+  } else {
+    w.null();
+  }
 }
 
 /// GREATEST/LEAST merges, so redelivered and out-of-order batches converge to the same row.
@@ -181,7 +186,7 @@ std::string edgeUpsertSql() {
          " last_seen_at = GREATEST(e.last_seen_at, EXCLUDED.last_seen_at), " +
          fromNewest("heartbeat_sent_at") + ", " + fromNewest("heartbeat_interval_s") + ", " +
          fromNewest("uptime_s") + ", " + fromNewest("frp_running") + ", " +
-         fromNewest("agent_version") +
+         fromNewest("agent_version") + ", " + fromNewest("config_version") +
          // Not coalesced: a newer heartbeat without it (a restarted agent) makes it unknown.
          ", clock_offset_ms = CASE WHEN " + newer +
          " THEN EXCLUDED.clock_offset_ms ELSE e.clock_offset_ms END" +

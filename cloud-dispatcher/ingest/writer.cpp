@@ -155,7 +155,8 @@ void BatchWriter::backoff(int& ms) {
   ms = std::min(ms * 2, 5000);
 }
 
-BatchWriter::Outcome BatchWriter::writeRetrying(const Batch& batch) {
+BatchWriter::Outcome BatchWriter::writeRetrying(const Batch& batch,
+                                                std::vector<Outgoing>* answers) {
   int backoffMs = 100;
   bool announced = false;
   // One attempt even when quitting (a clean stop stores what it holds); retries only while not.
@@ -185,6 +186,17 @@ BatchWriter::Outcome BatchWriter::writeRetrying(const Batch& batch) {
     }
     if (r) {
       logStored(batch);
+      for (const EdgeAnswered& a : r->edgeAnswers) {
+        const EdgeRequestRow& q = batch.edgeRequests()[a.index];
+        Outgoing out;
+        out.topic = q.topic;
+        out.key = q.edgeId;
+        out.bytes = encodeEdgeAnswer(q, a.statusCode, a.bodyJson, options_.sender, clock_.wallMs());
+        out.what = "id=" + q.id + " type=" + q.type + " from=" + q.sender + " edge=" + q.edgeId +
+                   " outcome=" + std::to_string(a.statusCode) +
+                   (a.redelivered ? " (redelivered: the stored answer)" : "");
+        answers->push_back(std::move(out));
+      }
       if (announced) {
         notifier_.status("consuming " + options_.effectiveTopicRegex());
       }
@@ -216,8 +228,89 @@ BatchWriter::Outcome BatchWriter::writeRetrying(const Batch& batch) {
   }
 }
 
+bool BatchWriter::deliverOnce(std::vector<Outgoing>& answers) {
+  if (!producer_) {
+    auto p =
+        kafka::Producer::create(options_.producerConfig(), [this](const kafka::DeliveryReport& r) {
+          if (delivering_ == nullptr || r.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            return;
+          }
+          for (auto& o : *delivering_) {
+            if (o.opaque == r.opaque) {
+              o.delivered = true;
+            }
+          }
+        });
+    if (!p) {
+      logger()->error("creating the producer for the answers to edge requests: {}",
+                      p.error().describe());
+      return false;
+    }
+    producer_ = std::move(*p);
+  }
+  delivering_ = &answers;
+  for (auto& o : answers) {
+    if (o.delivered) {
+      continue;
+    }
+    o.opaque = nextOpaque_++;  // a late report of an earlier attempt marks nothing
+    if (auto r = producer_->produce(o.topic, o.key, o.bytes, o.opaque); !r) {
+      logger()->warn("answer {}: producing to {}: {}", o.what, o.topic, r.error().describe());
+    }
+  }
+  (void)producer_->flush(static_cast<int>(options_.kafkaTimeoutSeconds * 1000) + 1000);
+  delivering_ = nullptr;
+  bool all = true;
+  for (const auto& o : answers) {
+    all = all && o.delivered;
+  }
+  return all;
+}
+
+bool BatchWriter::deliverRetrying(std::vector<Outgoing>& answers) {
+  int backoffMs = 100;
+  for (int attempt = 0;; ++attempt) {
+    if (attempt > 0) {
+      if (quit_) {
+        logger()->warn(
+            "quitting with answers to edge requests undelivered: their offsets are not "
+            "committed (the requests will be answered again)");
+        return false;
+      }
+      backoff(backoffMs);
+    }
+    if (deliverOnce(answers)) {
+      for (const auto& o : answers) {
+        logger()->info("answer {} sent to {}", o.what, o.topic);
+      }
+      return true;
+    }
+    if (attempt == 0) {
+      logger()->error(
+          "delivering answers to edge requests to Kafka at {} failed (retrying; "
+          "offsets are not committed meanwhile)",
+          options_.kafkaBrokers);
+    }
+  }
+}
+
 bool BatchWriter::store(Job& job) {
-  auto outcome = writeRetrying(job.batch);
+  std::vector<Outgoing> answers;
+  if (!storeRows(job, &answers)) {
+    return false;
+  }
+  if (answers.empty()) {
+    return true;
+  }
+  if (!deliverRetrying(answers)) {
+    return false;
+  }
+  job.answersSent = answers.size();
+  return true;
+}
+
+bool BatchWriter::storeRows(Job& job, std::vector<Outgoing>* answers) {
+  auto outcome = writeRetrying(job.batch, answers);
   if (outcome != Outcome::kRefused) {
     return outcome == Outcome::kStored;
   }
@@ -225,7 +318,7 @@ bool BatchWriter::store(Job& job) {
   for (const auto& r : job.raws) {
     Batch one(options_, check_);
     one.add(r, decoder_, clock_.wallMs());
-    auto single = writeRetrying(one);
+    auto single = writeRetrying(one, answers);
     if (single == Outcome::kQuit) {
       return false;
     }
@@ -234,7 +327,7 @@ bool BatchWriter::store(Job& job) {
     }
     Batch rejected(options_);
     rejected.addRejected(r, clock_.wallMs(), 500, "the database refused it");
-    auto again = writeRetrying(rejected);
+    auto again = writeRetrying(rejected, answers);
     if (again == Outcome::kQuit) {
       return false;
     }

@@ -6,6 +6,9 @@
 // in hand is kept and retried (with backoff) until it is stored or the writer is told to quit;
 // a batch the database refuses (a data error) is stored message by message, and a message it
 // still refuses is recorded in rejected_messages, so no single row blocks a partition.
+// A batch's answers to edge requests (recipient "cloud") are produced to the edges' topics once
+// its transaction has committed and before the job finishes: a job is only committed (its
+// offsets) once they are delivered; while Kafka refuses them they are retried like PostgreSQL.
 
 #include <atomic>
 #include <condition_variable>
@@ -38,6 +41,17 @@ class BatchWriter {
     std::shared_ptr<const void> payloads;  ///< keeps alive what `raws` point into (may be null)
     std::vector<RawMessage> raws;          ///< what the batch was built from (for isolation)
     bool stored = false;                   ///< false: abandoned (quitting): do not commit it
+    size_t answersSent = 0;                ///< answers to edge requests delivered
+  };
+
+  /// An answer to an edge request, encoded, waiting for delivery.
+  struct Outgoing {
+    std::string topic;
+    std::string key;
+    std::string bytes;
+    std::string what;     ///< for the log: "id=... type=... edge=... outcome=..."
+    uint64_t opaque = 0;  ///< the delivery report's tag (unique per produce)
+    bool delivered = false;
   };
 
   /// `metrics` (may be null: off) and `check` (may be null: answers not checked) must outlive
@@ -62,8 +76,16 @@ class BatchWriter {
  private:
   enum class Outcome { kStored, kRefused, kQuit };
   void loop();
+  /// Stores the job, then delivers its answers to edge requests: false, not to be committed.
   bool store(Job& job);
-  Outcome writeRetrying(const Batch& batch);
+  /// Stores the job's rows (isolating what the database refuses), collecting the answers.
+  bool storeRows(Job& job, std::vector<Outgoing>* answers);
+  /// Stores the batch; once stored, appends its answers to edge requests to `answers`.
+  Outcome writeRetrying(const Batch& batch, std::vector<Outgoing>* answers);
+  /// Produces the answers and waits for their delivery, retrying what failed until delivered
+  /// (true) or quitting (false).
+  bool deliverRetrying(std::vector<Outgoing>& answers);
+  bool deliverOnce(std::vector<Outgoing>& answers);
   bool connect();
   void backoff(int& ms);
 
@@ -76,6 +98,9 @@ class BatchWriter {
   Store store_;
   std::unique_ptr<pg::Connection> db_;
   bool downLogged_ = false;
+  std::unique_ptr<kafka::Producer> producer_;    // created at the first answer to send
+  std::vector<Outgoing>* delivering_ = nullptr;  // what the delivery reports mark
+  uint64_t nextOpaque_ = 1;
 
   std::mutex mutex_;
   std::condition_variable cv_;
