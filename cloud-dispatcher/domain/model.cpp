@@ -215,9 +215,11 @@ Classified Batch::add(const RawMessage& m, envelope::Decoder& decoder, int64_t n
     reject(m, std::nullopt, nowMs, e);
     return Classified::kRejected;
   }
-  if (decoded->kind == envelope::Kind::kResponse && decoded->sender == options_.sender) {
-    // This dispatcher's answer to an edge request, read back: the edge's answers are stored,
-    // not ours (it would also fail the edge's signature check).
+  if (decoded->kind != envelope::Kind::kRequest && decoded->sender == options_.sender) {
+    // What the cloud itself put on the edge's topic, read back: its answers to edge requests
+    // and the config_changed events `config push` sends. The edge's answers and events are
+    // stored, not these (they would also fail the edge's signature check; and an event under the
+    // cloud's sender never moves a session).
     ++ownAnswers_;
     return Classified::kOwnAnswer;
   }

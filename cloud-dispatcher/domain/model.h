@@ -175,8 +175,9 @@ inline constexpr int64_t kLastSeenResolutionMs = 10000;
 bool edgeWriteNeeded(const EdgeUpdate& u, std::optional<int64_t> written);
 
 /// The outcome of classifying one message.
-/// kEdgeRequest: a request a board sent to the cloud; kOwnAnswer: a response this dispatcher's
-/// sender produced (its answer to an edge request, read back from the edge's topic): skipped.
+/// kEdgeRequest: a request a board sent to the cloud; kOwnAnswer: a response or event this
+/// dispatcher's sender produced (its answer to an edge request, a config_changed), read back
+/// from the edge's topic: skipped.
 enum class Classified {
   kRequest,
   kResponse,

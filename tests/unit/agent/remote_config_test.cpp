@@ -118,7 +118,7 @@ TEST_CASE("remote config: a body of the wrong shape is refused", "[agent][remote
   CHECK(ok->values[0].second == "\"warn\"");
 }
 
-TEST_CASE("remote config: remote-config.json round-trips; damage is an error", "[agent][remote]") {
+TEST_CASE("remote config: remote-config.json round-trips, damage is an error", "[agent][remote]") {
   RemoteConfig rc;
   rc.version = 9;
   rc.receivedAtMs = 1'764'000'000'123;
@@ -132,7 +132,7 @@ TEST_CASE("remote config: remote-config.json round-trips; damage is an error", "
   CHECK_FALSE(remoteConfigFromJson(R"({"version":9,"config":{}})"));  // no received_at
 }
 
-TEST_CASE("remote config file: written 0600, loaded back; a damaged one is set aside and ignored",
+TEST_CASE("remote config file: written 0600, loaded back, a damaged one is set aside and ignored",
           "[agent][remote]") {
   testing::TempDir dir;
   const std::string path = dir.file("remote-config.json");

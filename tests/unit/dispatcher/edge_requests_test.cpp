@@ -105,6 +105,13 @@ TEST_CASE("the dispatcher's own answers are skipped and counted, the edge's stor
   g.options.sender = "dispatcher_b";
   CHECK(g.add(answer("q1", "cloud_dispatcher")) == Classified::kResponse);
   CHECK(g.add(answer("q2", "dispatcher_b")) == Classified::kOwnAnswer);
+  // `config push`'s config_changed, read back, is the cloud's own too: never an edge event.
+  auto pushed = envelope::Envelope::event(envelope::Id::generate(), f.options.sender, kNow,
+                                          "config_changed");
+  pushed.set("version", int64_t{4});
+  CHECK(f.add(envelope::encode(pushed)) == Classified::kOwnAnswer);
+  CHECK(f.batch.ownAnswers() == 2);
+  CHECK(f.batch.events().empty());
 }
 
 TEST_CASE("a heartbeat's config_version reaches the edge update", "[dispatcher][edge_requests]") {
