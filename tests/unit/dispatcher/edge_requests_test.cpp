@@ -106,8 +106,8 @@ TEST_CASE("the dispatcher's own answers are skipped and counted, the edge's stor
   CHECK(g.add(answer("q1", "cloud_dispatcher")) == Classified::kResponse);
   CHECK(g.add(answer("q2", "dispatcher_b")) == Classified::kOwnAnswer);
   // `config push`'s config_changed, read back, is the cloud's own too: never an edge event.
-  auto pushed = envelope::Envelope::event(envelope::Id::generate(), f.options.sender, kNow,
-                                          "config_changed");
+  auto pushed =
+      envelope::Envelope::event(envelope::Id::generate(), f.options.sender, kNow, "config_changed");
   pushed.set("version", int64_t{4});
   CHECK(f.add(envelope::encode(pushed)) == Classified::kOwnAnswer);
   CHECK(f.batch.ownAnswers() == 2);
