@@ -110,7 +110,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "config_changed makes the agent ask at once; a local-only key is refused, the old "
+    "config_changed makes the agent ask at once, and a local-only key is refused, the old "
     "config kept",
     "[agent][remote-config]") {
   AgentUnderTest agent;
