@@ -63,9 +63,7 @@ Result<size_t> produceAll(const Context& c, const std::vector<Target>& targets,
     const std::string topic = o.topicFor(t.edge);
     std::vector<std::pair<std::string, std::string>> headers;
     if (key != nullptr) {
-      auto sig = security::signMessage(*key, topic, t.bytes);
-      headers = {{std::string(security::kKeyIdHeader), sig.keyId},
-                 {std::string(security::kSignatureHeader), sig.signature}};
+      headers = security::signatureHeaders(*key, topic, t.bytes);
     }
     if (auto r = (*producer)->produce(topic, t.edge, t.bytes, headers, 1); !r) {
       return r.error();

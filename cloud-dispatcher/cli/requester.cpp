@@ -39,9 +39,7 @@ Result<Published> Requester::publish(const std::string& edge, const std::string&
   p.timestampMs = c_.clock.wallMs();
   std::vector<std::pair<std::string, std::string>> headers;
   if (key != nullptr) {
-    auto sig = security::signMessage(*key, p.topic, bytes);
-    headers = {{std::string(security::kKeyIdHeader), sig.keyId},
-               {std::string(security::kSignatureHeader), sig.signature}};
+    headers = security::signatureHeaders(*key, p.topic, bytes);
   }
   if (auto r = (*producer)->produce(p.topic, edge, bytes, headers, 1); !r) {
     return r.error();

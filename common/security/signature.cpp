@@ -43,6 +43,14 @@ SignatureHeaders signMessage(const SigningKey& key, std::string_view topic,
   return {key.keyId(), base64Encode(key.sign(signedBytes(topic, value)))};
 }
 
+std::vector<std::pair<std::string, std::string>> signatureHeaders(const SigningKey& key,
+                                                                  std::string_view topic,
+                                                                  std::string_view value) {
+  auto sig = signMessage(key, topic, value);
+  return {{std::string(kKeyIdHeader), std::move(sig.keyId)},
+          {std::string(kSignatureHeader), std::move(sig.signature)}};
+}
+
 const char* verdictName(Verdict v) {
   switch (v) {
     case Verdict::kValid:

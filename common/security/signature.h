@@ -18,6 +18,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/result.h"
@@ -38,6 +39,10 @@ struct SignatureHeaders {
   std::string signature;
 };
 SignatureHeaders signMessage(const SigningKey& key, std::string_view topic, std::string_view value);
+/// The two Kafka headers signing `value` for `topic`, ready to produce with it.
+std::vector<std::pair<std::string, std::string>> signatureHeaders(const SigningKey& key,
+                                                                  std::string_view topic,
+                                                                  std::string_view value);
 
 /// Every value a received message carries for each of the two headers (Kafka allows a header
 /// name more than once, and none).

@@ -21,15 +21,8 @@ class ProducerSink final : public MessageSink {
                const security::SigningKey& signer)
       : producer_(producer), topic_(std::move(topic)), key_(std::move(key)), signer_(signer) {}
   VoidResult produce(std::string_view value, uint64_t opaque) override {
-    return producer_.produce(topic_, key_, value, signatureHeaders(signer_, topic_, value), opaque);
-  }
-
-  /// The two headers signing `value` for `topic`.
-  static std::vector<std::pair<std::string, std::string>> signatureHeaders(
-      const security::SigningKey& signer, std::string_view topic, std::string_view value) {
-    auto sig = security::signMessage(signer, topic, value);
-    return {{std::string(security::kKeyIdHeader), std::move(sig.keyId)},
-            {std::string(security::kSignatureHeader), std::move(sig.signature)}};
+    return producer_.produce(topic_, key_, value,
+                             security::signatureHeaders(signer_, topic_, value), opaque);
   }
 
  private:
