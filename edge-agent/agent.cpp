@@ -21,6 +21,7 @@ namespace edgelink::agent {
 namespace {
 
 constexpr int64_t kShutdownFlushMs = 5000;
+constexpr int kMoveFlushMs = 3000;
 
 }  // namespace
 
@@ -28,14 +29,8 @@ Agent::Agent(AgentConfig config, const Clock& clock)
     : config_(std::move(config)), clock_(clock), frpc_(config_) {}
 
 Agent::~Agent() {
-  {
-    std::lock_guard<std::mutex> lock(bootstrapMutex_);
-    stopBootstrap_ = true;
-  }
-  bootstrapCv_.notify_all();
-  if (bootstrap_.joinable()) {
-    bootstrap_.join();
-  }
+  move_.reset();
+  stopBootstrap();
   reader_.reset();
   source_.reset();
   runner_.reset();
@@ -140,6 +135,7 @@ VoidResult Agent::init() {
   hooks.persist = [this] { return persist(); };
   hooks.status = [this](const std::string& text) { notifier_.status(text); };
   hooks.applyConfig = [this](const action::ApplyConfig& a) { applyRemoteConfig(a); };
+  hooks.moveCluster = [this](const action::MoveCluster& m) { startMove(m); };
   core_ = std::make_unique<AgentCore>(config_, clock_);
   core_->setRemoteConfig(own, std::move(applied));
   runner_ = std::make_unique<ActionRunner>(*sink_, frpc_, probe_, std::move(hooks));
@@ -261,6 +257,7 @@ void Agent::loop() {
       handleSignals();
     }
     takeAssignment();
+    checkMove();
     runTimers();
     reader_->consume(shutdownRequested_);
     recoverOversize();
@@ -275,6 +272,9 @@ int Agent::nextTimeoutMs() {
   int64_t due = core_->nextDueMono();
   if (nextWatchdogMono_ > 0) {
     due = std::min(due, nextWatchdogMono_);
+  }
+  if (move_) {
+    due = std::min(due, move_->deadlineMono());
   }
   return static_cast<int>(std::max<int64_t>(0, due - now));
 }
@@ -347,6 +347,75 @@ void Agent::bootstrapKafka(std::map<int32_t, int64_t> stored) {
   }
 }
 
+void Agent::stopBootstrap() {
+  {
+    std::lock_guard<std::mutex> lock(bootstrapMutex_);
+    stopBootstrap_ = true;
+  }
+  bootstrapCv_.notify_all();
+  if (bootstrap_.joinable()) {
+    bootstrap_.join();
+  }
+}
+
+void Agent::startMove(const action::MoveCluster& m) {
+  move_ = std::make_unique<ClusterMove>(
+      m.config, clock_.monoMs() + m.timeoutMs, clock_, wakeWrite_.get(), &kafkaLink_,
+      [this](const kafka::DeliveryReport& r) { runner_->run(core_->onDelivery(toDelivery(r))); },
+      *core_, *runner_);
+}
+
+void Agent::checkMove() {
+  if (!move_) {
+    return;
+  }
+  VoidResult moved;
+  switch (move_->poll(clock_.monoMs())) {
+    case ClusterMove::State::kWaiting:
+      return;
+    case ClusterMove::State::kFailed:
+      moved = Error(Status::kUnavailable, move_->failure());
+      move_.reset();
+      break;
+    case ClusterMove::State::kReady: {
+      auto next = move_->take();
+      move_.reset();
+      moved = switchCluster(std::move(next));
+      break;
+    }
+  }
+  runner_->run(core_->onClusterMove(moved));
+}
+
+VoidResult Agent::switchCluster(ClusterMove::Clients next) {
+  // What the old producer holds goes out on the old cluster while it can (bounded); the rest is
+  // sent again on the new one (AgentCore::onClusterMove).
+  if (auto r = producer_->flush(kMoveFlushMs); !r) {
+    agentLogger()->warn(
+        "moving: {} message(s) not delivered on the old cluster: {}; sent again "
+        "on the new one",
+        producer_->outstanding(), r.error().describe());
+  }
+  stopBootstrap();  // it reads the old consumer
+  {
+    std::lock_guard<std::mutex> lock(bootstrapMutex_);
+    plan_.reset();  // the old cluster's
+  }
+  if (auto r = next.reader->assign(next.plan); !r) {
+    return Error(Status::kUnavailable,
+                 "cannot assign " + config_.topic + " on the new cluster: " + r.error().describe());
+  }
+  sink_->retarget(*next.producer);
+  std::swap(producer_, next.producer);
+  std::swap(source_, next.source);
+  std::swap(reader_, next.reader);
+  next.reader.reset();  // the old ones: the reader before its source
+  next.source->close(2000);
+  next.source.reset();
+  next.producer.reset();  // undelivered messages fail silently: the core sends them again
+  return {};
+}
+
 void Agent::takeAssignment() {
   std::optional<StartPlan> plan;
   {
@@ -370,6 +439,10 @@ void Agent::recoverOversize() {
 
 void Agent::shutdown() {
   notifier_.stopping();
+  if (move_) {
+    agentLogger()->info("a move to another Kafka cluster was under way: the board stays");
+    move_.reset();
+  }
   runner_->run(core_->shutdown(shutdownReason_));
   const int64_t deadline = clock_.monoMs() + kShutdownFlushMs;
   while (!core_->state().outbox.empty() && clock_.monoMs() < deadline) {
@@ -384,14 +457,7 @@ void Agent::shutdown() {
   }
   (void)producer_->flush(500);  // a pending heartbeat
   runner_->run(core_->saveNow());
-  {
-    std::lock_guard<std::mutex> lock(bootstrapMutex_);
-    stopBootstrap_ = true;
-  }
-  bootstrapCv_.notify_all();
-  if (bootstrap_.joinable()) {
-    bootstrap_.join();
-  }
+  stopBootstrap();
   source_->close(10000);  // bounded; says so itself when Kafka does not answer
   agentLogger()->info("stopped");
 }

@@ -20,6 +20,7 @@
 
 #include "agent_config.h"
 #include "agent_core.h"
+#include "cluster_move.h"
 #include "core/clock.h"
 #include "core/sd_notify.h"
 #include "core/unique_fd.h"
@@ -70,6 +71,15 @@ class Agent {
   void handleSignals();
   void runTimers();
 
+  /// MoveCluster: the new cluster's clients, and the lookup of the topic there.
+  void startMove(const action::MoveCluster& m);
+  /// The move found the topic (switch to the new clients) or gave up (stay): tells the core.
+  void checkMove();
+  /// Switches producer, sink, consumer and reader to the move's clients; an error leaves the
+  /// old ones in place.
+  VoidResult switchCluster(ClusterMove::Clients next);
+  void stopBootstrap();
+
   void bootstrapKafka(std::map<int32_t, int64_t> stored);
   void takeAssignment();
   /// A record batch too large for receive.message.max.bytes blocks the partition: move past it.
@@ -98,7 +108,8 @@ class Agent {
   std::mutex bootstrapMutex_;
   std::condition_variable bootstrapCv_;
   bool stopBootstrap_ = false;
-  std::optional<StartPlan> plan_;  // guarded by bootstrapMutex_
+  std::optional<StartPlan> plan_;      // guarded by bootstrapMutex_
+  std::unique_ptr<ClusterMove> move_;  ///< a move to another Kafka cluster under way
 
   std::string persistError_;  ///< the last state write's error, while they fail
   uint64_t persistFailures_ = 0;

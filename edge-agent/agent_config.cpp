@@ -262,6 +262,9 @@ void addOptions(CLI::App& app, AgentOptions& o) {
   };
   app.add_option("--edge-id", o.edgeId, "This edge's id ([A-Za-z0-9._-], at most 200)");
   app.add_option("--kafka-brokers", o.kafkaBrokers, "Kafka bootstrap servers (host:port,...)");
+  app.add_option("--kafka-cluster", o.kafkaCluster,
+                 "The Kafka cluster's name, for people (logs); set by the cloud when it moves "
+                 "the board");
   app.add_option("--topic-prefix", o.topicPrefix, "Topic = prefix + edge id")
       ->capture_default_str();
   app.add_option("--kafka-property", o.kafkaProperties,
@@ -309,6 +312,9 @@ void addOptions(CLI::App& app, AgentOptions& o) {
                  "on config_changed)");
   durationOption("--config-request-timeout", o.configRequestTimeout,
                  "How long a get_config waits for the cloud's answer before asking again");
+  durationOption("--cluster-move-timeout", o.clusterMoveTimeout,
+                 "How long a move to another Kafka cluster may take to read the board's topic "
+                 "there before the board stays where it is");
   app.add_option("--sender", o.sender, "Sender name on the agent's messages")
       ->capture_default_str();
   app.add_option("--frpc-admin-port", o.frpcAdminPort,
@@ -400,6 +406,10 @@ Validated validate(const AgentOptions& o) {
   checkRange(p, "heartbeat-interval", o.heartbeatInterval, 1, 86400);
   checkRange(p, "config-refresh", o.configRefresh, 0, 31536000);
   checkRange(p, "config-request-timeout", o.configRequestTimeout, 1, 3600);
+  checkRange(p, "cluster-move-timeout", o.clusterMoveTimeout, 5, 3600);
+  if (o.kafkaCluster.size() > 64) {
+    p.add("kafka-cluster", "expected at most 64 characters");
+  }
   if (o.sender.empty() || o.sender.size() > 200) {
     p.add("sender", "expected 1-200 characters");
   }

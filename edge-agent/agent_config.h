@@ -22,6 +22,7 @@ namespace edgelink::agent {
 struct AgentOptions {
   std::string edgeId;
   std::string kafkaBrokers;
+  std::string kafkaCluster;  ///< the cluster's name, for people (logs); empty: unnamed
   std::string topicPrefix = "edge.";
   std::vector<std::string> kafkaProperties;  ///< librdkafka "key=value", applied last
   std::string stateDir = "/var/lib/edge-agent";
@@ -44,6 +45,7 @@ struct AgentOptions {
   int64_t heartbeatInterval = 60;
   int64_t configRefresh = 3600;       ///< seconds between get_config requests (0: start only)
   int64_t configRequestTimeout = 10;  ///< seconds a get_config waits for its answer
+  int64_t clusterMoveTimeout = 120;   ///< seconds a move to another Kafka cluster may take
   std::string sender = "edge_board";
   int64_t frpcAdminPort = 7400;
   int64_t frpcStartTimeout = 15;

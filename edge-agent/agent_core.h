@@ -86,6 +86,11 @@ class AgentCore {
   /// The result of a confirmed state write: a start goes on, or is refused (500, nothing left
   /// running); a stop's answer says whether it is on disk.
   Actions onStatePersisted(const VoidResult& written);
+  /// The move asked for by MoveCluster is done (the shell now produces to and reads from the
+  /// new cluster) or failed (it stays on the cluster it was on; the error says why).
+  Actions onClusterMove(const VoidResult& moved);
+  /// A move to another Kafka cluster is under way.
+  bool moving() const { return move_.has_value(); }
 
   /// The next offset after what was consumed on `partition` (-1 when nothing was), and moving
   /// past a record batch that cannot be read.
@@ -173,6 +178,7 @@ class AgentCore {
   void onConfigAnswer(const envelope::Envelope& response);
   void applyConfig(RemoteConfig remote, AgentConfig config);
   void refuseConfig(int64_t version, const std::string& reason);
+  void beginMove(RemoteConfig remote, AgentConfig config);
 
   void answer(const envelope::Id& id, const std::string& type, const std::string& sender,
               envelope::Envelope response, const Origin& origin, const std::string& note = {});
@@ -226,6 +232,12 @@ class AgentCore {
   AgentOptions ownOptions_;
   std::optional<RemoteConfig> applied_;
   std::optional<int64_t> refusedVersion_;  ///< the last version refused (said once)
+  /// A remote config naming another Kafka cluster, applied once the shell has moved there.
+  struct PendingMove {
+    RemoteConfig remote;
+    AgentConfig config;
+  };
+  std::optional<PendingMove> move_;
   const Clock& clock_;
   Policy policy_;
   envelope::Decoder decoder_;

@@ -17,6 +17,11 @@ constexpr const char* kConfigChanged = "config_changed";
 constexpr const char* kConfigApplied = "config_applied";
 constexpr const char* kConfigRefused = "config_refused";
 
+/// "'name' (brokers)" or "(brokers)", for log lines and reasons.
+std::string describeCluster(const AgentOptions& o) {
+  return (o.kafkaCluster.empty() ? "" : "'" + o.kafkaCluster + "' ") + "(" + o.kafkaBrokers + ")";
+}
+
 }  // namespace
 
 void AgentCore::setRemoteConfig(AgentOptions own, std::optional<RemoteConfig> applied) {
@@ -48,6 +53,13 @@ void AgentCore::onOther(const envelope::Envelope& message) {
 }
 
 void AgentCore::onConfigAnswer(const envelope::Envelope& response) {
+  if (move_) {
+    agentLogger()->info(
+        "get_config id={}: a move to Kafka cluster {} is under way; the config "
+        "is asked again once it is done",
+        response.id.str(), describeCluster(move_->config.options));
+    return;
+  }
   if (!response.isSuccess()) {
     const char* error = json::getString(response.body(), "error");
     agentLogger()->warn("request id={} type=get_config outcome={}: {}; keeping the config",
@@ -69,7 +81,48 @@ void AgentCore::onConfigAnswer(const envelope::Envelope& response) {
     refuseConfig(remote->version, checked.error().message);
     return;
   }
+  if (checked->options.kafkaBrokers != config_.options.kafkaBrokers) {
+    beginMove(std::move(*remote), std::move(*checked));
+    return;
+  }
   applyConfig(std::move(*remote), std::move(*checked));
+}
+
+void AgentCore::beginMove(RemoteConfig remote, AgentConfig config) {
+  agentLogger()->info(
+      "remote config version {} moves this board from Kafka cluster {} to {}: connecting; "
+      "the switch happens once topic {} is read there (within {} s), else the board stays",
+      remote.version, describeCluster(config_.options), describeCluster(config.options),
+      config_.topic, ownOptions_.clusterMoveTimeout);
+  out_.emplace_back(action::MoveCluster{config, ownOptions_.clusterMoveTimeout * 1000});
+  move_ = PendingMove{std::move(remote), std::move(config)};
+}
+
+Actions AgentCore::onClusterMove(const VoidResult& moved) {
+  if (!move_) {
+    return take();
+  }
+  PendingMove move = std::move(*move_);
+  move_.reset();
+  const std::string from = describeCluster(config_.options);
+  if (!moved) {
+    refuseConfig(move.remote.version,
+                 "kafka-brokers: " + moved.error().message + "; staying on Kafka cluster " + from);
+    return take();
+  }
+  // The old cluster's positions mean nothing on the new one: it is read from the first request
+  // younger than max-request-age (the shell's new plan), and ids already handled stay handled.
+  positions_ = PositionTracker{};
+  state_.positions.clear();
+  heartbeatInFlight_.clear();
+  out_.emplace_back(action::PersistState{});  // before remote-config.json names the new cluster
+  sender_.clusterReplaced(out_);              // what the old producer did not deliver goes out here
+  agentLogger()->info("moved from Kafka cluster {} to {}", from,
+                      describeCluster(move.config.options));
+  applyConfig(std::move(move.remote), std::move(move.config));
+  nextHeartbeatMono_ = monoNow();  // the cloud hears of the board on the new cluster at once
+  askConfig(fetch_.askNow(monoNow(), wallNow()));  // and it answers there
+  return take();
 }
 
 void AgentCore::applyConfig(RemoteConfig remote, AgentConfig config) {

@@ -79,6 +79,14 @@ class Outbox {
   const std::map<uint64_t, Entry>& entries() const { return entries_; }
   bool empty() const { return entries_.empty(); }
   size_t size() const { return entries_.size(); }
+  /// Forgets which request each answer is for (partition -1, offset -1): the positions are
+  /// another Kafka cluster's after a move.
+  void detachPositions() {
+    for (auto& [seq, e] : entries_) {
+      e.partition = -1;
+      e.offset = -1;
+    }
+  }
 
  private:
   size_t capacity_ = 512;

@@ -11,9 +11,12 @@ constexpr int kLookupTimeoutMs = 2000;
 }  // namespace
 
 std::optional<StartPlan> TopicReader::plan(const std::map<int32_t, int64_t>& stored,
-                                           int64_t nowWallMs, bool& warned) {
+                                           int64_t nowWallMs, bool& warned, std::string* why) {
   auto parts = source_->partitionCount(kLookupTimeoutMs);
   if (!parts) {
+    if (why != nullptr) {
+      *why = "topic " + topic_ + ": " + parts.error().describe();
+    }
     if (!warned && parts.error().status == Status::kForbidden) {
       // An ACL or credentials problem: no retry fixes it until the operator does.
       agentLogger()->error(
@@ -41,6 +44,10 @@ std::optional<StartPlan> TopicReader::plan(const std::map<int32_t, int64_t>& sto
   }
   StartPlan plan = planStartPositions(*parts, stored, lookups, nowWallMs, maxAgeMs);
   if (!plan.complete()) {
+    if (why != nullptr) {
+      *why = topic_ + "[" + std::to_string(plan.failure->partition) +
+             "] offsets: " + plan.failure->error.describe();
+    }
     if (!warned) {
       agentLogger()->warn("waiting for {}[{}] offsets: {}", topic_, plan.failure->partition,
                           plan.failure->error.describe());

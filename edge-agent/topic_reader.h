@@ -33,9 +33,10 @@ class TopicReader {
         maxRequestAgeSeconds_(maxRequestAgeSeconds) {}
 
   /// One attempt at where to start (any thread; touches only the source): nullopt while the
-  /// topic or a lookup is not answered, logged once per `warned`.
+  /// topic or a lookup is not answered, logged once per `warned`; `why` (when given) then says
+  /// what was not answered.
   std::optional<StartPlan> plan(const std::map<int32_t, int64_t>& stored, int64_t nowWallMs,
-                                bool& warned);
+                                bool& warned, std::string* why = nullptr);
   /// Assigns the plan's partitions and tells the core which are read without a position.
   VoidResult assign(const StartPlan& plan);
   bool assigned() const { return assigned_; }

@@ -93,12 +93,22 @@ struct ApplyConfig {
   AgentConfig config;
 };
 
+/// A remote config names another Kafka cluster (`config`'s kafka-brokers): connect to it, and
+/// once the board's topic is read there (its partitions and start offsets answered), switch the
+/// producer and the consumer to it. Within `timeoutMs`, else stay. The shell reports either
+/// way through AgentCore::onClusterMove, after switching when it did.
+struct MoveCluster {
+  AgentConfig config;
+  int64_t timeoutMs = 0;
+};
+
 }  // namespace action
 
-using Action = std::variant<action::Send, action::PersistState, action::SetStatus,
-                            action::WriteFrpcConfig, action::StartFrpc, action::CheckFrpc,
-                            action::QueryProxyStatus, action::WatchFrpcExit, action::StopFrpc,
-                            action::SampleCpu, action::ReadSystemFacts, action::ApplyConfig>;
+using Action =
+    std::variant<action::Send, action::PersistState, action::SetStatus, action::WriteFrpcConfig,
+                 action::StartFrpc, action::CheckFrpc, action::QueryProxyStatus,
+                 action::WatchFrpcExit, action::StopFrpc, action::SampleCpu,
+                 action::ReadSystemFacts, action::ApplyConfig, action::MoveCluster>;
 using Actions = std::vector<Action>;
 
 namespace outcome {

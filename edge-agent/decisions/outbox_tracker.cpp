@@ -28,6 +28,14 @@ void OutboxTracker::resendAll(Actions& out) {
   }
 }
 
+void OutboxTracker::clusterReplaced(Actions& out) {
+  outbox_.detachPositions();
+  inFlight_.clear();
+  retry_.clear();
+  perishableInFlight_ = 0;
+  resendAll(out);
+}
+
 std::optional<Released> OutboxTracker::onDelivery(const Delivery& delivery, int64_t nowMono,
                                                   bool& changed) {
   changed = false;

@@ -42,6 +42,10 @@ class OutboxTracker {
              int32_t partition = -1, int64_t offset = -1);
   /// Sends every entry of the outbox (after a restart).
   void resendAll(Actions& out);
+  /// The producer was replaced by another cluster's (a move): what the old one still held gets
+  /// no delivery report, so every entry is sent again on the new one, no longer tied to a
+  /// request position (the old cluster's offsets).
+  void clusterReplaced(Actions& out);
   /// A delivery report; the request to release when its answer is done with. `changed`: the
   /// outbox lost an entry (the state file is to be written, not at once).
   std::optional<Released> onDelivery(const Delivery& delivery, int64_t nowMono, bool& changed);

@@ -66,8 +66,9 @@ void overlay(AgentOptions& o, const std::string& key, const rapidjson::Value& v)
     o.kafkaBrokers = s;
   } else if (key == "frps-addr") {
     o.frpsAddr = s;
+  } else if (key == "kafka-cluster") {
+    o.kafkaCluster = s;
   }
-  // kafka-cluster: a name for people; nothing of the agent's runs on it.
 }
 
 }  // namespace
@@ -96,9 +97,6 @@ Result<AgentConfig> checkRemoteConfig(const AgentOptions& own, const RemoteConfi
     rapidjson::Document v;
     v.Parse(value.data(), value.size());
     overlay(options, key, v);
-  }
-  if (options.kafkaBrokers != own.kafkaBrokers) {
-    return refused(std::string("kafka-brokers: ") + kClusterMoveUnsupported);
   }
   Validated validated = validate(options);
   if (!validated.problems.empty()) {

@@ -26,10 +26,6 @@ struct RemoteConfig {
   std::vector<std::pair<std::string, std::string>> values;
 };
 
-/// The remote reason given for a kafka-brokers change until the move is built.
-inline constexpr const char* kClusterMoveUnsupported =
-    "moving to another Kafka cluster: not supported by this agent yet";
-
 /// Reads a get_config answer's body, {"version": V, "config": {...}} (JSON text). The keys and
 /// values are not judged here (checkRemoteConfig does): only the shape.
 Result<RemoteConfig> parseRemoteConfigBody(std::string_view bodyJson, int64_t receivedAtMs);
@@ -37,8 +33,8 @@ Result<RemoteConfig> parseRemoteConfigBody(std::string_view bodyJson, int64_t re
 /// The configuration the agent runs with under `remote`: the board's own options (`own`, as
 /// its file and flags give them) with the remote values over them, validated as `verify` does.
 /// An error (400) says why it is refused, naming the key: a local-only or unknown key, a value
-/// of the wrong kind, every problem validate() finds, or a kafka-brokers other than `own`'s
-/// (kClusterMoveUnsupported).
+/// of the wrong kind, every problem validate() finds. Other kafka-brokers than the agent runs
+/// on is a move (AgentCore decides; the result carries the new cluster's Kafka properties).
 Result<AgentConfig> checkRemoteConfig(const AgentOptions& own, const RemoteConfig& remote);
 
 /// remote-config.json's text: {"version", "received_at" (RFC 3339), "config"}.

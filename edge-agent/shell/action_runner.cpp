@@ -42,6 +42,12 @@ std::optional<Outcome> ActionRunner::perform(const Action& a) {
     }
     return std::nullopt;
   }
+  if (const auto* move = std::get_if<action::MoveCluster>(&a)) {
+    if (hooks_.moveCluster) {
+      hooks_.moveCluster(*move);
+    }
+    return std::nullopt;
+  }
   if (std::holds_alternative<action::SampleCpu>(a)) {
     return outcome::CpuSampled{probe_.cpuSample()};
   }

@@ -23,6 +23,8 @@ struct RunnerHooks {
   std::function<void(const std::string&)> status;  ///< systemd's status line
   /// persist an accepted remote config and apply the shell's side of it
   std::function<void(const action::ApplyConfig&)> applyConfig;
+  /// start connecting to another Kafka cluster (the outcome comes later: onClusterMove)
+  std::function<void(const action::MoveCluster&)> moveCluster;
 };
 
 class ActionRunner {

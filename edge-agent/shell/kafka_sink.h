@@ -19,14 +19,16 @@ class ProducerSink final : public MessageSink {
   /// `signer`: the board's key (outlives the sink).
   ProducerSink(kafka::Producer& producer, std::string topic, std::string key,
                const security::SigningKey& signer)
-      : producer_(producer), topic_(std::move(topic)), key_(std::move(key)), signer_(signer) {}
+      : producer_(&producer), topic_(std::move(topic)), key_(std::move(key)), signer_(signer) {}
   VoidResult produce(std::string_view value, uint64_t opaque) override {
-    return producer_.produce(topic_, key_, value,
-                             security::signatureHeaders(signer_, topic_, value), opaque);
+    return producer_->produce(topic_, key_, value,
+                              security::signatureHeaders(signer_, topic_, value), opaque);
   }
+  /// Produces through `producer` from now on (a move to another Kafka cluster; same topic).
+  void retarget(kafka::Producer& producer) { producer_ = &producer; }
 
  private:
-  kafka::Producer& producer_;
+  kafka::Producer* producer_;
   std::string topic_;
   std::string key_;
   const security::SigningKey& signer_;

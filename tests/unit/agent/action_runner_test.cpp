@@ -40,6 +40,10 @@ struct Rig {
                                     log.push_back("apply config " +
                                                   std::to_string(a.remote.version) + " " +
                                                   a.config.options.logLevel);
+                                  },
+                                  [this](const action::MoveCluster& m) {
+                                    log.push_back("move " + m.config.options.kafkaBrokers + " " +
+                                                  std::to_string(m.timeoutMs));
                                   }}};
 };
 
@@ -127,5 +131,21 @@ TEST_CASE("runner: an accepted remote config goes to the applyConfig hook, no ou
   apply.config.options.logLevel = "warn";
   r.runner.run({std::move(apply), action::SetStatus{"idle"}});
   CHECK(r.log == std::vector<std::string>{"apply config 4 warn", "status idle"});
+  CHECK(outcomes == 0);
+}
+
+TEST_CASE("runner: a move to another cluster goes to the moveCluster hook, no outcome",
+          "[agent][runner]") {
+  Rig r;
+  size_t outcomes = 0;
+  r.runner.setFeed([&](Outcome) -> Actions {
+    ++outcomes;
+    return {};
+  });
+  action::MoveCluster move;
+  move.config.options.kafkaBrokers = "kafka-b:9092";
+  move.timeoutMs = 5000;
+  r.runner.run({std::move(move), action::SetStatus{"idle"}});
+  CHECK(r.log == std::vector<std::string>{"move kafka-b:9092 5000", "status idle"});
   CHECK(outcomes == 0);
 }

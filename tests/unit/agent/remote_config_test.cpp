@@ -93,15 +93,19 @@ TEST_CASE("remote config: verify's validation runs over the result, every proble
   CHECK(addr.error().message.rfind("frps-addr: ", 0) == 0);
 }
 
-TEST_CASE("remote config: another kafka-brokers is refused for now, kafka-cluster alone is fine",
+TEST_CASE("remote config: another kafka-brokers gives the new cluster's Kafka properties",
           "[agent][remote]") {
   testing::TempDir dir;
   AgentOptions own = test::validOptions(dir);
-  auto move = check(own, R"({"kafka-brokers":"other:9092"})");
-  REQUIRE_FALSE(move);
-  CHECK(move.error().message ==
-        "kafka-brokers: moving to another Kafka cluster: not supported by this agent yet");
-  CHECK(check(own, R"({"kafka-cluster":"eu-2"})").ok());
+  auto move = check(own, R"({"kafka-brokers":"other:9092","kafka-cluster":"eu-2"})");
+  REQUIRE(move);
+  CHECK(move->options.kafkaBrokers == "other:9092");
+  CHECK(move->options.kafkaCluster == "eu-2");
+  CHECK(move->producerConfig.get("bootstrap.servers", "") == "other:9092");
+  CHECK(move->consumerConfig.get("bootstrap.servers", "") == "other:9092");
+  auto empty = check(own, R"({"kafka-brokers":""})");
+  REQUIRE_FALSE(empty);
+  CHECK(empty.error().message.find("kafka-brokers") != std::string::npos);
 }
 
 TEST_CASE("remote config: a body of the wrong shape is refused", "[agent][remote]") {
