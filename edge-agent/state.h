@@ -82,9 +82,9 @@ class Outbox {
   /// Forgets which request each answer is for (partition -1, offset -1): the positions are
   /// another Kafka cluster's after a move.
   void detachPositions() {
-    for (auto& [seq, e] : entries_) {
-      e.partition = -1;
-      e.offset = -1;
+    for (auto& entry : entries_) {
+      entry.second.partition = -1;
+      entry.second.offset = -1;
     }
   }
 

@@ -154,8 +154,8 @@ TEST_CASE("move: done, the config is applied on the new cluster", "[agent][remot
   auto resent = message(out, envelope::Kind::kResponse, "ping");
   REQUIRE(resent);
   CHECK(resent->id.str() == "p1");
-  for (const auto& [seq, e] : b.core.state().outbox.entries()) {
-    CHECK(e.offset == -1);
+  for (const auto& entry : b.core.state().outbox.entries()) {
+    CHECK(entry.second.offset == -1);
   }
   auto applied = message(out, envelope::Kind::kEvent, "config_applied");
   REQUIRE(applied);
