@@ -210,7 +210,7 @@ int addConfigVersionFields(const Context& c, pg::Connection& db, Record& r) {
 
 /// The Kafka cluster the edge was last heard on (docs/DISPATCHER.md, "Several Kafka clusters"):
 /// with --json kafka_cluster and kafka_cluster_at (null: not known), else, when known,
-/// "cluster: eu-1 (heard 2026-11-21 08:00:00)" ("(unnamed)" for a dispatcher without a name).
+/// "cluster: eu-1 (heard 2026-11-21T08:00:00.123Z)" ("(unnamed)": a kafka-cluster of "").
 int addClusterFields(const Context& c, pg::Connection& db, Record& r) {
   auto rows = db.exec(
       "SELECT kafka_cluster, kafka_cluster_at FROM edges"
@@ -227,9 +227,8 @@ int addClusterFields(const Context& c, pg::Connection& db, Record& r) {
     r.push_back(at.empty() ? nullField("kafka_cluster_at")
                            : Field{"kafka_cluster_at", FieldKind::kTimestamp, at});
   } else if (known) {
-    r.push_back(
-        stringField("cluster", (name.empty() ? std::string("(unnamed)") : name) +
-                                   (at.empty() ? "" : " (heard " + shortTimestamp(at) + ")")));
+    r.push_back(stringField("cluster", (name.empty() ? std::string("(unnamed)") : name) +
+                                           (at.empty() ? "" : " (heard " + at + ")")));
   }
   return kExitOk;
 }

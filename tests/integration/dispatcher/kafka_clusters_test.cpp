@@ -2,6 +2,7 @@
 // dispatcher per cluster, each naming it (kafka-cluster). Offsets start at 0 on every cluster, so
 // they are keys only together with it; edges.kafka_cluster says where each edge was last heard.
 #include <catch2/catch.hpp>
+#include <regex>
 
 #include "db/migrations.h"
 #include "dispatcher_harness.h"
@@ -197,10 +198,15 @@ TEST_CASE("a heartbeat records the cluster the edge was heard on and edges show 
         "t");
   auto shown = h.cli({"edges", "show", "e1"});
   CHECK(shown.code == 0);
-  CHECK_THAT(shown.out, Catch::Contains("cluster: eu-1 (heard 20"));
+  // "cluster:" and its value aligned with the other lines, the time as they show theirs.
+  CHECK(std::regex_search(shown.out,
+                          std::regex("\ncluster: +eu-1 \\(heard 20[0-9-]+T[0-9:.]+Z\\)\n")));
   auto json = h.cli({"edges", "show", "e1", "--json"});
   CHECK_THAT(json.out, Catch::Contains("\"kafka_cluster\":\"eu-1\""));
   CHECK_THAT(json.out, Catch::Contains("\"kafka_cluster_at\":\"20"));
+  // A dispatcher without a kafka-cluster name stores "": known, unnamed.
+  h.sql("UPDATE edges SET kafka_cluster = '' WHERE edge_id = 'e1' RETURNING 1");
+  CHECK_THAT(h.cli({"edges", "show", "e1"}).out, Catch::Contains("(unnamed) (heard 20"));
   auto unheard = h.cli({"edges", "show", "e2"});
   CHECK(unheard.code == 0);
   CHECK_THAT(unheard.out, !Catch::Contains("cluster:"));
