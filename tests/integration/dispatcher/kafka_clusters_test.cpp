@@ -163,6 +163,7 @@ TEST_CASE("two clusters' events and rejected messages at the same offsets are al
   h.startDaemon();
   h.startDaemon({"--kafka-brokers", second->bootstrap(), "--kafka-cluster", "two"});
   REQUIRE(h.waitFor("SELECT count(*) FROM rejected_messages", "2"));
+  CHECK(h.waitForLog(1, "cluster 'two'"));
   REQUIRE(
       h.waitFor("SELECT string_agg(kafka_cluster || ':' || kafka_offset || ':' || id, ','"
                 " ORDER BY kafka_cluster) FROM events",
