@@ -69,6 +69,9 @@ void Options::addTo(CLI::App& app) {
   // Kafka.
   app.add_option("--kafka-brokers", kafkaBrokers, "Kafka bootstrap servers (host:port,...)")
       ->capture_default_str();
+  app.add_option("--kafka-cluster", kafkaCluster,
+                 "Name of the Kafka cluster kafka-brokers points at (one dispatcher per cluster;"
+                 " default: unnamed)");
   app.add_option("--kafka-property", kafkaProperties,
                  "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
   app.add_option("--topic-prefix", topicPrefix, "Edge topic prefix: topic = prefix + edge id")

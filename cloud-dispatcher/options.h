@@ -31,6 +31,9 @@ Result<PortRange> parsePortRange(const std::string& text);
 struct Options {
   // Kafka
   std::string kafkaBrokers = "127.0.0.1:9092";
+  /// The name of the Kafka cluster kafka-brokers points at ("": unnamed, one cluster). Stored
+  /// with what this dispatcher ingests (events, rejected messages, edges.kafka_cluster).
+  std::string kafkaCluster;
   std::vector<std::string> kafkaProperties;  ///< librdkafka key=value, applied last
   std::string topicPrefix = "edge.";
   std::string topicRegex;  ///< empty: "^" + escaped prefix + ".+"

@@ -14,6 +14,12 @@
 namespace edgelink::dispatcher {
 namespace {
 
+bool isValidClusterName(const std::string& name) {
+  return name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
+         });
+}
+
 bool isValidTopicPrefix(const std::string& prefix) {
   if (prefix.empty() || prefix.size() > 40) {
     return false;
@@ -95,6 +101,10 @@ void Options::validateFrpsPlugin(config::Problems& p) {
 void Options::validateKafka(config::Problems& p) {
   if (kafkaBrokers.empty()) {
     p.add("kafka-brokers", "required");
+  }
+  if (!isValidClusterName(kafkaCluster)) {
+    p.add("kafka-cluster",
+          "expected at most 64 characters from A-Z a-z 0-9 . _ -, got '" + kafkaCluster + "'");
   }
   kafka::Config kc = baseKafkaConfig();
   if (auto r = kc.apply(kafkaProperties, "kafka-property"); !r) {

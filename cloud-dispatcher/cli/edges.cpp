@@ -208,6 +208,31 @@ int addConfigVersionFields(const Context& c, pg::Connection& db, Record& r) {
   return kExitOk;
 }
 
+/// The Kafka cluster the edge was last heard on (docs/DISPATCHER.md, "Several Kafka clusters"):
+/// with --json kafka_cluster and kafka_cluster_at (null: not known), else, when known,
+/// "cluster: eu-1 (heard 2026-11-21T08:00:00.123Z)" ("(unnamed)": a kafka-cluster of "").
+int addClusterFields(const Context& c, pg::Connection& db, Record& r) {
+  auto rows = db.exec(
+      "SELECT kafka_cluster, kafka_cluster_at FROM edges"
+      " WHERE edge_id = $1 AND kafka_cluster IS NOT NULL",
+      {fieldText(r, "edge_id")});
+  if (!rows) {
+    return c.fail(exitCodeForDbError(rows.error()), rows.error().describe());
+  }
+  const bool known = rows->size() == 1;
+  const std::string name = known ? rows->str(0, 0) : "";
+  const std::string at = known && !rows->isNull(0, 1) ? pgTimestampToRfc3339(rows->str(0, 1)) : "";
+  if (c.json) {
+    r.push_back(known ? stringField("kafka_cluster", name) : nullField("kafka_cluster"));
+    r.push_back(at.empty() ? nullField("kafka_cluster_at")
+                           : Field{"kafka_cluster_at", FieldKind::kTimestamp, at});
+  } else if (known) {
+    r.push_back(stringField("cluster", (name.empty() ? std::string("(unnamed)") : name) +
+                                           (at.empty() ? "" : " (heard " + at + ")")));
+  }
+  return kExitOk;
+}
+
 /// One edge with everything stored about it, its agent's latest metrics included.
 int edgesShow(const Context& c, const EdgesArgs& a) {
   return c.withDatabase([&](pg::Connection& db) {
@@ -219,6 +244,9 @@ int edgesShow(const Context& c, const EdgesArgs& a) {
       addClockField(records->front());
       expandAgentMetrics(records->front(), c.json);
       if (int failed = addConfigVersionFields(c, db, records->front()); failed != kExitOk) {
+        return failed;
+      }
+      if (int failed = addClusterFields(c, db, records->front()); failed != kExitOk) {
         return failed;
       }
     }

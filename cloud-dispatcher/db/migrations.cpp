@@ -445,6 +445,37 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
+const char* const kV14KafkaClusters = R"SQL(
+-- Several Kafka clusters (docs/DISPATCHER.md, "Several Kafka clusters"): one dispatcher process
+-- per cluster, all on this database, each naming its cluster (kafka-cluster; '' unnamed). A
+-- board moved to another cluster starts again at offset 0 there, so an offset is a key only
+-- together with its cluster. Rows stored before this came from the one unnamed cluster: ''.
+-- The cluster each edge was last heard on, and the time of that message; set by the dispatcher
+-- that ingests it (NULL: not heard since this migration).
+ALTER TABLE edges ADD COLUMN kafka_cluster text;
+ALTER TABLE edges ADD COLUMN kafka_cluster_at timestamptz;
+
+ALTER TABLE events ADD COLUMN kafka_cluster text NOT NULL DEFAULT '';
+ALTER TABLE events ADD CONSTRAINT events_kafka_place
+  UNIQUE (edge_id, kafka_cluster, kafka_partition, kafka_offset);
+ALTER TABLE events DROP CONSTRAINT events_edge_id_kafka_partition_kafka_offset_key;
+
+ALTER TABLE rejected_messages ADD COLUMN kafka_cluster text NOT NULL DEFAULT '';
+ALTER TABLE rejected_messages DROP CONSTRAINT rejected_messages_pkey;
+ALTER TABLE rejected_messages ADD CONSTRAINT rejected_messages_pkey
+  PRIMARY KEY (kafka_cluster, topic, kafka_partition, kafka_offset);
+
+DROP VIEW edge_status;
+CREATE VIEW edge_status AS
+SELECT e.*,
+       (e.last_heartbeat_at IS NOT NULL
+        AND e.last_heartbeat_at > now() - make_interval(secs => COALESCE(
+              (SELECT value::double precision FROM dispatcher_settings
+               WHERE key = 'offline_after_seconds'), 180))
+        AND (e.stopped_at IS NULL OR e.stopped_at < e.last_heartbeat_at)) AS online
+FROM edges e;
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -462,6 +493,7 @@ const std::vector<Migration>& migrations() {
       {11, "edge clock offset from broker time", kV11ClockOffset},
       {12, "the transaction that stored each event", kV12EventsXact},
       {13, "remote configuration, edge labels, edge requests", kV13RemoteConfig},
+      {14, "kafka cluster in event and rejection keys, per edge", kV14KafkaClusters},
   };
   return all;
 }

@@ -234,10 +234,10 @@ VoidResult Ingestor::start() {
     }
   }
   logger()->info(
-      "consuming {} as group {} ({} consumers, {} PostgreSQL writers each; Kafka {}); "
-      "member {}",
+      "consuming {} as group {} ({} consumers, {} PostgreSQL writers each; Kafka {}, cluster "
+      "'{}'); member {}",
       options_.effectiveTopicRegex(), options_.consumerGroup, options_.consumers, lanes,
-      options_.kafkaBrokers, member_);
+      options_.kafkaBrokers, options_.kafkaCluster, member_);
   lastSweepMs_ = lastReportMs_ = lastStoredChangeMs_ = clock_.monoMs();
   if (observer_.health != nullptr) {
     observer_.health->databaseReachable = true;  // checkSchema() just read it

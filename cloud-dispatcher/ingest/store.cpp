@@ -248,7 +248,8 @@ Result<StoreStats> Store::write(pg::Connection& db, const Batch& batch) {
     return tx.error();
   }
   std::vector<Effect> effects;
-  Writing w{db, stats, effects, collectFacts_, &requestFacts_, SystemClock::instance().wallMs()};
+  const int64_t nowMs = SystemClock::instance().wallMs();
+  Writing w{db, stats, effects, collectFacts_, &requestFacts_, nowMs, options_.kafkaCluster};
   const std::vector<EdgeUpdate> edges = edgesToWrite(batch);
   // Requests before responses: an answer in the same batch then finds its request stored.
   VoidResult r;

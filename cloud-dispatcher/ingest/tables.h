@@ -5,6 +5,7 @@
 // Store::write, which runs them in one transaction, in store.cpp.
 
 #include <string>
+#include <string_view>
 #include <unordered_set>
 #include <variant>
 #include <vector>
@@ -59,6 +60,9 @@ struct Writing {
   bool collectFacts = false;                  ///< fill stats.facts (metrics on)
   RequestFactsCache* requestFacts = nullptr;  ///< with collectFacts: the lane's requests
   int64_t nowMs = 0;                          ///< wall clock when the transaction began
+  /// The Kafka cluster the batch came from (kafka-cluster; "": unnamed): stored with each
+  /// event, rejected message and edge heard from, and part of the keys offsets are part of.
+  std::string_view kafkaCluster;
 
   Result<Inserted> insert(const Table& t, CopyWriter& w) {
     auto inserted = insertRows(db, t, w);

@@ -2,6 +2,7 @@
 // the edges upsert, and the messages rejected unread. Requests and responses, which correlate,
 // are in tables.cpp.
 #include <algorithm>
+#include <string_view>
 #include <unordered_map>
 
 #include "core/logging.h"
@@ -13,17 +14,20 @@ namespace edgelink::dispatcher::tables {
 
 // ---- events -----------------------------------------------------------------------------------
 
+// An offset is a key only with its cluster: a board moved to another cluster starts at 0 there.
 const Table kEvents{"events", "stage_events",
-                    "edge_id, kafka_partition, kafka_offset, id, type, sender, description,"
-                    " sent_at, received_at, body",
-                    "edge_id, kafka_partition, kafka_offset",
-                    "edge_id, kafka_partition, kafka_offset"};  // seq in Kafka's order
+                    "edge_id, kafka_cluster, kafka_partition, kafka_offset, id, type, sender,"
+                    " description, sent_at, received_at, body",
+                    "edge_id, kafka_cluster, kafka_partition, kafka_offset",
+                    // seq in Kafka's order (a batch comes from one cluster)
+                    "edge_id, kafka_partition, kafka_offset"};
 
 namespace {
 
-void addEventRow(CopyWriter& w, const EventRow& e) {
-  w.row(10);
+void addEventRow(CopyWriter& w, const EventRow& e, std::string_view cluster) {
+  w.row(11);
   w.text(e.edgeId);
+  w.text(cluster);
   w.int4(e.partition);
   w.int8(e.offset);
   w.text(e.id);
@@ -35,8 +39,10 @@ void addEventRow(CopyWriter& w, const EventRow& e) {
   w.jsonb(e.bodyJson);
 }
 
-std::string eventKey(const std::string& edge, int32_t partition, int64_t offset) {
-  return edge + '\0' + std::to_string(partition) + '\0' + std::to_string(offset);
+std::string eventKey(const std::string& edge, std::string_view cluster, int32_t partition,
+                     int64_t offset) {
+  return edge + '\0' + std::string(cluster) + '\0' + std::to_string(partition) + '\0' +
+         std::to_string(offset);
 }
 
 }  // namespace
@@ -44,7 +50,7 @@ std::string eventKey(const std::string& edge, int32_t partition, int64_t offset)
 VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events) {
   CopyWriter rows;
   for (const auto& e : events) {
-    addEventRow(rows, e);
+    addEventRow(rows, e, w.kafkaCluster);
   }
   auto inserted = w.insert(kEvents, rows);
   if (!inserted) {
@@ -52,7 +58,7 @@ VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events) {
   }
   size_t fresh = 0;
   for (const auto& e : events) {
-    if (!inserted->has(eventKey(e.edgeId, e.partition, e.offset))) {
+    if (!inserted->has(eventKey(e.edgeId, w.kafkaCluster, e.partition, e.offset))) {
       continue;
     }
     ++fresh;
@@ -77,14 +83,15 @@ VoidResult writeEvents(Writing& w, const std::vector<EventRow>& events) {
 
 const Table kRejected{
     "rejected_messages", "stage_rejected",
-    "topic, kafka_partition, kafka_offset, edge_id, received_at, status_code,"
+    "kafka_cluster, topic, kafka_partition, kafka_offset, edge_id, received_at, status_code,"
     " field, reason, kind, message_id, sender, type, payload, payload_bytes, signature",
-    "topic, kafka_partition, kafka_offset"};
+    "kafka_cluster, topic, kafka_partition, kafka_offset"};
 
 namespace {
 
-void addRejectedRow(CopyWriter& w, const RejectedRow& r) {
-  w.row(15);
+void addRejectedRow(CopyWriter& w, const RejectedRow& r, std::string_view cluster) {
+  w.row(16);
+  w.text(cluster);
   w.text(r.topic);
   w.int4(r.partition);
   w.int8(r.offset);
@@ -107,7 +114,7 @@ void addRejectedRow(CopyWriter& w, const RejectedRow& r) {
 VoidResult writeRejected(Writing& w, const std::vector<RejectedRow>& rejected) {
   CopyWriter rows;
   for (const auto& r : rejected) {
-    addRejectedRow(rows, r);
+    addRejectedRow(rows, r, w.kafkaCluster);
   }
   auto inserted = insertRows(w.db, kRejected, rows);  // a redelivered rejection is no news
   if (!inserted) {
@@ -122,13 +129,13 @@ const Table kEdges{"edges", "stage_edges",
                    "edge_id, first_seen_at, last_seen_at, last_heartbeat_at, heartbeat_sent_at,"
                    " heartbeat_interval_s, uptime_s, frp_running, agent_version, hostname,"
                    " agent_started_at, stopped_at, agent_metrics, agent_metrics_at,"
-                   " clock_offset_ms, config_version",
+                   " clock_offset_ms, config_version, kafka_cluster, kafka_cluster_at",
                    "edge_id"};
 
 namespace {
 
-void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
-  w.row(16);
+void addEdgeRow(CopyWriter& w, const EdgeUpdate& u, std::string_view cluster) {
+  w.row(18);
   w.text(u.edgeId);
   w.timestamp(u.firstSeenMs);
   w.optTimestamp(u.lastSeenMs);
@@ -169,6 +176,14 @@ void addEdgeRow(CopyWriter& w, const EdgeUpdate& u) {
   } else {
     w.null();
   }
+  // Heard from the edge (not only a request to it): the cluster it was heard on, and when.
+  if (u.lastSeenMs) {
+    w.text(cluster);
+    w.timestamp(*u.lastSeenMs);
+  } else {
+    w.null();
+    w.null();
+  }
 }
 
 /// GREATEST/LEAST merges, so redelivered and out-of-order batches converge to the same row.
@@ -176,6 +191,12 @@ std::string edgeUpsertSql() {
   const std::string newer =
       "(EXCLUDED.last_heartbeat_at IS NOT NULL AND EXCLUDED.last_heartbeat_at >= "
       "COALESCE(e.last_heartbeat_at, '-infinity'))";
+  auto fromLatest = [](const char* col) {
+    return std::string(col) +
+           " = CASE WHEN EXCLUDED.kafka_cluster_at >= COALESCE(e.kafka_cluster_at, '-infinity')"
+           " THEN EXCLUDED." +
+           col + " ELSE e." + col + " END";
+  };
   auto fromNewest = [&](const char* col) {
     return std::string(col) + " = CASE WHEN " + newer + " THEN COALESCE(EXCLUDED." + col + ", e." +
            col + ") ELSE e." + col + " END";
@@ -197,7 +218,10 @@ std::string edgeUpsertSql() {
          " stopped_at = GREATEST(e.stopped_at, EXCLUDED.stopped_at),"
          " agent_metrics = CASE WHEN EXCLUDED.agent_metrics_at >= COALESCE(e.agent_metrics_at,"
          " '-infinity') THEN EXCLUDED.agent_metrics ELSE e.agent_metrics END,"
-         " agent_metrics_at = GREATEST(e.agent_metrics_at, EXCLUDED.agent_metrics_at)";
+         " agent_metrics_at = GREATEST(e.agent_metrics_at, EXCLUDED.agent_metrics_at), " +
+         // The cluster of the newest message heard: a dispatcher still reading a board's older
+         // messages on the cluster it left does not move it back.
+         fromLatest("kafka_cluster") + ", " + fromLatest("kafka_cluster_at");
 }
 
 }  // namespace
@@ -205,7 +229,7 @@ std::string edgeUpsertSql() {
 VoidResult writeEdges(Writing& w, const std::vector<EdgeUpdate>& edges) {
   CopyWriter rows;
   for (const auto& u : edges) {
-    addEdgeRow(rows, u);
+    addEdgeRow(rows, u, w.kafkaCluster);
   }
   if (auto c = w.db.copyIn(copySql(kEdges.stage, kEdges.columns), rows.finish()); !c) {
     return c;

@@ -239,3 +239,27 @@ TEST_CASE("the frps plugin is off by default, and its address and path are check
   b.frpsPluginListen = "nowhere";
   CHECK(mentions(b.validate(), "frps-plugin-listen"));
 }
+
+TEST_CASE("kafka-cluster is unnamed by default and checked, naming its key",
+          "[dispatcher][options]") {
+  Options unnamed;
+  CHECK(unnamed.kafkaCluster.empty());
+  CHECK(unnamed.validate().empty());
+  CLI::App app;
+  Options named;
+  REQUIRE(parseArgs(app, named, {"--kafka-cluster", "eu-west_1.prod"}).proceed);
+  CHECK(named.kafkaCluster == "eu-west_1.prod");
+  CHECK(named.validate().empty());
+  Options longest;
+  longest.kafkaCluster = std::string(64, 'c');
+  CHECK(longest.validate().empty());
+  Options tooLong;
+  tooLong.kafkaCluster = std::string(65, 'c');
+  CHECK(mentions(tooLong.validate(), "kafka-cluster: expected at most 64 characters"));
+  for (const std::string bad : {"eu west", "eu/1", "cluster:1", "é"}) {
+    INFO(bad);
+    Options o;
+    o.kafkaCluster = bad;
+    CHECK(mentions(o.validate(), "kafka-cluster: expected at most 64 characters"));
+  }
+}
