@@ -407,8 +407,11 @@ Validated validate(const AgentOptions& o) {
   checkRange(p, "config-refresh", o.configRefresh, 0, 31536000);
   checkRange(p, "config-request-timeout", o.configRequestTimeout, 1, 3600);
   checkRange(p, "cluster-move-timeout", o.clusterMoveTimeout, 5, 3600);
-  if (o.kafkaCluster.size() > 64) {
-    p.add("kafka-cluster", "expected at most 64 characters");
+  if (o.kafkaCluster.size() > 64 ||
+      o.kafkaCluster.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                       "0123456789._-") != std::string::npos) {
+    p.add("kafka-cluster", "expected at most 64 characters of [A-Za-z0-9._-] (the dispatcher's "
+                           "kafka-cluster names)");
   }
   if (o.sender.empty() || o.sender.size() > 200) {
     p.add("sender", "expected 1-200 characters");

@@ -103,6 +103,9 @@ TEST_CASE("remote config: another kafka-brokers gives the new cluster's Kafka pr
   CHECK(move->options.kafkaCluster == "eu-2");
   CHECK(move->producerConfig.get("bootstrap.servers", "") == "other:9092");
   CHECK(move->consumerConfig.get("bootstrap.servers", "") == "other:9092");
+  auto badName = check(own, R"({"kafka-cluster":"eu 2"})");
+  REQUIRE_FALSE(badName);
+  CHECK(badName.error().message.find("kafka-cluster") != std::string::npos);
   auto empty = check(own, R"({"kafka-brokers":""})");
   REQUIRE_FALSE(empty);
   CHECK(empty.error().message.find("kafka-brokers") != std::string::npos);
