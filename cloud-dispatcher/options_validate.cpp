@@ -28,6 +28,7 @@ bool isValidTopicPrefix(const std::string& prefix) {
 config::Problems Options::validate() {
   config::Problems p;
   validateKafka(p);
+  validateClusters(p);
   validateRequests(p);
   validateSessions(p);
   validateIngest(p);
@@ -92,6 +93,15 @@ void Options::validateFrpsPlugin(config::Problems& p) {
 }
 
 // Brokers, librdkafka properties, topics and their provisioning.
+// The deployment's clusters: this one's name and the others' NAME=BOOTSTRAP.
+void Options::validateClusters(config::Problems& p) {
+  if (!kafkaCluster.empty() && !isValidClusterName(kafkaCluster)) {
+    p.add("kafka-cluster",
+          "expected 1-64 characters from A-Z a-z 0-9 . _ -, got '" + kafkaCluster + "'");
+  }
+  clusterBootstraps = parseKafkaClusters(kafkaClusters, kafkaCluster, "kafka-clusters", p);
+}
+
 void Options::validateKafka(config::Problems& p) {
   if (kafkaBrokers.empty()) {
     p.add("kafka-brokers", "required");
