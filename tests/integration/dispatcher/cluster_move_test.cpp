@@ -4,6 +4,7 @@
 // one config version and tells the edge on its current cluster; --wait reads the outcome from
 // PostgreSQL. Cluster A is the test's broker; B a private real broker of the test's own.
 #include <rapidjson/document.h>
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 
@@ -30,8 +31,9 @@ std::unique_ptr<DispatcherHarness> clusterHarness(const std::vector<std::string>
   for (const auto& o : others) {
     list += (list.empty() ? "\"" : ", \"") + o + "\"";
   }
-  DispatcherHarness::Setup setup({"e1", "e2"},
-                                 {"kafka-cluster = \"a\"", "kafka-clusters = [" + list + "]"});
+  DispatcherHarness::Setup setup(
+      {"e1", "e2"},
+      {"kafka-cluster = \"a\"", "kafka-clusters = [" + list + "]", "topic-replication = 1"});
   auto h = std::make_unique<DispatcherHarness>(setup);
   // Until migration 14 lands (branch cluster-ingest): the column the ingest sets.
   h->sql("ALTER TABLE edges ADD COLUMN IF NOT EXISTS kafka_cluster text");
@@ -68,7 +70,8 @@ int moveWaiting(DispatcherHarness& h, const std::string& wait,
   out = readText(outPath);
   INFO(out + readText(outPath + ".err"));
   REQUIRE(code);
-  return *code;
+  REQUIRE(WIFEXITED(*code));
+  return WEXITSTATUS(*code);
 }
 
 }  // namespace
