@@ -101,6 +101,15 @@ TEST_CASE("an edge on a cluster kafka-clusters does not name gets nothing, with 
   CHECK_THAT(sent.err, Catch::Contains("kafka-clusters"));
   CHECK(h->count("SELECT count(*) FROM requests") == 0);  // recorded only once published
 
+  // session open: the ports it reserved are released, the session failed with the reason.
+  auto opened = h->cli({"session", "open", "--edge", "e1", "--even-if-offline", "--wait", "1s"});
+  CHECK(opened.code == 2);
+  CHECK_THAT(opened.err, Catch::Contains("edge e1: Kafka cluster zz"));
+  CHECK_THAT(opened.err, Catch::Contains("released its ports"));
+  CHECK(h->sql("SELECT state || ' ' || end_reason FROM sessions WHERE edge_id = 'e1'") ==
+        "failed publish_failed");
+  CHECK(h->count("SELECT count(*) FROM requests") == 0);
+
   auto pushed = h->cli({"config", "push", "--edge", "e1"});
   CHECK(pushed.code == 2);
   CHECK_THAT(pushed.err, Catch::Contains("edge e1: Kafka cluster zz"));
