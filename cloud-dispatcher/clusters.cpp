@@ -8,7 +8,7 @@
 
 namespace edgelink::dispatcher {
 
-bool isValidClusterName(const std::string& name) {
+bool isClusterName(const std::string& name) {
   if (name.empty() || name.size() > 64) {
     return false;
   }
@@ -32,7 +32,7 @@ std::map<std::string, std::string> parseKafkaClusters(const std::vector<std::str
     const std::string name(trim(std::string_view(entry).substr(0, eq)));
     const std::string bootstrap(trim(std::string_view(entry).substr(eq + 1)));
     bool ok = true;
-    if (!isValidClusterName(name)) {
+    if (!isClusterName(name)) {
       problems.add(key, "'" + entry + "': the name must be 1-64 characters from A-Z a-z 0-9 . _ -");
       ok = false;
     }

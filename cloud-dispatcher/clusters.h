@@ -15,7 +15,7 @@
 namespace edgelink::dispatcher {
 
 /// True for cluster names matching [A-Za-z0-9._-]{1,64}.
-bool isValidClusterName(const std::string& name);
+bool isClusterName(const std::string& name);
 
 /// kafka-clusters' NAME=BOOTSTRAP entries by name. Every bad entry is a problem naming `key`:
 /// no '=', an empty or ill-formed name, an empty bootstrap, a name given twice, or `ownName`

@@ -95,7 +95,7 @@ void Options::validateFrpsPlugin(config::Problems& p) {
 // Brokers, librdkafka properties, topics and their provisioning.
 // The deployment's clusters: this one's name and the others' NAME=BOOTSTRAP.
 void Options::validateClusters(config::Problems& p) {
-  if (!kafkaCluster.empty() && !isValidClusterName(kafkaCluster)) {
+  if (!kafkaCluster.empty() && !isClusterName(kafkaCluster)) {
     p.add("kafka-cluster",
           "expected 1-64 characters from A-Z a-z 0-9 . _ -, got '" + kafkaCluster + "'");
   }
