@@ -74,6 +74,10 @@ void Options::addTo(CLI::App& app) {
                  " default: unnamed)");
   app.add_option("--kafka-property", kafkaProperties,
                  "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
+  app.add_option("--kafka-clusters", kafkaClusters,
+                 "The deployment's other Kafka clusters, NAME=BOOTSTRAP (repeatable; the same "
+                 "kafka-property settings for all): the CLI publishes to an edge on the cluster it "
+                 "was last heard on, and `edges move` moves edges between them");
   app.add_option("--topic-prefix", topicPrefix, "Edge topic prefix: topic = prefix + edge id")
       ->capture_default_str();
   app.add_option("--topic-regex", topicRegex,
@@ -345,6 +349,14 @@ kafka::Config Options::producerConfig() const {
     }
   }
   (void)c.apply(producerProps, "kafka-property");
+  return c;
+}
+
+kafka::Config Options::producerConfigFor(const ClusterRoute& route) const {
+  kafka::Config c = producerConfig();
+  if (!route.own) {
+    c.set("bootstrap.servers", route.bootstrap);
+  }
   return c;
 }
 

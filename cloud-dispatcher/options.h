@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "clusters.h"
 #include "config/cli_config.h"
 #include "core/listen_address.h"
 #include "core/result.h"
@@ -39,6 +40,8 @@ struct Options {
   std::string topicRegex;  ///< empty: "^" + escaped prefix + ".+"
   std::string consumerGroup = "cloud-dispatcher";
   int64_t kafkaTimeoutSeconds = 10;  ///< CLI: produce/admin/metadata waits
+  /// The deployment's other clusters, NAME=BOOTSTRAP (the same client settings for all).
+  std::vector<std::string> kafkaClusters;
   // Provisioning (edges add)
   int topicPartitions = 1;
   int topicReplication = 3;
@@ -96,6 +99,7 @@ struct Options {
   std::optional<ListenAddress> frpsPluginAddress;  ///< from frps-plugin-listen; nullopt: off
   std::map<std::string, int64_t> deadlineByType;
   std::map<std::string, std::string> hintByService;
+  std::map<std::string, std::string> clusterBootstraps;  ///< kafka-clusters by name
 
   /// Registers every option on `app` (flags and config keys).
   void addTo(CLI::App& app);
@@ -125,6 +129,10 @@ struct Options {
   kafka::Config consumerConfig() const;
   kafka::Config producerConfig() const;
   kafka::Config baseKafkaConfig() const;
+  /// producerConfig() with bootstrap.servers = `bootstrap` (another cluster of kafka-clusters).
+  kafka::Config producerConfigFor(const ClusterRoute& route) const;
+  /// This dispatcher's clusters: its own and kafka-clusters (after validate()).
+  ClusterMap clusters() const { return ClusterMap(kafkaCluster, kafkaBrokers, clusterBootstraps); }
   /// Topic configs for `edges add`: retention.ms, max.message.bytes, then topic-config entries.
   std::map<std::string, std::string> topicConfigMap() const;
   /// The edge topics' max.message.bytes: max-message-bytes plus room for the record batch
@@ -134,6 +142,7 @@ struct Options {
  private:
   // validate()'s parts.
   void validateKafka(config::Problems& p);
+  void validateClusters(config::Problems& p);
   void validateRequests(config::Problems& p);
   void validateSessions(config::Problems& p);
   void validateIngest(config::Problems& p);

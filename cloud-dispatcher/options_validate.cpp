@@ -14,12 +14,6 @@
 namespace edgelink::dispatcher {
 namespace {
 
-bool isValidClusterName(const std::string& name) {
-  return name.size() <= 64 && std::all_of(name.begin(), name.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-';
-         });
-}
-
 bool isValidTopicPrefix(const std::string& prefix) {
   if (prefix.empty() || prefix.size() > 40) {
     return false;
@@ -34,6 +28,7 @@ bool isValidTopicPrefix(const std::string& prefix) {
 config::Problems Options::validate() {
   config::Problems p;
   validateKafka(p);
+  validateClusters(p);
   validateRequests(p);
   validateSessions(p);
   validateIngest(p);
@@ -98,11 +93,16 @@ void Options::validateFrpsPlugin(config::Problems& p) {
 }
 
 // Brokers, librdkafka properties, topics and their provisioning.
+// The deployment's clusters: this one's name and the others' NAME=BOOTSTRAP.
+void Options::validateClusters(config::Problems& p) {
+  clusterBootstraps = parseKafkaClusters(kafkaClusters, kafkaCluster, "kafka-clusters", p);
+}
+
 void Options::validateKafka(config::Problems& p) {
   if (kafkaBrokers.empty()) {
     p.add("kafka-brokers", "required");
   }
-  if (!isValidClusterName(kafkaCluster)) {
+  if (!kafkaCluster.empty() && !isClusterName(kafkaCluster)) {
     p.add("kafka-cluster",
           "expected at most 64 characters from A-Z a-z 0-9 . _ -, got '" + kafkaCluster + "'");
   }

@@ -4,6 +4,7 @@
 #include <memory>
 #include <optional>
 
+#include "cli/cluster_route.h"
 #include "cli/config_store.h"
 #include "cli/context.h"
 #include "cli/key_store.h"
@@ -45,17 +46,18 @@ Result<std::string> changedEvent(const Context& c, const std::string& edge, int6
 /// Produces every target's event and waits for their delivery reports: how many were delivered,
 /// or the first failure.
 Result<size_t> produceAll(const Context& c, const std::vector<Target>& targets,
-                          const security::SigningKey* key) {
+                          const security::SigningKey* key, const ClusterRoute& route) {
   const Options& o = c.options;
   size_t delivered = 0;
   std::optional<Error> failure;
-  auto producer = kafka::Producer::create(o.producerConfig(), [&](const kafka::DeliveryReport& r) {
-    if (r.delivered()) {
-      ++delivered;
-    } else if (!failure) {
-      failure = kafka::toError(r.err, "delivering config_changed");
-    }
-  });
+  auto producer =
+      kafka::Producer::create(o.producerConfigFor(route), [&](const kafka::DeliveryReport& r) {
+        if (r.delivered()) {
+          ++delivered;
+        } else if (!failure) {
+          failure = kafka::toError(r.err, "delivering config_changed");
+        }
+      });
   if (!producer) {
     return producer.error();
   }
@@ -71,7 +73,7 @@ Result<size_t> produceAll(const Context& c, const std::vector<Target>& targets,
   }
   (void)(*producer)->flush(static_cast<int>(o.kafkaTimeoutSeconds * 1000) + 1000);
   if (failure) {
-    failure->message += " (Kafka at " + o.kafkaBrokers + ")";
+    failure->message += " (Kafka at " + route.bootstrap + ")";
     return *failure;
   }
   if (delivered < targets.size()) {
@@ -79,7 +81,7 @@ Result<size_t> produceAll(const Context& c, const std::vector<Target>& targets,
                                            std::to_string(targets.size()) +
                                            " config_changed events not delivered within " +
                                            std::to_string(o.kafkaTimeoutSeconds) +
-                                           " s: is Kafka at " + o.kafkaBrokers + " reachable?");
+                                           " s: is Kafka at " + route.bootstrap + " reachable?");
   }
   return delivered;
 }
@@ -111,6 +113,56 @@ int pushEdges(const Context& c, pg::Connection& db, const PushArgs& a,
   return kExitOk;
 }
 
+}  // namespace
+
+int sendConfigChangedOn(const Context& c, pg::Connection& db, const ClusterRoute& route,
+                        const std::vector<std::string>& edges, const security::SigningKey* key,
+                        std::vector<Record>& sent) {
+  std::vector<Target> targets;
+  std::vector<Record> records;
+  for (const auto& edge : edges) {
+    auto versions = configVersions(db, edge);
+    if (!versions) {
+      return c.fail(exitCodeForDbError(versions.error()), versions.error().describe());
+    }
+    auto bytes = changedEvent(c, edge, versions->desired);
+    if (!bytes) {
+      return c.fail(kExitUsage, bytes.error().message);
+    }
+    targets.push_back({edge, versions->desired, *bytes});
+    records.push_back({stringField("edge_id", edge), stringField("topic", c.options.topicFor(edge)),
+                       numberField("version", versions->desired)});
+  }
+  auto delivered = produceAll(c, targets, key, route);
+  if (!delivered) {
+    return c.fail(kExitKafka, "config push: " + delivered.error().describe());
+  }
+  log::get("cli")->info("config push: config_changed sent to {} edge(s){}", *delivered,
+                        route.own ? "" : " on Kafka cluster " + route.name);
+  sent.insert(sent.end(), records.begin(), records.end());
+  return kExitOk;
+}
+
+int sendConfigChanged(const Context& c, pg::Connection& db, const std::vector<std::string>& edges,
+                      const security::SigningKey* key, std::vector<Record>& sent) {
+  auto grouped = groupByCluster(db, c.options, edges);
+  if (!grouped) {
+    return c.fail(exitCodeForDbError(grouped.error()), grouped.error().describe());
+  }
+  int result = kExitOk;
+  for (const auto& e : grouped->unknown) {
+    result = c.fail(kExitUsage, "config push: " + e.message + "; nothing sent to it");
+  }
+  for (const auto& [route, members] : grouped->groups) {
+    if (int failed = sendConfigChangedOn(c, db, route, members, key, sent); failed != kExitOk) {
+      result = failed;
+    }
+  }
+  return result;
+}
+
+namespace {
+
 int configPush(const Context& c, const PushArgs& a) {
   const int given = (a.edge.empty() ? 0 : 1) + (a.fleet ? 1 : 0) + (a.label.empty() ? 0 : 1);
   if (given != 1) {
@@ -133,35 +185,19 @@ int configPush(const Context& c, const PushArgs& a) {
     if (int failed = pushEdges(c, db, a, edges); failed != kExitOk) {
       return failed;
     }
-    std::vector<Target> targets;
     std::vector<Record> records;
-    for (const auto& edge : edges) {
-      auto versions = configVersions(db, edge);
-      if (!versions) {
-        return c.fail(exitCodeForDbError(versions.error()), versions.error().describe());
-      }
-      auto bytes = changedEvent(c, edge, versions->desired);
-      if (!bytes) {
-        return c.fail(kExitUsage, bytes.error().message);
-      }
-      targets.push_back({edge, versions->desired, *bytes});
-      records.push_back({stringField("edge_id", edge),
-                         stringField("topic", c.options.topicFor(edge)),
-                         numberField("version", versions->desired)});
+    const int sent = sendConfigChanged(c, db, edges, key ? &*key : nullptr, records);
+    if (records.empty()) {
+      return sent;
     }
-    auto sent = produceAll(c, targets, key ? &*key : nullptr);
-    if (!sent) {
-      return c.fail(kExitKafka, "config push: " + sent.error().describe());
-    }
-    log::get("cli")->info("config push: config_changed sent to {} edge(s)", *sent);
     if (c.json) {
       c.out(renderJsonArray(records));
     } else {
       c.out(
           renderTable(records, {{"edge_id", "EDGE"}, {"topic", "TOPIC"}, {"version", "VERSION"}}) +
-          "config_changed sent to " + std::to_string(*sent) + " edge(s)\n");
+          "config_changed sent to " + std::to_string(records.size()) + " edge(s)\n");
     }
-    return static_cast<int>(kExitOk);
+    return sent;
   });
 }
 

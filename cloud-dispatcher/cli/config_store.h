@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "clusters.h"
 #include "core/result.h"
 #include "db/pg.h"
+#include "security/ed25519.h"
 
 namespace edgelink::dispatcher {
 
@@ -77,6 +79,19 @@ Result<ConfigVersions> configVersions(pg::Connection& db, const std::string& edg
 
 /// The edges a fleet-wide push reaches: every edge provisioned or heard from (by heartbeat).
 Result<std::vector<std::string>> fleetEdges(pg::Connection& db);
+
+/// config_changed (body {"version": desired}) to each of `edges`, each on the Kafka cluster it is
+/// on (cli/cluster_route.h; one producer per cluster), signed with `key` when given. A record
+/// (edge_id, topic, version) per edge reached is added to `sent`. An edge on a cluster
+/// kafka-clusters does not name gets nothing and an error naming it (exit kExitUsage); a cluster
+/// that fails, kExitKafka. Returns kExitOk or the code of the last failure it printed.
+int sendConfigChanged(const Context& c, pg::Connection& db, const std::vector<std::string>& edges,
+                      const security::SigningKey* key, std::vector<Record>& sent);
+/// The same for `edges` all on `route`'s cluster, one producer (`edges move`: where the edge was
+/// when the move began).
+int sendConfigChangedOn(const Context& c, pg::Connection& db, const ClusterRoute& route,
+                        const std::vector<std::string>& edges, const security::SigningKey* key,
+                        std::vector<Record>& sent);
 
 /// edges label add/remove/list (cli/edge_labels.cpp).
 void addEdgesLabelCommands(Commands& cmds, CLI::App* edges);

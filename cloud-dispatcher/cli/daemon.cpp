@@ -64,6 +64,13 @@ int verify(Context& c) {
   const Options& o = c.options;
   Record r;
   r.push_back(stringField("kafka_brokers", o.kafkaBrokers));
+  if (!o.kafkaCluster.empty() || !o.clusterBootstraps.empty()) {
+    std::string clusters = o.clusters().known();
+    for (const auto& [name, bootstrap] : o.clusterBootstraps) {
+      clusters += "; " + name + " = " + bootstrap;
+    }
+    r.push_back(stringField("kafka_clusters", clusters));
+  }
   r.push_back(stringField("kafka", o.consumerConfig().describe()));
   r.push_back(stringField("topic_regex", o.effectiveTopicRegex()));
   r.push_back(stringField("consumer_group", o.consumerGroup));

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/context.h"
+#include "clusters.h"
 #include "kafka/acl.h"
 #include "security/ed25519.h"
 
@@ -27,6 +28,11 @@ std::vector<kafka::AclBinding> edgeAcls(const Options& o, const std::string& edg
 /// (auto on a cluster without one). Returns kExitOk or a printed failure (kExitKafka).
 int grantEdgeAcls(const Context& c, const std::string& edgeId, std::string& outcome);
 
+/// Creates the edge's topic on `route`'s cluster (edges add: this dispatcher's own; edges move:
+/// the target): "created" or "exists" in `outcome`, or a printed failure (kExitKafka).
+int createEdgeTopic(const Context& c, const std::string& id, const ClusterRoute& route,
+                    std::string& outcome);
+
 /// The columns `edges add` and `edges remove` both print: edge, topic, topic state, ACLs.
 std::vector<Column> edgeTopicColumns();
 
@@ -37,5 +43,7 @@ int storeEdgeKey(const Context& c, pg::Connection& db, const std::string& id,
 
 /// `edges remove ID...` under `edges`.
 void addEdgesRemoveCommand(Commands& cmds, CLI::App* edges);
+/// `edges move --edge ID --cluster NAME` under `edges` (cli/edges_move.cpp).
+void addEdgesMoveCommand(Commands& cmds, CLI::App* edges);
 
 }  // namespace edgelink::dispatcher

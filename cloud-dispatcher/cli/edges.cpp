@@ -41,12 +41,14 @@ Result<security::PublicKey> parseBoardKey(const std::string& text, const std::st
   return key;
 }
 
-/// Creates the edge's topic: "created" or "exists", or a printed failure (kExitKafka).
-int createTopic(const Context& c, const std::string& id, std::string& outcome) {
+}  // namespace
+
+int createEdgeTopic(const Context& c, const std::string& id, const ClusterRoute& route,
+                    std::string& outcome) {
   const Options& o = c.options;
   const std::string topic = o.topicFor(id);
   const int timeoutMs = static_cast<int>(o.kafkaTimeoutSeconds * 1000);
-  auto created = kafka::createTopic(o.producerConfig(), topic, o.topicPartitions,
+  auto created = kafka::createTopic(o.producerConfigFor(route), topic, o.topicPartitions,
                                     o.topicReplication, o.topicConfigMap(), timeoutMs);
   outcome = "created";
   if (created) {
@@ -59,7 +61,7 @@ int createTopic(const Context& c, const std::string& id, std::string& outcome) {
   }
   if (e.status == Status::kTimeout) {
     return c.fail(kExitKafka,
-                  "creating topic " + topic + ": the broker at " + o.kafkaBrokers +
+                  "creating topic " + topic + ": the broker at " + route.bootstrap +
                       " did not answer the admin request CreateTopics within " +
                       std::to_string(o.kafkaTimeoutSeconds) +
                       " s. It may not support the Kafka admin API (the dev broker, librdkafka's "
@@ -71,6 +73,8 @@ int createTopic(const Context& c, const std::string& id, std::string& outcome) {
   }
   return c.fail(kExitKafka, "creating topic " + topic + ": " + e.describe());
 }
+
+namespace {
 
 int edgesAdd(const Context& c, const EdgesArgs& a) {
   const Options& o = c.options;
@@ -93,7 +97,8 @@ int edgesAdd(const Context& c, const EdgesArgs& a) {
   std::vector<Record> done;
   for (const auto& id : a.ids) {
     std::string outcome, acls;
-    if (int failed = createTopic(c, id, outcome); failed != kExitOk) {
+    if (int failed = createEdgeTopic(c, id, o.clusters().resolve(std::nullopt).value(), outcome);
+        failed != kExitOk) {
       return failed;
     }
     if (int failed = grantEdgeAcls(c, id, acls); failed != kExitOk) {
@@ -276,6 +281,7 @@ void addEdgesCommands(Commands& cmds) {
   setKey->add_option("ID", a->id, "Edge id")->required();
   setKey->add_option("KEY", a->key, "Public key: base64, or a PEM file's path")->required();
   addEdgesRemoveCommand(cmds, edges);
+  addEdgesMoveCommand(cmds, edges);
   auto* list = cmds.add(
       "list", "Edges with online state", "cloud-dispatcher edges list --online --json",
       [&c, a] { return edgesList(c, *a); }, edges);

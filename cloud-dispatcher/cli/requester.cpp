@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <optional>
 
+#include "cli/cluster_route.h"
 #include "cli/key_store.h"
 #include "cli/queries.h"
 #include "core/logging.h"
@@ -26,13 +27,14 @@ envelope::Envelope buildRequest(const Context& c, const std::string& id, const s
 }
 
 Result<Published> Requester::publish(const std::string& edge, const std::string& bytes,
-                                     const security::SigningKey* key) const {
+                                     const security::SigningKey* key,
+                                     const ClusterRoute& route) const {
   const Options& o = c_.options;
   Published p;
   p.topic = o.topicFor(edge);
   std::optional<kafka::DeliveryReport> report;
   auto producer = kafka::Producer::create(
-      o.producerConfig(), [&report](const kafka::DeliveryReport& r) { report = r; });
+      o.producerConfigFor(route), [&report](const kafka::DeliveryReport& r) { report = r; });
   if (!producer) {
     return producer.error();
   }
@@ -48,12 +50,12 @@ Result<Published> Requester::publish(const std::string& edge, const std::string&
   if (!report) {
     return Error(Status::kUnavailable, "the request to " + p.topic + " was not delivered within " +
                                            std::to_string(o.kafkaTimeoutSeconds) +
-                                           " s: is Kafka at " + o.kafkaBrokers + " reachable?" +
+                                           " s: is Kafka at " + route.bootstrap + " reachable?" +
                                            (flushed ? "" : " (" + flushed.error().message + ")"));
   }
   if (report->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     Error e = kafka::toError(report->err, "delivering the request to " + p.topic);
-    e.message += " (Kafka at " + o.kafkaBrokers + ")";
+    e.message += " (Kafka at " + route.bootstrap + ")";
     return e;
   }
   p.partition = report->partition;
@@ -153,19 +155,26 @@ int Requester::exchange(const std::string& edge, const std::string& id, const st
     }
     key.emplace(std::move(active).value());
   }
+  // The edge's cluster: an edge on a cluster this dispatcher does not know gets nothing.
+  auto route = edgeRoute(db_, c_.options, edge);
+  if (!route) {
+    return unpublished(route.error().status == Status::kNotFound ? kExitUsage : kExitDatabase,
+                       route.error());
+  }
   if (waitSeconds > 0) {
     // Before publishing, so no answer can slip by.
     if (auto r = db_.listen(kResponseChannel); !r) {
       return unpublished(kExitDatabase, r.error());
     }
   }
-  auto p = publish(edge, bytes, key ? &*key : nullptr);
+  auto p = publish(edge, bytes, key ? &*key : nullptr, *route);
   if (!p) {
     return unpublished(kExitKafka, p.error());
   }
   published_ = *p;
-  log::get("cli")->info("published request id={} edge={} to {}[{}] offset {}", id, edge, p->topic,
-                        p->partition, p->offset);
+  log::get("cli")->info("published request id={} edge={} to {}[{}] offset {}{}", id, edge, p->topic,
+                        p->partition, p->offset,
+                        route->own ? "" : " on Kafka cluster " + route->name);
   if (auto r = record(edge, bytes); !r) {
     return c_.fail(kExitDatabase, "published, but recording it failed: " + r.error().describe());
   }

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "cli/context.h"
+#include "clusters.h"
 #include "core/result.h"
 #include "db/pg.h"
 #include "envelope/envelope.h"
@@ -35,7 +36,8 @@ class Requester {
  public:
   Requester(const Context& context, pg::Connection& db) : c_(context), db_(db) {}
 
-  /// LISTEN (when waiting), publish `bytes` (request `id`) to `edge`, record it, wait up to
+  /// LISTEN (when waiting), publish `bytes` (request `id`) to `edge` on its cluster
+  /// (cli/cluster_route.h: an unknown cluster exits kExitUsage), record it, wait up to
   /// `waitSeconds` for the answer. Returns kExitOk (answered, or not waiting), kExitTimeout, or
   /// the exit code of a failure it printed (`onUnpublished` runs first when nothing went out;
   /// what it returns is added to the message).
@@ -51,7 +53,7 @@ class Requester {
  private:
   /// Publishes, signed with `key` when there is one (sign-requests).
   Result<Published> publish(const std::string& edge, const std::string& bytes,
-                            const security::SigningKey* key) const;
+                            const security::SigningKey* key, const ClusterRoute& route) const;
   VoidResult record(const std::string& edge, const std::string& bytes) const;
   /// Waits for the response to (edge, id) through LISTEN/NOTIFY. true: answered.
   Result<bool> waitForAnswer(const std::string& edge, const std::string& id, int64_t seconds) const;
