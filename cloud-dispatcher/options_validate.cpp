@@ -104,7 +104,7 @@ void Options::validateKafka(config::Problems& p) {
   }
   if (!kafkaCluster.empty() && !isClusterName(kafkaCluster)) {
     p.add("kafka-cluster",
-          "expected at most 64 characters from A-Z a-z 0-9 . _ -, got '" + kafkaCluster + "'");
+          "expected 1-64 characters from A-Z a-z 0-9 . _ -, got '" + kafkaCluster + "'");
   }
   kafka::Config kc = baseKafkaConfig();
   if (auto r = kc.apply(kafkaProperties, "kafka-property"); !r) {
