@@ -41,10 +41,7 @@ std::map<std::string, std::string> parseKafkaClusters(const std::vector<std::str
       ok = false;
     }
     if (ok && !ownName.empty() && name == ownName) {
-      problems.add(key, "'" + entry + "': " + name +
-                            " is this dispatcher's own cluster (kafka-cluster), whose bootstrap "
-                            "is kafka-brokers");
-      ok = false;
+      continue;  // one list for every dispatcher of the deployment: its own is kafka-brokers
     }
     if (ok && out.count(name) > 0 && repeated.insert(name).second) {
       problems.add(key, "cluster " + name + " is given more than once");
