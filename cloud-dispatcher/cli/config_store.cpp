@@ -130,61 +130,61 @@ Result<std::vector<int64_t>> changeScopes(pg::Connection& db,
   return versions;
 }
 
-std::vector<ConfigEntry> mergeConfig(const std::vector<ConfigEntry>& fleet,
-                                     const std::vector<ConfigEntry>& edge) {
-  std::map<std::string, ConfigEntry> byKey;
-  for (const auto& e : fleet) {
-    byKey[e.key] = e;
-  }
-  for (const auto& e : edge) {
-    byKey[e.key] = e;
-  }
-  std::vector<ConfigEntry> out;
-  for (auto& [key, e] : byKey) {
-    out.push_back(std::move(e));
-  }
-  return out;
-}
-
 Result<ScopeConfig> loadScopeConfig(pg::Connection& db, const std::string& edge) {
-  auto rows = db.exec(
-      "SELECT scope, key, value::text, set_at, set_by FROM config_values"
-      " WHERE scope = $1 OR scope = $2 ORDER BY key",
-      {kFleetScope, edge.empty() ? std::string(kFleetScope) : edge});
+  auto fleet = readConfigScope(db, kFleetScope);
+  if (!fleet) {
+    return fleet.error();
+  }
+  std::optional<ConfigScope> own;
+  if (!edge.empty()) {
+    auto read = readConfigScope(db, edge);
+    if (!read) {
+      return read.error();
+    }
+    own = std::move(*read);
+  }
+  const RemoteConfig merged = mergeRemoteConfig(*fleet, own);
+  auto rows =
+      db.exec("SELECT scope, key, set_at, set_by FROM config_values WHERE scope = $1 OR scope = $2",
+              {kFleetScope, edge.empty() ? std::string(kFleetScope) : edge});
   if (!rows) {
     return rows.error();
   }
-  std::vector<ConfigEntry> fleet, own;
+  std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> who;
   for (int i = 0; i < rows->size(); ++i) {
-    const bool isFleet = rows->str(i, 0) == kFleetScope;
-    ConfigEntry e{rows->str(i, 1), rows->str(i, 2), isFleet ? "fleet" : "edge",
-                  pgTimestampToRfc3339(rows->str(i, 3)), rows->str(i, 4)};
-    (isFleet ? fleet : own).push_back(std::move(e));
+    who[{rows->str(i, 0), rows->str(i, 1)}] = {pgTimestampToRfc3339(rows->str(i, 2)),
+                                               rows->str(i, 3)};
   }
   ScopeConfig out;
-  out.entries = mergeConfig(fleet, own);
-  auto versions = configVersions(db, edge);
-  if (!versions) {
-    return versions.error();
+  for (const auto& [key, json] : merged.values) {  // by key
+    const bool fromEdge = merged.fromEdge.at(key);
+    const auto& [at, by] = who[{fromEdge ? edge : std::string(kFleetScope), key}];
+    out.entries.push_back({key, json, fromEdge ? "edge" : "fleet", at, by});
   }
-  out.desiredVersion = versions->desired;
-  out.appliedVersion = versions->applied;
+  out.desiredVersion = merged.version;
+  if (!edge.empty()) {
+    auto versions = configVersions(db, edge);
+    if (!versions) {
+      return versions.error();
+    }
+    out.appliedVersion = versions->applied;
+  }
   return out;
 }
 
 Result<ConfigVersions> configVersions(pg::Connection& db, const std::string& edge) {
   auto rows = db.exec(
-      "SELECT GREATEST(COALESCE((SELECT version FROM config_scopes WHERE scope = $1), 0),"
-      " COALESCE((SELECT version FROM config_scopes WHERE scope = $2 AND $2 <> ''), 0)),"
+      "SELECT COALESCE((SELECT version FROM config_scopes WHERE scope = $1), 0),"
+      " COALESCE((SELECT version FROM config_scopes WHERE scope = $2 AND $2 <> ''), 0),"
       " (SELECT config_version FROM edges WHERE edge_id = $2)",
       {kFleetScope, edge});
   if (!rows) {
     return rows.error();
   }
   ConfigVersions v;
-  v.desired = rows->int64(0, 0);
-  if (!rows->isNull(0, 1)) {
-    v.applied = rows->int64(0, 1);
+  v.desired = mergedVersion(rows->int64(0, 0), rows->int64(0, 1));
+  if (!rows->isNull(0, 2)) {
+    v.applied = rows->int64(0, 2);
   }
   return v;
 }

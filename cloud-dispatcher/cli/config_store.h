@@ -14,12 +14,10 @@
 #include "clusters.h"
 #include "core/result.h"
 #include "db/pg.h"
+#include "domain/remote_config.h"
 #include "security/ed25519.h"
 
 namespace edgelink::dispatcher {
-
-/// The fleet's scope (its defaults) in config_scopes / config_values.
-inline constexpr const char* kFleetScope = "*";
 
 /// One remote value to store: the key and its JSON text.
 struct ConfigAssignment {
@@ -64,10 +62,8 @@ struct ScopeConfig {
   std::optional<int64_t> appliedVersion;  ///< edges.config_version (edges only)
 };
 
-/// The fleet's values over which an edge's own are laid (pure): by key, the edge's winning.
-std::vector<ConfigEntry> mergeConfig(const std::vector<ConfigEntry>& fleet,
-                                     const std::vector<ConfigEntry>& edge);
-/// The fleet's defaults (`edge` empty), or the merged config of `edge`.
+/// The fleet's defaults (`edge` empty), or the merged config of `edge`: what get_config answers
+/// (domain/remote_config.h, the one merge), with who set each value and when.
 Result<ScopeConfig> loadScopeConfig(pg::Connection& db, const std::string& edge);
 
 /// An edge's desired config version (0: nothing set) and applied one (null: not reported).

@@ -19,7 +19,7 @@ RemoteConfig mergeRemoteConfig(const std::optional<ConfigScope>& fleet,
     }
   }
   if (edge) {
-    out.version = std::max(out.version, edge->version);
+    out.version = mergedVersion(out.version, edge->version);
     for (const auto& [key, value] : edge->values) {
       out.values[key] = value;
       out.fromEdge[key] = true;

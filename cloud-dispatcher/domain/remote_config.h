@@ -31,7 +31,12 @@ struct RemoteConfig {
   std::map<std::string, bool> fromEdge;
 };
 
-/// The fleet's values with the edge's over them; version the greater of the two (0: none).
+/// An edge's version from its scopes' (0: no row): the greater of the two.
+inline int64_t mergedVersion(int64_t fleetVersion, int64_t edgeVersion) {
+  return fleetVersion > edgeVersion ? fleetVersion : edgeVersion;
+}
+
+/// The fleet's values with the edge's over them; version mergedVersion() (0: none).
 RemoteConfig mergeRemoteConfig(const std::optional<ConfigScope>& fleet,
                                const std::optional<ConfigScope>& edge);
 
