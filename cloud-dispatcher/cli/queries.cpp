@@ -246,7 +246,7 @@ Result<std::vector<Record>> showRequest(pg::Connection& db, const std::string& i
     auto rejected = db.exec(
         "SELECT concat_ws(': ', NULLIF(field, ''), reason) FROM rejected_messages"
         " WHERE edge_id = $1 AND message_id = $2 AND kind = 'response'"
-        " ORDER BY kafka_offset DESC LIMIT 1",
+        " ORDER BY received_at DESC, kafka_offset DESC LIMIT 1",  // offsets: per cluster
         {fieldText(r, "edge_id"), fieldText(r, "id")});
     if (!rejected) {
       return rejected.error();
