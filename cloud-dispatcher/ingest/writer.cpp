@@ -283,7 +283,13 @@ bool BatchWriter::deliverRetrying(std::vector<Outgoing>& answers) {
       for (const auto& o : answers) {
         logger()->info("answer {} sent to {}", o.what, o.topic);
       }
+      if (metrics_ != nullptr) {
+        metrics_->edgeAnswersDelivered(answers.size());
+      }
       return true;
+    }
+    if (metrics_ != nullptr) {
+      metrics_->edgeAnswersRetried();
     }
     if (attempt == 0) {
       logger()->error(

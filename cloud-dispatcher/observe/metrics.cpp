@@ -104,6 +104,12 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
                                                             0.1, 0.25, 0.5, 1, 2.5, 5, 10});
   failures_ = &counter(r, "edgelink_ingest_failures_total",
                        "Batch writes that failed (rolled back, retried)");
+  edgeAnswers_ = &counter(r, "edgelink_edge_requests_answered_total",
+                          "Answers to edge requests (recipient cloud) delivered to the edges' "
+                          "topics");
+  edgeAnswerRetries_ = &counter(r, "edgelink_edge_answer_retries_total",
+                                "Deliveries of a batch's answers to edge requests that failed "
+                                "and were retried (offsets not committed meanwhile)");
   lag_ = &gauge(r, "edgelink_consumer_lag_messages",
                 "Messages behind the high watermark, summed over this dispatcher's partitions");
   rebalances_ = &counter(r, "edgelink_rebalances_total",
@@ -253,6 +259,14 @@ void Metrics::frpsPluginDecision(const std::string& op, const std::string& outco
   // Unknown ops are counted under one label: the op is the caller's string.
   const bool known = op == "Login" || op == "NewProxy";
   frpsPlugin_->Add({{"op", known ? op : "other"}, {"outcome", outcome}}).Increment();
+}
+
+void Metrics::edgeAnswersDelivered(size_t n) {
+  edgeAnswers_->Increment(static_cast<double>(n));
+}
+
+void Metrics::edgeAnswersRetried() {
+  edgeAnswerRetries_->Increment();
 }
 
 void Metrics::rebalances(int64_t n) {

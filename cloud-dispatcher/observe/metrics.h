@@ -97,6 +97,10 @@ class Metrics {
   /// frps's server plugin answered `op` (Login / NewProxy) with `outcome` (allowed or the
   /// verdict's code, domain/frps_plugin.h).
   void frpsPluginDecision(const std::string& op, const std::string& outcome);
+  /// Answers to edge requests (recipient "cloud") delivered to the edges' topics.
+  void edgeAnswersDelivered(size_t n);
+  /// A delivery of a batch's answers to edge requests failed and is retried.
+  void edgeAnswersRetried();
 
   /// The Prometheus text exposition of every metric.
   std::string scrape() const;
@@ -131,6 +135,8 @@ class Metrics {
   prometheus::Gauge* edgesOfflineOver1h_;
   prometheus::Gauge* ready_;
   prometheus::Family<prometheus::Counter>* frpsPlugin_;
+  prometheus::Counter* edgeAnswers_;
+  prometheus::Counter* edgeAnswerRetries_;
   struct FleetGauges {
     prometheus::Gauge* agentsReporting;
     prometheus::Family<prometheus::Gauge>* requests;

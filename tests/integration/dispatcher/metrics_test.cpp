@@ -95,6 +95,28 @@ TEST_CASE("an answer past its deadline counts as late", "[dispatcher][metrics]")
         std::nullopt);
 }
 
+TEST_CASE("a scrape counts the answers to edge requests", "[dispatcher][metrics]") {
+  DispatcherHarness h({{"m1"}, kMetricsConfig});
+  const int port = startWithMetrics(h);
+  REQUIRE(port > 0);
+  REQUIRE(h.waitAssigned(1));
+  CHECK(sample(httpGet(port, "/metrics").body, "edgelink_edge_requests_answered_total") == 0);
+  KafkaTestClient kafka(h.broker().bootstrap());
+  for (const char* id : {"cfg-m1", "cfg-m2"}) {
+    auto r =
+        envelope::Envelope::request(envelope::Id::text(id), "edge_board", nowMs(), "get_config");
+    r.recipient = envelope::kRecipientCloud;
+    kafka.produce(h.topic("m1"), "m1", envelope::encode(r));
+  }
+  REQUIRE(h.waitFor("SELECT count(*) FROM edge_requests WHERE edge_id = 'm1'", "2"));
+  REQUIRE(waitUntil(
+      [&] {
+        return sample(httpGet(port, "/metrics").body, "edgelink_edge_requests_answered_total") == 2;
+      },
+      30000));
+  CHECK(sample(httpGet(port, "/metrics").body, "edgelink_edge_answer_retries_total") == 0);
+}
+
 TEST_CASE("/readyz says 503 while PostgreSQL is down and 200 once it is back",
           "[dispatcher][metrics][faults]") {
   auto cluster = PgCluster::start();  // private: stopping it disturbs no other test

@@ -187,3 +187,16 @@ TEST_CASE("frps plugin decisions are counted by op and outcome", "[dispatcher][m
   CHECK(sample(s, "edgelink_frps_plugin_decisions_total{op=\"other\",outcome=\"unknown_op\"}") ==
         1);
 }
+
+TEST_CASE("answers to edge requests are counted, and their retried deliveries",
+          "[dispatcher][metrics]") {
+  Metrics m;
+  CHECK(sample(m.scrape(), "edgelink_edge_requests_answered_total") == 0);
+  CHECK(sample(m.scrape(), "edgelink_edge_answer_retries_total") == 0);
+  m.edgeAnswersDelivered(3);
+  m.edgeAnswersDelivered(1);
+  m.edgeAnswersRetried();
+  const std::string s = m.scrape();
+  CHECK(sample(s, "edgelink_edge_requests_answered_total") == 4);
+  CHECK(sample(s, "edgelink_edge_answer_retries_total") == 1);
+}
