@@ -410,8 +410,9 @@ Validated validate(const AgentOptions& o) {
   if (o.kafkaCluster.size() > 64 ||
       o.kafkaCluster.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
                                        "0123456789._-") != std::string::npos) {
-    p.add("kafka-cluster", "expected at most 64 characters of [A-Za-z0-9._-] (the dispatcher's "
-                           "kafka-cluster names)");
+    p.add("kafka-cluster",
+          "expected at most 64 characters of [A-Za-z0-9._-] (the dispatcher's "
+          "kafka-cluster names)");
   }
   if (o.sender.empty() || o.sender.size() > 200) {
     p.add("sender", "expected 1-200 characters");
