@@ -171,14 +171,9 @@ int configPush(const Context& c, const PushArgs& a) {
   if (auto problem = a.edge.empty() ? "" : edgeIdProblem(a.edge); !problem.empty()) {
     return c.fail(kExitUsage, problem);
   }
-  std::optional<security::SigningKey> key;
-  if (c.options.signRequests) {
-    auto active = KeyStore(c.options.signingKeyDir).active();
-    if (!active) {
-      return c.fail(active.error().status == Status::kNotFound ? kExitUsage : kExitFailed,
-                    active.error().describe());
-    }
-    key.emplace(std::move(active).value());
+  auto key = publishingKey(c.options.signRequests, c.options.signingKeyDir);
+  if (!key) {
+    return c.fail(exitCodeForKeyError(key.error()), key.error().describe());
   }
   return c.withDatabase([&](pg::Connection& db) {
     std::vector<std::string> edges;
@@ -186,7 +181,7 @@ int configPush(const Context& c, const PushArgs& a) {
       return failed;
     }
     std::vector<Record> records;
-    const int sent = sendConfigChanged(c, db, edges, key ? &*key : nullptr, records);
+    const int sent = sendConfigChanged(c, db, edges, *key ? &**key : nullptr, records);
     if (records.empty()) {
       return sent;
     }

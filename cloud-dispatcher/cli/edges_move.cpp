@@ -196,14 +196,9 @@ int edgesMove(const Context& c, const MoveArgs& a) {
   if (!target) {
     return c.fail(kExitUsage, target.error().message);
   }
-  std::optional<security::SigningKey> key;
-  if (c.options.signRequests) {
-    auto active = KeyStore(c.options.signingKeyDir).active();
-    if (!active) {
-      return c.fail(active.error().status == Status::kNotFound ? kExitUsage : kExitFailed,
-                    active.error().describe());
-    }
-    key.emplace(std::move(active).value());
+  auto key = publishingKey(c.options.signRequests, c.options.signingKeyDir);
+  if (!key) {
+    return c.fail(exitCodeForKeyError(key.error()), key.error().describe());
   }
   return c.withDatabase([&](pg::Connection& db) {
     auto known = edgeKnown(db, a.edge);
@@ -213,7 +208,7 @@ int edgesMove(const Context& c, const MoveArgs& a) {
     if (!*known) {
       return c.fail(kExitNotFound, "no edge " + a.edge + " (edges add " + a.edge + ")");
     }
-    return moveEdge(c, db, a, *target, key ? &*key : nullptr);
+    return moveEdge(c, db, a, *target, *key ? &**key : nullptr);
   });
 }
 

@@ -155,4 +155,16 @@ Result<security::SigningKey> KeyStore::active() const {
   return security::SigningKey::loadFile(pathOf(id));
 }
 
+Result<std::optional<security::SigningKey>> publishingKey(bool signRequests,
+                                                          const std::string& dir) {
+  if (!signRequests) {
+    return std::optional<security::SigningKey>();
+  }
+  auto active = KeyStore(dir).active();
+  if (!active) {
+    return active.error();
+  }
+  return std::optional<security::SigningKey>(std::move(active).value());
+}
+
 }  // namespace edgelink::dispatcher

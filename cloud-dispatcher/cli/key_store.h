@@ -6,6 +6,7 @@
 // trusted-keys until the operator removes the old one there and then here.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,5 +45,10 @@ class KeyStore {
 
   std::string dir_;
 };
+
+/// The key the CLI signs what it publishes with (requests, config_changed): the active key of
+/// `dir` when `signRequests`, none when sign-requests is off; the active key's error otherwise.
+Result<std::optional<security::SigningKey>> publishingKey(bool signRequests,
+                                                          const std::string& dir);
 
 }  // namespace edgelink::dispatcher

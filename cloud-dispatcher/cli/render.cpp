@@ -85,6 +85,10 @@ int exitCodeForAnswer(int statusCode) {
   return statusCode >= 200 && statusCode < 300 ? kExitOk : kExitFailed;
 }
 
+int exitCodeForKeyError(const Error& e) {
+  return e.status == Status::kNotFound ? kExitUsage : kExitFailed;
+}
+
 int exitCodeForDbError(const Error& e) {
   switch (e.status) {
     case Status::kUnavailable:

@@ -29,6 +29,8 @@ enum ExitCode : int {
 int exitCodeForAnswer(int statusCode);
 /// The exit code for an error from PostgreSQL (usage for 400s raised by our own checks).
 int exitCodeForDbError(const Error& e);
+/// The exit code for the signing key's error: no key (404, `keys generate`) is a usage error.
+int exitCodeForKeyError(const Error& e);
 
 enum class FieldKind { kNull, kString, kNumber, kBool, kJson, kTimestamp };
 

@@ -146,14 +146,9 @@ int Requester::exchange(const std::string& edge, const std::string& id, const st
     return c_.fail(code, e.describe() + (onUnpublished ? onUnpublished(e) : std::string()));
   };
   // The signing key first: no key, nothing goes out.
-  std::optional<security::SigningKey> key;
-  if (c_.options.signRequests) {
-    auto active = KeyStore(c_.options.signingKeyDir).active();
-    if (!active) {
-      return unpublished(active.error().status == Status::kNotFound ? kExitUsage : kExitFailed,
-                         active.error());
-    }
-    key.emplace(std::move(active).value());
+  auto key = publishingKey(c_.options.signRequests, c_.options.signingKeyDir);
+  if (!key) {
+    return unpublished(exitCodeForKeyError(key.error()), key.error());
   }
   // The edge's cluster: an edge on a cluster this dispatcher does not know gets nothing.
   auto route = edgeRoute(db_, c_.options, edge);
@@ -167,7 +162,7 @@ int Requester::exchange(const std::string& edge, const std::string& id, const st
       return unpublished(kExitDatabase, r.error());
     }
   }
-  auto p = publish(edge, bytes, key ? &*key : nullptr, *route);
+  auto p = publish(edge, bytes, *key ? &**key : nullptr, *route);
   if (!p) {
     return unpublished(kExitKafka, p.error());
   }
