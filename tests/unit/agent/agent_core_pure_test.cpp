@@ -69,15 +69,7 @@ std::vector<std::string> describe(const Actions& actions) {
 }
 
 /// The messages among `actions`, decoded.
-std::vector<envelope::Envelope> sent(const Actions& actions) {
-  std::vector<envelope::Envelope> out;
-  for (const Action& a : actions) {
-    if (const auto* send = std::get_if<action::Send>(&a)) {
-      out.push_back(decoded(*send));
-    }
-  }
-  return out;
-}
+using test::sent;
 
 std::string str(const envelope::Envelope& e, const char* key) {
   const char* v = json::getString(e.body(), key);

@@ -25,18 +25,7 @@ std::string pingBytes(int64_t id, int64_t timestampMs) {
          std::to_string(timestampMs) + R"(,"type":"ping"}})";
 }
 
-std::vector<envelope::Envelope> sent(const Actions& actions) {
-  std::vector<envelope::Envelope> out;
-  envelope::Decoder decoder;
-  for (const Action& a : actions) {
-    if (const auto* send = std::get_if<action::Send>(&a)) {
-      auto d = decoder.decode(send->value);
-      REQUIRE(d.ok());
-      out.push_back(std::move(*d));
-    }
-  }
-  return out;
-}
+using test::sent;
 
 std::string errorOf(const envelope::Envelope& e) {
   const char* v = json::getString(e.body(), "error");

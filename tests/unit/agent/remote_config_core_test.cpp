@@ -16,19 +16,7 @@ using namespace edgelink::agent;
 
 namespace {
 
-std::vector<envelope::Envelope> sent(const Actions& actions) {
-  std::vector<envelope::Envelope> out;
-  envelope::Decoder decoder;
-  for (const Action& a : actions) {
-    if (const auto* send = std::get_if<action::Send>(&a)) {
-      auto d = decoder.decode(send->value);
-      INFO(send->value);
-      REQUIRE(d.ok());
-      out.push_back(std::move(*d));
-    }
-  }
-  return out;
-}
+using test::sent;
 
 const action::ApplyConfig* applyOf(const Actions& actions) {
   for (const Action& a : actions) {

@@ -13,6 +13,20 @@ std::string fakesDir() {
   return EDGELINK_FAKES_DIR;
 }
 
+std::vector<envelope::Envelope> sent(const Actions& actions) {
+  std::vector<envelope::Envelope> out;
+  envelope::Decoder decoder;
+  for (const Action& a : actions) {
+    if (const auto* send = std::get_if<action::Send>(&a)) {
+      auto d = decoder.decode(send->value);
+      INFO(send->value);
+      REQUIRE(d.ok());
+      out.push_back(std::move(*d));
+    }
+  }
+  return out;
+}
+
 AgentOptions validOptions(const testing::TempDir& dir) {
   testing::writeText(dir.file("token"), "t0ken\n");
   ::chmod(dir.file("token").c_str(), 0600);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "agent_config.h"
+#include "decisions/actions.h"
 #include "decisions/system_info.h"
 #include "envelope/envelope.h"
 #include "harness/test_util.h"
@@ -28,6 +29,9 @@ std::string runPython(const std::string& script, const std::vector<std::string>&
 std::string parseFrpcConfigs(const std::vector<std::string>& paths);
 
 std::string fakesDir();
+
+/// The envelopes the Send actions among `actions` carry, decoded (each must decode).
+std::vector<envelope::Envelope> sent(const Actions& actions);
 
 /// A board's facts as the tests know them (hostname "board", 4 CPUs, 1 GB of memory, ...).
 inline SystemFacts boardFacts() {
