@@ -60,6 +60,9 @@ endif()
 
 if(EDGELINK_BUILD_DISPATCHER)
   pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET GLOBAL libpqxx libpq)
+  # The web console: Argon2id password hashes (libsodium), web ssh's client (libssh).
+  pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET GLOBAL libsodium)
+  pkg_check_modules(LIBSSH REQUIRED IMPORTED_TARGET GLOBAL libssh)
 endif()
 
 if(EDGELINK_BUILD_TESTS)

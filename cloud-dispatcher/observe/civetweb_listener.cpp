@@ -11,7 +11,15 @@ Result<std::unique_ptr<CivetwebListener>> CivetwebListener::start(
     const std::string& key) {
   static std::once_flag once;
   std::call_once(once, [] { mg_init_library(0); });
-  std::vector<const char*> options = {"listening_ports", ports.c_str(), "num_threads", "2"};
+  bool threadsGiven = false;
+  for (const auto& option : extraOptions) {
+    threadsGiven = threadsGiven || option.first == "num_threads";
+  }
+  std::vector<const char*> options = {"listening_ports", ports.c_str()};
+  if (!threadsGiven) {
+    options.push_back("num_threads");
+    options.push_back("2");
+  }
   for (const auto& [name, value] : extraOptions) {
     options.push_back(name.c_str());
     options.push_back(value.c_str());
@@ -49,6 +57,14 @@ CivetwebListener::~CivetwebListener() {
 void CivetwebListener::handle(const std::string& uri, int (*handler)(mg_connection*, void*),
                               void* data) {
   mg_set_request_handler(ctx_, uri.c_str(), handler, data);
+}
+
+void CivetwebListener::handleWebSocket(const std::string& uri,
+                                       int (*connect)(const mg_connection*, void*),
+                                       void (*ready)(mg_connection*, void*),
+                                       int (*onData)(mg_connection*, int, char*, size_t, void*),
+                                       void (*close)(const mg_connection*, void*), void* data) {
+  mg_set_websocket_handler(ctx_, uri.c_str(), connect, ready, onData, close, data);
 }
 
 void replyHttp(mg_connection* conn, int status, const char* contentType, const std::string& body) {

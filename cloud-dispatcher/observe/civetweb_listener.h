@@ -5,6 +5,7 @@
 // ports, two threads, the port it bound, the error civetweb gives. RAII: the destructor stops it
 // (and waits for the handlers), so the server whose handlers it runs declares it last.
 
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <utility>
@@ -20,7 +21,8 @@ namespace edgelink::dispatcher {
 class CivetwebListener {
  public:
   /// Listens on `ports` (civetweb's listening_ports) with `extraOptions` (civetweb option name,
-  /// value); `key` names the config key in the error (503) when it cannot.
+  /// value; two worker threads unless they name num_threads); `key` names the config key in the
+  /// error (503) when it cannot.
   static Result<std::unique_ptr<CivetwebListener>> start(
       const std::string& ports,
       const std::vector<std::pair<std::string, std::string>>& extraOptions, const std::string& key);
@@ -31,6 +33,13 @@ class CivetwebListener {
   /// Serves `uri` (civetweb's pattern: end it with "$" for that path exactly) with `handler`,
   /// which gets `data`.
   void handle(const std::string& uri, int (*handler)(mg_connection*, void*), void* data);
+
+  /// Serves WebSocket connections to `uri` (civetweb's mg_set_websocket_handler: connect, ready,
+  /// data and close handlers, each getting `data`).
+  void handleWebSocket(const std::string& uri, int (*connect)(const mg_connection*, void*),
+                       void (*ready)(mg_connection*, void*),
+                       int (*onData)(mg_connection*, int, char*, size_t, void*),
+                       void (*close)(const mg_connection*, void*), void* data);
 
   /// The port it listens on (the first, when several).
   int port() const { return port_; }
