@@ -110,8 +110,11 @@ async function login(page, user, password) {
   await page.locator('#login-user').fill(user);
   await page.locator('#login-password').fill(password);
   await page.getByRole('button', {name: 'Log in'}).click();
-  await page.locator('#who-name').filter({hasText: user}).waitFor({state: 'attached'});
-  await page.locator('table.edges-table').waitFor();
+  const done = page.locator('table.edges-table');
+  const refused = page.locator('.form-msg.bad');
+  await done.or(refused).first().waitFor();
+  if (await refused.count()) throw new Error(`login refused: ${await refused.innerText()}`);
+  expect((await page.locator('#who-name').innerText()) === user, 'the header shows another user');
 }
 
 /** A POST from inside the page (the browser's cookie and Origin); returns the HTTP status. */

@@ -70,6 +70,9 @@ function route() {
     else a.removeAttribute('aria-current');
   }
   const args = match.slice(1).map((s) => decodeURIComponent(s));
+  const titles = {login: 'Log in', edges: 'Edges', edge: `Edge ${args[0]}`, sessions: 'Sessions',
+    terminal: `Terminal · session ${args[0]}`};
+  document.title = `${titles[found.view.name] || 'Console'} · EdgeLink`;
   current = found.view.mount(main, {args, params, path, navigate, setHashQuery, app}) || null;
   // Focus the page for keyboard and screen reader users (not while typing in the header).
   if (!main.contains(document.activeElement)) main.focus({preventScroll: true});

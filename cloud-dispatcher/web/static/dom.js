@@ -83,7 +83,8 @@ export function formatRelative(value, now = Date.now()) {
   if (abs < 3600) return relFmt.format(Math.round(seconds / 60), 'minute');
   if (abs < 86400) return relFmt.format(Math.round(seconds / 3600), 'hour');
   if (abs < 86400 * 45) return relFmt.format(Math.round(seconds / 86400), 'day');
-  return shortFmt.format(d);
+  if (abs < 86400 * 365) return relFmt.format(Math.round(seconds / (86400 * 30.44)), 'month');
+  return relFmt.format(Math.round(seconds / (86400 * 365.25)), 'year');
 }
 
 /** "54 min", "3 h 5 min", "2 d 4 h" for a span in seconds. */
@@ -216,14 +217,54 @@ export function factsList(obj, {maxDepth = 3} = {}) {
   return dl;
 }
 
-export function debounce(fn, ms) {
+/**
+ * Calls fn once calls have paused for `ms`; with maxWait, also at least every maxWait ms while
+ * calls keep coming (so a steady stream of notifications cannot starve the refresh).
+ */
+export function debounce(fn, ms, maxWait = 0) {
   let timer = null;
-  const wrapped = (...args) => {
+  let first = 0;
+  const fire = (args) => {
     clearTimeout(timer);
-    timer = setTimeout(() => { timer = null; fn(...args); }, ms);
+    timer = null;
+    first = 0;
+    fn(...args);
   };
-  wrapped.cancel = () => clearTimeout(timer);
+  const wrapped = (...args) => {
+    const now = Date.now();
+    if (!first) first = now;
+    clearTimeout(timer);
+    const wait = maxWait ? Math.min(ms, Math.max(0, first + maxWait - now)) : ms;
+    timer = setTimeout(() => fire(args), wait);
+  };
+  wrapped.cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+    first = 0;
+  };
   return wrapped;
+}
+
+/**
+ * Replaces a region's content (a re-fetched page) keeping keyboard focus on the equivalent
+ * element (same link target, same button text, same control id) when focus was inside.
+ */
+export function replaceKeepingFocus(node, ...children) {
+  const active = document.activeElement;
+  let key = null;
+  if (active && node.contains(active) && active !== node) {
+    key = {tag: active.tagName, id: active.id, href: active.getAttribute('href'),
+      label: active.getAttribute('aria-label'), text: active.textContent};
+  }
+  replace(node, ...children);
+  if (!key) return node;
+  const candidates = [...node.querySelectorAll(key.tag)];
+  const match = (key.id && candidates.find((el) => el.id === key.id)) ||
+    (key.href && candidates.find((el) => el.getAttribute('href') === key.href)) ||
+    (key.label && candidates.find((el) => el.getAttribute('aria-label') === key.label)) ||
+    candidates.find((el) => el.textContent === key.text);
+  if (match) match.focus({preventScroll: true});
+  return node;
 }
 
 /** Toast messages (a polite live region in index.html). */

@@ -31,7 +31,13 @@ export function startLive(onDead) {
   clearTimeout(retryTimer);
   setStatus('connecting');
   source = new EventSource('/api/v1/stream');
-  source.onopen = () => setStatus('live');
+  let opened = false;
+  source.onopen = () => {
+    setStatus('live');
+    // After a reconnect, messages may have been missed: every subscriber refreshes.
+    if (opened) for (const fn of [...listeners]) fn('reconnect', null);
+    opened = true;
+  };
   source.onerror = () => {
     if (source && source.readyState === EventSource.CLOSED) {
       // The browser does not retry after an HTTP error answer: ask the caller (it checks the
@@ -64,13 +70,14 @@ export function stopLive() {
 }
 
 /**
- * Calls refresh (debounced 300 ms) for every message that `matches(kind, data)` accepts.
- * Returns the unsubscribe function.
+ * Calls refresh (debounced 300 ms, at least every 2 s during a steady stream) for every message
+ * that `matches(kind, data)` accepts, and after the stream reconnects. Returns the unsubscribe
+ * function.
  */
 export function subscribe(matches, refresh, ms = 300) {
-  const run = debounce(refresh, ms);
+  const run = debounce(refresh, ms, 2000);
   const fn = (kind, data) => {
-    if (matches(kind, data)) run();
+    if (kind === 'reconnect' || matches(kind, data)) run();
   };
   listeners.add(fn);
   return () => {

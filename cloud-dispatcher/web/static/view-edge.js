@@ -2,7 +2,7 @@
 // history and session history (audit). Live updates re-fetch what this edge's messages touch.
 
 import {get, write, query, enc, roleAtLeast, describeError} from './api.js';
-import {h, replace, onlineDot, labelChips, timeEl, untilEl, badge, stateBadge, portsText,
+import {h, replace, replaceKeepingFocus, onlineDot, labelChips, timeEl, untilEl, badge, stateBadge, portsText,
   jsonBlock, factsList, formatAbsolute, formatNumber} from './dom.js';
 import {dataTable, pager, sortLocal, setBusy, errorBox} from './table.js';
 import {subscribe, edgeOf} from './live.js';
@@ -20,6 +20,9 @@ export function mount(root, {args}) {
   let edge = null;
   let busy = false; // a write is in flight: controls stay disabled
   let lastOutcome = null;
+  let sessionSig = null; // what the session card shows: re-rendered only when it changes
+  // The operator's choices survive re-renders (live updates).
+  const choice = {autoStop: '1h', mode: 'tcp', services: '', offline: false, extendAutoStop: '1h'};
   const ctl = {edge: null, req: null, audit: null};
 
   const title = h('h1', {class: 'mono'}, edgeId);
@@ -28,7 +31,7 @@ export function mount(root, {args}) {
   const sessionBody = h('div', {class: 'card-body', id: 'session-card-body'});
   const outcomeBox = h('div', {class: 'outcome-slot', id: 'session-outcome', 'aria-live': 'polite'});
   const systemBody = h('div', {class: 'card-body'});
-  const systemOutcome = h('div', {class: 'outcome-slot', 'aria-live': 'polite'});
+  const systemOutcome = h('div', {class: 'outcome-top', 'aria-live': 'polite'});
   const requestsBody = h('div', {class: 'card-body'});
   const auditBody = h('div', {class: 'card-body'});
   const reqState = {limit: 10, offset: 0, sort: {key: 'requested_at', order: 'desc'}};
@@ -76,10 +79,10 @@ export function mount(root, {args}) {
     }
   }
 
-  async function loadRequests() {
+  async function loadRequests({quiet = false} = {}) {
     ctl.req?.abort();
     const c = (ctl.req = new AbortController());
-    setBusy(requestsBody, true);
+    if (!quiet) setBusy(requestsBody, true);
     try {
       const data = await get(`${base}/requests${query({limit: reqState.limit, offset: reqState.offset})}`,
         {signal: c.signal});
@@ -93,10 +96,10 @@ export function mount(root, {args}) {
     }
   }
 
-  async function loadAudit() {
+  async function loadAudit({quiet = false} = {}) {
     ctl.audit?.abort();
     const c = (ctl.audit = new AbortController());
-    setBusy(auditBody, true);
+    if (!quiet) setBusy(auditBody, true);
     try {
       const data = await get(`${base}/audit${query({limit: auditState.limit, offset: auditState.offset})}`,
         {signal: c.signal});
@@ -130,6 +133,10 @@ export function mount(root, {args}) {
   function renderSession() {
     const s = edge?.session;
     const live = s && LIVE_STATES.has(s.state);
+    const sig = JSON.stringify([s, edge?.online, busy]);
+    if (sig === sessionSig) return;
+    sessionSig = sig;
+    const hadFocus = sessionBody.contains(document.activeElement) ? document.activeElement.id : null;
     const parts = [];
     if (live) {
       parts.push(h('dl', {class: 'facts'},
@@ -149,20 +156,30 @@ export function mount(root, {args}) {
       if (canOperate) parts.push(openForm());
     }
     replace(sessionBody, parts);
+    if (hadFocus) {
+      const again = sessionBody.querySelector(`#${CSS.escape(hadFocus)}`) ||
+        sessionBody.querySelector('#open-terminal, #open-session, #extend-session');
+      if (again && !again.disabled) again.focus({preventScroll: true});
+    }
   }
 
-  function autoStopSelect(id, dflt = '1h') {
-    return h('select', {id, name: 'auto_stop', disabled: busy},
-      AUTO_STOPS.map(([v, text]) => h('option', {value: v, selected: v === dflt}, text)));
+  function autoStopSelect(id, key) {
+    return h('select', {id, name: 'auto_stop', disabled: busy, onchange: (ev) => { choice[key] = ev.target.value; }},
+      AUTO_STOPS.map(([v, text]) => h('option', {value: v, selected: v === choice[key]}, text)));
   }
 
   function openForm() {
-    const autoStop = autoStopSelect('open-auto-stop');
-    const modeTcp = h('input', {type: 'radio', name: 'mode', value: 'tcp', id: 'mode-tcp', checked: true, disabled: busy});
-    const modeStcp = h('input', {type: 'radio', name: 'mode', value: 'stcp', id: 'mode-stcp', disabled: busy});
+    const autoStop = autoStopSelect('open-auto-stop', 'autoStop');
+    const setMode = (ev) => { choice.mode = ev.target.value; };
+    const modeTcp = h('input', {type: 'radio', name: 'mode', value: 'tcp', id: 'mode-tcp',
+      checked: choice.mode === 'tcp', disabled: busy, onchange: setMode});
+    const modeStcp = h('input', {type: 'radio', name: 'mode', value: 'stcp', id: 'mode-stcp',
+      checked: choice.mode === 'stcp', disabled: busy, onchange: setMode});
     const services = h('input', {type: 'text', id: 'open-services', placeholder: 'default', disabled: busy,
-      autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'open-services-hint'});
-    const offline = h('input', {type: 'checkbox', id: 'open-offline', disabled: busy});
+      value: choice.services, autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'open-services-hint',
+      oninput: (ev) => { choice.services = ev.target.value; }});
+    const offline = h('input', {type: 'checkbox', id: 'open-offline', disabled: busy, checked: choice.offline,
+      onchange: (ev) => { choice.offline = ev.target.checked; }});
     const submit = h('button', {type: 'submit', class: 'btn btn-primary', id: 'open-session', disabled: busy},
       busy ? 'Opening…' : 'Open session');
     const form = h('form', {class: 'session-form', 'aria-label': 'Open a session'},
@@ -188,7 +205,7 @@ export function mount(root, {args}) {
   }
 
   function liveControls() {
-    const autoStop = autoStopSelect('extend-auto-stop');
+    const autoStop = autoStopSelect('extend-auto-stop', 'extendAutoStop');
     const extend = h('button', {type: 'submit', class: 'btn', id: 'extend-session', disabled: busy}, 'Extend');
     const closeBtn = h('button', {type: 'button', class: 'btn btn-danger', id: 'close-session', disabled: busy},
       'Close session');
@@ -237,6 +254,7 @@ export function mount(root, {args}) {
       return;
     } finally {
       busy = false;
+      renderSession();
     }
     lastOutcome = {action, answer};
     replace(outcomeBox, outcomeView(ACTION_TEXT[action][answer.ok ? 0 : 1], answer));
@@ -299,7 +317,7 @@ export function mount(root, {args}) {
         render: (r) => (r.response_body === null || r.response_body === undefined ? '—'
           : h('details', null, h('summary', null, 'Show'), jsonBlock(r.response_body)))},
     ];
-    replace(requestsBody,
+    replaceKeepingFocus(requestsBody,
       dataTable(columns, sortLocal(data.items, columns, reqState.sort), {
         caption: 'Requests sent to this edge', sort: reqState.sort,
         onSort: (key, order) => { reqState.sort = {key, order}; renderRequests(data); },
@@ -319,7 +337,7 @@ export function mount(root, {args}) {
         render: (a) => (a.session_id ? `#${a.session_id}` : '—')},
       {key: 'why', label: 'Why / details', className: 'col-wrap', render: (a) => auditWhy(a)},
     ];
-    replace(auditBody,
+    replaceKeepingFocus(auditBody,
       dataTable(columns, sortLocal(data.items, columns, auditState.sort), {
         caption: 'Session history', sort: auditState.sort,
         onSort: (key, order) => { auditState.sort = {key, order}; renderAudit(data); },
@@ -338,10 +356,10 @@ export function mount(root, {args}) {
   const unsubs = [
     subscribe((kind, data) => (kind === 'session' || kind === 'event') && mine(data), () => {
       if (!busy) loadEdge();
-      loadAudit();
+      loadAudit({quiet: true});
     }),
     subscribe((kind, data) => kind === 'response' && mine(data), () => {
-      loadRequests();
+      loadRequests({quiet: true});
       if (!busy) loadEdge();
     }),
   ];

@@ -2,7 +2,7 @@
 // The view state lives in the hash query (#/edges?q=..&online=..&label=..&sort=..&order=..).
 
 import {get, query, describeError} from './api.js';
-import {h, replace, debounce, onlineDot, labelChips, timeEl, untilEl, badge, portsText,
+import {h, replace, replaceKeepingFocus, debounce, onlineDot, labelChips, timeEl, untilEl, badge, portsText,
   formatNumber} from './dom.js';
 import {dataTable, pager, setBusy, errorBox} from './table.js';
 import {subscribe} from './live.js';
@@ -99,12 +99,12 @@ export function mount(root, {params, setHashQuery}) {
     setHashQuery('/edges', p);
   }
 
-  async function load() {
+  async function load({quiet = false} = {}) {
     saveHash();
     if (controller) controller.abort();
     controller = new AbortController();
     const my = ++seq;
-    setBusy(results, true);
+    if (!quiet) setBusy(results, true);
     try {
       const data = await get(`/edges${query({
         q: state.q, online: state.online, label: state.label, sort: state.sort,
@@ -141,7 +141,7 @@ export function mount(root, {params, setHashQuery}) {
 
   function render(data) {
     count.textContent = `${formatNumber(data.total)} ${data.total === 1 ? 'edge' : 'edges'}`;
-    replace(results,
+    replaceKeepingFocus(results,
       dataTable(columns, data.items, {
         caption: 'Edges',
         className: 'edges-table',
@@ -166,7 +166,8 @@ export function mount(root, {params, setHashQuery}) {
   }
 
   // Sessions opening/closing and edge events (online/offline, new edges) change the shown page.
-  const unsubscribe = subscribe((kind) => kind === 'session' || kind === 'event', () => load());
+  const unsubscribe = subscribe((kind) => kind === 'session' || kind === 'event',
+    () => load({quiet: true}));
   load();
   if (!state.q) search.focus();
 

@@ -1,7 +1,7 @@
 // Sessions: live first, then ended (the API orders them); filter live only / by edge; paging.
 
 import {get, query, enc, roleAtLeast, describeError} from './api.js';
-import {h, replace, timeEl, untilEl, badge, stateBadge, portsText, formatNumber} from './dom.js';
+import {h, replace, replaceKeepingFocus, timeEl, untilEl, badge, stateBadge, portsText, formatNumber} from './dom.js';
 import {dataTable, pager, sortLocal, setBusy, errorBox} from './table.js';
 import {subscribe} from './live.js';
 
@@ -43,7 +43,7 @@ export function mount(root, {params, setHashQuery}) {
     load();
   }
 
-  async function load() {
+  async function load({quiet = false} = {}) {
     const p = new URLSearchParams();
     if (state.active) p.set('active', 'true');
     if (state.edge) p.set('edge', state.edge);
@@ -52,7 +52,7 @@ export function mount(root, {params, setHashQuery}) {
     setHashQuery('/sessions', p);
     controller?.abort();
     controller = new AbortController();
-    setBusy(results, true);
+    if (!quiet) setBusy(results, true);
     try {
       data = await get(`/sessions${query({active: state.active ? 'true' : '', edge: state.edge,
         limit: state.limit, offset: state.offset})}`, {signal: controller.signal});
@@ -88,7 +88,7 @@ export function mount(root, {params, setHashQuery}) {
 
   function render() {
     count.textContent = `${formatNumber(data.total)} ${data.total === 1 ? 'session' : 'sessions'}`;
-    replace(results,
+    replaceKeepingFocus(results,
       dataTable(columns, sortLocal(data.items, columns, state.sort), {
         caption: 'Sessions, live first', sort: state.sort || {},
         onSort: (key, order) => { state.sort = {key, order}; render(); },
@@ -99,7 +99,7 @@ export function mount(root, {params, setHashQuery}) {
         onChange: ({offset, limit}) => { state.offset = offset; state.limit = limit; load(); }}));
   }
 
-  const unsubscribe = subscribe((kind) => kind === 'session', load);
+  const unsubscribe = subscribe((kind) => kind === 'session', () => load({quiet: true}));
   load();
   return {unmount() { unsubscribe(); controller?.abort(); }};
 }

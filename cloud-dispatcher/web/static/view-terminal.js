@@ -161,6 +161,7 @@ export function mount(root, {args}) {
     user.disabled = active;
     password.disabled = active;
     disconnectBtn.hidden = !active;
+    form.hidden = active && state !== 'loading'; // the screen gets the room while connected
     connectBtn.textContent = state === 'closed' || state === 'error' ? 'Reconnect' : 'Connect';
   }
 
