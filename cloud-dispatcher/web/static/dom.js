@@ -254,14 +254,14 @@ export function replaceKeepingFocus(node, ...children) {
   let key = null;
   if (active && node.contains(active) && active !== node) {
     key = {tag: active.tagName, id: active.id, href: active.getAttribute('href'),
-      label: active.getAttribute('aria-label'), text: active.textContent};
+      label: active.getAttribute('aria-label') || active.getAttribute('title'), text: active.textContent};
   }
   replace(node, ...children);
   if (!key) return node;
   const candidates = [...node.querySelectorAll(key.tag)];
   const match = (key.id && candidates.find((el) => el.id === key.id)) ||
     (key.href && candidates.find((el) => el.getAttribute('href') === key.href)) ||
-    (key.label && candidates.find((el) => el.getAttribute('aria-label') === key.label)) ||
+    (key.label && candidates.find((el) => (el.getAttribute('aria-label') || el.getAttribute('title')) === key.label)) ||
     candidates.find((el) => el.textContent === key.text);
   if (match) match.focus({preventScroll: true});
   return node;

@@ -295,6 +295,9 @@ export function mount(root, {args}) {
     if (fit) fit.fit();
   };
   window.addEventListener('resize', onResize);
+  // The screen also changes size when the login form hides or shows.
+  const screenObserver = typeof ResizeObserver === 'function' ? new ResizeObserver(onResize) : null;
+  screenObserver?.observe(screen);
   const onTheme = () => {
     if (term) term.options.theme = darkQuery.matches ? XTERM.themes.dark : XTERM.themes.light;
   };
@@ -305,6 +308,7 @@ export function mount(root, {args}) {
   return {
     unmount() {
       window.removeEventListener('resize', onResize);
+      screenObserver?.disconnect();
       darkQuery.removeEventListener('change', onTheme);
       if (ws) {
         const s = ws;
