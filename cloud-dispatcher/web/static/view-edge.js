@@ -260,8 +260,12 @@ export function mount(root, {args}) {
     replace(outcomeBox, outcomeView(ACTION_TEXT[action][answer.ok ? 0 : 1], answer));
     await loadEdge();
     loadAudit();
-    const focusTarget = sessionBody.querySelector('#open-terminal, #open-session, #extend-session');
-    if (focusTarget && !answer.ok) focusTarget.focus();
+    // Keyboard users stay in the session card (the control they used may be gone).
+    const active = document.activeElement;
+    if (!active || active === document.body || sessionBody.contains(active)) {
+      const target = sessionBody.querySelector('#open-terminal, #open-session, #extend-session');
+      if (target && !target.disabled) target.focus({preventScroll: true});
+    }
   }
 
   async function fetchSystemInfo() {
