@@ -80,6 +80,7 @@ function route() {
 
 function showShell() {
   const logged = Boolean(auth.user);
+  document.body.classList.toggle('logged-in', logged);
   document.getElementById('mainnav').hidden = !logged;
   document.getElementById('userbox').hidden = !logged;
   document.getElementById('who-name').textContent = auth.user || '';
