@@ -223,6 +223,21 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--frps-plugin-path", frpsPluginPath,
                  "The plugin's HTTP path, frps's httpPlugins path (may hold a shared secret)")
       ->capture_default_str();
+  // The web console.
+  app.add_option("--http-listen", httpListen,
+                 "ADDRESS:PORT serving the web console and its API /api/v1 (`web`, and `run` "
+                 "when set; unset: off)");
+  app.add_option("--http-threads", httpThreads,
+                 "The console's worker threads: each request, live stream and terminal holds one")
+      ->capture_default_str();
+  app.add_option("--http-tls-certificate", httpTlsCertificate,
+                 "PEM file with the console's TLS certificate and key (unset: plain HTTP, for "
+                 "localhost or behind a TLS proxy: the session cookie is Secure)");
+  config::durationDefault(
+      app.add_option("--web-session-ttl", webSessionTtlSeconds,
+                     "How long a console login lasts")
+          ->transform(dur),
+      webSessionTtlSeconds);
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", logFormat,

@@ -89,6 +89,11 @@ struct Options {
   // frps's server plugin (Login, NewProxy)
   std::string frpsPluginListen;                 ///< empty: off
   std::string frpsPluginPath = "/frps-plugin";  ///< may carry a shared secret
+  // The web console (docs/WEB.md)
+  std::string httpListen;                ///< empty: off
+  int64_t httpThreads = 64;              ///< civetweb workers: each request, stream, terminal
+  std::string httpTlsCertificate;        ///< PEM (certificate and key); empty: plain HTTP
+  int64_t webSessionTtlSeconds = 12 * 3600;
   // Misc
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)
@@ -97,6 +102,7 @@ struct Options {
   PortRange pool;
   std::optional<ListenAddress> metricsAddress;     ///< from metrics-listen; nullopt: off
   std::optional<ListenAddress> frpsPluginAddress;  ///< from frps-plugin-listen; nullopt: off
+  std::optional<ListenAddress> httpAddress;        ///< from http-listen; nullopt: off
   std::map<std::string, int64_t> deadlineByType;
   std::map<std::string, std::string> hintByService;
   std::map<std::string, std::string> clusterBootstraps;  ///< kafka-clusters by name
@@ -150,6 +156,7 @@ struct Options {
   void validateSigning(config::Problems& p);
   void validateFrpsPlugin(config::Problems& p);
   void validateAudit(config::Problems& p);
+  void validateWeb(config::Problems& p);
 };
 
 /// True for ids matching [A-Za-z0-9._-]{1,200}.

@@ -1,5 +1,7 @@
 // Options::validate() and its parts: every problem collected, each naming its key.
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -36,6 +38,7 @@ config::Problems Options::validate() {
   validateSigning(p);
   validateFrpsPlugin(p);
   validateAudit(p);
+  validateWeb(p);
   return p;
 }
 
@@ -70,6 +73,28 @@ void Options::validateMetrics(config::Problems& p) {
   }
   if (metricsIntervalSeconds < 1 || metricsIntervalSeconds > 3600) {
     p.add("metrics-interval", "expected 1s-1h");
+  }
+}
+
+// The web console: where it listens, its threads (a live stream or a terminal holds one for as
+// long as it is open), TLS, how long a login lasts.
+void Options::validateWeb(config::Problems& p) {
+  httpAddress.reset();
+  if (!httpListen.empty()) {
+    if (auto a = parseListenAddress(httpListen)) {
+      httpAddress = *a;
+    } else {
+      p.addIf("http-listen", a.error());
+    }
+  }
+  if (httpThreads < 8 || httpThreads > 1024) {
+    p.add("http-threads", "expected 8-1024, got " + std::to_string(httpThreads));
+  }
+  if (!httpTlsCertificate.empty() && ::access(httpTlsCertificate.c_str(), R_OK) != 0) {
+    p.add("http-tls-certificate", "cannot read " + httpTlsCertificate);
+  }
+  if (webSessionTtlSeconds < 300 || webSessionTtlSeconds > 30 * 86400) {
+    p.add("web-session-ttl", "expected 5m-30d, got " + std::to_string(webSessionTtlSeconds) + " s");
   }
 }
 

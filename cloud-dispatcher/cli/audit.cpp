@@ -25,10 +25,14 @@ AuditActor operatorActor() {
   return cliActor(user, sudoUser != nullptr ? sudoUser : "");
 }
 
+AuditActor Context::auditActor() const {
+  return actor ? *actor : operatorActor();
+}
+
 int auditedExchange(const Context& c, pg::Connection& db, Requester& requester,
                     const AuditEntry& audit, const std::string& bytes, int64_t waitSeconds) {
   const std::string id = audit.requestId.value_or("");
-  if (auto r = recordAudit(db, audit, operatorActor()); !r) {
+  if (auto r = recordAudit(db, audit, c.auditActor()); !r) {
     return c.fail(kExitDatabase, "recording the audit trail: " + r.error().describe());
   }
   return requester.exchange(audit.edgeId, id, bytes, waitSeconds, [&](const Error&) {

@@ -86,7 +86,7 @@ int changeConfig(const Context& c, const ConfigArgs& a, const std::vector<Config
       return failed;
     }
     int64_t removed = 0;
-    auto versions = changeScopes(db, scopes, values, unset, operatorActor().name, removed);
+    auto versions = changeScopes(db, scopes, values, unset, c.auditActor().name, removed);
     if (!versions) {
       return c.fail(exitCodeForDbError(versions.error()), versions.error().describe());
     }

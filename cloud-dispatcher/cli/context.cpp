@@ -60,11 +60,19 @@ std::string edgeIdProblem(const std::string& edge, const std::string& what) {
 // ---- Context --------------------------------------------------------------------------------
 
 int Context::fail(int code, const std::string& message) const {
-  std::fprintf(stderr, "cloud-dispatcher: %s\n", message.c_str());
+  if (errSink) {
+    errSink(message);
+  } else {
+    std::fprintf(stderr, "cloud-dispatcher: %s\n", message.c_str());
+  }
   return code;
 }
 
 void Context::out(const std::string& text) const {
+  if (outSink) {
+    outSink(text);
+    return;
+  }
   std::fputs(text.c_str(), stdout);
   std::fflush(stdout);
 }

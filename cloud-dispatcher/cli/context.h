@@ -8,6 +8,7 @@
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include "core/clock.h"
 #include "core/result.h"
 #include "db/pg.h"
+#include "domain/audit.h"
 #include "options.h"
 
 namespace edgelink::dispatcher {
@@ -36,6 +38,13 @@ class Context {
   bool verbose = false;  ///< -v
   int limit = 50;        ///< --limit of the listings (checked with the configuration)
   const Clock& clock = SystemClock::instance();
+  /// Where out() and fail() write (stdout and stderr when unset): the web API runs commands in
+  /// process and keeps what they print.
+  std::function<void(const std::string&)> outSink;
+  std::function<void(const std::string&)> errSink;
+  /// Who the audit trail names: the OS user (operatorActor(), cli/audit.h) when unset.
+  std::optional<AuditActor> actor;
+  AuditActor auditActor() const;
 
   /// Prints "cloud-dispatcher: <message>" on stderr and returns `code`.
   int fail(int code, const std::string& message) const;

@@ -1,11 +1,15 @@
 // run (the daemon) and verify (the configuration).
 
+#include <chrono>
+#include <thread>
+
 #include "cli/context.h"
 #include "core/logging.h"
 #include "core/version.h"
 #include "ingest/ingest.h"
 #include "observe/frps_plugin_server.h"
 #include "observe/http_server.h"
+#include "web/server.h"
 
 namespace edgelink::dispatcher {
 namespace {
@@ -46,6 +50,18 @@ int run(Context& c) {
         "frps plugin on http://{} (Login, NewProxy)",
         ListenAddress{o.frpsPluginAddress->host, static_cast<uint16_t>(plugin->port())}.civetweb());
   }
+  // The web console, when http-listen is set (`web` serves it without the ingest).
+  std::unique_ptr<web::WebServer> console;
+  if (o.httpAddress) {
+    auto s = web::WebServer::start(o);
+    if (!s) {
+      return c.fail(kExitFailed, s.error().describe());
+    }
+    console = std::move(*s);
+    logger->info("web console on {}://{}/", o.httpTlsCertificate.empty() ? "http" : "https",
+                 ListenAddress{o.httpAddress->host, static_cast<uint16_t>(console->port())}
+                     .civetweb());
+  }
   Ingestor ingestor(o, c.clock, observer);
   if (auto r = ingestor.start(); !r) {
     const Error& e = r.error();
@@ -83,7 +99,34 @@ int verify(Context& c) {
   r.push_back(stringField("metrics_listen", o.metricsAddress ? o.metricsAddress->civetweb() : ""));
   r.push_back(stringField("frps_plugin_listen",
                           o.frpsPluginAddress ? o.frpsPluginAddress->civetweb() : ""));
+  r.push_back(stringField("http_listen", o.httpAddress ? o.httpAddress->civetweb() : ""));
   c.showOne(r, "configuration OK\n" + renderDetail(r));
+  return kExitOk;
+}
+
+/// `web`: the console alone (another process ingests).
+int serveWeb(Context& c) {
+  const Options& o = c.options;
+  if (!o.httpAddress) {
+    return c.fail(kExitUsage, "http-listen: required by `web` (ADDRESS:PORT to serve on)");
+  }
+  installStopHandlers();
+  auto logger = log::get("dispatcher");
+  int checked = c.withDatabase([](pg::Connection&) { return kExitOk; });
+  if (checked != kExitOk) {
+    return checked;
+  }
+  auto s = web::WebServer::start(o);
+  if (!s) {
+    return c.fail(kExitFailed, s.error().describe());
+  }
+  logger->info("cloud-dispatcher {}: web console on {}://{}/", kVersion,
+               o.httpTlsCertificate.empty() ? "http" : "https",
+               ListenAddress{o.httpAddress->host, static_cast<uint16_t>((*s)->port())}.civetweb());
+  while (!gStop) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  logger->info("stopped");
   return kExitOk;
 }
 
@@ -97,6 +140,10 @@ void addDaemonCommands(Commands& cmds) {
   cmds.add("verify", "Check the configuration and print it",
            "CLOUD_DISPATCHER_CONFIG=/etc/edgelink/cloud-dispatcher.conf cloud-dispatcher verify",
            [&c] { return verify(c); });
+  cmds.add("web", "Serve the web console and its API /api/v1 on http-listen (no ingest)",
+           "cloud-dispatcher --config /etc/edgelink/cloud-dispatcher.conf --http-listen "
+           "127.0.0.1:8080 web",
+           [&c] { return serveWeb(c); });
 }
 
 }  // namespace edgelink::dispatcher

@@ -130,7 +130,7 @@ int storeMove(const Context& c, pg::Connection& db, const MoveArgs& a, const Clu
     values.push_back(*value);
   }
   int64_t removed = 0;
-  auto versions = changeScopes(db, {a.edge}, values, {}, operatorActor().name, removed);
+  auto versions = changeScopes(db, {a.edge}, values, {}, c.auditActor().name, removed);
   if (!versions) {
     return c.fail(exitCodeForDbError(versions.error()), versions.error().describe());
   }

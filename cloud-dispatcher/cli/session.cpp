@@ -256,7 +256,7 @@ int sessionOpen(const Context& c, const SessionArgs& a) {
       secret = *s;
     }
     Sessions sessions(db, c.options);
-    sessions.actAs(operatorActor());  // the audit trail names the operator
+    sessions.actAs(c.auditActor());  // the audit trail names the operator
     auto opened =
         sessions.open(a.edge, id, c.options.sender, *services, autoStop, c.clock.wallMs(), secret);
     if (!opened) {
