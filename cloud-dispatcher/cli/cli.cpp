@@ -42,6 +42,7 @@ int cliMain(int argc, const char* const* argv) {
   addKeysCommands(commands);
   addAuditCommands(commands);
   addConfigCommands(commands);
+  addUsersCommands(commands);
 
   auto parsed = config::parse(app, argc, argv);
   if (!parsed.proceed) {

@@ -98,6 +98,7 @@ void addRequestsCommands(Commands& c);  ///< requests show/list
 void addEventsCommands(Commands& c);    ///< events tail
 void addKeysCommands(Commands& c);      ///< keys generate/list/rotate/remove
 void addAuditCommands(Commands& c);     ///< audit list
+void addUsersCommands(Commands& c);     ///< users add/passwd/remove/list (the web console's)
 
 /// The --edge check of the commands that publish to one edge ("" when valid).
 std::string edgeIdProblem(const std::string& edge, const std::string& what = "--edge");

@@ -476,6 +476,53 @@ SELECT e.*,
 FROM edges e;
 )SQL";
 
+const char* const kV15WebAccounts = R"SQL(
+-- The web console's accounts (docs/WEB.md, "Accounts and roles"), managed with `cloud-dispatcher
+-- users`. password_hash: libsodium's crypto_pwhash_str (Argon2id, its own parameters inside).
+CREATE TABLE web_users (
+  name                 text COLLATE "C" PRIMARY KEY
+                       CONSTRAINT web_users_name_check CHECK (name ~ '^[A-Za-z0-9._@-]{1,64}$'),
+  password_hash        text NOT NULL,
+  role                 text NOT NULL CHECK (role IN ('viewer', 'operator', 'admin')),
+  created_at           timestamptz NOT NULL DEFAULT now(),
+  password_changed_at  timestamptz NOT NULL DEFAULT now()
+);
+
+-- Login sessions. The cookie's token is never stored: token_hash is its SHA-256 (hex).
+CREATE TABLE web_sessions (
+  token_hash   text COLLATE "C" PRIMARY KEY,
+  user_name    text COLLATE "C" NOT NULL
+               REFERENCES web_users (name) ON DELETE CASCADE ON UPDATE CASCADE,
+  csrf_token   text NOT NULL,
+  created_at   timestamptz NOT NULL DEFAULT now(),
+  expires_at   timestamptz NOT NULL,
+  remote_addr  text
+);
+CREATE INDEX web_sessions_expires_at ON web_sessions (expires_at);
+CREATE INDEX web_sessions_user ON web_sessions (user_name);
+
+-- What web users did (login, login_failed, logout, send, session actions, terminals) and the
+-- CLI's changes to users (user_add, user_passwd, user_remove; user_name is then the OS user).
+-- Not a foreign key: rows outlive their user, and a failed login names whatever was typed.
+CREATE TABLE web_audit (
+  id           bigserial PRIMARY KEY,
+  at           timestamptz NOT NULL DEFAULT now(),
+  user_name    text COLLATE "C" NOT NULL,
+  action       text NOT NULL,
+  target       text,
+  outcome      text NOT NULL,
+  remote_addr  text,
+  detail       jsonb NOT NULL DEFAULT '{}'
+);
+CREATE INDEX web_audit_at ON web_audit (at);
+CREATE INDEX web_audit_user_at ON web_audit (user_name, at DESC);
+
+-- The session audit trail's actors gain web users.
+ALTER TABLE session_audit DROP CONSTRAINT session_audit_actor_kind_check;
+ALTER TABLE session_audit ADD CONSTRAINT session_audit_actor_kind_check
+  CHECK (actor_kind IN ('cli', 'signed_request', 'unsigned_request', 'system', 'web'));
+)SQL";
+
 }  // namespace
 
 const std::vector<Migration>& migrations() {
@@ -494,6 +541,7 @@ const std::vector<Migration>& migrations() {
       {12, "the transaction that stored each event", kV12EventsXact},
       {13, "remote configuration, edge labels, edge requests", kV13RemoteConfig},
       {14, "kafka cluster in event and rejection keys, per edge", kV14KafkaClusters},
+      {15, "web console users, sessions and audit", kV15WebAccounts},
   };
   return all;
 }

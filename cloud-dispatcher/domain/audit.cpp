@@ -18,6 +18,10 @@ AuditActor cliActor(const std::string& user, const std::string& sudoUser) {
   return a;
 }
 
+AuditActor webActor(const std::string& user) {
+  return AuditActor{user, "web", "", "", ""};
+}
+
 AuditActor requestActor(const std::string& sender, const security::Verification& v) {
   AuditActor a{sender, v.valid() ? "signed_request" : "unsigned_request", "",
                security::verdictName(v.verdict), ""};

@@ -28,7 +28,7 @@ inline constexpr const char* kEnd = "end";        ///< ended by an answer, an ev
 
 struct AuditActor {
   std::string name;
-  std::string kind;          ///< cli, signed_request, unsigned_request, system
+  std::string kind;          ///< cli, signed_request, unsigned_request, system, web
   std::string keyId;         ///< signed_request only: the verified key id
   std::string signature;     ///< requests: the verdict (valid, unsigned, unknown_key, ...)
   std::string claimedKeyId;  ///< unverified requests: the key id their header named
@@ -39,6 +39,8 @@ AuditActor systemActor();
 /// The CLI's operator: `user` (the effective OS user), "alice (sudo root)" when run by sudo
 /// (`sudoUser`: $SUDO_USER, empty when unset or the same user).
 AuditActor cliActor(const std::string& user, const std::string& sudoUser);
+/// A web console user (kind web, web/accounts.h).
+AuditActor webActor(const std::string& user);
 /// A request's sender: signed_request with its key id only when `v` is valid.
 AuditActor requestActor(const std::string& sender, const security::Verification& v);
 
