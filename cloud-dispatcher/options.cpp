@@ -238,6 +238,31 @@ void Options::addTo(CLI::App& app) {
                      "How long a console login lasts")
           ->transform(dur),
       webSessionTtlSeconds);
+  app.add_option("--web-ssh-key-file", webSshKeyFile,
+                 "Web ssh: private key (0600) the dispatcher logs in to boards with when the "
+                 "operator gives no password (unset: a password is needed)");
+  app.add_option("--web-ssh-known-hosts-file", webSshKnownHostsFile,
+                 "Web ssh: the boards' pinned host keys, one per edge (created 0600)")
+      ->capture_default_str();
+  app.add_option("--web-ssh-host-keys", webSshHostKeys,
+                 "Web ssh: accept-new (pin an edge's key at first use, refuse a changed one) or "
+                 "strict (only keys already in the file)")
+      ->capture_default_str();
+  app.add_option("--web-terminals", webTerminals, "Web ssh: live terminals at once (1-256)")
+      ->capture_default_str();
+  config::durationDefault(
+      app.add_option("--web-terminal-idle", webTerminalIdleSeconds,
+                     "Web ssh: a terminal with no keystroke and no output this long is closed")
+          ->transform(dur),
+      webTerminalIdleSeconds);
+  app.add_option("--web-frpc-path", webFrpcPath,
+                 "Web ssh to stcp sessions: the frpc the dispatcher runs as their visitor")
+      ->capture_default_str();
+  app.add_option("--web-visitor-token-file", webVisitorTokenFile,
+                 "Web ssh to stcp sessions: file holding frps's token for that visitor");
+  app.add_option("--web-visitor-ca-file", webVisitorCaFile,
+                 "Web ssh to stcp sessions: CA that visitor verifies frps against (unset: not "
+                 "verified)");
   app.add_option("--log-level", logLevel, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
   app.add_option("--log-format", logFormat,

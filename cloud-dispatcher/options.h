@@ -94,6 +94,15 @@ struct Options {
   int64_t httpThreads = 64;              ///< civetweb workers: each request, stream, terminal
   std::string httpTlsCertificate;        ///< PEM (certificate and key); empty: plain HTTP
   int64_t webSessionTtlSeconds = 12 * 3600;
+  // Web ssh (the console's terminal, through a session's tunnel)
+  std::string webSshKeyFile;  ///< private key (0600) used when the operator gives no password
+  std::string webSshKnownHostsFile = "/var/lib/cloud-dispatcher/web-ssh-known-hosts";
+  std::string webSshHostKeys = "accept-new";  ///< accept-new or strict
+  int64_t webTerminals = 16;                  ///< live terminals at once
+  int64_t webTerminalIdleSeconds = 900;
+  std::string webFrpcPath = "frpc";  ///< stcp sessions: the dispatcher's own frpc visitor
+  std::string webVisitorTokenFile;   ///< stcp: frps's token for that visitor (a file)
+  std::string webVisitorCaFile;      ///< stcp: CA to verify frps against (empty: not verified)
   // Misc
   std::string logLevel = "info";
   std::string logFormat = "text";  ///< text or json (one object per line)

@@ -1,5 +1,6 @@
 // Options::validate() and its parts: every problem collected, each naming its key.
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -95,6 +96,29 @@ void Options::validateWeb(config::Problems& p) {
   }
   if (webSessionTtlSeconds < 300 || webSessionTtlSeconds > 30 * 86400) {
     p.add("web-session-ttl", "expected 5m-30d, got " + std::to_string(webSessionTtlSeconds) + " s");
+  }
+  if (webSshHostKeys != "accept-new" && webSshHostKeys != "strict") {
+    p.add("web-ssh-host-keys", "expected accept-new or strict, got '" + webSshHostKeys + "'");
+  }
+  if (webSshKnownHostsFile.empty()) {
+    p.add("web-ssh-known-hosts-file", "required (a file path)");
+  }
+  if (webTerminals < 1 || webTerminals > 256) {
+    p.add("web-terminals", "expected 1-256, got " + std::to_string(webTerminals));
+  }
+  if (webTerminalIdleSeconds < 10 || webTerminalIdleSeconds > 86400) {
+    p.add("web-terminal-idle", "expected 10s-1d, got " + std::to_string(webTerminalIdleSeconds) + " s");
+  }
+  if (!webSshKeyFile.empty()) {
+    struct stat st {};
+    if (::stat(webSshKeyFile.c_str(), &st) != 0) {
+      p.add("web-ssh-key-file", "cannot read " + webSshKeyFile);
+    } else if ((st.st_mode & 077) != 0) {
+      p.add("web-ssh-key-file", webSshKeyFile + " may be read by others: chmod 600 it");
+    }
+  }
+  if (webFrpcPath.empty()) {
+    p.add("web-frpc-path", "required (frpc's path, or its name on PATH)");
   }
 }
 

@@ -25,6 +25,7 @@
 #include "web/http.h"
 #include "web/login_limiter.h"
 #include "web/stream.h"
+#include "web/terminal.h"
 
 namespace edgelink::dispatcher::web {
 namespace {
@@ -165,7 +166,8 @@ struct WebServer::Impl {
   DbPool pool;
   EventStream stream;
   LoginLimiter limiter{LoginLimits{}};
-  std::unique_ptr<CivetwebListener> listener;  // last but one: stopped before the rest goes
+  std::unique_ptr<TerminalHub> terminals;      // before the listener: it outlives the callbacks
+  std::unique_ptr<CivetwebListener> listener;  // last: stopped before the rest goes
 
   static const std::vector<Route>& routes();
 
@@ -600,6 +602,97 @@ struct WebServer::Impl {
   Reply closeSession(Request& rq) { return command(rq, "close"); }
   Reply sendRequest(Request& rq) { return command(rq, "send"); }
 
+  // ---- web ssh -------------------------------------------------------------------------------
+
+  /// A terminal WebSocket's caller: logged in, its CSRF token in the query (a WebSocket has no
+  /// custom headers), from this origin, an operator; the session live, active, with an ssh
+  /// service. nullopt refuses (civetweb closes the connection).
+  std::optional<TerminalGrant> authorizeTerminal(const mg_connection* conn) {
+    const mg_request_info* info = mg_get_request_info(conn);
+    auto sessionId = terminalSessionId(info->local_uri != nullptr ? info->local_uri : "");
+    auto header = [&](const char* name) {
+      const char* v = mg_get_header(conn, name);
+      return std::string(v != nullptr ? v : "");
+    };
+    auto query = parseQuery(info->query_string != nullptr ? info->query_string : "");
+    const std::string origin = header("Origin");
+    const std::string token = cookieValue(header("Cookie"), kCookie);
+    if (!sessionId || !query || token.empty() || origin.empty() ||
+        !sameOrigin(origin, header("Host"))) {
+      return std::nullopt;
+    }
+    auto db = pool.acquire();
+    if (!db) {
+      return std::nullopt;
+    }
+    auto login = Accounts(**db).findSession(token, SystemClock::instance().wallMs());
+    if (!login || !*login || !roleAllows((*login)->role, Role::kOperator)) {
+      return std::nullopt;
+    }
+    auto csrf = query->find("csrf");
+    if (csrf == query->end() || !constantTimeEqual(csrf->second, (*login)->csrf)) {
+      return std::nullopt;
+    }
+    auto rows = (*db)->exec(
+        "SELECT edge_id, mode, (services->>'ssh')::int, stcp_secret FROM sessions"
+        " WHERE session_id = $1 AND state = 'active' AND ended_at IS NULL AND services ? 'ssh'",
+        {std::to_string(*sessionId)});
+    if (!rows || rows->empty()) {
+      return std::nullopt;
+    }
+    TerminalGrant grant;
+    grant.userName = (*login)->user;
+    grant.sessionId = *sessionId;
+    grant.edgeId = rows->str(0, 0);
+    if (rows->str(0, 1) == "stcp") {
+      if (rows->isNull(0, 3)) {
+        return std::nullopt;
+      }
+      grant.stcp = TerminalGrant::Stcp{rows->str(0, 3)};
+    } else {
+      grant.host = options.frpsHost;
+      grant.port = static_cast<int>(rows->int64(0, 2));
+    }
+    return grant;
+  }
+
+  void auditTerminal(const TerminalEvent& e) {
+    auto db = pool.acquire();
+    if (!db) {
+      return;
+    }
+    rapidjson::StringBuffer sb;
+    rapidjson::Writer<rapidjson::StringBuffer> w(sb);
+    w.StartObject();
+    w.Key("session_id");
+    w.Int64(e.grant.sessionId);
+    w.Key("ssh_user");
+    w.String(e.sshUser.c_str());
+    w.Key("message");
+    w.String(e.message.c_str());
+    w.Key("ms");
+    w.Int64(e.ms);
+    w.EndObject();
+    (void)Accounts(**db).recordWebAudit(e.grant.userName, web_action::kTerminal, e.grant.edgeId,
+                                        e.outcome, "", sb.GetString());
+    spdlog::info("web: terminal session={} edge={} user={} ssh_user={} outcome={} {} ms",
+                 e.grant.sessionId, e.grant.edgeId, e.grant.userName, e.sshUser, e.outcome, e.ms);
+  }
+
+  /// A session notification: the terminals of a session that ended close.
+  void sessionChanged(const std::string& payload) {
+    rapidjson::Document d;
+    d.Parse(payload.c_str(), payload.size());
+    if (d.HasParseError() || !d.IsObject() || !d.HasMember("session_id") ||
+        !d["session_id"].IsInt64() || !d.HasMember("state") || !d["state"].IsString()) {
+      return;
+    }
+    const std::string state = d["state"].GetString();
+    if (state != "opening" && state != "active" && terminals) {
+      terminals->sessionEnded(d["session_id"].GetInt64());
+    }
+  }
+
   // ---- civetweb entry points -----------------------------------------------------------------
 
   static int onApi(mg_connection* conn, void* data) noexcept {
@@ -696,6 +789,7 @@ WebServer::WebServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 WebServer::~WebServer() {
   impl_->stream.stop();     // the streams end first: their threads are civetweb's
   impl_->listener.reset();  // then no handler runs any more
+  impl_->terminals.reset();  // then the terminals end and their threads are joined
 }
 
 int WebServer::port() const {
@@ -719,8 +813,25 @@ Result<std::unique_ptr<WebServer>> WebServer::start(const Options& options) {
   if (!listener) {
     return listener.error();
   }
+  TerminalSettings terminal;
+  terminal.keyFile = options.webSshKeyFile;
+  terminal.knownHostsFile = options.webSshKnownHostsFile;
+  terminal.hostKeyPolicy = parseHostKeyPolicy(options.webSshHostKeys).value_or(HostKeyPolicy::kStrict);
+  terminal.maxTerminals = static_cast<int>(options.webTerminals);
+  terminal.idleTimeoutSeconds = static_cast<int>(options.webTerminalIdleSeconds);
+  terminal.stcp.frpcPath = options.webFrpcPath;
+  terminal.stcp.visitor.frpsHost = options.frpsHost;
+  terminal.stcp.visitor.frpsPort = static_cast<int>(options.frpsPort);
+  terminal.stcp.visitor.tokenFile = options.webVisitorTokenFile;
+  terminal.stcp.visitor.caFile = options.webVisitorCaFile;
+  Impl* self = impl.get();
+  impl->terminals = std::make_unique<TerminalHub>(
+      terminal, [self](const mg_connection* c) { return self->authorizeTerminal(c); });
+  impl->terminals->onEvent([self](const TerminalEvent& e) { self->auditTerminal(e); });
+  impl->stream.onSession([self](const std::string& payload) { self->sessionChanged(payload); });
   impl->stream.start();
   impl->listener = std::move(*listener);
+  impl->terminals->attach(*impl->listener);
   impl->listener->handle("/api/v1", &Impl::onApi, impl.get());
   impl->listener->handle("/$", &Impl::onStatic, impl.get());
   impl->listener->handle("/index.html$", &Impl::onStatic, impl.get());
