@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <cstring>
 #include <set>
 #include <thread>
@@ -148,6 +149,31 @@ Result<ControlMessage> parseControlMessage(std::string_view text) {
     start.password = std::move(p);
   }
   return ControlMessage(std::move(start));
+}
+
+std::optional<int64_t> terminalSessionId(std::string_view path) {
+  constexpr std::string_view kPrefix = "/api/v1/sessions/";
+  constexpr std::string_view kSuffix = "/terminal";
+  if (path.size() <= kPrefix.size() + kSuffix.size() || path.substr(0, kPrefix.size()) != kPrefix ||
+      path.substr(path.size() - kSuffix.size()) != kSuffix) {
+    return std::nullopt;
+  }
+  std::string_view digits =
+      path.substr(kPrefix.size(), path.size() - kPrefix.size() - kSuffix.size());
+  if (digits.empty() || digits.size() > 19 || digits[0] == '0') {
+    return std::nullopt;
+  }
+  uint64_t value = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') {
+      return std::nullopt;
+    }
+    value = value * 10 + static_cast<uint64_t>(c - '0');
+  }
+  if (value > static_cast<uint64_t>(INT64_MAX)) {
+    return std::nullopt;
+  }
+  return static_cast<int64_t>(value);
 }
 
 const char* terminalStateName(TerminalState state) {

@@ -58,6 +58,10 @@ using ControlMessage = std::variant<StartMessage, ResizeMessage>;
 /// members, valid UTF-8, at most kMaxControlMessageBytes. Errors are 400 naming the member.
 Result<ControlMessage> parseControlMessage(std::string_view text);
 
+/// The session id in a terminal request's path "/api/v1/sessions/{id}/terminal" (a decimal
+/// 1..2^63-1 without sign or leading zero); nullopt for anything else (pure).
+std::optional<int64_t> terminalSessionId(std::string_view path);
+
 enum class TerminalState { kConnecting, kConnected, kClosed };
 const char* terminalStateName(TerminalState state);
 /// {"type":"status","state":"...","message":"..."} (JSON-escaped).
@@ -100,8 +104,9 @@ class TerminalHub {
   TerminalHub(const TerminalHub&) = delete;
   TerminalHub& operator=(const TerminalHub&) = delete;
 
-  /// The route pattern registered by attach().
-  static constexpr const char* kRoute = "/api/v1/sessions/*/terminal";
+  /// The route pattern registered by attach() (civetweb's: '*' is one path segment, '$' the
+  /// end).
+  static constexpr const char* kRoute = "/api/v1/sessions/*/terminal$";
   /// Serves the WebSocket route on `listener`.
   void attach(CivetwebListener& listener);
 

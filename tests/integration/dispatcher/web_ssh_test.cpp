@@ -153,8 +153,10 @@ class WsClient {
   bool closed_ = false;
 };
 
-std::unique_ptr<CivetwebListener> listen() {
-  auto l = CivetwebListener::start("127.0.0.1:0", {{"num_threads", "8"}}, "web-listen");
+std::unique_ptr<CivetwebListener> listen(
+    std::vector<std::pair<std::string, std::string>> options = {}) {
+  options.emplace_back("num_threads", "8");
+  auto l = CivetwebListener::start("127.0.0.1:0", options, "web-listen");
   REQUIRE(l.ok());
   return std::move(*l);
 }
@@ -324,9 +326,13 @@ TEST_CASE("web terminal: start, keystrokes, output, resize, then the session end
   SshServer sshd;
   TempDir dir("web-term");
   std::atomic<int> asked{0};
-  TerminalHub hub(settingsFor(sshd, dir), [&](const mg_connection*) {
+  std::string uri;
+  TerminalHub hub(settingsFor(sshd, dir), [&](const mg_connection* conn) {
     ++asked;
-    return std::optional<TerminalGrant>(grantFor(sshd));
+    uri = mg_get_request_info(conn)->local_uri;
+    auto g = grantFor(sshd);
+    g.sessionId = terminalSessionId(uri).value_or(0);
+    return std::optional<TerminalGrant>(g);
   });
   auto listener = listen();
   hub.attach(*listener);
@@ -335,6 +341,7 @@ TEST_CASE("web terminal: start, keystrokes, output, resize, then the session end
   INFO(ws.error() << sshd.log() << ws.texts());
   REQUIRE(ws.connected());
   CHECK(asked == 1);
+  CHECK(uri == "/api/v1/sessions/7/terminal");
   ws.sendText(R"({"type":"start","user":"root","cols":100,"rows":30})");
   REQUIRE(ws.waitText(R"("state":"connected")"));
   CHECK_THAT(ws.texts(), Catch::Contains(R"({"type":"status","state":"connecting","message":)"
@@ -378,6 +385,32 @@ TEST_CASE("web terminal: the shell exiting closes the terminal with its status",
   CHECK(ws.waitClosed());
 }
 
+TEST_CASE("web terminal: quiet past civetweb's WebSocket timeout, then idle past the hub's",
+          "[dispatcher][web][terminal][real]") {
+  SshServer sshd;
+  TempDir dir("web-term");
+  auto settings = settingsFor(sshd, dir);
+  settings.idleTimeoutSeconds = 3;
+  TerminalHub hub(
+      settings, [&](const mg_connection*) { return std::optional<TerminalGrant>(grantFor(sshd)); });
+  auto listener = listen({{"websocket_timeout_ms", "300"}});
+  hub.attach(*listener);
+  WsClient ws(listener->port(), "/api/v1/sessions/7/terminal");
+  REQUIRE(ws.connected());
+  ws.sendText(R"({"type":"start","user":"root","cols":80,"rows":24})");
+  REQUIRE(ws.waitText("connected"));
+  // Quiet for several civetweb read timeouts: the WebSocket stays (the hub decides idleness).
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ws.sendBinary("echo awake-$((6*7))\n");
+  CHECK(ws.waitOutput("awake-42"));
+  INFO(ws.texts());
+  CHECK_THAT(ws.texts(), !Catch::Contains("closed"));
+  auto quietFrom = std::chrono::steady_clock::now();
+  CHECK(ws.waitText(R"("state":"closed","message":"idle for 3 s: closed")", 10000));
+  CHECK(std::chrono::steady_clock::now() - quietFrom >= std::chrono::milliseconds(2500));
+  CHECK(ws.waitClosed());
+}
+
 TEST_CASE("web terminal: refused, bad control messages, ssh errors and the limit",
           "[dispatcher][web][terminal][real]") {
   SshServer sshd;
@@ -394,6 +427,13 @@ TEST_CASE("web terminal: refused, bad control messages, ssh errors and the limit
   SECTION("authorize says no: no WebSocket") {
     WsClient ws(listener->port(), "/api/v1/sessions/7/terminal");
     CHECK_FALSE(ws.connected());
+  }
+  SECTION("only the terminal path itself is served") {
+    allow = true;
+    WsClient longer(listener->port(), "/api/v1/sessions/7/terminal/x");
+    CHECK_FALSE(longer.connected());
+    WsClient nested(listener->port(), "/api/v1/sessions/7/8/terminal");
+    CHECK_FALSE(nested.connected());
   }
   SECTION("a bad first message closes with the reason") {
     allow = true;

@@ -190,3 +190,21 @@ TEST_CASE("host key policies by name", "[dispatcher][web][ssh]") {
   CHECK(std::string(hostKeyPolicyName(HostKeyPolicy::kStrict)) == "strict");
   CHECK(std::string(hostKeyPolicyName(HostKeyPolicy::kAcceptNew)) == "accept-new");
 }
+
+TEST_CASE("the session id in a terminal path", "[dispatcher][web][terminal]") {
+  CHECK(terminalSessionId("/api/v1/sessions/7/terminal") == 7);
+  CHECK(terminalSessionId("/api/v1/sessions/9223372036854775807/terminal") == INT64_MAX);
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/9223372036854775808/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/99999999999999999999/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions//terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/0/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/07/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/-7/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/+7/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/7x/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/7/terminal/"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/7/8/terminal"));
+  CHECK_FALSE(terminalSessionId("/api/v1/sessions/7"));
+  CHECK_FALSE(terminalSessionId("/api/v2/sessions/7/terminal"));
+  CHECK_FALSE(terminalSessionId(""));
+}
