@@ -104,6 +104,13 @@ VoidResult checkHostKey(ssh_session session, const SshTarget& target, const std:
   }
 
   std::lock_guard<std::mutex> lock(knownHostsMutex());
+  struct stat st {};
+  if (::stat(target.knownHostsFile.c_str(), &st) == 0 && (st.st_mode & 022) != 0) {
+    return Error(Status::kInternal, "the known-hosts file " + target.knownHostsFile + " is mode " +
+                                        modeText(st.st_mode) +
+                                        ": others could pin host keys (chmod 600 " +
+                                        target.knownHostsFile + ")");
+  }
   std::string text;
   if (auto problem = readWhole(target.knownHostsFile, text)) {
     return Error(Status::kInternal, *problem);
