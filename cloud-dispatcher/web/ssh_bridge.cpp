@@ -359,6 +359,10 @@ VoidResult SshBridge::write(const char* data, size_t size) {
       endLocked(reason);
       return Error(Status::kUnavailable, reason);
     }
+    if (n == 0) {  // libssh waited its timeout for the server's window: input is not taken
+      return Error(Status::kTimeout, "the shell on " + description_ + " takes no input: " +
+                                         std::to_string(size - done) + " bytes dropped");
+    }
     done += static_cast<size_t>(n);
   }
   return {};
