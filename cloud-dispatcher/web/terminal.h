@@ -86,7 +86,7 @@ struct TerminalSettings {
   HostKeyPolicy hostKeyPolicy = HostKeyPolicy::kAcceptNew;  ///< web-ssh-host-keys
   int maxTerminals = 16;         ///< live terminals at once; more get a closed status
   int idleTimeoutSeconds = 900;  ///< no keystroke and no output that long: closed
-  int connectTimeoutMs = 10000;  ///< ssh connect (and frpc visitor start) bound
+  int connectTimeoutMs = 10000;  ///< ssh connect bound (stcp.startTimeoutMs: the visitor)
   StcpVisitorSettings stcp;      ///< frpc path and frps for stcp sessions
 };
 
