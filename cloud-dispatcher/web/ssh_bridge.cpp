@@ -104,6 +104,13 @@ VoidResult checkHostKey(ssh_session session, const SshTarget& target, const std:
   }
 
   std::lock_guard<std::mutex> lock(knownHostsMutex());
+  struct stat st {};
+  if (::stat(target.knownHostsFile.c_str(), &st) == 0 && (st.st_mode & 022) != 0) {
+    return Error(Status::kInternal, "the known-hosts file " + target.knownHostsFile + " is mode " +
+                                        modeText(st.st_mode) +
+                                        ": others could pin host keys (chmod 600 " +
+                                        target.knownHostsFile + ")");
+  }
   std::string text;
   if (auto problem = readWhole(target.knownHostsFile, text)) {
     return Error(Status::kInternal, *problem);
@@ -351,6 +358,10 @@ VoidResult SshBridge::write(const char* data, size_t size) {
       std::string reason = std::string("connection lost: ") + ssh_get_error(session_.get());
       endLocked(reason);
       return Error(Status::kUnavailable, reason);
+    }
+    if (n == 0) {  // libssh waited its timeout for the server's window: input is not taken
+      return Error(Status::kTimeout, "the shell on " + description_ + " takes no input: " +
+                                         std::to_string(size - done) + " bytes dropped");
     }
     done += static_cast<size_t>(n);
   }

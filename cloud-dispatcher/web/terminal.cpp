@@ -509,21 +509,29 @@ void TerminalHub::close(const mg_connection* conn) {
 void TerminalHub::run(const std::shared_ptr<Terminal>& t) {
   const auto began = std::chrono::steady_clock::now();
   const TerminalGrant& g = t->grant;
+  StartMessage start;
+  auto event = [&](const char* outcome, const std::string& message) {
+    const int64_t ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - began)
+                           .count();
+    logger()->info("terminal session={} edge={} user={} ssh_user={} outcome={} ms={} reason=\"{}\"",
+                   g.sessionId, g.edgeId, g.userName, start.user, outcome, ms, message);
+    if (eventHook_) {
+      try {
+        eventHook_(TerminalEvent{g, start.user, outcome, message, ms});
+      } catch (...) {
+      }
+    }
+  };
   auto finish = [&](const std::string& message, const char* outcome) {
     {
       std::lock_guard<std::mutex> lock(t->mutex);
       t->closeLocked(message);
       t->bridge.reset();
     }
-    logger()->info("terminal session={} edge={} user={} outcome={} ms={} reason=\"{}\"",
-                   g.sessionId, g.edgeId, g.userName, outcome,
-                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::steady_clock::now() - began)
-                       .count(),
-                   message);
+    event(outcome, message);
   };
 
-  StartMessage start;
   {
     std::unique_lock<std::mutex> lock(t->mutex);
     bool woke = t->wake.wait_for(lock, std::chrono::milliseconds(kStartTimeoutMs),
@@ -599,8 +607,9 @@ void TerminalHub::run(const std::shared_ptr<Terminal>& t) {
     finish(*stoppedBy, "stopped");
     return;
   }
-  t->status(TerminalState::kConnected,
-            "connected to " + start.user + "@" + g.edgeId + " (" + via + ")");
+  const std::string connected = "connected to " + start.user + "@" + g.edgeId + " (" + via + ")";
+  t->status(TerminalState::kConnected, connected);
+  event("connected", connected);
   if (size) {
     (void)bridge->resize(size->cols, size->rows);
   }

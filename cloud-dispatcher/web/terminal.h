@@ -86,8 +86,20 @@ struct TerminalSettings {
   HostKeyPolicy hostKeyPolicy = HostKeyPolicy::kAcceptNew;  ///< web-ssh-host-keys
   int maxTerminals = 16;         ///< live terminals at once; more get a closed status
   int idleTimeoutSeconds = 900;  ///< no keystroke and no output that long: closed
-  int connectTimeoutMs = 10000;  ///< ssh connect (and frpc visitor start) bound
+  int connectTimeoutMs = 10000;  ///< ssh connect bound (stcp.startTimeoutMs: the visitor)
   StcpVisitorSettings stcp;      ///< frpc path and frps for stcp sessions
+};
+
+/// What happened to one terminal, for the audit (web_audit): "connected" once ssh is up, then
+/// exactly one end: "ended" (the shell exited or the connection dropped), "stopped" (session
+/// ended, browser closed, dispatcher stopping, protocol error), "idle", "no_start",
+/// "ssh_failed", "visitor_failed". A terminal refused at connect or over the limit has none.
+struct TerminalEvent {
+  const TerminalGrant& grant;
+  const std::string& sshUser;  ///< the start message's user ("" before one came)
+  const char* outcome;
+  const std::string& message;  ///< as shown to the browser; never a password or key
+  int64_t ms = 0;              ///< since the WebSocket opened
 };
 
 /// The web ssh endpoint. Declare it before the CivetwebListener it is attached to: the
@@ -109,6 +121,10 @@ class TerminalHub {
   static constexpr const char* kRoute = "/api/v1/sessions/*/terminal$";
   /// Serves the WebSocket route on `listener`.
   void attach(CivetwebListener& listener);
+
+  /// Called (from the terminal's thread; exceptions are swallowed) on every TerminalEvent. Set it
+  /// before attach().
+  void onEvent(std::function<void(const TerminalEvent&)> hook) { eventHook_ = std::move(hook); }
 
   /// Session `sessionId` ended (LISTEN/NOTIFY): its terminals get a closed status and close.
   void sessionEnded(int64_t sessionId);
@@ -133,6 +149,7 @@ class TerminalHub {
 
   TerminalSettings settings_;
   Authorize authorize_;
+  std::function<void(const TerminalEvent&)> eventHook_;
   mutable std::mutex mutex_;
   std::map<const mg_connection*, std::shared_ptr<Terminal>> open_;  ///< WebSockets open now
   std::map<Terminal*, std::shared_ptr<Terminal>> running_;          ///< threads to join

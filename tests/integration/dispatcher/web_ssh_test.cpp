@@ -257,6 +257,12 @@ TEST_CASE("web ssh: the pinned host key is checked, a different one is a mismatc
   // ... and one with a pinned key is let in.
   strict.hostKeyName = "edge:e2";
   CHECK(SshBridge::open(strict, 80, 24).ok());
+
+  // A known-hosts file others may write is not trusted.
+  REQUIRE(::chmod(dir.file("known_hosts").c_str(), 0620) == 0);
+  auto writable = SshBridge::open(strict, 80, 24);
+  REQUIRE_FALSE(writable.ok());
+  CHECK_THAT(writable.error().message, Catch::Contains("is mode 0620: others could pin host keys"));
 }
 
 TEST_CASE("web ssh: a wrong password, an unknown key, an unreachable host are clear errors",
@@ -334,6 +340,12 @@ TEST_CASE("web terminal: start, keystrokes, output, resize, then the session end
     g.sessionId = terminalSessionId(uri).value_or(0);
     return std::optional<TerminalGrant>(g);
   });
+  std::mutex eventsMutex;
+  std::vector<std::string> events;
+  hub.onEvent([&](const TerminalEvent& e) {
+    std::lock_guard<std::mutex> lock(eventsMutex);
+    events.push_back(e.grant.userName + " " + e.sshUser + " " + e.outcome + " " + e.message);
+  });
   auto listener = listen();
   hub.attach(*listener);
 
@@ -364,6 +376,10 @@ TEST_CASE("web terminal: start, keystrokes, output, resize, then the session end
   CHECK(ws.waitText(R"({"type":"status","state":"closed","message":"session 7 ended"})"));
   CHECK(ws.waitClosed());
   CHECK(waitUntil([&] { return hub.liveTerminals() == 0; }, 10000));
+  std::lock_guard<std::mutex> lock(eventsMutex);
+  REQUIRE(events.size() == 2);
+  CHECK_THAT(events[0], Catch::StartsWith("alice root connected connected to root@e1 (127.0.0.1:"));
+  CHECK(events[1] == "alice root stopped session 7 ended");
 }
 
 TEST_CASE("web terminal: the shell exiting closes the terminal with its status",
