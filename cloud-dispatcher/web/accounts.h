@@ -111,7 +111,9 @@ class Accounts {
   Result<int64_t> pruneSessions(int64_t nowMs);
 
   /// One row of web_audit. `user` is who acted (a web user, or the CLI's operator); empty
-  /// `target` and `remoteAddr` are stored as NULL; `detailJson` is a JSON object.
+  /// `target` and `remoteAddr` are stored as NULL; `detailJson` is a JSON object. `user`,
+  /// `target` and `remoteAddr` are kept to 200 printable ASCII bytes (others become '?'): a failed
+  /// login's name is whatever the client sent.
   VoidResult recordWebAudit(const std::string& user, const std::string& action,
                             const std::string& target, const std::string& outcome,
                             const std::string& remoteAddr, const std::string& detailJson = "{}");

@@ -420,6 +420,11 @@ TEST_CASE("the web audit trail and session_audit take web users", "[dispatcher][
               " FROM web_audit") ==
         "login_failed bad_password 192.0.2.7 - {\"attempt\": 3},login ok - - {}");
   CHECK_FALSE(accounts.recordWebAudit("alice", "login", "", "ok", "", "not json"));
+  // A failed login's name is whatever was typed: stored cut and printable, never refused.
+  REQUIRE(accounts.recordWebAudit("\xff\xfe" + std::string(1000, 'm'), "login_failed", "",
+                                  "unknown_user", "192.0.2.8"));
+  CHECK(f.sql("SELECT user_name FROM web_audit WHERE remote_addr = '192.0.2.8'") ==
+        "??" + std::string(198, 'm'));
 
   dispatcher::AuditEntry entry;
   entry.edgeId = "e1";
