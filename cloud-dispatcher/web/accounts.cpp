@@ -162,6 +162,11 @@ bool passwordNeedsRehash(const std::string& hash) {
   return crypto_pwhash_str_needs_rehash(hash.c_str(), kOpsLimit, kMemLimit) != 0;
 }
 
+void prepareAccounts() {
+  initSodium();
+  (void)dummyHash();
+}
+
 std::string sessionTokenHash(std::string_view token) {
   initSodium();
   unsigned char digest[crypto_hash_sha256_BYTES];

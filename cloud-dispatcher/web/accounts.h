@@ -122,6 +122,11 @@ class Accounts {
   pg::Connection& db_;
 };
 
+/// Initialises libsodium and makes the dummy hash unknown names are checked against (one hash,
+/// ~100 ms): call once at start-up, so the first login of an unknown name is not the slow one.
+/// Optional: the first use does it otherwise.
+void prepareAccounts();
+
 /// The hex SHA-256 of a session token: what web_sessions.token_hash holds.
 std::string sessionTokenHash(std::string_view token);
 /// 32 random bytes as unpadded base64url (43 characters).
