@@ -58,6 +58,19 @@ WebUser userFrom(const pg::Rows& rows, int i) {
   return u;
 }
 
+// What a caller passes as an audit row's who, target or address may be whatever a client typed
+// (a failed login's name): printable ASCII only (anything else becomes '?', so the row is never
+// refused as invalid UTF-8), at most 200 bytes.
+std::string auditText(const std::string& s) {
+  std::string out = s.substr(0, 200);
+  for (char& ch : out) {
+    if (ch < 0x20 || ch > 0x7e) {
+      ch = '?';
+    }
+  }
+  return out;
+}
+
 std::string msParam(int64_t ms) {
   return pg::timestampParam(ms);
 }
@@ -147,6 +160,11 @@ bool verifyPassword(const std::string& hash, std::string_view password) {
 bool passwordNeedsRehash(const std::string& hash) {
   initSodium();
   return crypto_pwhash_str_needs_rehash(hash.c_str(), kOpsLimit, kMemLimit) != 0;
+}
+
+void prepareAccounts() {
+  initSodium();
+  (void)dummyHash();
 }
 
 std::string sessionTokenHash(std::string_view token) {
@@ -365,12 +383,12 @@ VoidResult Accounts::recordWebAudit(const std::string& user, const std::string& 
                                     const std::string& target, const std::string& outcome,
                                     const std::string& remoteAddr, const std::string& detailJson) {
   auto opt = [](const std::string& s) {
-    return s.empty() ? std::nullopt : std::optional<std::string>(s);
+    return s.empty() ? std::nullopt : std::optional<std::string>(auditText(s));
   };
   auto r = db_.exec(
       "INSERT INTO web_audit (user_name, action, target, outcome, remote_addr, detail)"
       " VALUES ($1, $2, $3, $4, $5, $6::jsonb)",
-      {user, action, opt(target), outcome, opt(remoteAddr),
+      {auditText(user), action, opt(target), outcome, opt(remoteAddr),
        detailJson.empty() ? std::string("{}") : detailJson});
   if (!r) {
     return r.error();

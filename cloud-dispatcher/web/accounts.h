@@ -111,7 +111,9 @@ class Accounts {
   Result<int64_t> pruneSessions(int64_t nowMs);
 
   /// One row of web_audit. `user` is who acted (a web user, or the CLI's operator); empty
-  /// `target` and `remoteAddr` are stored as NULL; `detailJson` is a JSON object.
+  /// `target` and `remoteAddr` are stored as NULL; `detailJson` is a JSON object. `user`,
+  /// `target` and `remoteAddr` are kept to 200 printable ASCII bytes (others become '?'): a failed
+  /// login's name is whatever the client sent.
   VoidResult recordWebAudit(const std::string& user, const std::string& action,
                             const std::string& target, const std::string& outcome,
                             const std::string& remoteAddr, const std::string& detailJson = "{}");
@@ -119,6 +121,11 @@ class Accounts {
  private:
   pg::Connection& db_;
 };
+
+/// Initialises libsodium and makes the dummy hash unknown names are checked against (one hash,
+/// ~100 ms): call once at start-up, so the first login of an unknown name is not the slow one.
+/// Optional: the first use does it otherwise.
+void prepareAccounts();
 
 /// The hex SHA-256 of a session token: what web_sessions.token_hash holds.
 std::string sessionTokenHash(std::string_view token);

@@ -1,6 +1,8 @@
 // The web console's accounts on a real PostgreSQL: `cloud-dispatcher users` end to end through
 // the binary (passwords from a file or stdin, refusals and their exit codes, the web audit
 // trail), and web::Accounts (logins, sessions, their expiry and end, tokens stored hashed).
+#include <poll.h>
+#include <pty.h>
 #include <pwd.h>
 #include <rapidjson/document.h>
 #include <sodium.h>
@@ -77,6 +79,54 @@ class UsersFixture {
   }
   CliResult cliWithStdin(const std::vector<std::string>& args, const std::string& text) {
     return cli(args, &text);
+  }
+
+  /// Runs the CLI on a pseudo-terminal, writing each of `lines` once the output so far ends
+  /// with a prompt; returns the exit code and everything the terminal showed.
+  CliResult cliOnTerminal(const std::vector<std::string>& args,
+                          const std::vector<std::string>& lines) {
+    std::vector<std::string> argv = {dispatcherPath(), "--config", configPath_};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    for (auto& a : argv) {
+      cargv.push_back(a.data());
+    }
+    cargv.push_back(nullptr);
+    int master = -1;
+    const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
+    if (pid < 0) {
+      throw std::runtime_error("forkpty failed");
+    }
+    if (pid == 0) {
+      ::execv(cargv[0], cargv.data());
+      ::_exit(127);
+    }
+    CliResult r;
+    size_t next = 0;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (std::chrono::steady_clock::now() < deadline) {
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 100) > 0) {
+        char buf[512];
+        const ssize_t n = ::read(master, buf, sizeof buf);
+        if (n <= 0) {
+          break;  // EIO: the child closed the terminal
+        }
+        r.out.append(buf, static_cast<size_t>(n));
+      }
+      const bool prompted = r.out.size() >= 2 && r.out.compare(r.out.size() - 2, 2, ": ") == 0;
+      if (prompted && next < lines.size()) {
+        const std::string line = lines[next++] + "\n";
+        if (::write(master, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
+          break;
+        }
+      }
+    }
+    ::close(master);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
   }
 
   /// A password file with `mode`.
@@ -193,6 +243,23 @@ TEST_CASE("users add, passwd, list and remove through the CLI, each change audit
   CHECK(f.sql("SELECT detail->>'via' FROM web_audit WHERE action = 'user_remove'") == "cli");
   // No password in any output or row.
   CHECK(f.count("SELECT count(*) FROM web_audit WHERE detail::text LIKE '%password-%'") == 0);
+}
+
+TEST_CASE("on a terminal the password is asked twice without echo", "[dispatcher][web][users]") {
+  UsersFixture f;
+  auto ok = f.cliOnTerminal({"users", "add", "alice", "--role", "viewer"},
+                            {"typed-password-1", "typed-password-1"});
+  CHECK(ok.code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("Password for web user alice: ") &&
+                         Catch::Contains("Again: ") && Catch::Contains("added web user alice"));
+  CHECK(ok.out.find("typed-password") == std::string::npos);  // not echoed
+  CHECK(canLogIn(f, "alice", "typed-password-1"));
+
+  auto differ =
+      f.cliOnTerminal({"users", "passwd", "alice"}, {"new-password-11", "new-password-12"});
+  CHECK(differ.code == 2);
+  CHECK_THAT(differ.out, Catch::Contains("the two passwords differ"));
+  CHECK(canLogIn(f, "alice", "typed-password-1"));
 }
 
 TEST_CASE("users refuses readable password files, bad input, duplicates and unknown users",
@@ -420,6 +487,11 @@ TEST_CASE("the web audit trail and session_audit take web users", "[dispatcher][
               " FROM web_audit") ==
         "login_failed bad_password 192.0.2.7 - {\"attempt\": 3},login ok - - {}");
   CHECK_FALSE(accounts.recordWebAudit("alice", "login", "", "ok", "", "not json"));
+  // A failed login's name is whatever was typed: stored cut and printable, never refused.
+  REQUIRE(accounts.recordWebAudit("\xff\xfe" + std::string(1000, 'm'), "login_failed", "",
+                                  "unknown_user", "192.0.2.8"));
+  CHECK(f.sql("SELECT user_name FROM web_audit WHERE remote_addr = '192.0.2.8'") ==
+        "??" + std::string(198, 'm'));
 
   dispatcher::AuditEntry entry;
   entry.edgeId = "e1";
