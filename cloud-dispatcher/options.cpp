@@ -234,8 +234,7 @@ void Options::addTo(CLI::App& app) {
                  "PEM file with the console's TLS certificate and key (unset: plain HTTP, for "
                  "localhost or behind a TLS proxy: the session cookie is Secure)");
   config::durationDefault(
-      app.add_option("--web-session-ttl", webSessionTtlSeconds,
-                     "How long a console login lasts")
+      app.add_option("--web-session-ttl", webSessionTtlSeconds, "How long a console login lasts")
           ->transform(dur),
       webSessionTtlSeconds);
   app.add_option("--web-ssh-key-file", webSshKeyFile,

@@ -90,9 +90,9 @@ struct Options {
   std::string frpsPluginListen;                 ///< empty: off
   std::string frpsPluginPath = "/frps-plugin";  ///< may carry a shared secret
   // The web console (docs/WEB.md)
-  std::string httpListen;                ///< empty: off
-  int64_t httpThreads = 64;              ///< civetweb workers: each request, stream, terminal
-  std::string httpTlsCertificate;        ///< PEM (certificate and key); empty: plain HTTP
+  std::string httpListen;          ///< empty: off
+  int64_t httpThreads = 64;        ///< civetweb workers: each request, stream, terminal
+  std::string httpTlsCertificate;  ///< PEM (certificate and key); empty: plain HTTP
   int64_t webSessionTtlSeconds = 12 * 3600;
   // Web ssh (the console's terminal, through a session's tunnel)
   std::string webSshKeyFile;  ///< private key (0600) used when the operator gives no password

@@ -107,7 +107,8 @@ void Options::validateWeb(config::Problems& p) {
     p.add("web-terminals", "expected 1-256, got " + std::to_string(webTerminals));
   }
   if (webTerminalIdleSeconds < 10 || webTerminalIdleSeconds > 86400) {
-    p.add("web-terminal-idle", "expected 10s-1d, got " + std::to_string(webTerminalIdleSeconds) + " s");
+    p.add("web-terminal-idle",
+          "expected 10s-1d, got " + std::to_string(webTerminalIdleSeconds) + " s");
   }
   if (!webSshKeyFile.empty()) {
     struct stat st {};

@@ -58,9 +58,9 @@ int run(Context& c) {
       return c.fail(kExitFailed, s.error().describe());
     }
     console = std::move(*s);
-    logger->info("web console on {}://{}/", o.httpTlsCertificate.empty() ? "http" : "https",
-                 ListenAddress{o.httpAddress->host, static_cast<uint16_t>(console->port())}
-                     .civetweb());
+    logger->info(
+        "web console on {}://{}/", o.httpTlsCertificate.empty() ? "http" : "https",
+        ListenAddress{o.httpAddress->host, static_cast<uint16_t>(console->port())}.civetweb());
   }
   Ingestor ingestor(o, c.clock, observer);
   if (auto r = ingestor.start(); !r) {

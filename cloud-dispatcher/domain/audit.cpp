@@ -86,7 +86,15 @@ Result<int64_t> pruneAudit(pg::Connection& db, int64_t retentionSeconds, int64_t
   if (!r) {
     return r.error();
   }
-  return r->affected();
+  // The web console's trail (logins, its changes, terminals) is kept as long.
+  auto web = db.exec(
+      "DELETE FROM web_audit WHERE id IN (SELECT id FROM web_audit"
+      " WHERE at < now() - make_interval(secs => $1::double precision) ORDER BY at LIMIT $2)",
+      {std::to_string(retentionSeconds), std::to_string(limit)});
+  if (!web) {
+    return web.error();
+  }
+  return r->affected() + web->affected();
 }
 
 }  // namespace edgelink::dispatcher

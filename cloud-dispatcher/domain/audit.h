@@ -69,7 +69,8 @@ struct AuditEntry {
 /// none). Runs in the caller's transaction.
 VoidResult recordAudit(pg::Connection& db, const AuditEntry& entry, const AuditActor& actor);
 
-/// Deletes at most `limit` rows older than `retentionSeconds`; returns how many.
+/// Deletes at most `limit` rows older than `retentionSeconds` from session_audit, and as many
+/// from web_audit (the console's trail); returns how many.
 Result<int64_t> pruneAudit(pg::Connection& db, int64_t retentionSeconds, int64_t limit);
 inline constexpr int64_t kAuditPruneBatch = 10000;
 

@@ -104,8 +104,9 @@ Result<std::vector<std::string>> commandArgs(const std::string& what, const std:
         }
         if (!seconds || *seconds < 0) {
           return Error(Status::kBadRequest,
-                       key + ": expected seconds (a non-negative integer) or a duration such as "
-                             "\"90s\", \"15m\", \"2h\", \"1d\"",
+                       key +
+                           ": expected seconds (a non-negative integer) or a duration such as "
+                           "\"90s\", \"15m\", \"2h\", \"1d\"",
                        key);
         }
         // An HTTP call holds a connection while it waits: at most kMaxWaitSeconds.

@@ -7,10 +7,8 @@ namespace {
 
 const std::map<std::string, std::string>& sortColumns() {
   static const std::map<std::string, std::string> columns = {
-      {"edge_id", "edge_id"},
-      {"last_seen", "last_heartbeat_at"},
-      {"version", "agent_version"},
-      {"cluster", "cluster"},
+      {"edge_id", "edge_id"},       {"last_seen", "last_heartbeat_at"},
+      {"version", "agent_version"}, {"cluster", "cluster"},
       {"online", "online"},
   };
   return columns;
@@ -69,9 +67,11 @@ Result<std::optional<std::string>> maybeOne(pg::Connection& db, const std::strin
 std::string page(const std::string& from, const std::string& item, const std::string& order,
                  const std::string& limitParam, const std::string& offsetParam) {
   return "SELECT json_build_object('total', (SELECT count(*) FROM (" + from +
-         ") c), 'items', COALESCE((SELECT json_agg(" + item + " ORDER BY n) FROM (SELECT x.*,"
-         " row_number() OVER (ORDER BY " + order + ") AS n FROM (" + from + ") x ORDER BY " +
-         order + " LIMIT " + limitParam + " OFFSET " + offsetParam + ") x), '[]'::json))";
+         ") c), 'items', COALESCE((SELECT json_agg(" + item +
+         " ORDER BY n) FROM (SELECT x.*,"
+         " row_number() OVER (ORDER BY " +
+         order + ") AS n FROM (" + from + ") x ORDER BY " + order + " LIMIT " + limitParam +
+         " OFFSET " + offsetParam + ") x), '[]'::json))";
 }
 
 }  // namespace
@@ -147,7 +147,7 @@ namespace {
 
 const char* const kSessionItem =
     "json_build_object('session_id', x.session_id, 'edge_id', x.edge_id, 'state', x.state,"
-     " 'mode', x.mode, 'ports', x.services, 'opened_by', x.opened_by, 'request_id',"
+    " 'mode', x.mode, 'ports', x.services, 'opened_by', x.opened_by, 'request_id',"
     " x.request_id, 'requested_at', x.requested_at, 'started_at', x.started_at, 'expires_at',"
     " x.expires_at, 'ended_at', x.ended_at, 'end_reason', x.end_reason, 'end_detail',"
     " x.end_detail, 'auto_stop_s', x.auto_stop_s, 'live', x.ended_at IS NULL)";
@@ -165,10 +165,9 @@ Result<std::string> sessionsJson(pg::Connection& db, bool activeOnly, const std:
 }
 
 Result<std::optional<std::string>> sessionJson(pg::Connection& db, int64_t sessionId) {
-  return maybeOne(db,
-                  std::string("SELECT ") + kSessionItem +
-                      "::text FROM sessions x WHERE x.session_id = $1",
-                  {std::to_string(sessionId)});
+  return maybeOne(
+      db, std::string("SELECT ") + kSessionItem + "::text FROM sessions x WHERE x.session_id = $1",
+      {std::to_string(sessionId)});
 }
 
 }  // namespace edgelink::dispatcher::web

@@ -15,7 +15,8 @@ namespace edgelink::dispatcher::web {
 
 class DbPool {
  public:
-  DbPool(std::string conninfo, size_t maxIdle) : conninfo_(std::move(conninfo)), maxIdle_(maxIdle) {}
+  DbPool(std::string conninfo, size_t maxIdle)
+      : conninfo_(std::move(conninfo)), maxIdle_(maxIdle) {}
 
   class Lease {
    public:

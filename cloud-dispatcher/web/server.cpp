@@ -64,7 +64,7 @@ struct Reply {
   int status = 200;
   std::string body;
   std::string contentType = kJson;
-  std::string headers;  ///< extra header lines, each ending in CRLF
+  std::string headers;    ///< extra header lines, each ending in CRLF
   bool streamed = false;  ///< the handler wrote the whole answer itself
 };
 
@@ -92,8 +92,8 @@ void send(mg_connection* conn, const Reply& r) {
   std::string head = "HTTP/1.1 " + std::to_string(r.status) + " " +
                      mg_get_response_code_text(conn, r.status) + "\r\n";
   if (r.status != 204) {
-    head += "Content-Type: " + r.contentType + "\r\nContent-Length: " +
-            std::to_string(r.body.size()) + "\r\n";
+    head += "Content-Type: " + r.contentType +
+            "\r\nContent-Length: " + std::to_string(r.body.size()) + "\r\n";
   }
   head += std::string("Cache-Control: no-store\r\n") + securityHeaders() + r.headers + "\r\n";
   mg_write(conn, head.data(), head.size());
@@ -186,7 +186,8 @@ struct WebServer::Impl {
       if (!matches(route.pattern, rq.segments, params)) {
         continue;
       }
-      if (rq.method != route.method && !(rq.method == "HEAD" && std::strcmp(route.method, "GET") == 0)) {
+      if (rq.method != route.method &&
+          !(rq.method == "HEAD" && std::strcmp(route.method, "GET") == 0)) {
         otherMethod = true;
         continue;
       }
@@ -326,6 +327,7 @@ struct WebServer::Impl {
       return fromError(session.error());
     }
     (void)accounts.recordWebAudit(user, web_action::kLogin, user, "ok", rq.remote);
+    (void)accounts.pruneSessions(now);  // expired logins go as new ones come
     Caller c{session->token, session->user, session->role, session->csrf, session->expiresAtMs};
     Reply r = json(200, callerJson(c));
     r.headers = cookieHeader(session->token, options.webSessionTtlSeconds);
@@ -452,8 +454,7 @@ struct WebServer::Impl {
       return *p;
     }
     const std::string edge = rq.params.at("edge");
-    return readOne("edge " + edge,
-                   [&](pg::Connection& db) { return edgeJson(db, options, edge); });
+    return readOne("edge " + edge, [&](pg::Connection& db) { return edgeJson(db, options, edge); });
   }
 
   Reply edgeRequests(Request& rq) {
@@ -592,8 +593,7 @@ struct WebServer::Impl {
     actor.kind = "web";
     CommandOutcome outcome = runCliCommand(options, *args, actor);
     audit(rq, what == "send" ? web_action::kSend : "session_" + what, edge,
-          outcomeForExit(outcome.exitCode),
-          rq.body.empty() ? "{}" : rq.body);
+          outcomeForExit(outcome.exitCode), rq.body.empty() ? "{}" : rq.body);
     return json(httpStatusForExit(outcome.exitCode), commandReplyJson(outcome));
   }
 
@@ -787,8 +787,8 @@ const std::vector<std::string>& apiRoutes() {
 WebServer::WebServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 WebServer::~WebServer() {
-  impl_->stream.stop();     // the streams end first: their threads are civetweb's
-  impl_->listener.reset();  // then no handler runs any more
+  impl_->stream.stop();      // the streams end first: their threads are civetweb's
+  impl_->listener.reset();   // then no handler runs any more
   impl_->terminals.reset();  // then the terminals end and their threads are joined
 }
 
@@ -797,6 +797,7 @@ int WebServer::port() const {
 }
 
 Result<std::unique_ptr<WebServer>> WebServer::start(const Options& options) {
+  prepareAccounts();  // libsodium and the dummy hash, before the first login
   auto impl = std::make_unique<Impl>(options);
   std::vector<std::pair<std::string, std::string>> civet = {
       {"num_threads", std::to_string(options.httpThreads)},
@@ -816,7 +817,8 @@ Result<std::unique_ptr<WebServer>> WebServer::start(const Options& options) {
   TerminalSettings terminal;
   terminal.keyFile = options.webSshKeyFile;
   terminal.knownHostsFile = options.webSshKnownHostsFile;
-  terminal.hostKeyPolicy = parseHostKeyPolicy(options.webSshHostKeys).value_or(HostKeyPolicy::kStrict);
+  terminal.hostKeyPolicy =
+      parseHostKeyPolicy(options.webSshHostKeys).value_or(HostKeyPolicy::kStrict);
   terminal.maxTerminals = static_cast<int>(options.webTerminals);
   terminal.idleTimeoutSeconds = static_cast<int>(options.webTerminalIdleSeconds);
   terminal.stcp.frpcPath = options.webFrpcPath;

@@ -102,8 +102,7 @@ std::shared_ptr<EventStream::Subscriber> EventStream::subscribe() {
 
 void EventStream::unsubscribe(const std::shared_ptr<Subscriber>& s) {
   std::lock_guard<std::mutex> lock(mutex_);
-  subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), s),
-                     subscribers_.end());
+  subscribers_.erase(std::remove(subscribers_.begin(), subscribers_.end(), s), subscribers_.end());
 }
 
 size_t EventStream::subscribers() const {

@@ -60,8 +60,8 @@ HttpResponse httpRequest(int port, const std::string& method, const std::string&
     ::close(fd);
     return out;
   }
-  std::string request = method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1:" +
-                        std::to_string(port) + "\r\n";
+  std::string request =
+      method + " " + path + " HTTP/1.0\r\nHost: 127.0.0.1:" + std::to_string(port) + "\r\n";
   for (const auto& h : headers) {
     request += h + "\r\n";
   }

@@ -23,8 +23,8 @@ HttpResponse httpGet(int port, const std::string& path);
 /// Any request (HTTP/1.0, one connection, `timeoutMs` bound): `headers` are whole lines without
 /// CRLF ("Cookie: a=b"); a body gets its Content-Length.
 HttpResponse httpRequest(int port, const std::string& method, const std::string& path,
-                         const std::vector<std::string>& headers = {},
-                         const std::string& body = "", int timeoutMs = 5000);
+                         const std::vector<std::string>& headers = {}, const std::string& body = "",
+                         int timeoutMs = 5000);
 
 /// The port a daemon's log says its endpoints listen on ("metrics on http://HOST:PORT/..."); 0
 /// when it does not say so (yet).

@@ -168,6 +168,12 @@ export function stateBadge(state) {
 }
 
 export function labelChips(labels) {
+  // The API gives labels as a list of strings ("site:sh"); an object of key -> value works too.
+  if (Array.isArray(labels)) {
+    if (!labels.length) return h('span', {class: 'muted'}, '—');
+    return h('span', {class: 'chips'},
+      [...labels].sort().map((l) => h('span', {class: 'chip', title: String(l)}, h('span', {class: 'chip-k'}, String(l)))));
+  }
   const entries = Object.entries(labels || {}).sort(([a], [b]) => a.localeCompare(b));
   if (!entries.length) return h('span', {class: 'muted'}, '—');
   return h('span', {class: 'chips'},

@@ -10,7 +10,8 @@ import {subscribe} from './live.js';
 export const name = 'edges';
 
 const SORTS = ['edge_id', 'last_seen', 'version', 'cluster'];
-const LABEL_RE = /^[^=\s]+=[^=]*$/;
+// A label as `edges label add` takes it: 1-100 of A-Z a-z 0-9 . _ - : /
+const LABEL_RE = /^[A-Za-z0-9._:\/-]{1,100}$/;
 
 export function mount(root, {params, setHashQuery}) {
   const state = {
@@ -31,7 +32,7 @@ export function mount(root, {params, setHashQuery}) {
     h('option', {value: '', selected: state.online === ''}, 'All'),
     h('option', {value: 'true', selected: state.online === 'true'}, 'Online'),
     h('option', {value: 'false', selected: state.online === 'false'}, 'Offline'));
-  const label = h('input', {id: 'edge-label', type: 'text', value: state.label, placeholder: 'key=value',
+  const label = h('input', {id: 'edge-label', type: 'text', value: state.label, placeholder: 'site:shanghai',
     autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'edge-label-hint'});
   const SORT_CHOICES = [['edge_id:asc', 'Edge id (A–Z)'], ['edge_id:desc', 'Edge id (Z–A)'],
     ['last_seen:desc', 'Last seen (newest)'], ['last_seen:asc', 'Last seen (oldest)'],
@@ -77,7 +78,7 @@ export function mount(root, {params, setHashQuery}) {
     const lbl = label.value.trim();
     const labelOk = !lbl || LABEL_RE.test(lbl);
     label.setAttribute('aria-invalid', labelOk ? 'false' : 'true');
-    labelHint.textContent = labelOk ? '' : 'Use key=value';
+    labelHint.textContent = labelOk ? '' : 'Labels are 1-100 of A-Z a-z 0-9 . _ - : /';
     const next = {q: search.value.trim(), online: online.value, label: labelOk ? lbl : state.label};
     if (next.q !== state.q || next.online !== state.online || next.label !== state.label) {
       Object.assign(state, next, {offset: 0});

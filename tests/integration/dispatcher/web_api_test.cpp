@@ -179,8 +179,7 @@ TEST_CASE("console logins: the cookie's flags, CSRF, roles, logout, the rate lim
         2);
 }
 
-TEST_CASE("console reads: search, filter, sort and pages over many edges",
-          "[web][integration]") {
+TEST_CASE("console reads: search, filter, sort and pages over many edges", "[web][integration]") {
   DispatcherHarness h(consoleSetup());
   addUser(h, "vic", "viewer", "viewer-password-1");
   h.sql(
@@ -188,19 +187,18 @@ TEST_CASE("console reads: search, filter, sort and pages over many edges",
       " SELECT 'elevator-' || lpad(i::text, 4, '0'), now() - interval '1 day',"
       " CASE WHEN i % 2 = 0 THEN now() ELSE now() - interval '1 hour' END, '1.' || (i % 3),"
       " 'board-' || i FROM generate_series(1, 1200) i");
-  h.sql("INSERT INTO edge_labels (edge_id, label) SELECT 'elevator-' || lpad(i::text, 4, '0'),"
-        " 'site:sh' FROM generate_series(1, 30) i");
+  h.sql(
+      "INSERT INTO edge_labels (edge_id, label) SELECT 'elevator-' || lpad(i::text, 4, '0'),"
+      " 'site:sh' FROM generate_series(1, 30) i");
   h.startDaemon();
   const int port = consolePort(h, 0);
   Login vic = login(port, "vic", "viewer-password-1");
-  auto get = [&](const std::string& path) {
-    return httpRequest(port, "GET", path, {vic.cookie});
-  };
+  auto get = [&](const std::string& path) { return httpRequest(port, "GET", path, {vic.cookie}); };
 
   auto all = json(get("/api/v1/edges"));
-  CHECK(all["total"].GetInt() == 1201);  // and e1, the harness's
+  CHECK(all["total"].GetInt() == 1200);
   CHECK(all["items"].Size() == 50);
-  CHECK(std::string(all["items"][0]["edge_id"].GetString()) == "e1");
+  CHECK(std::string(all["items"][0]["edge_id"].GetString()) == "elevator-0001");
   auto page3 = json(get("/api/v1/edges?limit=100&offset=200&sort=edge_id&order=desc"));
   REQUIRE(page3["items"].Size() == 100);
   CHECK(std::string(page3["items"][0]["edge_id"].GetString()) == "elevator-1000");
@@ -232,8 +230,8 @@ TEST_CASE("console reads: search, filter, sort and pages over many edges",
   for (const char* path :
        {"/api/v1/edges?limit=0", "/api/v1/edges?limit=501", "/api/v1/edges?offset=-1",
         "/api/v1/edges?sort=password", "/api/v1/edges?order=up", "/api/v1/edges?online=maybe",
-        "/api/v1/edges?q=%zz", "/api/v1/edges/bad%20id", "/api/v1/sessions/x",
-        "/api/v1/sessions/0", "/api/v1/sessions?active=1", "/api/v1/sessions?edge=a%20b"}) {
+        "/api/v1/edges?q=%zz", "/api/v1/edges/bad%20id", "/api/v1/sessions/x", "/api/v1/sessions/0",
+        "/api/v1/sessions?active=1", "/api/v1/sessions?edge=a%20b"}) {
     auto r = get(path);
     INFO(path << " -> " << r.status << " " << r.body);
     CHECK(r.status == 400);
@@ -280,10 +278,15 @@ TEST_CASE("console changes run the CLI's commands: same checks, rows, audit and 
   CHECK(h.waitFor("SELECT description FROM requests WHERE id = '" + id + "'", "from the console"));
   CHECK(h.count("SELECT count(*) FROM web_audit WHERE action = 'send' AND user_name = 'olga'"
                 " AND target = 'e1'") == 1);
+  auto listed = json(httpRequest(port, "GET", "/api/v1/edges/e1/requests", {olga.cookie}));
+  REQUIRE(listed["total"].GetInt() == 1);
+  CHECK(std::string(listed["items"][0]["request_id"].GetString()) == id);
+  CHECK(std::string(listed["items"][0]["type"].GetString()) == "ping");
+  CHECK(std::string(listed["items"][0]["state"].GetString()) == "pending");
 
   // session open on an edge that is offline: the CLI's refusal (exit 1) as 409, nothing held.
-  auto offline = httpRequest(port, "POST", "/api/v1/edges/e1/session", olga.post(),
-                             R"({"auto_stop":"1h"})");
+  auto offline =
+      httpRequest(port, "POST", "/api/v1/edges/e1/session", olga.post(), R"({"auto_stop":"1h"})");
   CHECK(offline.status == 409);
   auto refusal = json(offline);
   CHECK(std::string(refusal["outcome"].GetString()) == "refused");
@@ -298,8 +301,9 @@ TEST_CASE("console changes run the CLI's commands: same checks, rows, audit and 
             .status == 404);
   for (const std::string& body :
        {std::string("{"), std::string(R"({"type":1})"), std::string(R"({"type":"ping","x":1})"),
-        std::string(R"({"type":"ping","wait":"1y"})"), std::string(R"({"type":"ping","wait":"3h"})"),
-        std::string("[]"), std::string(R"({"body":{}})")}) {
+        std::string(R"({"type":"ping","wait":"1y"})"),
+        std::string(R"({"type":"ping","wait":"3h"})"), std::string("[]"),
+        std::string(R"({"body":{}})")}) {
     auto r = httpRequest(port, "POST", "/api/v1/edges/e1/requests", olga.post(), body);
     INFO(body << " -> " << r.body);
     CHECK(r.status == 400);

@@ -159,19 +159,19 @@ TEST_CASE("the stream fans out, bounds its subscribers and resets the slow", "[w
 }
 
 TEST_CASE("API bodies become the CLI's arguments, strictly", "[web][commands]") {
-  auto open = commandArgs(
-      "open", "elevator-0042",
-      parse(R"({"services":["ssh","web"],"auto_stop":"1h","mode":"stcp","wait":30,)"
-            R"("even_if_offline":true})"));
+  auto open =
+      commandArgs("open", "elevator-0042",
+                  parse(R"({"services":["ssh","web"],"auto_stop":"1h","mode":"stcp","wait":30,)"
+                        R"("even_if_offline":true})"));
   REQUIRE(open);
   CHECK(*open == std::vector<std::string>{"session", "open", "--edge=elevator-0042",
-                                          "--services=ssh,web", "--auto-stop=3600",
-                                          "--mode=stcp", "--wait=30", "--even-if-offline"});
+                                          "--services=ssh,web", "--auto-stop=3600", "--mode=stcp",
+                                          "--wait=30", "--even-if-offline"});
   auto send = commandArgs("send", "-rf", parse(R"({"type":"system_info","body":{"a":[1]}})"));
   REQUIRE(send);
   // "--edge=-rf": an edge id starting with '-' is a value, never a flag.
-  CHECK(*send == std::vector<std::string>{"send", "--edge=-rf", "--type=system_info",
-                                          "--body={\"a\":[1]}"});
+  CHECK(*send ==
+        std::vector<std::string>{"send", "--edge=-rf", "--type=system_info", "--body={\"a\":[1]}"});
   auto unknown = commandArgs("close", "e", parse(R"({"wait":1,"services":["ssh"]})"));
   REQUIRE_FALSE(unknown);
   CHECK(unknown.error().field == "services");
