@@ -10,7 +10,7 @@ RUN cmake --preset release && cmake --build --preset release --target cloud-disp
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends librdkafka1 libpqxx-6.4 libspdlog1.10 libfmt9 \
-      libprometheus-cpp-core1.0 libcivetweb1 ca-certificates curl \
+      libprometheus-cpp-core1.0 libcivetweb1 libsodium23 libssh-4 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --shell /usr/sbin/nologin edgelink \
  && install -d -m 0700 -o edgelink /etc/cloud-dispatcher/keys
