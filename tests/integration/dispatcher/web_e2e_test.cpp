@@ -44,7 +44,7 @@ std::string currentUser() {
 
 TEST_CASE(
     "the console in Chromium: log in, find the edge, open a session, web ssh shows uname -a, "
-    "close it; a viewer cannot open; no CSRF token, no change",
+    "close it, a viewer cannot open, no CSRF token means no change",
     "[web][e2e][real]") {
   const std::string script = std::string(EDGELINK_SOURCE_DIR) + "/tests/web/console_e2e.mjs";
   INFO("playwright-core: scripts/bootstrap runs npm ci in tests/web");
