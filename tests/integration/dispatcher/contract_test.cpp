@@ -208,8 +208,9 @@ TEST_CASE("unknown commands are named with the valid ones and exit 2",
   auto top = h.cli({"frobnicate"});
   CHECK(top.code == 2);
   CHECK_THAT(top.err, Catch::Contains("unknown command 'frobnicate'"));
-  CHECK_THAT(top.err, Catch::Contains("run, verify, db, send, session, sessions, edges, requests, "
-                                      "events"));
+  CHECK_THAT(top.err,
+             Catch::Contains("run, verify, web, db, send, session, sessions, edges, requests, "
+                             "events"));
   CHECK_THAT(top.err, !Catch::Contains("A subcommand is required"));
   auto nested = h.cli({"session", "frob", "--edge", "e1"});
   CHECK(nested.code == 2);
