@@ -12,38 +12,12 @@
 #include "dispatcher_harness.h"
 #include "harness/http_probe.h"
 #include "harness/test_util.h"
+#include "web_test_util.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
 
 namespace {
-
-/// The port the daemon's log names ("web console on http://127.0.0.1:PORT/").
-int consolePort(DispatcherHarness& h, size_t daemon) {
-  int port = 0;
-  waitUntil(
-      [&] {
-        const std::string log = h.daemonLog(daemon);
-        const std::string marker = "web console on http://127.0.0.1:";
-        const size_t at = log.find(marker);
-        if (at != std::string::npos) {
-          port = std::atoi(log.c_str() + at + marker.size());
-        }
-        return port != 0;
-      },
-      30000);
-  return port;
-}
-
-void addUser(DispatcherHarness& h, const std::string& name, const std::string& role,
-             const std::string& password) {
-  const std::string file = h.dir().file(name + ".password");
-  writeText(file, password + "\n");
-  ::chmod(file.c_str(), 0600);
-  auto r = h.cli({"users", "add", name, "--role", role, "--password-file", file});
-  INFO(r.err);
-  REQUIRE(r.code == 0);
-}
 
 rapidjson::Document json(const HttpResponse& r) {
   rapidjson::Document d;
@@ -85,8 +59,8 @@ DispatcherHarness::Setup consoleSetup() {
 TEST_CASE("console logins: the cookie's flags, CSRF, roles, logout, the rate limit",
           "[web][integration]") {
   DispatcherHarness h(consoleSetup());
-  addUser(h, "olga", "operator", "operator-password-1");
-  addUser(h, "vic", "viewer", "viewer-password-1");
+  addWebUser(h, "olga", "operator", "operator-password-1");
+  addWebUser(h, "vic", "viewer", "viewer-password-1");
   h.startDaemon();
   const int port = consolePort(h, 0);
   REQUIRE(port > 0);
@@ -181,7 +155,7 @@ TEST_CASE("console logins: the cookie's flags, CSRF, roles, logout, the rate lim
 
 TEST_CASE("console reads: search, filter, sort and pages over many edges", "[web][integration]") {
   DispatcherHarness h(consoleSetup());
-  addUser(h, "vic", "viewer", "viewer-password-1");
+  addWebUser(h, "vic", "viewer", "viewer-password-1");
   h.sql(
       "INSERT INTO edges (edge_id, first_seen_at, last_heartbeat_at, agent_version, hostname)"
       " SELECT 'elevator-' || lpad(i::text, 4, '0'), now() - interval '1 day',"
@@ -260,7 +234,7 @@ TEST_CASE("console reads: search, filter, sort and pages over many edges", "[web
 TEST_CASE("console changes run the CLI's commands: same checks, rows, audit and exit codes",
           "[web][integration]") {
   DispatcherHarness h(consoleSetup());
-  addUser(h, "olga", "operator", "operator-password-1");
+  addWebUser(h, "olga", "operator", "operator-password-1");
   h.sql("INSERT INTO edges (edge_id, first_seen_at) VALUES ('e1', now()) ON CONFLICT DO NOTHING");
   h.startDaemon();
   const int port = consolePort(h, 0);
@@ -317,7 +291,7 @@ TEST_CASE("console changes run the CLI's commands: same checks, rows, audit and 
 
 TEST_CASE("live updates: NOTIFY reaches an open stream at once", "[web][integration]") {
   DispatcherHarness h(consoleSetup());
-  addUser(h, "vic", "viewer", "viewer-password-1");
+  addWebUser(h, "vic", "viewer", "viewer-password-1");
   h.startDaemon();
   const int port = consolePort(h, 0);
   Login vic = login(port, "vic", "viewer-password-1");

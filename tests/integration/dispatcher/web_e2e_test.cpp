@@ -19,21 +19,12 @@
 #include "harness/frp_peers.h"
 #include "harness/test_util.h"
 #include "stcp_util.h"
+#include "web_test_util.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
 
 namespace {
-
-void addUser(DispatcherHarness& h, const std::string& name, const std::string& role,
-             const std::string& password) {
-  const std::string file = h.dir().file(name + ".password");
-  writeText(file, password + "\n");
-  ::chmod(file.c_str(), 0600);
-  auto r = h.cli({"users", "add", name, "--role", role, "--password-file", file});
-  INFO(r.err);
-  REQUIRE(r.code == 0);
-}
 
 std::string currentUser() {
   const passwd* pw = ::getpwuid(::geteuid());
@@ -62,20 +53,12 @@ TEST_CASE(
        "port-pool = \"" + std::to_string(pool) + "\"", "default-services = [\"ssh\"]",
        "web-ssh-key-file = \"" + sshd.clientKey() + "\"",
        "web-ssh-known-hosts-file = \"" + state.file("known_hosts") + "\""}));
-  addUser(h, "olga", "operator", "operator-password-1");
-  addUser(h, "vic", "viewer", "viewer-password-1");
+  addWebUser(h, "olga", "operator", "operator-password-1");
+  addWebUser(h, "vic", "viewer", "viewer-password-1");
   // The daemon reaches frps on this host (the harness's config names a placeholder).
   h.startDaemon({"--frps-host", "127.0.0.1"});
-  int port = 0;
-  REQUIRE(waitUntil(
-      [&] {
-        const std::string log = h.daemonLog(0);
-        const std::string marker = "web console on http://127.0.0.1:";
-        const size_t at = log.find(marker);
-        port = at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
-        return port != 0;
-      },
-      30000));
+  const int port = consolePort(h);
+  REQUIRE(port > 0);
   AgentSetup as = stcpAgentSetup(h, frps, sshd.port(), "lift-0042");
   as.remotePorts = std::to_string(pool);  // the board allows the dispatcher's one pool port
   AgentUnderTest agent(as);

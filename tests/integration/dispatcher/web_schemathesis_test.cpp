@@ -14,6 +14,7 @@
 #include "dispatcher_harness.h"
 #include "harness/http_probe.h"
 #include "harness/test_util.h"
+#include "web_test_util.h"
 
 using namespace edgelink;
 using namespace edgelink::testing;
@@ -39,24 +40,13 @@ TEST_CASE("schemathesis finds no 5xx and no answer off the spec", "[web][integra
   REQUIRE(::access(st.c_str(), X_OK) == 0);
 
   DispatcherHarness h(DispatcherHarness::Setup({"e1"}, {"http-listen = \"127.0.0.1:0\""}));
-  const std::string pw = h.dir().file("pw");
-  writeText(pw, "fuzzing-password-1\n");
-  ::chmod(pw.c_str(), 0600);
-  REQUIRE(h.cli({"users", "add", "fuzz", "--role", "admin", "--password-file", pw}).code == 0);
+  addWebUser(h, "fuzz", "admin", "fuzzing-password-1");
   h.sql(
       "INSERT INTO edges (edge_id, first_seen_at, last_heartbeat_at, agent_version)"
       " SELECT 'edge-' || i, now(), now(), '1.0' FROM generate_series(1, 50) i");
   h.startDaemon();
-  int port = 0;
-  REQUIRE(waitUntil(
-      [&] {
-        const std::string log = h.daemonLog(0);
-        const std::string marker = "web console on http://127.0.0.1:";
-        const size_t at = log.find(marker);
-        port = at == std::string::npos ? 0 : std::atoi(log.c_str() + at + marker.size());
-        return port != 0;
-      },
-      30000));
+  const int port = consolePort(h);
+  REQUIRE(port > 0);
   auto login = httpRequest(port, "POST", "/api/v1/login", {"Content-Type: application/json"},
                            R"({"user":"fuzz","password":"fuzzing-password-1"})");
   REQUIRE(login.status == 200);
