@@ -104,8 +104,8 @@ std::string cookieValue(std::string_view header, std::string_view name) {
   return {};
 }
 
-std::optional<std::vector<std::string>> pathSegments(std::string_view path,
-                                                     std::string_view prefix) {
+std::optional<std::vector<std::string>> pathSegments(std::string_view path, std::string_view prefix,
+                                                     bool decode) {
   if (path.substr(0, prefix.size()) != prefix) {
     return std::nullopt;
   }
@@ -122,7 +122,7 @@ std::optional<std::vector<std::string>> pathSegments(std::string_view path,
     if (raw.empty() && path.empty()) {
       break;  // one trailing slash
     }
-    auto segment = percentDecode(raw, false);
+    auto segment = decode ? percentDecode(raw, false) : std::optional<std::string>(raw);
     if (!segment || segment->empty() || *segment == "." || *segment == ".." ||
         segment->find('/') != std::string::npos) {
       return std::nullopt;

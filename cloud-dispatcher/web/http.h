@@ -25,10 +25,11 @@ Result<std::map<std::string, std::string>> parseQuery(std::string_view query);
 std::string cookieValue(std::string_view header, std::string_view name);
 
 /// The segments of a path under a prefix: "/api/v1/edges/x/requests" under "/api/v1" gives
-/// {"edges", "x", "requests"}; each segment percent-decoded. nullopt: not under it, or a
-/// segment that does not decode, is empty, "." or "..".
-std::optional<std::vector<std::string>> pathSegments(std::string_view path,
-                                                     std::string_view prefix);
+/// {"edges", "x", "requests"}; each segment percent-decoded unless `decode` is false (civetweb
+/// hands handlers a path it decoded already: decoding again would turn "%2541" into "A").
+/// nullopt: not under it, or a segment that does not decode, is empty, "." or "..".
+std::optional<std::vector<std::string>> pathSegments(std::string_view path, std::string_view prefix,
+                                                     bool decode = true);
 
 /// The CLI's exit codes (cli/render.h) as HTTP statuses: 0 200, 1 409, 2 400, 3 504, 4 and 5
 /// 503, 6 404, anything else 500.

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/context.h"
 #include "core/clock.h"
 #include "observe/civetweb_listener.h"
 #include "web/accounts.h"
@@ -174,7 +175,7 @@ struct WebServer::Impl {
   // ---- the pipeline ------------------------------------------------------------------------
 
   Reply dispatch(Request& rq) {
-    auto segments = pathSegments(rq.path, "/api/v1");
+    auto segments = pathSegments(rq.path, "/api/v1", false);  // civetweb decoded it
     if (!segments) {
       return fail(404, "no such path");
     }
@@ -393,8 +394,8 @@ struct WebServer::Impl {
   }
 
   std::optional<Reply> edgeProblem(const Request& rq) const {
-    if (!isValidEdgeId(rq.params.at("edge"))) {
-      return fail(400, "edge: expected 1-200 characters from A-Z a-z 0-9 . _ -");
+    if (auto problem = edgeIdProblem(rq.params.at("edge"), "edge"); !problem.empty()) {
+      return fail(400, problem);
     }
     return std::nullopt;
   }
@@ -457,7 +458,9 @@ struct WebServer::Impl {
     return readOne("edge " + edge, [&](pg::Connection& db) { return edgeJson(db, options, edge); });
   }
 
-  Reply edgeRequests(Request& rq) {
+  /// A page of something of one edge ({edge}, limit, offset): its requests, its audit trail.
+  template <typename F>
+  Reply edgePage(const Request& rq, F&& query) {
     if (auto p = edgeProblem(rq)) {
       return *p;
     }
@@ -466,22 +469,12 @@ struct WebServer::Impl {
       return fromError(page.error());
     }
     return read([&](pg::Connection& db) {
-      return edgeRequestsJson(db, rq.params.at("edge"), page->first, page->second);
+      return query(db, rq.params.at("edge"), page->first, page->second);
     });
   }
 
-  Reply edgeAudit(Request& rq) {
-    if (auto p = edgeProblem(rq)) {
-      return *p;
-    }
-    auto page = pageParams(rq);
-    if (!page) {
-      return fromError(page.error());
-    }
-    return read([&](pg::Connection& db) {
-      return edgeAuditJson(db, rq.params.at("edge"), page->first, page->second);
-    });
-  }
+  Reply edgeRequests(Request& rq) { return edgePage(rq, edgeRequestsJson); }
+  Reply edgeAudit(Request& rq) { return edgePage(rq, edgeAuditJson); }
 
   Reply listSessions(Request& rq) {
     auto page = pageParams(rq);
@@ -496,8 +489,8 @@ struct WebServer::Impl {
       active = it->second == "true";
     }
     const std::string edge = rq.query.count("edge") ? rq.query.at("edge") : "";
-    if (!edge.empty() && !isValidEdgeId(edge)) {
-      return fail(400, "edge: expected 1-200 characters from A-Z a-z 0-9 . _ -");
+    if (auto problem = edgeIdProblem(edge, "edge"); !edge.empty() && !problem.empty()) {
+      return fail(400, problem);
     }
     return read([&](pg::Connection& db) {
       return sessionsJson(db, active, edge, page->first, page->second);

@@ -66,6 +66,10 @@ TEST_CASE("paths split into decoded segments, traversal refused", "[web][http]")
   CHECK_FALSE(pathSegments("/api/v1/edges/a%2Fb", "/api/v1"));
   CHECK_FALSE(pathSegments("/api/v1//edges", "/api/v1"));
   CHECK_FALSE(pathSegments("/api/v1/edges/%zz", "/api/v1"));
+  // A path the server decoded already is not decoded twice.
+  CHECK(*pathSegments("/api/v1/edges/a%2541", "/api/v1", false) ==
+        std::vector<std::string>{"edges", "a%2541"});
+  CHECK_FALSE(pathSegments("/api/v1/edges/..", "/api/v1", false));
 }
 
 TEST_CASE("the CLI's exit codes become HTTP statuses and words", "[web][http]") {
