@@ -170,7 +170,15 @@ TEST_CASE(
     opts.stderrPath = agent.file("stray-frpc.log");
     auto stray = Subprocess::spawn(opts);
     REQUIRE(stray.ok());
-    REQUIRE(waitUntil([&] { return frpcOn(agent.frpcConfigPath()).size() == 1; }, 10000));
+    // Running, not half-started: the stand-in's shebang runs /usr/bin/env, whose exec of python3
+    // leaves /proc/PID/cmdline empty for a moment (an frpc of an earlier run is long past that).
+    REQUIRE(waitUntil(
+        [&] {
+          return readText(agent.file("stray-frpc.log")).find("start frpc service") !=
+                     std::string::npos &&
+                 frpcOn(agent.frpcConfigPath()).size() == 1;
+        },
+        10000));
 
     agent.start();
     CHECK(agent.response(agent.send("ping")).statusCode == 200);
