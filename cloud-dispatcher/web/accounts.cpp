@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "core/strings.h"
+
 namespace edgelink::dispatcher::web {
 namespace {
 
@@ -171,14 +173,7 @@ std::string sessionTokenHash(std::string_view token) {
   initSodium();
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(token.data()), token.size());
-  static const char* const kHex = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * sizeof digest);
-  for (unsigned char b : digest) {
-    out += kHex[b >> 4];
-    out += kHex[b & 0xF];
-  }
-  return out;
+  return toHex(std::string_view(reinterpret_cast<const char*>(digest), sizeof digest));
 }
 
 std::string randomToken() {

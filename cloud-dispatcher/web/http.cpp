@@ -6,31 +6,10 @@
 #include <cctype>
 #include <charconv>
 
+#include "core/strings.h"
+
 namespace edgelink::dispatcher::web {
 namespace {
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
 
 /// "host[:port]" without a scheme, lower-cased.
 std::string authority(std::string_view s) {
@@ -52,8 +31,8 @@ std::optional<std::string> percentDecode(std::string_view text, bool plusIsSpace
       if (i + 2 >= text.size()) {
         return std::nullopt;
       }
-      int hi = hexValue(text[i + 1]);
-      int lo = hexValue(text[i + 2]);
+      int hi = hexDigitValue(text[i + 1]);
+      int lo = hexDigitValue(text[i + 2]);
       if (hi < 0 || lo < 0) {
         return std::nullopt;
       }

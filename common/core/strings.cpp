@@ -113,6 +113,31 @@ std::optional<std::pair<std::string, uint16_t>> parseHostPort(std::string_view t
   return std::make_pair(std::string(host), static_cast<uint16_t>(*port));
 }
 
+int hexDigitValue(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+std::string toHex(std::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * bytes.size());
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out += kDigits[b >> 4];
+    out += kDigits[b & 0xF];
+  }
+  return out;
+}
+
 bool isSecretKey(std::string_view key) {
   std::string k(key);
   std::transform(k.begin(), k.end(), k.begin(),

@@ -27,6 +27,12 @@ std::optional<std::pair<std::string, std::string>> splitKeyValue(std::string_vie
 /// Parses "host:port" (host may be "[v6]"). nullopt when malformed or the port is not 1-65535.
 std::optional<std::pair<std::string, uint16_t>> parseHostPort(std::string_view text);
 
+/// The value of a hexadecimal digit (either case); -1 when `c` is not one.
+int hexDigitValue(char c);
+
+/// Lowercase hexadecimal of the bytes, two digits each.
+std::string toHex(std::string_view bytes);
+
 /// True when `key` names something secret (password, secret, token, key, sasl...): its value
 /// must never be logged.
 bool isSecretKey(std::string_view key);

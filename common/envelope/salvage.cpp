@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/strings.h"
 #include "core/time_format.h"
 #include "envelope/utf8.h"
 
@@ -23,19 +24,6 @@ int fieldOf(const std::string& key) {
     if (key == kNames[f]) {
       return f;
     }
-  }
-  return -1;
-}
-
-int hexValue(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
   }
   return -1;
 }
@@ -401,7 +389,7 @@ class Scanner {
     }
     int v = 0;
     for (int k = 0; k < 4; ++k) {
-      int h = hexValue(s_[i_ + k]);
+      int h = hexDigitValue(s_[i_ + k]);
       v = h < 0 || v < 0 ? -1 : v * 16 + h;
     }
     i_ += 4;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "core/atomic_file.h"
+#include "core/strings.h"
 #include "core/unique_fd.h"
 #include "security/base64.h"
 
@@ -67,13 +68,7 @@ std::string keyIdOf(std::string_view rawPublicKey) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(rawPublicKey.data(), rawPublicKey.size(), digest, &len, EVP_sha256(), nullptr);
-  static const char kHex[] = "0123456789abcdef";
-  std::string id;
-  for (size_t i = 0; i < kKeyIdSize / 2; ++i) {
-    id += kHex[digest[i] >> 4];
-    id += kHex[digest[i] & 15];
-  }
-  return id;
+  return toHex(std::string_view(reinterpret_cast<const char*>(digest), kKeyIdSize / 2));
 }
 
 Result<PublicKey> PublicKey::fromRaw(std::string_view raw) {

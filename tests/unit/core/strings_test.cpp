@@ -46,6 +46,19 @@ TEST_CASE("secret keys are recognised and masked", "[strings]") {
   CHECK(maskIfSecret("client.id", "edge-1") == "edge-1");
 }
 
+TEST_CASE("hex digits and hex text", "[strings]") {
+  CHECK(hexDigitValue('0') == 0);
+  CHECK(hexDigitValue('9') == 9);
+  CHECK(hexDigitValue('a') == 10);
+  CHECK(hexDigitValue('F') == 15);
+  for (char c : {'g', 'G', '/', ':', '@', '`', ' ', '\0', '\xff'}) {
+    CHECK(hexDigitValue(c) == -1);
+  }
+  CHECK(toHex("").empty());
+  CHECK(toHex(std::string("\x00\x01\x7f\x80\xff", 5)) == "00017f80ff");
+  CHECK(toHex("Az") == "417a");
+}
+
 TEST_CASE("split, trim, join and key=value", "[strings]") {
   CHECK(split("a,b,,c", ',') == std::vector<std::string>{"a", "b", "", "c"});
   CHECK(trim("  x y \t\n") == "x y");
