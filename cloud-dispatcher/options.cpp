@@ -72,12 +72,13 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--kafka-cluster", kafkaCluster,
                  "Name of the Kafka cluster kafka-brokers points at (one dispatcher per cluster;"
                  " default: unnamed)");
-  app.add_option("--kafka-property", kafkaProperties,
-                 "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
-  app.add_option("--kafka-clusters", kafkaClusters,
-                 "The deployment's other Kafka clusters, NAME=BOOTSTRAP (repeatable; the same "
-                 "kafka-property settings for all): the CLI publishes to an edge on the cluster it "
-                 "was last heard on, and `edges move` moves edges between them");
+  config::addListOption(app, "--kafka-property", kafkaProperties,
+                        "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
+  config::addListOption(
+      app, "--kafka-clusters", kafkaClusters,
+      "The deployment's other Kafka clusters, NAME=BOOTSTRAP (repeatable; the same "
+      "kafka-property settings for all): the CLI publishes to an edge on the cluster it "
+      "was last heard on, and `edges move` moves edges between them");
   app.add_option("--topic-prefix", topicPrefix, "Edge topic prefix: topic = prefix + edge id")
       ->capture_default_str();
   app.add_option("--topic-regex", topicRegex,
@@ -101,8 +102,8 @@ void Options::addTo(CLI::App& app) {
              "Kafka as the topic's retention.ms in milliseconds)")
           ->transform(dur),
       topicRetentionSeconds);
-  app.add_option("--topic-config", topicConfigs,
-                 "edges add: extra topic config key=value (repeatable)");
+  config::addListOption(app, "--topic-config", topicConfigs,
+                        "edges add: extra topic config key=value (repeatable)");
   app.add_option("--kafka-acls", kafkaAcls,
                  "edges add/remove: grant and revoke each board's ACLs on its topic (auto: when "
                  "the cluster has an authorizer; on: always, failing without one; off: never)")
@@ -127,8 +128,8 @@ void Options::addTo(CLI::App& app) {
                      "still answer: the request is 'timeout' only after it")
           ->transform(dur),
       answerGraceSeconds);
-  app.add_option("--type-deadline", typeDeadlines,
-                 "Per-type deadline TYPE=DURATION (repeatable), e.g. frp_start=90s");
+  config::addListOption(app, "--type-deadline", typeDeadlines,
+                        "Per-type deadline TYPE=DURATION (repeatable), e.g. frp_start=90s");
   app.add_option("--sender", sender, "Sender name on requests this dispatcher publishes")
       ->capture_default_str();
   app.add_option("--max-message-bytes", maxMessageBytes,
@@ -142,13 +143,12 @@ void Options::addTo(CLI::App& app) {
   app.add_option("--frps-port", frpsPort,
                  "frps's bind port (frpc logs in there), for stcp visitor configs")
       ->capture_default_str();
-  app.add_option("--connect-hint", connectHints,
-                 "SERVICE=TEMPLATE with {host} and {port} (repeatable), e.g. "
-                 "\"ssh=ssh -p {port} admin@{host}\"");
-  app.add_option("--default-services", defaultServices,
-                 "Services a session exposes when --services is not given")
-      ->delimiter(',')
-      ->capture_default_str();
+  config::addListOption(app, "--connect-hint", connectHints,
+                        "SERVICE=TEMPLATE with {host} and {port} (repeatable), e.g. "
+                        "\"ssh=ssh -p {port} admin@{host}\"");
+  config::addListOption(app, "--default-services", defaultServices,
+                        "Services a session exposes when --services is not given")
+      ->delimiter(',');
   config::durationDefault(app.add_option("--auto-stop", autoStopSeconds,
                                          "Default session length (auto_stop_service_in)")
                               ->transform(dur),
@@ -214,9 +214,10 @@ void Options::addTo(CLI::App& app) {
                  "Refuse unsigned responses and events from edges without a registered key too "
                  "(an edge with a key always needs a valid signature)")
       ->default_str(requireSignedAnswers ? "true" : "false");
-  app.add_option("--request-signing-keys", requestSigningKeys,
-                 "Public keys web backends sign their requests with (base64 inline, or a file "
-                 "holding a PEM or base64 key; repeatable): trusted in the audit trail");
+  config::addListOption(
+      app, "--request-signing-keys", requestSigningKeys,
+      "Public keys web backends sign their requests with (base64 inline, or a file "
+      "holding a PEM or base64 key; repeatable): trusted in the audit trail");
   app.add_option("--frps-plugin-listen", frpsPluginListen,
                  "ADDRESS:PORT answering frps's server plugin requests (Login, NewProxy; unset: "
                  "off)");

@@ -267,8 +267,8 @@ void addOptions(CLI::App& app, AgentOptions& o) {
                  "the board");
   app.add_option("--topic-prefix", o.topicPrefix, "Topic = prefix + edge id")
       ->capture_default_str();
-  app.add_option("--kafka-property", o.kafkaProperties,
-                 "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
+  config::addListOption(app, "--kafka-property", o.kafkaProperties,
+                        "Extra librdkafka property key=value (repeatable; TLS, SASL, tuning)");
   app.add_option("--state-dir", o.stateDir, "Directory of the state file and the frpc config")
       ->capture_default_str();
   app.add_option("--frpc-path", o.frpcPath, "The frpc binary (a path, or a name in PATH)")
@@ -293,9 +293,9 @@ void addOptions(CLI::App& app, AgentOptions& o) {
                  "empty: frps's certificate is not checked");
   app.add_option("--frps-server-name", o.frpsServerName,
                  "Name frps's certificate must carry (default: frps-addr)");
-  app.add_option("--service", o.services,
-                 "A local service requests may expose, NAME=HOST:PORT (repeatable), e.g. "
-                 "ssh=127.0.0.1:22");
+  config::addListOption(app, "--service", o.services,
+                        "A local service requests may expose, NAME=HOST:PORT (repeatable), e.g. "
+                        "ssh=127.0.0.1:22");
   app.add_option("--remote-ports", o.remotePorts,
                  "Remote ports requests may ask for on frps, LOW-HIGH")
       ->capture_default_str();
@@ -326,15 +326,17 @@ void addOptions(CLI::App& app, AgentOptions& o) {
   app.add_option("--max-message-bytes", o.maxMessageBytes,
                  "Larger messages are refused (413) unread")
       ->capture_default_str();
-  app.add_option("--trusted-keys", o.trustedKeys,
-                 "The cloud's Ed25519 public keys requests are signed with (repeatable, for a "
-                 "rotation): base64 inline, or a file holding a PEM or base64 key");
+  config::addListOption(
+      app, "--trusted-keys", o.trustedKeys,
+      "The cloud's Ed25519 public keys requests are signed with (repeatable, for a "
+      "rotation): base64 inline, or a file holding a PEM or base64 key");
   app.add_flag("--require-signed-requests{true},!--no-require-signed-requests",
                o.requireSignedRequests,
                "Refuse (401/403) requests that act unless signed by a trusted key")
       ->default_str("true");
-  app.add_option("--allow-unsigned", o.allowUnsigned,
-                 "Read-only request types answered unsigned (ping, frp_status, system_info)");
+  config::addListOption(
+      app, "--allow-unsigned", o.allowUnsigned,
+      "Read-only request types answered unsigned (ping, frp_status, system_info)");
   app.add_option("--key-file", o.keyFile,
                  "This board's private Ed25519 key, made at first start (default: "
                  "<state-dir>/agent.key, 0600)");

@@ -17,8 +17,78 @@ Error Problems::toError() const {
   return Error(Status::kBadRequest, join(lines_, "\n"));
 }
 
+namespace {
+
+/// What `key = []` reaches an option as (not "[]": CLI11 splits a bracketed value into its
+/// items). A list option drops it (none); an option of one value refuses it, naming its key.
+constexpr const char* kEmptyList = "(empty list [])";
+
+/// CLI11's TOML reader, with `key = []` kept as an explicit empty list (CLI11 reads it as no
+/// values at all, which its options then refuse: "At least 1 required"), and without the empty
+/// item CLI11 2.1 reads between `"a" ,"b"` (a space before the comma).
+class ConfigFile : public CLI::ConfigTOML {
+ public:
+  std::vector<CLI::ConfigItem> from_config(std::istream& input) const override {
+    auto read = CLI::ConfigTOML::from_config(input);
+    for (auto& item : read) {
+      if (item.name == "--") {  // the end of a [section]
+        continue;
+      }
+      if (item.inputs.size() > 1) {
+        auto& in = item.inputs;
+        in.erase(std::remove(in.begin(), in.end(), std::string()), in.end());
+      }
+      if (item.inputs.empty()) {
+        item.inputs = {kEmptyList};
+      }
+    }
+    return read;
+  }
+};
+
+/// Throws for `key = []` given to an option that takes one value (CLI11 handed it "[]").
+void refuseEmptyListForSingleValues(CLI::App& app) {
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->get_items_expected_max() > 1) {
+      continue;
+    }
+    for (const auto& given : opt->results()) {
+      if (given == kEmptyList) {
+        const auto& names = opt->get_lnames();
+        throw CLI::ValidationError(names.empty() ? opt->get_name() : names.front(),
+                                   "an empty list [] is not a value here: it takes one value");
+      }
+    }
+  }
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    refuseEmptyListForSingleValues(*sub);
+  }
+}
+
+}  // namespace
+
+CLI::Option* addListOption(CLI::App& app, const std::string& flag, std::vector<std::string>& values,
+                           const std::string& description) {
+  auto* opt = app.add_option_function<std::vector<std::string>>(
+      flag,
+      [&values](const std::vector<std::string>& given) {
+        values.clear();
+        for (const auto& v : given) {
+          if (v != kEmptyList) {
+            values.push_back(v);
+          }
+        }
+      },
+      description);
+  if (!values.empty()) {
+    opt->default_str("[" + join(values, ",") + "]");
+  }
+  return opt;
+}
+
 CLI::Option* addConfigFile(CLI::App& app, const std::string& envName) {
   app.allow_config_extras(CLI::config_extras_mode::error);
+  app.config_formatter(std::make_shared<ConfigFile>());
   auto* opt = app.set_config("--config", "", "Configuration file (TOML/INI: key = value)");
   opt->check(CLI::ExistingFile);
   if (!envName.empty()) {
@@ -166,6 +236,7 @@ ParseOutcome parse(CLI::App& app, int argc, const char* const* argv,
   }
   try {
     app.parse(argc, argv);
+    refuseEmptyListForSingleValues(app);
   } catch (const CLI::CallForHelp&) {
     out.proceed = false;
     out.message = app.help();

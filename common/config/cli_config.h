@@ -47,6 +47,12 @@ struct ParseOutcome {
 /// --config is not given (--config wins); a file it names must exist.
 CLI::Option* addConfigFile(CLI::App& app, const std::string& envName = {});
 
+/// A repeatable string option, also a config file array (`key = ["a", "b"]` or repeated keys).
+/// `key = []` in the file sets it to none, replacing its default (CLI11 alone refuses an empty
+/// array with "At least 1 required"). Flags on the command line still override the file.
+CLI::Option* addListOption(CLI::App& app, const std::string& flag, std::vector<std::string>& values,
+                           const std::string& description);
+
 /// Parses with CLI11, turning its errors into messages that name the flag or config key:
 /// "config file /etc/x.conf: unknown key 'kafka_brokrs'", and "unknown command 'frob'" with the
 /// valid ones where a (sub)command is missing or unknown.

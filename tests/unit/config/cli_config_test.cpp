@@ -15,13 +15,15 @@ struct Options {
   std::string edgeId;
   int64_t maxAge = 600;
   std::vector<std::string> services;
+  std::vector<std::string> defaults = {"ssh", "web"};
 };
 
 config::ParseOutcome run(CLI::App& app, Options& o, const std::vector<std::string>& args) {
   config::addConfigFile(app);
   app.add_option("--edge-id", o.edgeId);
   app.add_option("--max-age", o.maxAge)->transform(config::durationSeconds());
-  app.add_option("--service", o.services);
+  config::addListOption(app, "--service", o.services, "services");
+  config::addListOption(app, "--default", o.defaults, "with a default")->delimiter(',');
   std::vector<const char*> argv = {"test"};
   for (const auto& a : args) {
     argv.push_back(a.c_str());
@@ -43,6 +45,63 @@ TEST_CASE("config files carry every option, flags override, repeated keys collec
   CHECK(o.edgeId == "e-2");
   CHECK(o.maxAge == 900);
   CHECK(o.services.size() == 2);
+}
+
+TEST_CASE("a list key may be an empty array: none, replacing its default", "[config]") {
+  testing::TempDir dir;
+  SECTION("[] in the file") {
+    testing::writeText(dir.file("e.conf"), "service = []\ndefault = [ ]\n");
+    CLI::App app;
+    Options o;
+    o.services = {"left-over"};
+    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    INFO(r.message);
+    REQUIRE(r.proceed);
+    CHECK(o.services.empty());
+    CHECK(o.defaults.empty());
+  }
+  SECTION("a flag on the command line still overrides the file's []") {
+    testing::writeText(dir.file("e.conf"), "default = []\n");
+    CLI::App app;
+    Options o;
+    auto r = run(app, o, {"--config", dir.file("e.conf"), "--default", "a,b"});
+    REQUIRE(r.proceed);
+    CHECK(o.defaults == std::vector<std::string>{"a", "b"});
+  }
+  SECTION("not given: the default stays, and --help shows it") {
+    CLI::App app;
+    Options o;
+    auto r = run(app, o, {});
+    REQUIRE(r.proceed);
+    CHECK(o.defaults == std::vector<std::string>{"ssh", "web"});
+    CHECK_THAT(app.help(), Catch::Contains("[ssh,web]"));
+  }
+  SECTION("values, and repeated keys, still collect") {
+    testing::writeText(dir.file("e.conf"),
+                       "service = [\"a=1\" ,\"b=2\"]\nservice = \"c=3\"\n");  // " ," too
+    CLI::App app;
+    Options o;
+    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    REQUIRE(r.proceed);
+    CHECK(o.services == std::vector<std::string>{"a=1", "b=2", "c=3"});
+  }
+  SECTION("[] for a key that takes one value is an error naming the key") {
+    testing::writeText(dir.file("e.conf"), "edge-id = []\n");
+    CLI::App app;
+    Options o;
+    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    REQUIRE_FALSE(r.proceed);
+    CHECK(r.exitCode == 2);
+    CHECK_THAT(r.message, Catch::Contains("edge-id: an empty list [] is not a value here"));
+  }
+  SECTION("[] for a number is refused too") {
+    testing::writeText(dir.file("e.conf"), "max-age = []\n");
+    CLI::App app;
+    Options o;
+    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    REQUIRE_FALSE(r.proceed);
+    CHECK_THAT(r.message, Catch::Contains("max-age"));
+  }
 }
 
 TEST_CASE("an unknown config key is an error naming the file and the key", "[config]") {
