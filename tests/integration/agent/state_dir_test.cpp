@@ -160,22 +160,24 @@ TEST_CASE(
        "ELF\x01\x01 not json"},
       {"wrong types", R"({"version":1,"edge_id":"e1","positions":"0","session":null,)"
                       R"("frpc":null,"last_stop":null,"processed":[],"outbox":[]})"}};
+  int round = 0;
   for (const auto& [what, text] : damages) {
     INFO(what);
     writeText(statePath, text);
-    // An frpc of an earlier run on the agent's config, its record lost with the file.
+    // An frpc of an earlier run on the agent's config, its record lost with the file. Its own
+    // log each round: a line left by the previous round's stray must not pass for this one's.
+    const std::string strayLog = agent.file("stray-frpc-" + std::to_string(++round) + ".log");
     SpawnOptions opts;
     opts.argv = {fakeFrpcPath(), "-c", agent.frpcConfigPath()};
-    opts.stdoutPath = agent.file("stray-frpc.log");
-    opts.stderrPath = agent.file("stray-frpc.log");
+    opts.stdoutPath = strayLog;
+    opts.stderrPath = strayLog;
     auto stray = Subprocess::spawn(opts);
     REQUIRE(stray.ok());
     // Running, not half-started: the stand-in's shebang runs /usr/bin/env, whose exec of python3
     // leaves /proc/PID/cmdline empty for a moment (an frpc of an earlier run is long past that).
     REQUIRE(waitUntil(
         [&] {
-          return readText(agent.file("stray-frpc.log")).find("start frpc service") !=
-                     std::string::npos &&
+          return readText(strayLog).find("start frpc service") != std::string::npos &&
                  frpcOn(agent.frpcConfigPath()).size() == 1;
         },
         10000));
