@@ -65,7 +65,10 @@ TEST_CASE("schemathesis finds no 5xx and no answer off the spec", "[web][integra
                "not_a_server_error,status_code_conformance,content_type_conformance,"
                "response_schema_conformance,negative_data_rejection",
                "--max-examples", "40", "--seed", seed != nullptr ? seed : "1604", "--phases",
-               "examples,coverage,fuzzing", "--workers", "2", "--request-timeout", "30",
+               // One worker: with two threads, Python 3.11's ast module once raised "AST
+               // constructor recursion depth mismatch" inside schemathesis (890 cases passed,
+               // the run still failed) — CPython's thread-unsafe AST recursion counter.
+               "examples,coverage,fuzzing", "--workers", "1", "--request-timeout", "30",
                "--no-color", "--warnings", "off",
                // The login cookie and CSRF token go as headers on every call above, so leaving
                // them out cannot be generated: the integration tests check those 401s and 403s.
