@@ -31,16 +31,24 @@ config::ParseOutcome run(CLI::App& app, Options& o, const std::vector<std::strin
   return config::parse(app, static_cast<int>(argv.size()), argv.data());
 }
 
+/// Parses `text` as the --config file at `path`, then `args`.
+config::ParseOutcome runFile(const std::string& path, const std::string& text, Options& o,
+                             std::vector<std::string> args = {}) {
+  testing::writeText(path, text);
+  args.insert(args.begin(), {"--config", path});
+  CLI::App app;
+  return run(app, o, args);
+}
+
 }  // namespace
 
 TEST_CASE("config files carry every option, flags override, repeated keys collect", "[config]") {
   testing::TempDir dir;
-  testing::writeText(dir.file("a.conf"),
-                     "# comment\nedge-id = \"e-1\"\nmax-age = \"15m\"\n"
-                     "service = [\"ssh=127.0.0.1:22\", \"fcc_web=127.0.0.1:80\"]\n");
-  CLI::App app;
   Options o;
-  auto r = run(app, o, {"--config", dir.file("a.conf"), "--edge-id", "e-2"});
+  auto r = runFile(dir.file("a.conf"),
+                   "# comment\nedge-id = \"e-1\"\nmax-age = \"15m\"\n"
+                   "service = [\"ssh=127.0.0.1:22\", \"fcc_web=127.0.0.1:80\"]\n",
+                   o, {"--edge-id", "e-2"});
   REQUIRE(r.proceed);
   CHECK(o.edgeId == "e-2");
   CHECK(o.maxAge == 900);
@@ -50,21 +58,17 @@ TEST_CASE("config files carry every option, flags override, repeated keys collec
 TEST_CASE("a list key may be an empty array: none, replacing its default", "[config]") {
   testing::TempDir dir;
   SECTION("[] in the file") {
-    testing::writeText(dir.file("e.conf"), "service = []\ndefault = [ ]\n");
-    CLI::App app;
     Options o;
     o.services = {"left-over"};
-    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    auto r = runFile(dir.file("e.conf"), "service = []\ndefault = [ ]\n", o);
     INFO(r.message);
     REQUIRE(r.proceed);
     CHECK(o.services.empty());
     CHECK(o.defaults.empty());
   }
   SECTION("a flag on the command line still overrides the file's []") {
-    testing::writeText(dir.file("e.conf"), "default = []\n");
-    CLI::App app;
     Options o;
-    auto r = run(app, o, {"--config", dir.file("e.conf"), "--default", "a,b"});
+    auto r = runFile(dir.file("e.conf"), "default = []\n", o, {"--default", "a,b"});
     REQUIRE(r.proceed);
     CHECK(o.defaults == std::vector<std::string>{"a", "b"});
   }
@@ -77,28 +81,22 @@ TEST_CASE("a list key may be an empty array: none, replacing its default", "[con
     CHECK_THAT(app.help(), Catch::Contains("[ssh,web]"));
   }
   SECTION("values, and repeated keys, still collect") {
-    testing::writeText(dir.file("e.conf"),
-                       "service = [\"a=1\" ,\"b=2\"]\nservice = \"c=3\"\n");  // " ," too
-    CLI::App app;
     Options o;
-    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    // `" ,` too: CLI11 2.1 reads an empty item there.
+    auto r = runFile(dir.file("e.conf"), "service = [\"a=1\" ,\"b=2\"]\nservice = \"c=3\"\n", o);
     REQUIRE(r.proceed);
     CHECK(o.services == std::vector<std::string>{"a=1", "b=2", "c=3"});
   }
   SECTION("[] for a key that takes one value is an error naming the key") {
-    testing::writeText(dir.file("e.conf"), "edge-id = []\n");
-    CLI::App app;
     Options o;
-    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    auto r = runFile(dir.file("e.conf"), "edge-id = []\n", o);
     REQUIRE_FALSE(r.proceed);
     CHECK(r.exitCode == 2);
     CHECK_THAT(r.message, Catch::Contains("edge-id: an empty list [] is not a value here"));
   }
   SECTION("[] for a number is refused too") {
-    testing::writeText(dir.file("e.conf"), "max-age = []\n");
-    CLI::App app;
     Options o;
-    auto r = run(app, o, {"--config", dir.file("e.conf")});
+    auto r = runFile(dir.file("e.conf"), "max-age = []\n", o);
     REQUIRE_FALSE(r.proceed);
     CHECK_THAT(r.message, Catch::Contains("max-age"));
   }
@@ -106,10 +104,8 @@ TEST_CASE("a list key may be an empty array: none, replacing its default", "[con
 
 TEST_CASE("an unknown config key is an error naming the file and the key", "[config]") {
   testing::TempDir dir;
-  testing::writeText(dir.file("b.conf"), "edge-id = \"e\"\nedge-idd = \"typo\"\n");
-  CLI::App app;
   Options o;
-  auto r = run(app, o, {"--config", dir.file("b.conf")});
+  auto r = runFile(dir.file("b.conf"), "edge-id = \"e\"\nedge-idd = \"typo\"\n", o);
   REQUIRE_FALSE(r.proceed);
   CHECK(r.exitCode == 2);
   CHECK_THAT(r.message, Catch::Contains("unknown key 'edge-idd'"));
@@ -118,20 +114,16 @@ TEST_CASE("an unknown config key is an error naming the file and the key", "[con
 
 TEST_CASE("a snake_case key gets a hint with the flag's name", "[config]") {
   testing::TempDir dir;
-  testing::writeText(dir.file("d.conf"), "edge_id = \"e\"\n");
-  CLI::App app;
   Options o;
-  auto r = run(app, o, {"--config", dir.file("d.conf")});
+  auto r = runFile(dir.file("d.conf"), "edge_id = \"e\"\n", o);
   REQUIRE_FALSE(r.proceed);
   CHECK_THAT(r.message, Catch::Contains("did you mean 'edge-id'?"));
 }
 
 TEST_CASE("a section header is explained: keys are flat", "[config]") {
   testing::TempDir dir;
-  testing::writeText(dir.file("c.conf"), "[kafka]\nbrokers = \"x\"\n");
-  CLI::App app;
   Options o;
-  auto r = run(app, o, {"--config", dir.file("c.conf")});
+  auto r = runFile(dir.file("c.conf"), "[kafka]\nbrokers = \"x\"\n", o);
   REQUIRE_FALSE(r.proceed);
   CHECK_THAT(r.message, Catch::Contains("unknown section [kafka]"));
 }
